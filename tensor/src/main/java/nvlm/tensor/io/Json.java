@@ -1,6 +1,5 @@
 package nvlm.tensor.io;
 
-import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +27,7 @@ public final class Json {
     }
 
     /** A malformed JSON text; {@link #offset()} is where parsing stopped. */
-    public static final class JsonException extends IllegalArgumentException {
+    public static sealed class JsonException extends IllegalArgumentException permits DuplicateKeyException {
         private final int offset;
 
         JsonException(String message, int offset) {
@@ -38,6 +37,27 @@ public final class Json {
 
         public int offset() {
             return offset;
+        }
+    }
+
+    /** An object with the same key twice; callers that give keys a meaning (tensor names) say so. */
+    public static final class DuplicateKeyException extends JsonException {
+        private final String key;
+        private final int depth;
+
+        DuplicateKeyException(String key, int depth, int offset) {
+            super("duplicate key \"" + key + "\"", offset);
+            this.key = key;
+            this.depth = depth;
+        }
+
+        public String key() {
+            return key;
+        }
+
+        /** How many arrays and objects enclose the object holding the key: 0 for the top-level object. */
+        public int depth() {
+            return depth;
         }
     }
 
@@ -91,10 +111,8 @@ public final class Json {
         }
     }
 
+    /** Reads a value enclosed by {@code depth} arrays and objects. */
     private Object readValue(int depth) {
-        if (depth > MAX_DEPTH) {
-            throw error("nesting deeper than " + MAX_DEPTH);
-        }
         if (pos >= text.length()) {
             throw error("unexpected end of input");
         }
@@ -123,7 +141,14 @@ public final class Json {
         return value;
     }
 
+    private void enterContainer(int depth) {
+        if (depth >= MAX_DEPTH) {
+            throw error("nesting deeper than " + MAX_DEPTH);
+        }
+    }
+
     private Map<String, Object> readObject(int depth) {
+        enterContainer(depth);
         pos++; // '{'
         Map<String, Object> map = new LinkedHashMap<>();
         skipWhitespace();
@@ -143,7 +168,7 @@ public final class Json {
             skipWhitespace();
             Object value = readValue(depth + 1);
             if (map.containsKey(key)) {
-                throw new JsonException("duplicate key \"" + key + "\"", keyStart);
+                throw new DuplicateKeyException(key, depth, keyStart);
             }
             map.put(key, value);
             skipWhitespace();
@@ -162,6 +187,7 @@ public final class Json {
     }
 
     private List<Object> readArray(int depth) {
+        enterContainer(depth);
         pos++; // '['
         List<Object> list = new ArrayList<>();
         skipWhitespace();
@@ -237,7 +263,7 @@ public final class Json {
                         }
                         int code = 0;
                         for (int i = 0; i < 4; i++) {
-                            int digit = Character.digit(text.charAt(pos + i), 16);
+                            int digit = hexDigit(text.charAt(pos + i));
                             if (digit < 0) {
                                 throw error("invalid \\u escape");
                             }
@@ -259,18 +285,26 @@ public final class Json {
     }
 
     private void checkSurrogates(String s) {
+        if (unpairedSurrogate(s) >= 0) {
+            throw error("unpaired surrogate in string");
+        }
+    }
+
+    /** Index of the first surrogate without its partner, or -1: such a string has no UTF-8 form. */
+    private static int unpairedSurrogate(String s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (Character.isHighSurrogate(c)) {
                 if (i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
                     i++;
                 } else {
-                    throw error("unpaired surrogate in string");
+                    return i;
                 }
             } else if (Character.isLowSurrogate(c)) {
-                throw error("unpaired surrogate in string");
+                return i;
             }
         }
+        return -1;
     }
 
     private Object readNumber() {
@@ -315,18 +349,33 @@ public final class Json {
             }
         }
         String literal = text.substring(start, pos);
-        if (integral && literal.length() <= 18) {
-            return Long.parseLong(literal);
-        }
-        if (integral) {
-            BigDecimal big = new BigDecimal(literal);
+        if (integral && literal.length() <= 20) {
             try {
-                return big.longValueExact();
-            } catch (ArithmeticException tooLarge) {
-                return big.doubleValue();
+                return Long.parseLong(literal);
+            } catch (NumberFormatException outsideLongRange) {
+                // falls through to double, like the integers longer than 20 characters
             }
         }
-        return Double.parseDouble(literal);
+        double value = Double.parseDouble(literal);
+        if (Double.isInfinite(value)) {
+            pos = start;
+            throw error("number outside the double range");
+        }
+        return value;
+    }
+
+    /** RFC 8259 hex digits are ASCII; Character.digit would also take fullwidth and other Unicode digits. */
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
     }
 
     private boolean isDigit() {
@@ -410,6 +459,8 @@ public final class Json {
     private static void writeDouble(StringBuilder sb, double d) {
         if (Double.isNaN(d) || Double.isInfinite(d)) {
             sb.append("null"); // JSON has no NaN/Infinity
+        } else if (d == 0 && 1 / d < 0) {
+            sb.append("-0.0");
         } else if (d == Math.rint(d) && Math.abs(d) < 1e15) {
             sb.append((long) d).append(".0");
         } else {
@@ -424,6 +475,11 @@ public final class Json {
     }
 
     private static void writeString(StringBuilder sb, String s) {
+        int unpaired = unpairedSurrogate(s);
+        if (unpaired >= 0) {
+            throw new IllegalArgumentException("cannot write a string with an unpaired surrogate at index "
+                    + unpaired + " as JSON (the parser would reject it)");
+        }
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

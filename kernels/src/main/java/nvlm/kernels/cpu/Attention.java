@@ -1,0 +1,478 @@
+package nvlm.kernels.cpu;
+
+import static nvlm.kernels.cpu.AttentionTiles.BLOCK;
+import static nvlm.kernels.cpu.AttentionTiles.LANES;
+import static nvlm.kernels.cpu.AttentionTiles.SPECIES;
+import static nvlm.kernels.cpu.AttentionTiles.matmul;
+import static nvlm.kernels.cpu.AttentionTiles.roundUp;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Fused scaled-dot-product attention on the CPU, forward and backward (flash attention 2).
+ *
+ * <p>Used three ways (spec sections 2, 5, 7): non-causal ViT self-attention, causal GQA decoder
+ * attention (also with a KV cache: qLen 1, kvLen the cache length), and gated cross-attention
+ * with an explicit boolean mask whose empty rows give 0.
+ *
+ * <p>Memory is O(T * d): each call copies q/k/v (and in backward dOut) once into padded float[]
+ * panels (row-major and key-blocked transposed, about 2x (forward) or 4x (backward) the size of
+ * the inputs) and each worker keeps a few BLOCK x BLOCK tiles. No qLen x kvLen buffer exists,
+ * on the heap or natively: scores live only one BLOCK x BLOCK tile at a time, softmax runs
+ * online over key blocks, and backward recomputes probabilities tile by tile from lse. Nothing
+ * here allocates native memory.
+ *
+ * <p>Deterministic: every output element is owned by exactly one task and accumulated in a fixed
+ * order, so results are bit-identical from run to run and for any thread count. Backward runs
+ * two passes for that: dk/dv parallel over (batch, kv head, key block), then dq parallel over
+ * (batch, query head, query block), each recomputing its probability tiles.
+ */
+public final class Attention {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+
+    private Attention() {
+    }
+
+    /**
+     * out = softmax(scale * q k^T + mask) v per (batch, query head); query head h reads kv head h / (qHeads / kvHeads) (GQA;
+     * qHeads % kvHeads == 0). CAUSAL: query i may see key j iff j <= i + (kvLen - qLen) (bottom-right aligned, so decoding
+     * with a KV cache works: qLen 1, kvLen = cache length). EXPLICIT: `mask` is a byte tensor [batch, qLen, kvLen]
+     * (nonzero = may attend) at maskOffset with strides (maskBatchStride may be 0 to broadcast; the kv dim is contiguous),
+     * shared by all heads. A query row with no visible key gets out = 0 and lse = -infinity.
+     * lse [batch, qHeads, qLen] contiguous f32 (log-sum-exp of the scaled, masked scores) is written for backward.
+     * Memory is O(T*d): online softmax over key blocks, never a qLen x kvLen buffer (not even per head).
+     * Offsets and strides of views and lse count floats; those of the mask count bytes.
+     */
+    public static void forward(AttentionShape s, HeadView q, HeadView k, HeadView v,
+                               MemorySegment mask, long maskOffset, long maskBatchStride, long maskRowStride,
+                               HeadView out, MemorySegment lse, long lseOffset) {
+        AttentionArguments.checkForward(s, q, k, v, mask, maskOffset, maskBatchStride, maskRowStride, out, lse,
+                lseOffset);
+        if (s.qLen() == 0) {
+            return;
+        }
+        Geometry g = new Geometry(s, mask, maskOffset, maskBatchStride, maskRowStride);
+        int kvCount = s.batch() * s.kvHeads();
+        float[][] keysT = new float[kvCount][];
+        float[][] values = new float[kvCount][];
+        Parallel.forEach(kvCount, kv -> {
+            int b = kv / s.kvHeads();
+            int h = kv % s.kvHeads();
+            keysT[kv] = new float[g.kvPad * g.d];
+            AttentionTiles.packTransposed(k, b, h, s.kvLen(), g.d, 1f, keysT[kv], 0);
+            values[kv] = new float[g.kvPad * g.dp];
+            AttentionTiles.packRows(v, b, h, 0, s.kvLen(), g.d, 1f, values[kv], 0, g.dp);
+        });
+        int queryBlocks = g.qPad / BLOCK;
+        Parallel.forRange(s.batch() * s.qHeads() * queryBlocks, 1, (start, end) -> {
+            ForwardTiles w = new ForwardTiles(g);
+            for (int task = start; task < end; task++) {
+                int head = task / queryBlocks;
+                int b = head / s.qHeads();
+                int h = head % s.qHeads();
+                int queryBlock = balanced(task % queryBlocks, queryBlocks);
+                int kv = b * s.kvHeads() + h / s.group();
+                forwardBlock(g, w, q, b, h, queryBlock * BLOCK, keysT[kv], values[kv], out, lse,
+                        lseOffset + (long) head * s.qLen());
+            }
+        });
+    }
+
+    /**
+     * Gradients given dOut (same layout as out), the forward's out and lse. dq, dk, dv are OVERWRITTEN (with GQA dk/dv sum
+     * over the query heads of a group). Rows with lse = -inf contribute nothing. Flash-attention-2 style: recompute
+     * probabilities blockwise from lse; D_i = rowsum(dOut_i * out_i). O(T*d) memory, deterministic: one pass parallel
+     * over (batch, kv head, key block) for dk/dv and one over (batch, q head, query block) for dq.
+     */
+    public static void backward(AttentionShape s, HeadView q, HeadView k, HeadView v,
+                                MemorySegment mask, long maskOffset, long maskBatchStride, long maskRowStride,
+                                HeadView out, MemorySegment lse, long lseOffset, HeadView dOut,
+                                HeadView dq, HeadView dk, HeadView dv) {
+        AttentionArguments.checkBackward(s, q, k, v, mask, maskOffset, maskBatchStride, maskRowStride, out, lse,
+                lseOffset, dOut, dq, dk, dv);
+        Geometry g = new Geometry(s, mask, maskOffset, maskBatchStride, maskRowStride);
+        int qCount = s.batch() * s.qHeads();
+        int kvCount = s.batch() * s.kvHeads();
+        // Query side, per (batch, query head): scale*q and dOut row-major and transposed, lse and D = rowsum(dOut * out).
+        float[][] qRows = new float[qCount][];
+        float[][] qT = new float[qCount][];
+        float[][] dORows = new float[qCount][];
+        float[][] dOT = new float[qCount][];
+        float[][] lsePad = new float[qCount][];
+        float[][] delta = new float[qCount][];
+        Parallel.forEach(qCount, head -> {
+            int b = head / s.qHeads();
+            int h = head % s.qHeads();
+            qRows[head] = new float[g.qPad * g.dp];
+            AttentionTiles.packRows(q, b, h, 0, s.qLen(), g.d, s.scale(), qRows[head], 0, g.dp);
+            qT[head] = new float[g.qPad * g.d];
+            AttentionTiles.packTransposed(q, b, h, s.qLen(), g.d, s.scale(), qT[head], 0);
+            dORows[head] = new float[g.qPad * g.dp];
+            AttentionTiles.packRows(dOut, b, h, 0, s.qLen(), g.d, 1f, dORows[head], 0, g.dp);
+            dOT[head] = new float[g.qPad * g.d];
+            AttentionTiles.packTransposed(dOut, b, h, s.qLen(), g.d, 1f, dOT[head], 0);
+            lsePad[head] = new float[g.qPad];
+            Arrays.fill(lsePad[head], NEG_INF);
+            MemorySegment.copy(lse, F32, (lseOffset + (long) head * s.qLen()) * Float.BYTES, lsePad[head], 0,
+                    s.qLen());
+            delta[head] = new float[g.qPad];
+            float[] outRow = new float[g.d];
+            for (int i = 0; i < s.qLen(); i++) {
+                MemorySegment.copy(out.data(), F32, out.rowIndex(b, h, i) * Float.BYTES, outRow, 0, g.d);
+                double sum = 0;
+                for (int c = 0; c < g.d; c++) {
+                    sum += (double) outRow[c] * dORows[head][i * g.dp + c];
+                }
+                delta[head][i] = (float) sum;
+            }
+        });
+        // Key side, per (batch, kv head): k and v row-major and transposed.
+        float[][] kRows = new float[kvCount][];
+        float[][] kT = new float[kvCount][];
+        float[][] vRows = new float[kvCount][];
+        float[][] vT = new float[kvCount][];
+        Parallel.forEach(kvCount, kv -> {
+            int b = kv / s.kvHeads();
+            int h = kv % s.kvHeads();
+            kRows[kv] = new float[g.kvPad * g.dp];
+            AttentionTiles.packRows(k, b, h, 0, s.kvLen(), g.d, 1f, kRows[kv], 0, g.dp);
+            kT[kv] = new float[g.kvPad * g.d];
+            AttentionTiles.packTransposed(k, b, h, s.kvLen(), g.d, 1f, kT[kv], 0);
+            vRows[kv] = new float[g.kvPad * g.dp];
+            AttentionTiles.packRows(v, b, h, 0, s.kvLen(), g.d, 1f, vRows[kv], 0, g.dp);
+            vT[kv] = new float[g.kvPad * g.d];
+            AttentionTiles.packTransposed(v, b, h, s.kvLen(), g.d, 1f, vT[kv], 0);
+        });
+
+        int keyBlocks = g.kvPad / BLOCK;
+        Parallel.forRange(kvCount * keyBlocks, 1, (start, end) -> {
+            BackwardTiles w = new BackwardTiles(g);
+            for (int task = start; task < end; task++) {
+                int kv = task / keyBlocks;
+                int b = kv / s.kvHeads();
+                int kvHead = kv % s.kvHeads();
+                int j0 = balanced(task % keyBlocks, keyBlocks) * BLOCK;
+                Arrays.fill(w.gradA, 0f);
+                Arrays.fill(w.gradB, 0f);
+                for (int member = 0; member < s.group(); member++) {
+                    int head = b * s.qHeads() + kvHead * s.group() + member;
+                    keyValueGradients(g, w, b, j0, kRows[kv], vRows[kv], qRows[head], qT[head], dORows[head],
+                            dOT[head], lsePad[head], delta[head]);
+                }
+                int nk = Math.min(BLOCK, s.kvLen() - j0);
+                AttentionTiles.unpackRows(w.gradA, 0, g.dp, dk, b, kvHead, j0, nk, g.d);
+                AttentionTiles.unpackRows(w.gradB, 0, g.dp, dv, b, kvHead, j0, nk, g.d);
+            }
+        });
+        int queryBlocks = g.qPad / BLOCK;
+        Parallel.forRange(qCount * queryBlocks, 1, (start, end) -> {
+            BackwardTiles w = new BackwardTiles(g);
+            for (int task = start; task < end; task++) {
+                int head = task / queryBlocks;
+                int b = head / s.qHeads();
+                int h = head % s.qHeads();
+                int kv = b * s.kvHeads() + h / s.group();
+                int i0 = balanced(task % queryBlocks, queryBlocks) * BLOCK;
+                queryGradients(g, w, b, i0, qRows[head], dORows[head], lsePad[head], delta[head], kRows[kv], kT[kv],
+                        vT[kv]);
+                AttentionTiles.unpackRows(w.gradA, 0, g.dp, dq, b, h, i0, Math.min(BLOCK, s.qLen() - i0), g.d);
+            }
+        });
+    }
+
+    /** Sizes derived from the shape, and the mask, shared by every task of one call. */
+    private static final class Geometry {
+        final AttentionShape s;
+        final int d;
+        /** headDim rounded up to whole vectors: the padded row length of row-major panels. */
+        final int dp;
+        final int qPad;
+        final int kvPad;
+        final int causalOffset;
+        final MemorySegment mask;
+        final long maskOffset;
+        final long maskBatchStride;
+        final long maskRowStride;
+
+        Geometry(AttentionShape s, MemorySegment mask, long maskOffset, long maskBatchStride, long maskRowStride) {
+            this.s = s;
+            this.d = s.headDim();
+            this.dp = roundUp(d, LANES);
+            this.qPad = roundUp(s.qLen(), BLOCK);
+            this.kvPad = roundUp(s.kvLen(), BLOCK);
+            this.causalOffset = s.causalOffset();
+            this.mask = mask;
+            this.maskOffset = maskOffset;
+            this.maskBatchStride = maskBatchStride;
+            this.maskRowStride = maskRowStride;
+        }
+
+        boolean causal() {
+            return s.mask() == AttentionMask.CAUSAL;
+        }
+
+        boolean explicit() {
+            return s.mask() == AttentionMask.EXPLICIT;
+        }
+
+        /** End (exclusive) of the keys any of queries [i0, i0 + rows) may see. */
+        int keyEnd(int i0, int rows) {
+            if (!causal()) {
+                return s.kvLen();
+            }
+            return Math.max(0, Math.min(s.kvLen(), i0 + rows + causalOffset));
+        }
+
+        /** First query that may see any of keys [j0, ...). */
+        int queryStart(int j0) {
+            return causal() ? Math.max(0, j0 - causalOffset) : 0;
+        }
+
+        boolean maskAllows(int b, int i, int j) {
+            return mask.get(ValueLayout.JAVA_BYTE, maskOffset + b * maskBatchStride + i * maskRowStride + j) != 0;
+        }
+
+        /** Whether the explicit mask lets any of queries [i0, i0 + rows) see any of keys [j0, j0 + cols). */
+        boolean anyAllowed(int b, int i0, int rows, int j0, int cols) {
+            for (int r = 0; r < rows; r++) {
+                long at = maskOffset + b * maskBatchStride + (i0 + r) * maskRowStride + j0;
+                for (int j = 0; j < cols; j++) {
+                    if (mask.get(ValueLayout.JAVA_BYTE, at + j) != 0) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+    }
+
+    /** One worker's tiles for forward: its query block, a score tile, the output accumulator and softmax state. */
+    private static final class ForwardTiles {
+        final float[] q;
+        final float[] scores = new float[BLOCK * BLOCK];
+        final float[] acc;
+        final float[] rowMax = new float[BLOCK];
+        final float[] rowSum = new float[BLOCK];
+
+        ForwardTiles(Geometry g) {
+            q = new float[BLOCK * g.d];
+            acc = new float[BLOCK * g.dp];
+        }
+    }
+
+    /** Forward for queries [i0, i0 + BLOCK) of one head: online softmax over key blocks. */
+    private static void forwardBlock(Geometry g, ForwardTiles w, HeadView q, int b, int h, int i0, float[] keysT,
+                                     float[] values, HeadView out, MemorySegment lse, long lseRow) {
+        AttentionShape s = g.s;
+        int rows = Math.min(BLOCK, s.qLen() - i0);
+        AttentionTiles.packRows(q, b, h, i0, rows, g.d, s.scale(), w.q, 0, g.d);
+        Arrays.fill(w.rowMax, NEG_INF);
+        Arrays.fill(w.rowSum, 0f);
+        Arrays.fill(w.acc, 0, rows * g.dp, 0f);
+        int keyEnd = g.keyEnd(i0, rows);
+        for (int j0 = 0; j0 < keyEnd; j0 += BLOCK) {
+            int nk = Math.min(BLOCK, s.kvLen() - j0);
+            int cols = roundUp(nk, LANES);
+            if (g.explicit() && !g.anyAllowed(b, i0, rows, j0, nk)) {
+                continue;
+            }
+            matmul(rows, cols, g.d, w.q, 0, g.d, keysT, (j0 / BLOCK) * g.d * BLOCK, BLOCK, w.scores, 0, BLOCK, false);
+            for (int r = 0; r < rows; r++) {
+                int at = r * BLOCK;
+                int visibleEnd = nk;
+                if (g.causal()) {
+                    visibleEnd = Math.clamp(i0 + r + g.causalOffset - j0 + 1L, 0, nk);
+                }
+                Arrays.fill(w.scores, at + visibleEnd, at + cols, NEG_INF);
+                if (g.explicit()) {
+                    for (int j = 0; j < visibleEnd; j++) {
+                        if (!g.maskAllows(b, i0 + r, j0 + j)) {
+                            w.scores[at + j] = NEG_INF;
+                        }
+                    }
+                }
+                onlineSoftmax(w, r, cols, g.dp);
+            }
+            matmul(rows, g.dp, cols, w.scores, 0, BLOCK, values, j0 * g.dp, g.dp, w.acc, 0, g.dp, true);
+        }
+        for (int r = 0; r < rows; r++) {
+            float sum = w.rowSum[r];
+            float logSumExp = sum == 0f ? NEG_INF : w.rowMax[r] + (float) Math.log(sum);
+            scaleRow(w.acc, r * g.dp, g.dp, sum == 0f ? 0f : 1f / sum);
+            lse.setAtIndex(F32, lseRow + i0 + r, logSumExp);
+        }
+        AttentionTiles.unpackRows(w.acc, 0, g.dp, out, b, h, i0, rows, g.d);
+    }
+
+    /**
+     * Turns score row r into unnormalized probabilities against the running max and rescales the
+     * row's accumulator and sum when the max grows. A row with nothing visible yet gets all zeros.
+     */
+    private static void onlineSoftmax(ForwardTiles w, int r, int cols, int dp) {
+        float[] scores = w.scores;
+        int at = r * BLOCK;
+        FloatVector max = FloatVector.broadcast(SPECIES, NEG_INF);
+        for (int j = 0; j < cols; j += LANES) {
+            max = max.max(FloatVector.fromArray(SPECIES, scores, at + j));
+        }
+        float oldMax = w.rowMax[r];
+        float newMax = Math.max(oldMax, max.reduceLanes(VectorOperators.MAX));
+        if (newMax == NEG_INF) {
+            Arrays.fill(scores, at, at + cols, 0f);
+            return;
+        }
+        FloatVector shift = FloatVector.broadcast(SPECIES, newMax);
+        FloatVector sum = FloatVector.zero(SPECIES);
+        for (int j = 0; j < cols; j += LANES) {
+            FloatVector p = AttentionTiles.exp(FloatVector.fromArray(SPECIES, scores, at + j).sub(shift));
+            p.intoArray(scores, at + j);
+            sum = sum.add(p);
+        }
+        float alpha = (float) Math.exp(oldMax - newMax);
+        w.rowSum[r] = w.rowSum[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
+        w.rowMax[r] = newMax;
+        if (alpha != 1f) {
+            scaleRow(w.acc, r * dp, dp, alpha);
+        }
+    }
+
+    private static void scaleRow(float[] x, int at, int len, float factor) {
+        for (int c = 0; c < len; c += LANES) {
+            FloatVector.fromArray(SPECIES, x, at + c).mul(factor).intoArray(x, at + c);
+        }
+    }
+
+    /** One worker's tiles for backward: probabilities, their gradient, and two [BLOCK][dp] gradient accumulators. */
+    private static final class BackwardTiles {
+        final float[] probs = new float[BLOCK * BLOCK];
+        final float[] dProbs = new float[BLOCK * BLOCK];
+        /** dk (key pass) or dq (query pass). */
+        final float[] gradA;
+        /** dv (key pass). */
+        final float[] gradB;
+
+        BackwardTiles(Geometry g) {
+            gradA = new float[BLOCK * g.dp];
+            gradB = new float[BLOCK * g.dp];
+        }
+    }
+
+    /**
+     * Adds one query head's contribution to dk, dv of keys [j0, j0 + BLOCK), working on transposed
+     * tiles (keys down, queries across): P^T = exp(K Qs^T - lse), dV += P^T dO,
+     * dS^T = P^T (V dO^T - D), dK += dS^T Qs (Qs = scale * q, so dK needs no extra scale).
+     */
+    private static void keyValueGradients(Geometry g, BackwardTiles w, int b, int j0, float[] kRows, float[] vRows,
+                                          float[] qRows, float[] qT, float[] dORows, float[] dOT, float[] lse,
+                                          float[] delta) {
+        AttentionShape s = g.s;
+        int nk = Math.min(BLOCK, s.kvLen() - j0);
+        for (int i0 = g.queryStart(j0) / BLOCK * BLOCK; i0 < s.qLen(); i0 += BLOCK) {
+            int nq = Math.min(BLOCK, s.qLen() - i0);
+            int cols = roundUp(nq, LANES);
+            if (g.explicit() && !g.anyAllowed(b, i0, nq, j0, nk)) {
+                continue;
+            }
+            int panel = (i0 / BLOCK) * g.d * BLOCK;
+            matmul(nk, cols, g.d, kRows, j0 * g.dp, g.dp, qT, panel, BLOCK, w.probs, 0, BLOCK, false);
+            for (int jr = 0; jr < nk; jr++) {
+                int at = jr * BLOCK;
+                for (int c = 0; c < cols; c += LANES) {
+                    FloatVector rowLse = FloatVector.fromArray(SPECIES, lse, i0 + c);
+                    AttentionTiles.exp(FloatVector.fromArray(SPECIES, w.probs, at + c).sub(rowLse))
+                            .blend(0f, rowLse.compare(VectorOperators.EQ, NEG_INF))
+                            .intoArray(w.probs, at + c);
+                }
+                if (g.causal()) {
+                    int hidden = Math.clamp(j0 + jr - g.causalOffset - (long) i0, 0, cols);
+                    Arrays.fill(w.probs, at, at + hidden, 0f);
+                } else if (g.explicit()) {
+                    for (int c = 0; c < nq; c++) {
+                        if (!g.maskAllows(b, i0 + c, j0 + jr)) {
+                            w.probs[at + c] = 0f;
+                        }
+                    }
+                }
+            }
+            matmul(nk, g.dp, cols, w.probs, 0, BLOCK, dORows, i0 * g.dp, g.dp, w.gradB, 0, g.dp, true);
+            matmul(nk, cols, g.d, vRows, j0 * g.dp, g.dp, dOT, panel, BLOCK, w.dProbs, 0, BLOCK, false);
+            for (int jr = 0; jr < nk; jr++) {
+                int at = jr * BLOCK;
+                for (int c = 0; c < cols; c += LANES) {
+                    FloatVector p = FloatVector.fromArray(SPECIES, w.probs, at + c);
+                    FloatVector dp = FloatVector.fromArray(SPECIES, w.dProbs, at + c);
+                    p.mul(dp.sub(FloatVector.fromArray(SPECIES, delta, i0 + c))).intoArray(w.dProbs, at + c);
+                }
+            }
+            matmul(nk, g.dp, cols, w.dProbs, 0, BLOCK, qRows, i0 * g.dp, g.dp, w.gradA, 0, g.dp, true);
+        }
+    }
+
+    /**
+     * dq of queries [i0, i0 + BLOCK) of one head into w.gradA: P = exp(Qs K^T - lse),
+     * dS = P (dO V^T - D), dQ = scale * dS K.
+     */
+    private static void queryGradients(Geometry g, BackwardTiles w, int b, int i0, float[] qRows, float[] dORows,
+                                       float[] lse, float[] delta, float[] kRows, float[] kT, float[] vT) {
+        AttentionShape s = g.s;
+        int nq = Math.min(BLOCK, s.qLen() - i0);
+        Arrays.fill(w.gradA, 0, nq * g.dp, 0f);
+        int keyEnd = g.keyEnd(i0, nq);
+        for (int j0 = 0; j0 < keyEnd; j0 += BLOCK) {
+            int nk = Math.min(BLOCK, s.kvLen() - j0);
+            int cols = roundUp(nk, LANES);
+            if (g.explicit() && !g.anyAllowed(b, i0, nq, j0, nk)) {
+                continue;
+            }
+            int panel = (j0 / BLOCK) * g.d * BLOCK;
+            matmul(nq, cols, g.d, qRows, i0 * g.dp, g.dp, kT, panel, BLOCK, w.probs, 0, BLOCK, false);
+            matmul(nq, cols, g.d, dORows, i0 * g.dp, g.dp, vT, panel, BLOCK, w.dProbs, 0, BLOCK, false);
+            for (int r = 0; r < nq; r++) {
+                int at = r * BLOCK;
+                int i = i0 + r;
+                float rowLse = lse[i];
+                int visibleEnd = nk;
+                if (g.causal()) {
+                    visibleEnd = Math.clamp(i + g.causalOffset - j0 + 1L, 0, nk);
+                }
+                if (rowLse == NEG_INF) {
+                    visibleEnd = 0;
+                }
+                FloatVector shift = FloatVector.broadcast(SPECIES, rowLse);
+                FloatVector rowDelta = FloatVector.broadcast(SPECIES, delta[i]);
+                for (int c = 0; c < cols; c += LANES) {
+                    VectorMask<Float> visible = SPECIES.indexInRange(c, visibleEnd);
+                    FloatVector p = FloatVector.zero(SPECIES).blend(
+                            AttentionTiles.exp(FloatVector.fromArray(SPECIES, w.probs, at + c).sub(shift)), visible);
+                    FloatVector dp = FloatVector.fromArray(SPECIES, w.dProbs, at + c);
+                    p.mul(dp.sub(rowDelta)).intoArray(w.dProbs, at + c);
+                }
+                if (g.explicit()) {
+                    for (int j = 0; j < visibleEnd; j++) {
+                        if (!g.maskAllows(b, i, j0 + j)) {
+                            w.dProbs[at + j] = 0f;
+                        }
+                    }
+                }
+            }
+            matmul(nq, g.dp, cols, w.dProbs, 0, BLOCK, kRows, j0 * g.dp, g.dp, w.gradA, 0, g.dp, true);
+        }
+        for (int r = 0; r < nq; r++) {
+            scaleRow(w.gradA, r * g.dp, g.dp, g.s.scale());
+        }
+    }
+
+    /**
+     * Task order inside one head that pairs light and heavy blocks (0, n-1, 1, n-2, ...): with a
+     * causal mask work grows with the block index, and the pool splits tasks into contiguous chunks.
+     */
+    private static int balanced(int r, int n) {
+        return (r & 1) == 0 ? r >>> 1 : n - 1 - (r >>> 1);
+    }
+}
