@@ -85,7 +85,13 @@ public final class ShardedCheckpoint implements AutoCloseable {
         Map<String, SafetensorsFile> shards = new TreeMap<>();
         try {
             for (String shardName : new TreeSet<>(weightMap.values())) {
-                shards.put(shardName, SafetensorsFile.open(directory.resolve(shardName)));
+                Path shard = directory.resolve(shardName);
+                if (!Files.exists(shard)) {
+                    String listed = weightMap.entrySet().stream().filter(e -> e.getValue().equals(shardName))
+                            .findFirst().orElseThrow().getKey();
+                    throw new SafetensorsException(index, listed, "is listed in shard " + shard + ", which does not exist");
+                }
+                shards.put(shardName, SafetensorsFile.open(shard));
             }
             Map<String, SafetensorsFile> owner = new LinkedHashMap<>();
             for (SafetensorsFile shard : shards.values()) {

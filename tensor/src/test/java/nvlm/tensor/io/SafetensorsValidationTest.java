@@ -319,7 +319,9 @@ class SafetensorsValidationTest {
         assertNull(e.tensor());
 
         Files.writeString(index, "{\"weight_map\":{\"a\":\"missing.safetensors\"}}");
-        assertThrows(java.nio.file.NoSuchFileException.class, () -> ShardedCheckpoint.open(index));
+        e = assertThrows(SafetensorsException.class, () -> ShardedCheckpoint.open(index));
+        assertEquals("a", e.tensor());
+        assertTrue(e.getMessage().contains("missing.safetensors, which does not exist"), e.getMessage());
 
         Files.writeString(index, "{\"weight_map\":{\"a\":\"one.safetensors\"}}");
         try (ShardedCheckpoint read = ShardedCheckpoint.open(directory)) {

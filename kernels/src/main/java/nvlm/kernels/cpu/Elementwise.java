@@ -1,0 +1,415 @@
+package nvlm.kernels.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Element-wise f32 kernels: unary activations with their backward, broadcasting binary ops,
+ * affine/axpy/fill, where and comparisons.
+ *
+ * <p>Every contiguous loop runs the vector body over full vectors and a masked vector for the
+ * tail, so an element's result never depends on its position (the same input bits give the same
+ * output bits whatever the offset, length or thread count). Formulas follow PyTorch's CPU kernels
+ * (aten/src/ATen/native/cpu/Activation.cpp, UnaryOpsKernel.cpp, and the autograd derivatives).
+ */
+public final class Elementwise {
+    public enum Unary { NEG, EXP, LOG, SQRT, RSQRT, ABS, SQUARE, RECIPROCAL, TANH, SIGMOID, RELU, GELU_ERF, GELU_TANH, SILU, SIN, COS }
+
+    public enum Binary { ADD, SUB, MUL, DIV, MAX, MIN, POW }
+
+    public enum Compare { EQ, NE, LT, LE, GT, GE }
+
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final int MAX_RANK = 8;
+
+    // GELU constants as PyTorch spells them: M_SQRT1_2, kAlpha = M_2_SQRTPI * M_SQRT1_2 * 0.5
+    // (= 1/sqrt(2 pi)), kBeta = M_SQRT2 * M_2_SQRTPI * 0.5 (= sqrt(2/pi)), kKappa = 0.044715.
+    private static final float SQRT1_2 = (float) Math.sqrt(0.5);
+    private static final float GELU_ALPHA = (float) (2 / Math.sqrt(Math.PI) * Math.sqrt(0.5) * 0.5);
+    private static final float GELU_BETA = (float) (Math.sqrt(2) * 2 / Math.sqrt(Math.PI) * 0.5);
+    private static final float GELU_KAPPA = 0.044715f;
+
+    private Elementwise() {
+    }
+
+    // ---------------------------------------------------------------- unary
+
+    /** y[i] = f(x[i]) for i < n (contiguous). y may alias x. */
+    public static void unary(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
+        Arguments.requireNonNull("op", op);
+        Arguments.requireF32("x", x, xOff, n);
+        Arguments.requireF32("y", y, yOff, n);
+        ElementBlocks.forElements(n, (s, e) -> unaryRange(op, x, xOff + s, y, yOff + s, e - s));
+    }
+
+    private static void unaryRange(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
+            forward(op, v).intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
+            forward(op, v).intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        }
+    }
+
+    /** f(x) for one vector. */
+    static FloatVector forward(Unary op, FloatVector x) {
+        return switch (op) {
+            case NEG -> x.neg();
+            case EXP -> VectorMath.exp(x);
+            case LOG -> VectorMath.log(x);
+            case SQRT -> x.sqrt();
+            case RSQRT -> ones().div(x.sqrt());
+            case ABS -> x.abs();
+            case SQUARE -> x.mul(x);
+            case RECIPROCAL -> ones().div(x);
+            case TANH -> VectorMath.tanh(x);
+            case SIGMOID -> sigmoid(x);
+            case RELU -> x.max(0f);
+            case GELU_ERF -> geluErf(x);
+            case GELU_TANH -> geluTanh(x);
+            case SILU -> x.mul(sigmoid(x));
+            case SIN -> VectorMath.sin(x);
+            case COS -> VectorMath.cos(x);
+        };
+    }
+
+    private static FloatVector ones() {
+        return FloatVector.broadcast(SPECIES, 1f);
+    }
+
+    private static FloatVector sigmoid(FloatVector x) {
+        return ones().div(VectorMath.exp(x.neg()).add(1f));
+    }
+
+    private static FloatVector geluErf(FloatVector x) {
+        // x * 0.5 * (1 + erf(x / sqrt(2)))
+        return x.mul(0.5f).mul(Erf.erf(x.mul(SQRT1_2)).add(1f));
+    }
+
+    private static FloatVector geluTanh(FloatVector x) {
+        // 0.5 * x * (1 + tanh(kBeta * (x + kKappa * x^3)))
+        FloatVector inner = x.mul(x).mul(x).mul(GELU_KAPPA).add(x).mul(GELU_BETA);
+        return x.mul(0.5f).mul(VectorMath.tanh(inner).add(1f));
+    }
+
+    /** Whether the backward of {@code op} is written in terms of the forward result y. */
+    private static boolean backwardUsesResult(Unary op) {
+        return switch (op) {
+            case EXP, SQRT, RSQRT, RECIPROCAL, TANH, SIGMOID -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * gx[i] = gy[i] * f'(x[i]) (overwrite). y = f(x) may be passed (else null) for the ops whose
+     * derivative is written in terms of the result (EXP, SQRT, RSQRT, RECIPROCAL, TANH, SIGMOID);
+     * when null it is recomputed. gx may alias gy.
+     */
+    public static void unaryBackward(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff,
+                                     MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, long n) {
+        Arguments.requireNonNull("op", op);
+        Arguments.requireF32("x", x, xOff, n);
+        if (y != null) {
+            Arguments.requireF32("y", y, yOff, n);
+        }
+        Arguments.requireF32("gy", gy, gyOff, n);
+        Arguments.requireF32("gx", gx, gxOff, n);
+        boolean loadResult = y != null && backwardUsesResult(op);
+        ElementBlocks.forElements(n, (s, e) ->
+                unaryBackwardRange(op, x, xOff + s, loadResult ? y : null, yOff + s, gy, gyOff + s, gx, gxOff + s, e - s));
+    }
+
+    private static void unaryBackwardRange(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff,
+                                           MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, long n) {
+        for (long i = 0; i < n; i += LANES) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
+            FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER, m);
+            FloatVector yv = y == null ? null : FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER, m);
+            backward(op, xv, yv, gv).intoMemorySegment(gx, (gxOff + i) * 4, ORDER, m);
+        }
+    }
+
+    /** gy * f'(x) for one vector; y = f(x) or null. Formulas as in PyTorch's derivatives.yaml. */
+    static FloatVector backward(Unary op, FloatVector x, FloatVector y, FloatVector gy) {
+        return switch (op) {
+            case NEG -> gy.neg();
+            case EXP -> gy.mul(y != null ? y : forward(op, x));
+            case LOG -> gy.div(x);
+            case SQRT -> gy.div((y != null ? y : forward(op, x)).mul(2f));
+            case RSQRT -> {
+                FloatVector r = y != null ? y : forward(op, x);
+                yield gy.mul(-0.5f).mul(r.mul(r).mul(r));
+            }
+            case ABS -> gy.mul(sign(x));
+            case SQUARE -> gy.mul(2f).mul(x);
+            case RECIPROCAL -> {
+                FloatVector r = y != null ? y : forward(op, x);
+                yield gy.neg().mul(r.mul(r));
+            }
+            case TANH -> {
+                FloatVector t = y != null ? y : forward(op, x);
+                yield gy.mul(t.mul(t).neg().add(1f));
+            }
+            case SIGMOID -> {
+                FloatVector s = y != null ? y : forward(op, x);
+                yield gy.mul(s.neg().add(1f)).mul(s);
+            }
+            case RELU -> gy.blend(FloatVector.zero(SPECIES), x.compare(VectorOperators.LE, 0f));
+            case GELU_ERF -> geluErfBackward(x, gy);
+            case GELU_TANH -> geluTanhBackward(x, gy);
+            case SILU -> {
+                FloatVector s = sigmoid(x);
+                yield gy.mul(s).mul(x.mul(s.neg().add(1f)).add(1f));
+            }
+            case SIN -> gy.mul(VectorMath.cos(x));
+            case COS -> gy.mul(VectorMath.sin(x).neg());
+        };
+    }
+
+    /** sgn(x): 1, -1, or 0 at zero (PyTorch's abs backward); NaN maps to 0. */
+    private static FloatVector sign(FloatVector x) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        return zero.blend(ones(), x.compare(VectorOperators.GT, 0f))
+                .blend(ones().neg(), x.compare(VectorOperators.LT, 0f));
+    }
+
+    private static FloatVector geluErfBackward(FloatVector x, FloatVector gy) {
+        // cdf = 0.5 (1 + erf(x / sqrt 2)); pdf = kAlpha exp(-x^2 / 2); gx = gy (cdf + x pdf)
+        FloatVector cdf = Erf.erf(x.mul(SQRT1_2)).add(1f).mul(0.5f);
+        FloatVector pdf = VectorMath.exp(x.mul(x).mul(-0.5f)).mul(GELU_ALPHA);
+        return gy.mul(x.mul(pdf).add(cdf));
+    }
+
+    private static FloatVector geluTanhBackward(FloatVector x, FloatVector gy) {
+        FloatVector xSq = x.mul(x);
+        FloatVector inner = xSq.mul(x).mul(GELU_KAPPA).add(x).mul(GELU_BETA);
+        FloatVector t = VectorMath.tanh(inner);
+        FloatVector left = x.mul(0.5f);
+        FloatVector leftDerivative = t.add(1f).mul(0.5f);
+        FloatVector tanhDerivative = xSq.mul(3f * GELU_KAPPA).add(1f).mul(GELU_BETA);
+        FloatVector rightDerivative = t.mul(t).neg().add(1f).mul(tanhDerivative);
+        return gy.mul(left.mul(rightDerivative).add(leftDerivative));
+    }
+
+    // ---------------------------------------------------------------- binary
+
+    /**
+     * out = a op b with broadcasting. {@code shape} is the output shape (rank 0..8); aStrides and
+     * bStrides are element strides of a and b over that shape (0 where broadcast); out is written
+     * contiguous row-major at outOff. out may alias a or b when that input is contiguous with the
+     * output's shape.
+     */
+    public static void binary(Binary op, long[] shape, MemorySegment a, long aOff, long[] aStrides,
+                              MemorySegment b, long bOff, long[] bStrides, MemorySegment out, long outOff) {
+        Arguments.requireNonNull("op", op);
+        long n = Arguments.numel("shape", shape, MAX_RANK);
+        Arguments.requireStrided("a", a, aOff, shape, aStrides, Float.BYTES);
+        Arguments.requireStrided("b", b, bOff, shape, bStrides, Float.BYTES);
+        Arguments.requireF32("out", out, outOff, n);
+        BroadcastLoop loop = BroadcastLoop.of(shape, aStrides, bStrides);
+        long as = loop.innerStride(0);
+        long bs = loop.innerStride(1);
+        loop.forEachRow((o, ia, ib, unused, len) ->
+                binaryRow(op, a, aOff + ia, as, b, bOff + ib, bs, out, outOff + o, len));
+    }
+
+    private static void binaryRow(Binary op, MemorySegment a, long aOff, long as, MemorySegment b, long bOff, long bs,
+                                  MemorySegment out, long outOff, long n) {
+        if (as == 1 && bs == 1) {
+            for (long i = 0; i < n; i += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(i, n);
+                FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
+                FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
+                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
+            }
+        } else if (as == 1 && bs == 0) {
+            FloatVector bv = FloatVector.broadcast(SPECIES, b.getAtIndex(F32, bOff));
+            for (long i = 0; i < n; i += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(i, n);
+                FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
+                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
+            }
+        } else if (as == 0 && bs == 1) {
+            FloatVector av = FloatVector.broadcast(SPECIES, a.getAtIndex(F32, aOff));
+            for (long i = 0; i < n; i += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(i, n);
+                FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
+                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
+            }
+        } else {
+            for (long i = 0; i < n; i++) {
+                float av = a.getAtIndex(F32, aOff + i * as);
+                float bv = b.getAtIndex(F32, bOff + i * bs);
+                out.setAtIndex(F32, outOff + i, apply(op, av, bv));
+            }
+        }
+    }
+
+    static FloatVector apply(Binary op, FloatVector a, FloatVector b) {
+        return switch (op) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+            case MAX -> a.max(b);
+            case MIN -> a.min(b);
+            case POW -> pow(a, b);
+        };
+    }
+
+    /**
+     * pow lane by lane in double (StrictMath, then one rounding to f32): the Vector API's POW is
+     * SVML in C2 but Math.pow in the interpreter, which would make results depend on JIT state.
+     */
+    private static FloatVector pow(FloatVector a, FloatVector b) {
+        float[] av = a.toArray();
+        float[] bv = b.toArray();
+        for (int i = 0; i < av.length; i++) {
+            av[i] = (float) StrictMath.pow(av[i], bv[i]);
+        }
+        return FloatVector.fromArray(SPECIES, av, 0);
+    }
+
+    /** The scalar form, bit-identical to the vector form. */
+    static float apply(Binary op, float a, float b) {
+        return switch (op) {
+            case ADD -> a + b;
+            case SUB -> a - b;
+            case MUL -> a * b;
+            case DIV -> a / b;
+            case MAX -> Math.max(a, b);
+            case MIN -> Math.min(a, b);
+            case POW -> (float) StrictMath.pow(a, b);
+        };
+    }
+
+    // ---------------------------------------------------------------- affine, axpy, fill
+
+    /** y[i] = alpha * x[i] + beta (one fused multiply-add; contiguous; y may alias x). */
+    public static void affine(MemorySegment x, long xOff, MemorySegment y, long yOff, long n, float alpha, float beta) {
+        Arguments.requireF32("x", x, xOff, n);
+        Arguments.requireF32("y", y, yOff, n);
+        ElementBlocks.forElements(n, (s, e) -> {
+            long len = e - s;
+            for (long i = 0; i < len; i += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(i, len);
+                FloatVector.fromMemorySegment(SPECIES, x, (xOff + s + i) * 4, ORDER, m)
+                        .fma(alpha, beta)
+                        .intoMemorySegment(y, (yOff + s + i) * 4, ORDER, m);
+            }
+        });
+    }
+
+    /** y[i] += alpha * x[i] (one fused multiply-add). */
+    public static void axpy(float alpha, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
+        Arguments.requireF32("x", x, xOff, n);
+        Arguments.requireF32("y", y, yOff, n);
+        FloatVector av = FloatVector.broadcast(SPECIES, alpha);
+        ElementBlocks.forElements(n, (s, e) -> {
+            long len = e - s;
+            for (long i = 0; i < len; i += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(i, len);
+                FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + s + i) * 4, ORDER, m);
+                FloatVector yv = FloatVector.fromMemorySegment(SPECIES, y, (yOff + s + i) * 4, ORDER, m);
+                xv.fma(av, yv).intoMemorySegment(y, (yOff + s + i) * 4, ORDER, m);
+            }
+        });
+    }
+
+    public static void fill(MemorySegment y, long yOff, long n, float value) {
+        Arguments.requireF32("y", y, yOff, n);
+        if (Float.floatToRawIntBits(value) == 0) {
+            y.asSlice(yOff * 4, n * 4).fill((byte) 0);
+            return;
+        }
+        FloatVector v = FloatVector.broadcast(SPECIES, value);
+        ElementBlocks.forElements(n, (s, e) -> {
+            long len = e - s;
+            for (long i = 0; i < len; i += LANES) {
+                v.intoMemorySegment(y, (yOff + s + i) * 4, ORDER, SPECIES.indexInRange(i, len));
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- where, compare
+
+    /**
+     * out = cond ? a : b with broadcasting; cond is a byte segment (nonzero = true) with strides in
+     * bytes (= elements), a and b are f32, out is written contiguous row-major.
+     */
+    public static void where(long[] shape, MemorySegment cond, long cOff, long[] cStrides,
+                             MemorySegment a, long aOff, long[] aStrides, MemorySegment b, long bOff, long[] bStrides,
+                             MemorySegment out, long outOff) {
+        long n = Arguments.numel("shape", shape, MAX_RANK);
+        Arguments.requireStrided("cond", cond, cOff, shape, cStrides, Byte.BYTES);
+        Arguments.requireStrided("a", a, aOff, shape, aStrides, Float.BYTES);
+        Arguments.requireStrided("b", b, bOff, shape, bStrides, Float.BYTES);
+        Arguments.requireF32("out", out, outOff, n);
+        BroadcastLoop loop = BroadcastLoop.of(shape, cStrides, aStrides, bStrides);
+        long cs = loop.innerStride(0);
+        long as = loop.innerStride(1);
+        long bs = loop.innerStride(2);
+        loop.forEachRow((o, ic, ia, ib, len) -> {
+            long c0 = cOff + ic;
+            long a0 = aOff + ia;
+            long b0 = bOff + ib;
+            long o0 = outOff + o;
+            for (long i = 0; i < len; i++) {
+                boolean c = cond.get(ValueLayout.JAVA_BYTE, c0 + i * cs) != 0;
+                float v = c ? a.getAtIndex(F32, a0 + i * as) : b.getAtIndex(F32, b0 + i * bs);
+                out.setAtIndex(F32, o0 + i, v);
+            }
+        });
+    }
+
+    /**
+     * out = (a op b) ? 1 : 0 as bytes, with broadcasting; out is written contiguous row-major.
+     * IEEE semantics: every comparison with NaN is false except NE.
+     */
+    public static void compare(Compare op, long[] shape, MemorySegment a, long aOff, long[] aStrides,
+                               MemorySegment b, long bOff, long[] bStrides, MemorySegment out, long outOff) {
+        Arguments.requireNonNull("op", op);
+        long n = Arguments.numel("shape", shape, MAX_RANK);
+        Arguments.requireStrided("a", a, aOff, shape, aStrides, Float.BYTES);
+        Arguments.requireStrided("b", b, bOff, shape, bStrides, Float.BYTES);
+        Arguments.requireRange("out", out, outOff, n, Byte.BYTES);
+        BroadcastLoop loop = BroadcastLoop.of(shape, aStrides, bStrides);
+        long as = loop.innerStride(0);
+        long bs = loop.innerStride(1);
+        loop.forEachRow((o, ia, ib, unused, len) -> {
+            long a0 = aOff + ia;
+            long b0 = bOff + ib;
+            long o0 = outOff + o;
+            for (long i = 0; i < len; i++) {
+                float av = a.getAtIndex(F32, a0 + i * as);
+                float bv = b.getAtIndex(F32, b0 + i * bs);
+                out.set(ValueLayout.JAVA_BYTE, o0 + i, compare(op, av, bv) ? (byte) 1 : (byte) 0);
+            }
+        });
+    }
+
+    static boolean compare(Compare op, float a, float b) {
+        return switch (op) {
+            case EQ -> a == b;
+            case NE -> a != b;
+            case LT -> a < b;
+            case LE -> a <= b;
+            case GT -> a > b;
+            case GE -> a >= b;
+        };
+    }
+}

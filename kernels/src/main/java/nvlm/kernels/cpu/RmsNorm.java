@@ -1,0 +1,101 @@
+package nvlm.kernels.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * RMSNorm over the last axis of a contiguous [rows, cols] array (spec section 5, and InternViT's
+ * rms_norm and q/k norms, section 2): y = (x * rstd) * w, rstd = 1 / sqrt(mean(x^2) + eps), the
+ * product order of Hugging Face's Qwen2RMSNorm. The mean of squares uses f32 vector partials over
+ * fixed blocks added in double. Backward: gx = rstd * (g - xhat * mean(g * xhat)), g = gy * w,
+ * xhat = x * rstd; gw accumulated deterministically ({@link ColumnGradients}).
+ */
+public final class RmsNorm {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private RmsNorm() {
+    }
+
+    /** rstd [rows] is written for the backward. y may alias x. */
+    public static void forward(MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment y, long yOff,
+                               MemorySegment rstd, long rstdOff, int rows, int cols, float eps) {
+        Arguments.requireNonNegative("rows", rows);
+        Arguments.requireNonNegative("cols", cols);
+        long n = (long) rows * cols;
+        Arguments.requireF32("x", x, xOff, n);
+        Arguments.requireF32("w", w, wOff, cols);
+        Arguments.requireF32("y", y, yOff, n);
+        Arguments.requireF32("rstd", rstd, rstdOff, rows);
+        Softmax.forRows(rows, cols, r -> {
+            long xr = xOff + (long) r * cols;
+            long yr = yOff + (long) r * cols;
+            double meanSquare = Softmax.dot(x, xr, x, xr, cols) / cols;
+            float rs = (float) (1 / Math.sqrt(meanSquare + eps));
+            rstd.setAtIndex(F32, rstdOff + r, rs);
+            for (int i = 0; i < cols; i += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+                Softmax.load(x, xr + i, m).mul(rs).mul(Softmax.load(w, wOff + i, m))
+                        .intoMemorySegment(y, (yr + i) * 4, ORDER, m);
+            }
+        });
+    }
+
+    /** gx overwritten; gw ACCUMULATED into (the caller zeroes it). gx may alias gy. */
+    public static void backward(MemorySegment x, long xOff, MemorySegment w, long wOff, MemorySegment rstd, long rstdOff,
+                                MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, MemorySegment gw, long gwOff,
+                                int rows, int cols) {
+        Arguments.requireNonNegative("rows", rows);
+        Arguments.requireNonNegative("cols", cols);
+        long n = (long) rows * cols;
+        Arguments.requireF32("x", x, xOff, n);
+        Arguments.requireF32("w", w, wOff, cols);
+        Arguments.requireF32("rstd", rstd, rstdOff, rows);
+        Arguments.requireF32("gy", gy, gyOff, n);
+        Arguments.requireF32("gx", gx, gxOff, n);
+        Arguments.requireF32("gw", gw, gwOff, cols);
+        int chunks = ColumnGradients.chunks(rows);
+        if (chunks == 0 || cols == 0) {
+            return;
+        }
+        float[][] gwPart = new float[chunks][cols];
+        ColumnGradients.forChunks(rows, cols, (c, start, end) -> {
+            float[] gwc = gwPart[c];
+            for (int r = start; r < end; r++) {
+                long xr = xOff + (long) r * cols;
+                long gr = gyOff + (long) r * cols;
+                long gxr = gxOff + (long) r * cols;
+                float rs = rstd.getAtIndex(F32, rstdOff + r);
+                double sumGX = 0;
+                for (int blk = 0; blk < cols; blk += Reduce.SUM_BLOCK) {
+                    int bEnd = Math.min(cols, blk + Reduce.SUM_BLOCK);
+                    FloatVector acc = FloatVector.zero(SPECIES);
+                    for (int i = blk; i < bEnd; i += LANES) {
+                        VectorMask<Float> m = SPECIES.indexInRange(i, bEnd);
+                        FloatVector xhat = Softmax.load(x, xr + i, m).mul(rs);
+                        FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
+                        acc = g.fma(xhat, acc);
+                    }
+                    sumGX += VectorMath.sumLanes(acc);
+                }
+                float meanGX = (float) (sumGX / cols);
+                for (int i = 0; i < cols; i += LANES) {
+                    VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+                    FloatVector xhat = Softmax.load(x, xr + i, m).mul(rs);
+                    FloatVector gyv = Softmax.load(gy, gr + i, m);
+                    FloatVector g = gyv.mul(Softmax.load(w, wOff + i, m));
+                    g.sub(xhat.mul(meanGX)).mul(rs).intoMemorySegment(gx, (gxr + i) * 4, ORDER, m);
+                    gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i, m)).intoArray(gwc, i, m);
+                }
+            }
+        });
+        ColumnGradients.addInto(gwPart, gw, gwOff, cols);
+    }
+}
