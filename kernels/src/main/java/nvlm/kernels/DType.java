@@ -2,11 +2,13 @@ package nvlm.kernels;
 
 /**
  * Element types of tensor storage. Compute is f32 (f32 accumulation everywhere); BF16 and F16
- * are storage formats widened on the fly, I32 and I64 hold indices, ids and labels.
+ * are storage formats widened on the fly, I32 and I64 hold indices, ids and labels, BOOL masks.
  * The names are the safetensors dtype names.
  */
 public enum DType {
-    F32(4), BF16(2), F16(2), I32(4), I64(8);
+    F32(4), BF16(2), F16(2), I32(4), I64(8),
+    /** One byte per element, 0 or 1: masks. */
+    BOOL(1);
 
     private final int byteSize;
 
@@ -31,6 +33,7 @@ public enum DType {
             case "F16" -> F16;
             case "I32" -> I32;
             case "I64" -> I64;
+            case "BOOL" -> BOOL;
             default -> null;
         };
     }

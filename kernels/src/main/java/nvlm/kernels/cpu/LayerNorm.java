@@ -68,7 +68,8 @@ public final class LayerNorm {
             FloatVector acc = FloatVector.zero(SPECIES);
             for (int i = blk; i < end; i += LANES) {
                 VectorMask<Float> m = SPECIES.indexInRange(i, end);
-                FloatVector d = Softmax.load(x, off + i, m).sub(mu);
+                // Masked sub: inactive lanes stay 0 instead of contributing mu^2.
+                FloatVector d = Softmax.load(x, off + i, m).sub(mu, m);
                 acc = d.fma(d, acc);
             }
             total += VectorMath.sumLanes(acc);

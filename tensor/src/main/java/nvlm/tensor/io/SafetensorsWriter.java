@@ -74,6 +74,7 @@ public final class SafetensorsWriter {
 
     private static int rustDtypeRank(DType dtype) {
         return switch (dtype) {
+            case BOOL -> -1;
             case F16 -> 0;
             case BF16 -> 1;
             case I32 -> 2;

@@ -1,0 +1,113 @@
+package nvlm.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Caching allocator for CPU tensor memory: blocks are rounded up to size buckets and reused, so a
+ * training loop does not pay malloc, page faults and zeroing for every activation of every step.
+ * Each block has its own shared arena (accessible from every kernel thread); blocks are freed for
+ * real only by {@link #emptyCache()} or when the cache grows past its limit.
+ */
+public final class CpuMemoryPool {
+    /** 64-byte alignment: a cache line, and the widest vector register. */
+    private static final long ALIGNMENT = 64;
+    private static final long DEFAULT_LIMIT = Long.getLong("nvlm.cpu.poolBytes", 4L << 30);
+
+    record Block(Arena arena, MemorySegment segment) {
+    }
+
+    private static final CpuMemoryPool INSTANCE = new CpuMemoryPool(DEFAULT_LIMIT);
+
+    private final long limit;
+    private final Map<Long, ArrayDeque<Block>> free = new HashMap<>();
+    private long cachedBytes;
+    private long allocatedBytes;
+    private long peakBytes;
+
+    CpuMemoryPool(long limit) {
+        this.limit = limit;
+    }
+
+    public static CpuMemoryPool instance() {
+        return INSTANCE;
+    }
+
+    /**
+     * Bucket of a request: multiples of 64 bytes up to 4 KiB, then four buckets per power of two
+     * (at most 25% waste).
+     */
+    static long bucket(long bytes) {
+        if (bytes <= 4096) {
+            return Math.max(ALIGNMENT, (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT);
+        }
+        long high = Long.highestOneBit(bytes - 1) << 1; // next power of two >= bytes
+        long step = high / 8;
+        return (bytes + step - 1) / step * step;
+    }
+
+    synchronized Block acquire(long bytes) {
+        long size = bucket(bytes);
+        ArrayDeque<Block> queue = free.get(size);
+        Block block = queue == null ? null : queue.pollLast();
+        if (block != null) {
+            cachedBytes -= size;
+        } else {
+            Arena arena = Arena.ofShared();
+            try {
+                block = new Block(arena, arena.allocate(size, ALIGNMENT));
+            } catch (OutOfMemoryError e) {
+                emptyCacheLocked();
+                arena = Arena.ofShared();
+                block = new Block(arena, arena.allocate(size, ALIGNMENT));
+            }
+        }
+        allocatedBytes += size;
+        peakBytes = Math.max(peakBytes, allocatedBytes);
+        return block;
+    }
+
+    synchronized void release(Block block) {
+        long size = block.segment().byteSize();
+        allocatedBytes -= size;
+        if (cachedBytes + size > limit) {
+            block.arena().close();
+            return;
+        }
+        free.computeIfAbsent(size, k -> new ArrayDeque<>()).addLast(block);
+        cachedBytes += size;
+    }
+
+    /** Frees every cached (unused) block. */
+    public synchronized void emptyCache() {
+        emptyCacheLocked();
+    }
+
+    private void emptyCacheLocked() {
+        for (ArrayDeque<Block> queue : free.values()) {
+            for (Block block : queue) {
+                block.arena().close();
+            }
+        }
+        free.clear();
+        cachedBytes = 0;
+    }
+
+    /** Bytes handed out to live storages (bucket sizes). */
+    public synchronized long allocatedBytes() {
+        return allocatedBytes;
+    }
+
+    /** Bytes held in the cache for reuse. */
+    public synchronized long cachedBytes() {
+        return cachedBytes;
+    }
+
+    /** Highest {@link #allocatedBytes()} seen. */
+    public synchronized long peakBytes() {
+        return peakBytes;
+    }
+}

@@ -1,0 +1,86 @@
+package nvlm.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class MemoryScopeTest {
+
+    @Test
+    void closingAScopeReleasesItsTensorsAndLaterUseIsAClearError() {
+        Tensor inside;
+        try (var scope = MemoryScope.open()) {
+            inside = Tensor.ones(1000);
+            assertTrue(scope.bytes() >= 4000);
+        }
+        Tensor released = inside;
+        var e = assertThrows(IllegalStateException.class, released::toFloatArray);
+        assertTrue(e.getMessage().contains("MemoryScope"), e.getMessage());
+    }
+
+    @Test
+    void escapedTensorsSurviveTheirScope() {
+        Tensor kept;
+        try (var outer = MemoryScope.open()) {
+            try (var inner = MemoryScope.open()) {
+                kept = MemoryScope.escape(Tensor.full(3, 4));
+            }
+            assertArrayEquals(new float[] {3, 3, 3, 3}, kept.toFloatArray());
+        }
+        assertTrue(kept.storage().isReleased(), "escaped to the outer scope, released with it");
+    }
+
+    @Test
+    void gradientsLiveWithTheirParameterNotTheStepScope() {
+        Tensor w = Tensor.ones(4).requiresGrad(true); // outside any scope
+        for (int step = 0; step < 3; step++) {
+            try (var s = MemoryScope.open()) {
+                w.mul(w).sum().backward();
+            }
+        }
+        assertArrayEquals(new float[] {6, 6, 6, 6}, w.grad().toFloatArray());
+    }
+
+    @Test
+    void everyStorageOfAStepIsReleasedWhenItsScopeCloses() {
+        java.util.List<Storage> made = new java.util.ArrayList<>();
+        try (var s = MemoryScope.open()) {
+            Tensor a = Tensor.randn(new java.util.Random(1), 64, 64).requiresGrad(true);
+            Tensor loss = a.matmul(Tensor.ones(64, 8)).relu().sum();
+            loss.backward();
+            for (Tensor t : java.util.List.of(a, loss, a.grad())) {
+                made.add(t.storage());
+            }
+            assertTrue(made.stream().noneMatch(Storage::isReleased));
+        }
+        assertTrue(made.stream().allMatch(Storage::isReleased));
+    }
+
+    @Test
+    void releasedBlocksAreReusedForTheSameBucket() {
+        CpuMemoryPool pool = new CpuMemoryPool(1L << 20);
+        CpuMemoryPool.Block first = pool.acquire(10_000);
+        pool.release(first);
+        assertEquals(pool.cachedBytes(), CpuMemoryPool.bucket(10_000));
+        CpuMemoryPool.Block second = pool.acquire(9_500); // same bucket
+        assertTrue(first.segment().address() == second.segment().address(), "the cached block is handed out again");
+        assertEquals(0, pool.cachedBytes());
+        pool.release(second);
+        CpuMemoryPool.Block big = pool.acquire(2 << 20); // above the cache limit: freed on release
+        pool.release(big);
+        assertEquals(CpuMemoryPool.bucket(10_000), pool.cachedBytes());
+        pool.emptyCache();
+        assertEquals(0, pool.cachedBytes());
+    }
+
+    @Test
+    void bucketsWasteAtMostAQuarter() {
+        for (long bytes = 1; bytes < (1L << 30); bytes = bytes * 3 / 2 + 1) {
+            long b = CpuMemoryPool.bucket(bytes);
+            assertTrue(b >= bytes && (bytes <= 4096 || b <= bytes * 1.25 + 64), bytes + " -> " + b);
+        }
+    }
+}
