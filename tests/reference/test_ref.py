@@ -372,8 +372,11 @@ class Architectures(unittest.TestCase):
     def test_xattn_placement_is_before_every_layer_i_with_i_plus_1_divisible(self):
         model = build("X")
         self.assertEqual(model.language_model.model.xattn_before, {1: 0, 3: 1})
-        config = make_model.make_config("H", "small")
-        self.assertEqual(nvlm_ref.Qwen2Model(NvlmConfig.from_dict(config).llm, 3).xattn_before, {2: 0, 5: 1})
+        llm = nvlm_ref.LlmConfig(hidden_size=4, num_layers=7, num_heads=1, num_kv_heads=1, intermediate_size=4,
+                                 vocab_size=4)
+        blocks = nvlm_ref.Qwen2Model(llm, 3)
+        self.assertEqual(blocks.xattn_before, {2: 0, 5: 1})
+        self.assertEqual(len(blocks.xattn_layers), 2)
 
 
 class Loss(unittest.TestCase):
@@ -446,9 +449,10 @@ class Gradients(unittest.TestCase):
         # parameter tensor's gradient separately at a few forwards each.
         self.assertTrue(torch.autograd.gradcheck(loss_of, (pixels, *values), eps=1e-6, atol=1e-8, rtol=1e-5,
                                                  fast_mode=True))
-        # Full mode (every element) on the small tensors: gates, norms, biases, embeddings' rows.
-        small = [i for i, v in enumerate(values) if v.numel() <= 16]
-        self.assertGreater(len(small), 5)
+        # Full mode (every element, two forwards each) on the smallest tensors: the gates and the
+        # kv biases; all 8282 elements would take minutes.
+        small = [i for i, v in enumerate(values) if v.numel() <= 4]
+        self.assertGreaterEqual(len(small), 4)
 
         def loss_of_small(*subset):
             full = list(values)
@@ -636,6 +640,20 @@ class CommandLine(unittest.TestCase):
             self.assertGreater(np.abs(result["grad.language_model.model.xattn_layers.1.attn.k_proj.weight"]).max(), 0)
         finally:
             shutil.rmtree(folder)
+
+
+class Goldens(unittest.TestCase):
+    def test_checked_in_goldens_are_reproduced(self):
+        import make_goldens
+        golden = os.path.join(HERE, "golden")
+        if not os.path.isdir(golden):
+            self.skipTest(f"{golden} not present (make_goldens.py writes it)")
+        fresh = tempfile.mkdtemp(prefix="nvlm-golden-test-")
+        try:
+            make_goldens.generate(fresh)
+            self.assertEqual(make_goldens.compare(golden, fresh), [])
+        finally:
+            shutil.rmtree(fresh)
 
 
 if __name__ == "__main__":
