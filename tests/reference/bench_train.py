@@ -25,11 +25,18 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-torch = None     # imported by main() once the thread environment is set
-nvlm_ref = None
+
+def _torch():
+    """torch and the reference, imported on first use so that main() can set the thread
+    environment first."""
+    import torch
+    import nvlm_ref
+    return torch, nvlm_ref
 
 
 def train_step_timer(model, batch, optimizer, device, autocast_dtype):
+    torch, _ = _torch()
+
     def step():
         if device == "cuda":
             torch.cuda.synchronize()
@@ -50,6 +57,7 @@ def train_step_timer(model, batch, optimizer, device, autocast_dtype):
 
 def bench(model_dir, batch_path, steps, warmup=2, threads=2, device="cpu", dtype="float32",
           freeze_vision=False, lr=1e-5):
+    torch, nvlm_ref = _torch()
     if device == "cpu":
         torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -106,13 +114,11 @@ def main(argv=None):
     ap.add_argument("--omp-wait-policy", default="passive", choices=["passive", "active"])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    global torch, nvlm_ref
-    if torch is None:
-        os.environ.setdefault("OMP_WAIT_POLICY", args.omp_wait_policy.upper())
-        if args.device == "cpu":
-            os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
-    import torch  # noqa: E402  (after the environment: libgomp and OpenBLAS read it at load)
-    import nvlm_ref  # noqa: E402
+    # Before torch loads: libgomp and OpenBLAS read these once.
+    os.environ.setdefault("OMP_WAIT_POLICY", args.omp_wait_policy.upper())
+    if args.device == "cpu":
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    torch, _ = _torch()
     if args.steps < 1:
         raise SystemExit("bench_train.py: --steps must be >= 1")
     if args.device == "cuda" and not torch.cuda.is_available():
