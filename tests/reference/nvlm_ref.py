@@ -628,6 +628,8 @@ class Batch:
             raise ValueError(f"{where}: tile_tag_ids shape {tuple(self.tile_tag_ids.shape)}, expected [{n}, L]")
         if images and (int(self.image_row.min()) < 0 or int(self.image_row.max()) >= b):
             raise ValueError(f"{where}: image_row {self.image_row.tolist()} outside rows 0..{b - 1}")
+        if images > 1 and bool((self.image_row[1:] < self.image_row[:-1]).any()):
+            raise ValueError(f"{where}: image_row {self.image_row.tolist()} is not in batch order (spec 10)")
         m = self.media_image
         if int(m.min()) < -1 or int(m.max()) >= images:
             raise ValueError(f"{where}: media_image values must be in [-1, {images}), got "

@@ -362,6 +362,16 @@ class Architectures(unittest.TestCase):
             embeds = model.embed_with_images(batch.input_ids, thumbnails, "test")
             torch.testing.assert_close(model(batch), model.language_model(embeds), rtol=1e-12, atol=1e-12)
 
+    def test_batch_validation_names_the_inconsistency(self):
+        model = build("X")
+        arrays = make_batch.make_batch(model.config, 3, tiles=[3, 1], rows=2, text_only_rows=0)
+        swapped = dict(arrays, image_row=arrays["image_row"][::-1].copy())
+        with self.assertRaisesRegex(ValueError, "not in batch order"):
+            Batch.from_arrays(swapped)
+        bad_tile = dict(arrays, media_tile=np.where(arrays["media_image"] == 1, 1, arrays["media_tile"]))
+        with self.assertRaisesRegex(ValueError, "media_tile outside"):
+            Batch.from_arrays(bad_tile)
+
     def test_x_rejects_image_context_tokens(self):
         model = build("X")
         arrays = make_batch.make_batch(model.config, 3, tiles=[1])
