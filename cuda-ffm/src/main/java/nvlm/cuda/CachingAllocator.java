@@ -15,11 +15,13 @@ import java.util.TreeSet;
  * <ul>
  *   <li>by the stream it was freed on immediately (stream order already puts the new work after
  *       the old), and</li>
- *   <li>by another stream only once an event recorded on the freeing stream has completed.</li>
+ *   <li>by another stream only once the event recorded on the freeing stream at the free has
+ *       completed.</li>
  * </ul>
  * A block serves requests whose rounded size is within a quarter below its own, so small requests
  * don't pin large blocks. When the driver runs out of memory the cache is emptied and the
- * allocation retried once. Nothing depends on the garbage collector: memory returns on
+ * allocation retried once. Allocate what a CUDA graph uses before capturing it: during capture
+ * events cannot be queried. Nothing depends on the garbage collector: memory returns on
  * {@link DeviceBuffer#close()}, on {@link AllocationScope#close()}, or with {@link #emptyCache()}.
  *
  * <p>The policy is independent of CUDA: it talks to a {@link Driver}, of which the CUDA driver API
@@ -142,10 +144,6 @@ public final class CachingAllocator implements AutoCloseable {
             }
         }
         for (Block block : fits) {
-            if (block.event == 0) {
-                // Marks a point on the freeing stream after the free; reuse waits until it has passed.
-                block.event = driver.recordEvent(block.stream);
-            }
             if (driver.eventDone(block.event)) {
                 return take(block, stream);
             }
@@ -189,6 +187,8 @@ public final class CachingAllocator implements AutoCloseable {
         if (closed) {
             freeToDriver(block);
         } else {
+            // Marks the free's place on its stream; other streams reuse the block once it has passed.
+            block.event = driver.recordEvent(block.stream);
             cached.add(block);
         }
     }
