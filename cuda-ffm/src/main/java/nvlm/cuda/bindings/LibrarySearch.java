@@ -82,7 +82,13 @@ public record LibrarySearch(List<Place> places, List<String> notes) {
                 places.add(new Place(site.resolve(wheel), "Python wheel", false));
             }
         }
-        return new LibrarySearch(places, notes);
+        return new LibrarySearch(withoutRepeats(places), notes);
+    }
+
+    /** Keeps each folder's first (highest-priority) occurrence. */
+    private static List<Place> withoutRepeats(List<Place> places) {
+        var seen = new java.util.HashSet<Path>();
+        return places.stream().filter(p -> seen.add(p.directory().toAbsolutePath().normalize())).toList();
     }
 
     /**

@@ -87,6 +87,15 @@ class LibrarySearchTest {
     }
 
     @Test
+    void aFolderNamedTwiceIsSearchedOnceAtItsFirstPlace() {
+        var search = LibrarySearch.of(null, Map.of("LD_LIBRARY_PATH", root.resolve("usr/lib64").toString()),
+                root.resolve("usr/lib64").toString(), root);
+        var origins = search.places().stream().filter(p -> p.directory().equals(root.resolve("usr/lib64")))
+                .map(LibrarySearch.Place::origin).toList();
+        assertEquals(List.of("java.library.path"), origins);
+    }
+
+    @Test
     void toolkitStubsAreNeverSearched() throws IOException {
         touch("usr/local/cuda/lib64/stubs/libcuda.so.1");
         touch("usr/local/cuda/targets/x86_64-linux/lib/stubs/libcuda.so.1");
