@@ -53,18 +53,42 @@ public final class DeviceCheck implements AutoCloseable {
     final CudaDevice device;
     final CudaStream stream;
     final Path cacheDir;
-    final CudaModule module;
-    final Cublas cublas;
-    final CublasLt cublasLt;
     private final SplittableRandom random = new SplittableRandom(20240911);
+    // Made on first use, so a missing NVRTC or cuBLAS fails only the checks that need it.
+    private CudaModule module;
+    private Cublas cublas;
+    private CublasLt cublasLt;
 
     public DeviceCheck() throws IOException {
         device = CudaDevice.open();
         stream = CudaStream.create();
         cacheDir = Files.createTempDirectory("nvlm-kernel-cache");
-        module = Nvrtc.load(device, kernelSource(), "check_kernels.cu", List.of(), new KernelCache(cacheDir));
-        cublas = Cublas.create(stream);
-        cublasLt = CublasLt.create(stream);
+    }
+
+    /** check_kernels.cu compiled by NVRTC for this device, through a fresh kernel cache. */
+    CudaModule module() {
+        if (module == null) {
+            try {
+                module = Nvrtc.load(device, kernelSource(), "check_kernels.cu", List.of(), new KernelCache(cacheDir));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return module;
+    }
+
+    Cublas cublas() {
+        if (cublas == null) {
+            cublas = Cublas.create(stream);
+        }
+        return cublas;
+    }
+
+    CublasLt cublasLt() {
+        if (cublasLt == null) {
+            cublasLt = CublasLt.create(stream);
+        }
+        return cublasLt;
     }
 
     public static String kernelSource() throws IOException {
@@ -114,8 +138,14 @@ public final class DeviceCheck implements AutoCloseable {
         }
         var results = new ArrayList<Result>();
         try (DeviceCheck check = new DeviceCheck()) {
+            boolean reported = false;
             for (CudaLibrary library : CudaLibrary.values()) {
-                System.out.println("library " + library + ": " + CudaLibraries.location(library).orElse("(not loaded)"));
+                var reason = CudaLibraries.unavailableReason(library);
+                System.out.println("library " + library + ": " + CudaLibraries.location(library).orElse("NOT FOUND"));
+                if (reason.isPresent() && !reported) {
+                    System.out.println(reason.get());
+                    reported = true;
+                }
             }
             var wanted = Arrays.asList(args);
             for (var entry : check.checks().entrySet()) {
@@ -147,8 +177,9 @@ public final class DeviceCheck implements AutoCloseable {
         try {
             return body.apply(check);
         } catch (RuntimeException | LinkageError e) {
+            // First line only: a missing library's full search report is printed once at the start.
             return Result.passedIf(name, false, e.getClass().getSimpleName() + ": "
-                    + String.valueOf(e.getMessage()).replace('\n', ' '));
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
         }
     }
 
@@ -158,12 +189,12 @@ public final class DeviceCheck implements AutoCloseable {
         int sms = device.multiprocessorCount();
         long total = device.totalMemory();
         var memory = device.memoryInfo();
-        int[] nvrtc = Nvrtc.version();
         String detail = String.format(Locale.ROOT,
-                "%s, %s, %d SMs, %.1f GiB (%.1f free), smem opt-in %d B, driver %d, nvrtc %d.%d, cublas %d, cublasLt %d",
+                "%s, %s, %d SMs, %.1f GiB (%.1f free), smem opt-in %d B, driver %d, nvrtc %s, cublas %s, cublasLt %s",
                 device.name(), device.arch(), sms, total / 1073741824.0, memory.free() / 1073741824.0,
-                device.maxSharedMemoryPerBlockOptin(), Cuda.driverVersion(), nvrtc[0], nvrtc[1], cublas.version(),
-                CublasLt.version());
+                device.maxSharedMemoryPerBlockOptin(), Cuda.driverVersion(),
+                versionOrReason(() -> Arrays.toString(Nvrtc.version())), versionOrReason(() -> cublas().version()),
+                versionOrReason(CublasLt::version));
         return Result.passedIf("device", sms > 0 && total > 0 && memory.free() <= memory.total(), detail);
     }
 
@@ -203,6 +234,7 @@ public final class DeviceCheck implements AutoCloseable {
     }
 
     Result nvrtcCache() {
+        module();
         try (var files = Files.list(cacheDir)) {
             List<Path> entries = files.filter(p -> p.toString().endsWith(".bin")).toList();
             if (entries.size() != 1) {
@@ -227,7 +259,7 @@ public final class DeviceCheck implements AutoCloseable {
         float[] a = randomFloats(n, 1f);
         float[] b = randomFloats(n, 1f);
         try (DeviceBuffer da = upload(a); DeviceBuffer db = upload(b); DeviceBuffer dc = DeviceBuffer.allocate(4L * n)) {
-            module.kernel("vector_add").launch(Dim3.covering(n, 256), Dim3.of(256), 0, stream, da, db, dc, (long) n);
+            module().kernel("vector_add").launch(Dim3.covering(n, 256), Dim3.of(256), 0, stream, da, db, dc, (long) n);
             stream.synchronize();
             float[] c = download(dc, n);
             int mismatches = 0;
@@ -247,7 +279,7 @@ public final class DeviceCheck implements AutoCloseable {
         float alpha = 0.75f;
         float beta = -1.25f;
         try (DeviceBuffer dx = upload(x); DeviceBuffer dy = upload(y)) {
-            module.kernel("axpby").launch(Dim3.covering(n, 128), Dim3.of(128), 0, stream,
+            module().kernel("axpby").launch(Dim3.covering(n, 128), Dim3.of(128), 0, stream,
                     KernelArgs.of(alpha, dx, beta, dy, n));
             stream.synchronize();
             float[] out = download(dy, n);
@@ -289,7 +321,7 @@ public final class DeviceCheck implements AutoCloseable {
         int n = chunk * blocks;
         float[] in = randomFloats(n, 1f);
         try (DeviceBuffer din = upload(in); DeviceBuffer dout = DeviceBuffer.allocate(4L * n)) {
-            CudaKernel kernel = module.kernel("reverse_chunks");
+            CudaKernel kernel = module().kernel("reverse_chunks");
             kernel.launch(Dim3.of(blocks), Dim3.of(256), chunk * 4, stream, din, dout, chunk);
             stream.synchronize();
             float[] out = download(dout, n);
@@ -330,8 +362,8 @@ public final class DeviceCheck implements AutoCloseable {
         float[] b = randomFloats(n, 1f);
         try (DeviceBuffer da = upload(a); DeviceBuffer db = upload(b); DeviceBuffer dc = DeviceBuffer.allocate(4L * n)) {
             dc.fill32(0);
-            CudaKernel add = module.kernel("vector_add");
-            CudaKernel axpby = module.kernel("axpby");
+            CudaKernel add = module().kernel("vector_add");
+            CudaKernel axpby = module().kernel("axpby");
             // c = a + b; then a = 0.5 a + 1 * c: each replay changes a, so replays are observable.
             try (CudaGraph graph = CudaGraph.capture(stream, () -> {
                 add.launch(Dim3.covering(n, 256), Dim3.of(256), 0, stream, da, db, dc, (long) n);
@@ -408,7 +440,7 @@ public final class DeviceCheck implements AutoCloseable {
             float beta = 0.5f;
             try (DeviceBuffer da = upload(a, input); DeviceBuffer db = upload(b, input);
                  DeviceBuffer dc = upload(c0, output)) {
-                cublas.gemm(shape, da, db, dc, input, output, alpha, beta, compute);
+                cublas().gemm(shape, da, db, dc, input, output, alpha, beta, compute);
                 stream.synchronize();
                 float[] got = download(dc, (int) shape.elementsC(), output);
                 double[] expected = referenceGemm(shape, a, b, c0, alpha, beta);
@@ -431,7 +463,7 @@ public final class DeviceCheck implements AutoCloseable {
         float[] b = randomFloats((int) (strideB * batch), 1f);
         float[] c = new float[(int) (strideC * batch)];
         try (DeviceBuffer da = upload(a); DeviceBuffer db = upload(b); DeviceBuffer dc = upload(c)) {
-            cublas.gemmStridedBatched(shape, batch, strideA, strideB, strideC, da, db, dc, DType.F32, DType.F32, 1f, 0f,
+            cublas().gemmStridedBatched(shape, batch, strideA, strideB, strideC, da, db, dc, DType.F32, DType.F32, 1f, 0f,
                     GemmCompute.F32);
             stream.synchronize();
             float[] got = download(dc, c.length);
@@ -459,7 +491,7 @@ public final class DeviceCheck implements AutoCloseable {
         try (DeviceBuffer dx = upload(x, input); DeviceBuffer dw = upload(w, input);
              DeviceBuffer db = upload(bias, biasType);
              DeviceBuffer dy = DeviceBuffer.allocate(shape.elementsC() * output.byteSize())) {
-            cublasLt.matmul(shape, dx, dw, dy, input, output, epilogue, db, biasType, GemmCompute.F32);
+            cublasLt().matmul(shape, dx, dw, dy, input, output, epilogue, db, biasType, GemmCompute.F32);
             stream.synchronize();
             float[] got = download(dy, (int) shape.elementsC(), output);
             double[] linear = referenceGemm(shape, x, w, new float[(int) shape.elementsC()], 1f, 0f);
@@ -503,7 +535,7 @@ public final class DeviceCheck implements AutoCloseable {
                     float[] millis = new float[10];
                     for (int r = -3; r < millis.length; r++) {
                         start.record(stream);
-                        cublas.gemm(shape, a, b, c, DType.BF16, DType.BF16, 1f, 0f, GemmCompute.F32);
+                        cublas().gemm(shape, a, b, c, DType.BF16, DType.BF16, 1f, 0f, GemmCompute.F32);
                         end.record(stream);
                         end.synchronize();
                         if (r >= 0) {
@@ -516,8 +548,10 @@ public final class DeviceCheck implements AutoCloseable {
                     lines.add(String.format(Locale.ROOT,
                             "BENCH gemm-bf16 %s %dx%dx%d: median %.3f ms (min %.3f, max %.3f) = %.1f TFLOP/s",
                             linear ? "NT(linear)" : "NN", mnk[0], mnk[1], mnk[2], median, millis[0], millis[9], tflops));
-                } catch (RuntimeException e) {
-                    lines.add("BENCH gemm-bf16 " + Arrays.toString(mnk) + " failed: " + e.getMessage());
+                } catch (RuntimeException | LinkageError e) {
+                    lines.add("BENCH gemm-bf16 " + (linear ? "NT(linear) " : "NN ") + mnk[0] + "x" + mnk[1] + "x" + mnk[2]
+                            + " failed: "
+                            + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
                 }
             }
         }
@@ -525,6 +559,14 @@ public final class DeviceCheck implements AutoCloseable {
     }
 
     // ---- references and helpers ----
+
+    private static String versionOrReason(java.util.function.Supplier<Object> version) {
+        try {
+            return String.valueOf(version.get());
+        } catch (RuntimeException | LinkageError e) {
+            return "unavailable (" + e.getClass().getSimpleName() + ")";
+        }
+    }
 
     /** The hash fill of check_kernels.cu, reproduced bit for bit. */
     public static float uniform(long i, int seed) {
@@ -538,7 +580,7 @@ public final class DeviceCheck implements AutoCloseable {
     }
 
     void fillUniform(DeviceBuffer buffer, DType type, long n, int seed, float scale) {
-        module.kernel(type == DType.BF16 ? "fill_uniform_bf16" : "fill_uniform_f32")
+        module().kernel(type == DType.BF16 ? "fill_uniform_bf16" : "fill_uniform_f32")
                 .launch(Dim3.covering(n, 256), Dim3.of(256), 0, stream, buffer, n, seed, scale);
     }
 
@@ -697,9 +739,15 @@ public final class DeviceCheck implements AutoCloseable {
     @Override
     public void close() {
         stream.synchronize();
-        cublasLt.close();
-        cublas.close();
-        module.close();
+        if (cublasLt != null) {
+            cublasLt.close();
+        }
+        if (cublas != null) {
+            cublas.close();
+        }
+        if (module != null) {
+            module.close();
+        }
         stream.close();
         device.close();
         try (var files = Files.list(cacheDir)) {
