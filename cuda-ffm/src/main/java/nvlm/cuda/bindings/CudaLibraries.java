@@ -9,6 +9,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.stream.Stream;
 
 /**
@@ -27,14 +28,15 @@ public final class CudaLibraries {
 
     private static final Map<CudaLibrary, Loaded> LOADED = new EnumMap<>(CudaLibrary.class);
     private static final Map<CudaLibrary, String> FAILED = new EnumMap<>(CudaLibrary.class);
-    private static final SymbolLookup[] FAST = new SymbolLookup[CudaLibrary.values().length];
+    /** Loaded lookups by ordinal, read without the lock on every call. */
+    private static final AtomicReferenceArray<SymbolLookup> FAST = new AtomicReferenceArray<>(CudaLibrary.values().length);
 
     private CudaLibraries() {
     }
 
     /** The library's symbols, loading it on first use; throws when it cannot be found or loaded. */
     public static SymbolLookup lookup(CudaLibrary library) {
-        SymbolLookup lookup = FAST[library.ordinal()];
+        SymbolLookup lookup = FAST.get(library.ordinal());
         return lookup != null ? lookup : load(library);
     }
 
@@ -100,7 +102,7 @@ public final class CudaLibraries {
             throw new CudaLibraryNotFoundException(library, message);
         }
         LOADED.put(library, loaded);
-        FAST[library.ordinal()] = loaded.lookup();
+        FAST.set(library.ordinal(), loaded.lookup());
         return loaded.lookup();
     }
 
@@ -114,7 +116,7 @@ public final class CudaLibraries {
                 if (Files.isRegularFile(lt) && !LOADED.containsKey(CudaLibrary.CUBLAS_LT)) {
                     LOADED.put(CudaLibrary.CUBLAS_LT,
                             new Loaded(SymbolLookup.libraryLookup(lt, Arena.global()), lt.toString()));
-                    FAST[CudaLibrary.CUBLAS_LT.ordinal()] = LOADED.get(CudaLibrary.CUBLAS_LT).lookup();
+                    FAST.set(CudaLibrary.CUBLAS_LT.ordinal(), LOADED.get(CudaLibrary.CUBLAS_LT).lookup());
                 } else {
                     load(CudaLibrary.CUBLAS_LT);
                 }
