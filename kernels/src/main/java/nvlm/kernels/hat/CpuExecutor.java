@@ -21,7 +21,29 @@ final class CpuExecutor {
         if (blocks > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(name + ": " + blocks + " blocks are too many for the CPU executor");
         }
-        Parallel.forEach((int) blocks, block -> {
+        try {
+            runBlocks(name, kernel, config, args, usesBarrier, (int) blocks);
+        } catch (RuntimeException e) {
+            // The pool may rethrow a copy of the failure made on another thread: report the original.
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof KernelFailure failure) {
+                    throw failure;
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** A kernel thread failed; the message names the block and thread. */
+    static final class KernelFailure extends IllegalStateException {
+        KernelFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private static void runBlocks(String name, MethodHandle kernel, LaunchConfig config, Object[] args,
+                                  boolean usesBarrier, int blocks) {
+        Parallel.forEach(blocks, block -> {
             int bx = (int) (block % config.gridX());
             int by = (int) ((block / config.gridX()) % config.gridY());
             int bz = (int) (block / ((long) config.gridX() * config.gridY()));
@@ -106,7 +128,7 @@ final class CpuExecutor {
         int tx = t % config.blockX();
         int ty = (t / config.blockX()) % config.blockY();
         int tz = t / (config.blockX() * config.blockY());
-        return new IllegalStateException(name + " failed on the CPU in block (" + bx + "," + by + "," + bz + ") thread ("
+        return new KernelFailure(name + " failed on the CPU in block (" + bx + "," + by + "," + bz + ") thread ("
                 + tx + "," + ty + "," + tz + ") of " + config + ": " + cause, cause);
     }
 }

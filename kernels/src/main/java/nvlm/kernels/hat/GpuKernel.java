@@ -152,13 +152,13 @@ public final class GpuKernel {
             throw new IllegalArgumentException(name + " takes " + parameterTypes.size() + " arguments after the context "
                     + parameterTypes.stream().map(Class::getSimpleName).toList() + ", got " + args.length);
         }
-        java.lang.reflect.Parameter[] parameters = method.getParameters();
+        List<CudaParameter> parameters = cuda().parameters();
         for (int i = 0; i < args.length; i++) {
             Class<?> expected = parameterTypes.get(i);
             Object arg = args[i];
             boolean ok = arg != null && (expected.isPrimitive() ? boxOf(expected) : expected).isInstance(arg);
             if (!ok) {
-                throw new IllegalArgumentException(name + " argument " + i + " (" + parameters[i + 1].getName()
+                throw new IllegalArgumentException(name + " argument " + i + " (" + parameters.get(i).name()
                         + "): expected " + expected.getSimpleName() + ", got "
                         + (arg == null ? "null" : arg.getClass().getSimpleName()));
             }

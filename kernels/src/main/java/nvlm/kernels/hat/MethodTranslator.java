@@ -91,6 +91,7 @@ final class MethodTranslator {
     private int[] lineAt;
     private final Map<Label, Integer> labelIndex = new HashMap<>();
     private final Set<Label> targets = new HashSet<>();
+    private final Set<Label> tryStarts = new HashSet<>();
     private final Map<Label, String> labelNames = new HashMap<>();
     private final List<LocalVariable> localVariables = new ArrayList<>();
     private final Map<String, Set<String>> lvtNames = new HashMap<>();
@@ -236,8 +237,7 @@ final class MethodTranslator {
             }
         }
         for (ExceptionCatch handler : code.exceptionHandlers()) {
-            currentLine = lineAt[labelIndex.get(handler.tryStart())];
-            throw reject("try/catch/finally block: exceptions are not allowed in a kernel");
+            tryStarts.add(handler.tryStart());
         }
         List<Label> ordered = new ArrayList<>(targets);
         ordered.sort((a, b) -> Integer.compare(labelIndex.get(a), labelIndex.get(b)));
@@ -331,6 +331,11 @@ final class MethodTranslator {
             ClassDesc desc = type.parameterType(i);
             CType ctype = CType.of(desc);
             String javaName = reflected[i].getName();
+            for (LocalVariable variable : localVariables) {
+                if (variable.slot() == slot && labelIndex.get(variable.startScope()) <= index) {
+                    javaName = variable.name().stringValue();
+                }
+            }
             if (ctype == null || ctype == CType.VOID) {
                 throw reject("parameter " + javaName + " has type " + desc.displayName()
                         + "; kernel parameters are primitives and buffers (F32Buffer, BF16Buffer, F16Buffer, "
@@ -582,6 +587,10 @@ final class MethodTranslator {
     }
 
     private void onLabel(Label label) {
+        if (tryStarts.contains(label)) {
+            throw reject("try/catch/finally block (its first statement is on this line): exceptions are not "
+                    + "allowed in a kernel");
+        }
         if (!targets.contains(label)) {
             return;
         }
@@ -639,8 +648,7 @@ final class MethodTranslator {
             case FieldInstruction field -> field(field);
             case InvokeDynamicInstruction indy -> throw reject("invokedynamic (a lambda, method reference, string "
                     + "concatenation or pattern switch) is not allowed in a kernel");
-            case NewObjectInstruction alloc -> throw reject("allocation (new "
-                    + alloc.className().asSymbol().displayName() + ") is not allowed in a kernel");
+            case NewObjectInstruction alloc -> throw reject(newObject(alloc));
             case NewPrimitiveArrayInstruction array -> throw reject("array creation (new "
                     + array.typeKind().upperBound().displayName() + "[]) is not allowed in a kernel; use a buffer "
                     + "parameter or kc.sharedF32/sharedI32");
@@ -660,6 +668,18 @@ final class MethodTranslator {
             case DiscontinuedInstruction d -> throw reject("jsr/ret (a subroutine) is not allowed in a kernel");
             default -> throw reject("instruction " + instruction.opcode().name().toLowerCase() + " is not allowed in a kernel");
         }
+    }
+
+    private String newObject(NewObjectInstruction alloc) {
+        String type = alloc.className().asInternalName().replace('/', '.');
+        try {
+            if (Throwable.class.isAssignableFrom(Class.forName(type, false, method.getDeclaringClass().getClassLoader()))) {
+                return "throw (new " + type + "): exceptions are not allowed in a kernel";
+            }
+        } catch (ClassNotFoundException | LinkageError e) {
+            // not loadable: report it as the allocation it is
+        }
+        return "allocation (new " + type + ") is not allowed in a kernel";
     }
 
     private void load(LoadInstruction load) {
@@ -1157,7 +1177,8 @@ final class MethodTranslator {
             case "lsx", "lsy", "lsz" -> "(int)blockDim." + axis(name);
             case "bix", "biy", "biz" -> "(int)blockIdx." + axis(name);
             case "bsx", "bsy", "bsz" -> "(int)gridDim." + axis(name);
-            default -> throw reject("KernelContext." + name + " is not a kernel intrinsic");
+            default -> throw reject("virtual call KernelContext." + name + "() is not allowed in a kernel; it is "
+                    + "not one of the intrinsics (gix..bsz, barrier, sharedF32, sharedI32)");
         };
         popRaw();
         push(CExpr.of(text, CType.INT, CExpr.UNARY));

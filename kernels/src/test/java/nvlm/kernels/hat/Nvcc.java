@@ -33,49 +33,40 @@ public final class Nvcc {
     }
 
     /**
-     * Compiles each source ({@code file name -> CUDA C}) with {@code nvcc -arch=<arch> -ptx}, in a
-     * few batches. Returns the diagnostics of every failing file (empty when all compile).
+     * Compiles every source ({@code file name -> CUDA C}) with {@code nvcc -arch=<arch> -ptx}. The
+     * files are compiled as one translation unit, each inside its own namespace (which keeps them
+     * as independent as separate files: nothing one defines is visible to another unqualified),
+     * because nvcc's start-up cost per file dominates on a busy machine. Returns nvcc's
+     * diagnostics when it fails (they name the offending file), else an empty list.
      */
     public static List<String> compileToPtx(Path nvcc, Map<String, String> sources, String arch, Path workDir)
             throws IOException, InterruptedException {
         Files.createDirectories(workDir);
-        List<String> names = new ArrayList<>(sources.keySet());
-        for (String name : names) {
-            Files.writeString(workDir.resolve(name), sources.get(name), StandardCharsets.UTF_8);
+        StringBuilder unit = new StringBuilder();
+        int id = 0;
+        for (Map.Entry<String, String> source : sources.entrySet()) {
+            Files.writeString(workDir.resolve(source.getKey()), source.getValue(), StandardCharsets.UTF_8);
+            unit.append("namespace nvlm_k").append(id++).append(" {\n#include \"").append(source.getKey())
+                    .append("\"\n}\n");
         }
-        int batches = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), names.size() / 4));
-        List<Process> processes = new ArrayList<>();
-        List<List<String>> batchNames = new ArrayList<>();
-        for (int b = 0; b < batches; b++) {
-            List<String> batch = new ArrayList<>();
-            for (int i = b; i < names.size(); i += batches) {
-                batch.add(names.get(i));
-            }
-            if (batch.isEmpty()) {
-                continue;
-            }
-            List<String> command = new ArrayList<>(List.of(nvcc.toString(), "-arch=" + arch, "-ptx"));
-            command.addAll(batch);
-            batchNames.add(batch);
-            processes.add(new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
-                    .redirectOutput(workDir.resolve("nvcc-" + b + ".log").toFile()).start());
+        Files.writeString(workDir.resolve("all_kernels.cu"), unit.toString(), StandardCharsets.UTF_8);
+        Path log = workDir.resolve("nvcc.log");
+        Process process = new ProcessBuilder(nvcc.toString(), "-arch=" + arch, "-ptx", "all_kernels.cu", "-o",
+                "all_kernels.ptx").directory(workDir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        if (!process.waitFor(10, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            return List.of("nvcc timed out compiling " + sources.size() + " kernels in " + workDir);
         }
+        String output = Files.readString(log);
         List<String> failures = new ArrayList<>();
-        for (int b = 0; b < processes.size(); b++) {
-            Process process = processes.get(b);
-            if (!process.waitFor(10, TimeUnit.MINUTES)) {
-                process.destroyForcibly();
-                failures.add("nvcc timed out on " + batchNames.get(b));
-                continue;
-            }
-            String log = Files.readString(workDir.resolve("nvcc-" + b + ".log"));
-            if (process.exitValue() != 0) {
-                failures.add("nvcc failed on " + batchNames.get(b) + ":\n" + log);
-            }
-            for (String name : batchNames.get(b)) {
-                Path ptx = workDir.resolve(name.replaceAll("\\.cu$", ".ptx"));
-                if (process.exitValue() == 0 && !Files.isRegularFile(ptx)) {
-                    failures.add("nvcc produced no " + ptx.getFileName());
+        if (process.exitValue() != 0) {
+            failures.add("nvcc failed (exit " + process.exitValue() + ") in " + workDir + ":\n" + output);
+        } else {
+            String ptx = Files.readString(workDir.resolve("all_kernels.ptx"));
+            for (String name : sources.keySet()) {
+                String entry = name.replaceAll("\\.cu$", "");
+                if (!ptx.contains(".entry " + entry + "(")) {
+                    failures.add("the PTX has no entry point " + entry);
                 }
             }
         }

@@ -48,4 +48,10 @@ final class SampleKernels {
             y.set(i, v > 0 ? gelu(v) : Math.max(v, -1f) * 0.5f);
         }
     }
+
+    @Kernel
+    static void readsSharedBeforeWriting(KernelContext kc, F32Buffer out) {
+        F32Buffer scratch = kc.sharedF32(4);
+        out.set(kc.lix(), scratch.get(kc.lix()));
+    }
 }
