@@ -49,6 +49,9 @@ public final class BpeTokenizer implements Tokenizer {
     /** GPT-2's pre-tokenizer pattern, used by ByteLevel with {@code use_regex=true}. */
     static final String GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
+    /** Ids index arrays; real vocabularies are about 150k, so a larger id is a broken file, not a big vocabulary. */
+    static final int MAX_ID = 1 << 24;
+
     private final String source;
     private final Map<String, Integer> vocab;
     private final String[] idToToken;
@@ -167,83 +170,20 @@ public final class BpeTokenizer implements Tokenizer {
                 ends.add(seg.end());
                 continue;
             }
-            NormalizedText norm = normalize(input, seg.start(), seg.end());
-            for (AddedVocabulary.Segment part : normalizedAdded.split(norm.text, 0, norm.text.length())) {
+            NormalizedText norm = NormalizedText.of(input, seg.start(), seg.end(), normalizers);
+            for (AddedVocabulary.Segment part : normalizedAdded.split(norm.text(), 0, norm.text().length())) {
                 if (part.id() >= 0) {
                     ids.add(part.id());
-                    starts.add(norm.origStart[part.start()]);
-                    ends.add(norm.origEnd[part.end() - 1]);
+                    starts.add(norm.origStart()[part.start()]);
+                    ends.add(norm.origEnd()[part.end() - 1]);
                 } else {
-                    for (int[] piece : preTokenize(norm.text, part.start(), part.end())) {
+                    for (int[] piece : preTokenize(norm.text(), part.start(), part.end())) {
                         encodePiece(norm, piece[0], piece[1], ids, starts, ends);
                     }
                 }
             }
         }
         return new Encoding(ids.toArray(), starts.toArray(), ends.toArray());
-    }
-
-    /** The text of a segment after normalization, with each normalized char's span in the input. */
-    private record NormalizedText(String text, int[] origStart, int[] origEnd) {
-    }
-
-    /**
-     * Normalizes {@code input[from, to)} in chunks that start at ASCII characters: no Unicode
-     * normal form composes, decomposes or reorders across an ASCII character, so the chunks'
-     * normal forms concatenate to the normal form of the whole, and each changed chunk maps back
-     * to its own input span.
-     */
-    private NormalizedText normalize(String input, int from, int to) {
-        String segment = input.substring(from, to);
-        if (normalizers.isEmpty() || isNormalized(segment)) {
-            int[] s = new int[segment.length()];
-            int[] e = new int[segment.length()];
-            for (int i = 0; i < s.length; i++) {
-                s[i] = from + i;
-                e[i] = from + i + 1;
-            }
-            return new NormalizedText(segment, s, e);
-        }
-        StringBuilder out = new StringBuilder();
-        IntList s = new IntList();
-        IntList e = new IntList();
-        int chunkStart = from;
-        for (int i = from + 1; i <= to; i++) {
-            if (i == to || input.charAt(i) < 0x80) {
-                String chunk = input.substring(chunkStart, i);
-                String n = applyNormalizers(chunk);
-                if (n.equals(chunk)) {
-                    for (int k = 0; k < chunk.length(); k++) {
-                        s.add(chunkStart + k);
-                        e.add(chunkStart + k + 1);
-                    }
-                } else {
-                    for (int k = 0; k < n.length(); k++) {
-                        s.add(chunkStart);
-                        e.add(i);
-                    }
-                }
-                out.append(n);
-                chunkStart = i;
-            }
-        }
-        return new NormalizedText(out.toString(), s.toArray(), e.toArray());
-    }
-
-    private boolean isNormalized(String s) {
-        for (Normalizer.Form form : normalizers) {
-            if (!Normalizer.isNormalized(s, form)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private String applyNormalizers(String s) {
-        for (Normalizer.Form form : normalizers) {
-            s = Normalizer.normalize(s, form);
-        }
-        return s;
     }
 
     /** Pre-tokenizer pieces of {@code text[from, to)} as {@code {start, end}} ranges. */
@@ -316,7 +256,7 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** BPE over one pre-tokenized piece of the normalized text. */
     private void encodePiece(NormalizedText norm, int from, int to, IntList ids, IntList starts, IntList ends) {
-        String text = norm.text;
+        String text = norm.text();
         // Initial symbols: one per byte (byte-level) or per code point, each with its normalized char span.
         StringBuilder word = new StringBuilder();
         IntList symStart = new IntList();
@@ -404,8 +344,8 @@ public final class BpeTokenizer implements Tokenizer {
 
     private static void emit(NormalizedText norm, int id, int normStart, int normEnd, IntList ids, IntList starts, IntList ends) {
         ids.add(id);
-        starts.add(norm.origStart[normStart]);
-        ends.add(norm.origEnd[normEnd - 1]);
+        starts.add(norm.origStart()[normStart]);
+        ends.add(norm.origEnd()[normEnd - 1]);
     }
 
     /**
@@ -606,8 +546,11 @@ public final class BpeTokenizer implements Tokenizer {
         }
 
         int id(Object v, String path) throws TokenizerFormatException {
-            if (!(v instanceof Long l) || l < 0 || l > Integer.MAX_VALUE - 1) {
+            if (!(v instanceof Long l) || l < 0) {
                 throw error(path, "must be a token id (a non-negative integer), got " + (v instanceof String ? "'" + v + "'" : v));
+            }
+            if (l >= MAX_ID) {
+                throw error(path, "is " + l + ": ids must be below " + MAX_ID + " (tables are indexed by id)");
             }
             return (int) (long) l;
         }

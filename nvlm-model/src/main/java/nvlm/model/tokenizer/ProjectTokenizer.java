@@ -48,6 +48,7 @@ public final class ProjectTokenizer implements Tokenizer {
     public static final int MAX_TILES = 12;
     public static final int FIRST_GRID_TAG = FIRST_TILE_TAG + MAX_TILES;
 
+    private static final List<Normalizer.Form> NFC = List.of(Normalizer.Form.NFC);
     private static final List<String> SPECIALS;
     private static final ProjectTokenizer INSTANCE;
 
@@ -99,25 +100,17 @@ public final class ProjectTokenizer implements Tokenizer {
                 ends.add(seg.end());
                 continue;
             }
-            String plain = text.substring(seg.start(), seg.end());
-            if (Normalizer.isNormalized(plain, Normalizer.Form.NFC)) {
-                // Exact spans: each code point's bytes map to that code point.
-                for (int i = 0; i < plain.length(); ) {
-                    int cp = plain.codePointAt(i);
-                    int n = Character.charCount(cp);
-                    for (byte b : utf8(cp)) {
-                        ids.add(b & 0xff);
-                        starts.add(seg.start() + i);
-                        ends.add(seg.start() + i + n);
-                    }
-                    i += n;
-                }
-            } else {
-                for (byte b : Normalizer.normalize(plain, Normalizer.Form.NFC).getBytes(StandardCharsets.UTF_8)) {
+            NormalizedText norm = NormalizedText.of(text, seg.start(), seg.end(), NFC);
+            String plain = norm.text();
+            for (int i = 0; i < plain.length(); ) {
+                int cp = plain.codePointAt(i);
+                int n = Character.charCount(cp);
+                for (byte b : utf8(cp)) {
                     ids.add(b & 0xff);
-                    starts.add(seg.start());
-                    ends.add(seg.end());
+                    starts.add(norm.origStart()[i]);
+                    ends.add(norm.origEnd()[i + n - 1]);
                 }
+                i += n;
             }
         }
         return new Encoding(ids.toArray(), starts.toArray(), ends.toArray());
