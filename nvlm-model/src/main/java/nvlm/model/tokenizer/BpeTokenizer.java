@@ -1,0 +1,836 @@
+package nvlm.model.tokenizer;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.text.Normalizer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import nvlm.tensor.io.Json;
+
+/**
+ * Byte-level BPE read from a Hugging Face {@code tokenizer.json} (Qwen2 family; REFERENCE.md
+ * section 7). Encoding runs, in Hugging Face's order:
+ * <ol>
+ *   <li>added tokens with {@code normalized=false} are cut out of the raw text;
+ *   <li>the rest is normalized (NFC for Qwen2);
+ *   <li>added tokens with {@code normalized=true} are cut out of the normalized text;
+ *   <li>the pre-tokenizer splits it: {@code Split} with a regex (compiled by java.util.regex with
+ *       {@link Pattern#UNICODE_CHARACTER_CLASS}, so {@code \s}, {@code \p{L}} and case folding
+ *       are Unicode-aware like Oniguruma's), behaviour {@code Isolated} keeping matches and the
+ *       gaps between them; {@code ByteLevel} turns each piece's UTF-8 bytes into characters of
+ *       {@link ByteLevel}'s map;
+ *   <li>each piece is merged with BPE: repeatedly the adjacent pair of lowest merge rank,
+ *       leftmost among equals (Hugging Face's {@code word.rs}); with {@code ignore_merges} a piece
+ *       that is itself in the vocabulary is one token.
+ * </ol>
+ * Supported beyond Qwen2: normalizers NFC/NFD/NFKC/NFKD (alone or in a Sequence), Split
+ * behaviours Isolated/Removed/MergedWithPrevious/MergedWithNext with {@code invert}, ByteLevel
+ * with {@code use_regex} (GPT-2's pattern), {@code byte_fallback}, {@code unk_token} and
+ * {@code fuse_unk}. Anything else is rejected when loading, naming the file and field. As in
+ * Hugging Face, a character that is not in the vocabulary, with neither byte fallback nor an
+ * unknown token, is dropped. Lone UTF-16 surrogates (which a Rust string cannot hold) are read as
+ * U+FFFD.
+ *
+ * <p>Decoding with the ByteLevel decoder maps every token, added tokens included, back through
+ * the byte map, and a token with a character outside the map decodes to its own UTF-8: this is
+ * Hugging Face's behaviour, down to its quirk that an added token containing a character such as
+ * 'é' (which is in the map, as byte 0xE9) decodes to U+FFFD there. Without a decoder, tokens
+ * decode to their UTF-8 concatenated (Hugging Face would join them with spaces).
+ */
+public final class BpeTokenizer implements Tokenizer {
+    /** GPT-2's pre-tokenizer pattern, used by ByteLevel with {@code use_regex=true}. */
+    static final String GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+    /** Ids index arrays; real vocabularies are about 150k, so a larger id is a broken file, not a big vocabulary. */
+    static final int MAX_ID = 1 << 24;
+
+    private final String source;
+    private final Map<String, Integer> vocab;
+    private final String[] idToToken;
+    private final byte[][] idToBytes;
+    private final Map<Long, Long> merges;
+    private final Map<String, Integer> addedIds = new HashMap<>();
+    private final AddedVocabulary rawAdded;
+    private final AddedVocabulary normalizedAdded;
+    private final List<Normalizer.Form> normalizers;
+    private final List<Split> splits;
+    private final boolean byteLevel;
+    private final boolean ignoreMerges;
+    private final boolean byteFallback;
+    private final int unkId;
+    private final boolean fuseUnk;
+
+    /** A regex split step of the pre-tokenizer. */
+    record Split(Pattern pattern, String behavior, boolean invert) {
+    }
+
+    private BpeTokenizer(Builder b) {
+        this.source = b.source;
+        this.vocab = b.vocab;
+        this.merges = b.merges;
+        this.normalizers = b.normalizers;
+        this.splits = b.splits;
+        this.byteLevel = b.byteLevel;
+        this.ignoreMerges = b.ignoreMerges;
+        this.byteFallback = b.byteFallback;
+        this.unkId = b.unkId;
+        this.fuseUnk = b.fuseUnk;
+        int size = 0;
+        for (int id : vocab.values()) {
+            size = Math.max(size, id + 1);
+        }
+        for (AddedToken t : b.added) {
+            size = Math.max(size, t.id() + 1);
+        }
+        idToToken = new String[size];
+        vocab.forEach((token, id) -> idToToken[id] = token);
+        List<AddedToken> raw = new ArrayList<>();
+        List<AddedToken> normalized = new ArrayList<>();
+        for (AddedToken t : b.added) {
+            idToToken[t.id()] = t.content();
+            addedIds.put(t.content(), t.id());
+            (t.normalized() && !normalizers.isEmpty() ? normalized : raw).add(t);
+        }
+        rawAdded = new AddedVocabulary(raw);
+        normalizedAdded = new AddedVocabulary(normalized);
+        idToBytes = new byte[size][];
+        for (int id = 0; id < size; id++) {
+            String token = idToToken[id];
+            if (token != null) {
+                byte[] bytes = b.byteLevelDecoder ? ByteLevel.decode(token) : null;
+                idToBytes[id] = bytes != null ? bytes : token.getBytes(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    /** Reads a tokenizer.json file. */
+    public static BpeTokenizer fromJson(Path file) throws IOException {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new TokenizerFormatException(file + ": not UTF-8 text", e);
+        }
+        return fromJson(text, file.toString());
+    }
+
+    /** Parses tokenizer.json text; {@code source} names it in errors. */
+    public static BpeTokenizer fromJson(String json, String source) throws TokenizerFormatException {
+        Map<String, Object> root;
+        try {
+            root = Json.parseObject(json);
+        } catch (Json.JsonException e) {
+            throw new TokenizerFormatException(source + ": not valid JSON (" + e.getMessage() + ")", e);
+        }
+        Builder b = new Builder(source);
+        Map<String, Object> model = b.object(root, "model", "model", true);
+        String type = b.string(model, "type", "model.type", false);
+        if (type != null && !type.equals("BPE")) {
+            throw new TokenizerFormatException(source + ": model.type '" + type + "' is not supported (only BPE)");
+        }
+        if (type == null && !model.containsKey("merges")) {
+            throw new TokenizerFormatException(source + ": model has no 'type' and no 'merges': not a BPE model");
+        }
+        b.readVocab(b.object(model, "vocab", "model.vocab", true));
+        b.readModelOptions(model);
+        if (!model.containsKey("merges")) {
+            throw new TokenizerFormatException(source + ": model has no 'merges'");
+        }
+        b.readMerges(model.get("merges"));
+        Object added = root.get("added_tokens");
+        if (added != null) {
+            b.readAddedTokens(added);
+        }
+        b.readNormalizer(root.get("normalizer"), "normalizer");
+        b.readPreTokenizer(root.get("pre_tokenizer"), "pre_tokenizer");
+        b.readDecoder(root.get("decoder"));
+        return new BpeTokenizer(b);
+    }
+
+    // ------------------------------------------------------------------ encoding
+
+    @Override
+    public Encoding encodeWithOffsets(String text) {
+        String input = replaceLoneSurrogates(text);
+        IntList ids = new IntList();
+        IntList starts = new IntList();
+        IntList ends = new IntList();
+        for (AddedVocabulary.Segment seg : rawAdded.split(input, 0, input.length())) {
+            if (seg.id() >= 0) {
+                ids.add(seg.id());
+                starts.add(seg.start());
+                ends.add(seg.end());
+                continue;
+            }
+            NormalizedText norm = NormalizedText.of(input, seg.start(), seg.end(), normalizers);
+            for (AddedVocabulary.Segment part : normalizedAdded.split(norm.text(), 0, norm.text().length())) {
+                if (part.id() >= 0) {
+                    ids.add(part.id());
+                    starts.add(norm.origStart()[part.start()]);
+                    ends.add(norm.origEnd()[part.end() - 1]);
+                } else {
+                    for (int[] piece : preTokenize(norm.text(), part.start(), part.end())) {
+                        encodePiece(norm, piece[0], piece[1], ids, starts, ends);
+                    }
+                }
+            }
+        }
+        return new Encoding(ids.toArray(), starts.toArray(), ends.toArray());
+    }
+
+    /** Pre-tokenizer pieces of {@code text[from, to)} as {@code {start, end}} ranges. */
+    List<int[]> preTokenize(String text, int from, int to) {
+        List<int[]> pieces = new ArrayList<>();
+        pieces.add(new int[] {from, to});
+        for (Split split : splits) {
+            List<int[]> next = new ArrayList<>();
+            for (int[] piece : pieces) {
+                splitPiece(split, text, piece[0], piece[1], next);
+            }
+            pieces = next;
+        }
+        return pieces;
+    }
+
+    private static void splitPiece(Split split, String text, int from, int to, List<int[]> out) {
+        // Alternating runs: {start, end, isMatch}.
+        List<int[]> runs = new ArrayList<>();
+        // Opaque, anchoring region bounds: the regex sees the piece as a whole string, as in Hugging Face.
+        Matcher m = split.pattern.matcher(text).region(from, to);
+        int last = from;
+        while (m.find()) {
+            if (m.end() == m.start()) {
+                continue; // Hugging Face skips empty matches
+            }
+            if (m.start() > last) {
+                runs.add(new int[] {last, m.start(), 0});
+            }
+            runs.add(new int[] {m.start(), m.end(), 1});
+            last = m.end();
+        }
+        if (last < to) {
+            runs.add(new int[] {last, to, 0});
+        }
+        if (split.invert) {
+            for (int[] r : runs) {
+                r[2] ^= 1;
+            }
+        }
+        switch (split.behavior) {
+            case "Isolated" -> runs.forEach(r -> out.add(new int[] {r[0], r[1]}));
+            case "Removed" -> runs.stream().filter(r -> r[2] == 0).forEach(r -> out.add(new int[] {r[0], r[1]}));
+            case "MergedWithPrevious" -> {
+                // A match joins the piece before it unless that piece is itself a match (tokenizers' SplitDelimiterBehavior).
+                for (int i = 0; i < runs.size(); i++) {
+                    int[] r = runs.get(i);
+                    if (r[2] == 1 && i > 0 && runs.get(i - 1)[2] == 0) {
+                        out.getLast()[1] = r[1];
+                    } else {
+                        out.add(new int[] {r[0], r[1]});
+                    }
+                }
+            }
+            case "MergedWithNext" -> {
+                List<int[]> reversed = new ArrayList<>();
+                for (int i = runs.size() - 1; i >= 0; i--) {
+                    int[] r = runs.get(i);
+                    if (r[2] == 1 && i + 1 < runs.size() && runs.get(i + 1)[2] == 0) {
+                        reversed.getLast()[0] = r[0];
+                    } else {
+                        reversed.add(new int[] {r[0], r[1]});
+                    }
+                }
+                out.addAll(reversed.reversed());
+            }
+            default -> throw new IllegalStateException("unsupported split behaviour " + split.behavior);
+        }
+    }
+
+    /** BPE over one pre-tokenized piece of the normalized text. */
+    private void encodePiece(NormalizedText norm, int from, int to, IntList ids, IntList starts, IntList ends) {
+        String text = norm.text();
+        // Initial symbols: one per byte (byte-level) or per code point, each with its normalized char span.
+        StringBuilder word = new StringBuilder();
+        IntList symStart = new IntList();
+        IntList symEnd = new IntList();
+        List<String> symbols = new ArrayList<>();
+        for (int i = from; i < to; ) {
+            int cp = text.codePointAt(i);
+            int n = Character.charCount(cp);
+            if (byteLevel) {
+                for (byte b : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
+                    char c = ByteLevel.charOf(b);
+                    word.append(c);
+                    symbols.add(String.valueOf(c));
+                    symStart.add(i);
+                    symEnd.add(i + n);
+                }
+            } else {
+                String s = text.substring(i, i + n);
+                word.append(s);
+                symbols.add(s);
+                symStart.add(i);
+                symEnd.add(i + n);
+            }
+            i += n;
+        }
+        if (ignoreMerges) {
+            Integer whole = vocab.get(word.toString());
+            if (whole != null) {
+                emit(norm, whole, symStart.get(0), symEnd.get(symEnd.size() - 1), ids, starts, ends);
+                return;
+            }
+        }
+        // Map symbols to ids (unknown ones: byte fallback, unk, or dropped as in Hugging Face).
+        IntList symIds = new IntList();
+        IntList s0 = new IntList();
+        IntList s1 = new IntList();
+        for (int k = 0; k < symbols.size(); k++) {
+            Integer id = vocab.get(symbols.get(k));
+            if (id != null) {
+                symIds.add(id);
+                s0.add(symStart.get(k));
+                s1.add(symEnd.get(k));
+                continue;
+            }
+            if (byteFallback) {
+                byte[] bytes = symbols.get(k).getBytes(StandardCharsets.UTF_8);
+                int[] fb = new int[bytes.length];
+                boolean all = true;
+                for (int j = 0; j < bytes.length && all; j++) {
+                    Integer b = vocab.get(String.format("<0x%02X>", bytes[j] & 0xff));
+                    all = b != null;
+                    fb[j] = all ? b : -1;
+                }
+                if (all) {
+                    for (int f : fb) {
+                        symIds.add(f);
+                        s0.add(symStart.get(k));
+                        s1.add(symEnd.get(k));
+                    }
+                    continue;
+                }
+            }
+            if (unkId >= 0) {
+                if (fuseUnk && symIds.size() > 0 && symIds.get(symIds.size() - 1) == unkId) {
+                    s1.set(s1.size() - 1, symEnd.get(k));
+                } else {
+                    symIds.add(unkId);
+                    s0.add(symStart.get(k));
+                    s1.add(symEnd.get(k));
+                }
+            }
+        }
+        int[] merged = merge(symIds.toArray());
+        // merged[i] is the id at symbol position i or -1 where that symbol was absorbed by its left neighbour.
+        int n = merged.length;
+        for (int i = 0; i < n; ) {
+            int j = i + 1;
+            while (j < n && merged[j] == -1) {
+                j++;
+            }
+            emit(norm, merged[i], s0.get(i), s1.get(j - 1), ids, starts, ends);
+            i = j;
+        }
+    }
+
+    private static void emit(NormalizedText norm, int id, int normStart, int normEnd, IntList ids, IntList starts, IntList ends) {
+        ids.add(id);
+        starts.add(norm.origStart()[normStart]);
+        ends.add(norm.origEnd()[normEnd - 1]);
+    }
+
+    /**
+     * BPE merging (Hugging Face {@code word.rs}): a min-heap of (rank, position) over the adjacent
+     * pairs; the lowest rank wins, then the leftmost; entries made stale by an earlier merge are
+     * skipped. Returns, per initial symbol, the final id at the first symbol of each token and -1
+     * at the symbols merged into it.
+     */
+    int[] merge(int[] symbols) {
+        int n = symbols.length;
+        int[] id = symbols.clone();
+        int[] next = new int[n];
+        int[] prev = new int[n];
+        for (int i = 0; i < n; i++) {
+            next[i] = i + 1 < n ? i + 1 : -1;
+            prev[i] = i - 1;
+        }
+        LongHeap heap = new LongHeap();
+        for (int i = 0; i + 1 < n; i++) {
+            pushPair(heap, id[i], id[i + 1], i);
+        }
+        while (!heap.isEmpty()) {
+            long top = heap.pop();
+            int rank = (int) (top >>> 32);
+            int pos = (int) top;
+            if (id[pos] == -1 || next[pos] == -1) {
+                continue;
+            }
+            int right = next[pos];
+            Long m = merges.get(pairKey(id[pos], id[right]));
+            if (m == null || (int) (m >>> 32) != rank) {
+                continue; // stale: this position's pair changed since it was queued
+            }
+            id[pos] = (int) (long) m;
+            id[right] = -1;
+            next[pos] = next[right];
+            if (next[right] != -1) {
+                prev[next[right]] = pos;
+            }
+            if (prev[pos] != -1) {
+                pushPair(heap, id[prev[pos]], id[pos], prev[pos]);
+            }
+            if (next[pos] != -1) {
+                pushPair(heap, id[pos], id[next[pos]], pos);
+            }
+        }
+        return id;
+    }
+
+    private void pushPair(LongHeap heap, int a, int b, int pos) {
+        Long m = merges.get(pairKey(a, b));
+        if (m != null) {
+            heap.push((m >>> 32) << 32 | pos);
+        }
+    }
+
+    static long pairKey(int a, int b) {
+        return (long) a << 32 | (b & 0xffffffffL);
+    }
+
+    private static String replaceLoneSurrogates(String s) {
+        StringBuilder sb = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean lone = Character.isHighSurrogate(c) ? i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))
+                    : Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
+            if (Character.isHighSurrogate(c) && !lone) {
+                if (sb != null) {
+                    sb.append(c).append(s.charAt(i + 1));
+                }
+                i++;
+                continue;
+            }
+            if (lone && sb == null) {
+                sb = new StringBuilder(s.length()).append(s, 0, i);
+            }
+            if (sb != null) {
+                sb.append(lone ? '\uFFFD' : c);
+            }
+        }
+        return sb == null ? s : sb.toString();
+    }
+
+    // ------------------------------------------------------------------ vocabulary
+
+    @Override
+    public byte[] tokenBytes(int id) {
+        if (id < 0 || id >= idToBytes.length || idToBytes[id] == null) {
+            throw new IllegalArgumentException("token id " + id + " is not in the vocabulary of " + source
+                    + " (size " + idToBytes.length + ")");
+        }
+        return idToBytes[id];
+    }
+
+    @Override
+    public int tokenId(String token) {
+        Integer id = addedIds.get(token);
+        if (id == null) {
+            id = vocab.get(token);
+        }
+        if (id == null) {
+            throw new IllegalArgumentException(source + " has no token '" + token + "'");
+        }
+        return id;
+    }
+
+    @Override
+    public boolean hasToken(String token) {
+        return addedIds.containsKey(token) || vocab.containsKey(token);
+    }
+
+    @Override
+    public String idToToken(int id) {
+        if (id < 0 || id >= idToToken.length || idToToken[id] == null) {
+            throw new IllegalArgumentException("token id " + id + " is not in the vocabulary of " + source);
+        }
+        return idToToken[id];
+    }
+
+    @Override
+    public int vocabSize() {
+        return idToToken.length;
+    }
+
+    /** Number of merges. */
+    public int mergeCount() {
+        return merges.size();
+    }
+
+    @Override
+    public String toString() {
+        return "BpeTokenizer[" + source + ", vocab " + vocabSize() + ", merges " + merges.size() + "]";
+    }
+
+    // ------------------------------------------------------------------ loading
+
+    private static final class Builder {
+        final String source;
+        Map<String, Integer> vocab = new HashMap<>();
+        final Map<Long, Long> merges = new HashMap<>();
+        final List<AddedToken> added = new ArrayList<>();
+        final List<Normalizer.Form> normalizers = new ArrayList<>();
+        final List<Split> splits = new ArrayList<>();
+        boolean byteLevel;
+        boolean byteLevelDecoder;
+        boolean ignoreMerges;
+        boolean byteFallback;
+        int unkId = -1;
+        boolean fuseUnk;
+
+        Builder(String source) {
+            this.source = source;
+        }
+
+        TokenizerFormatException error(String path, String message) {
+            return new TokenizerFormatException(source + ": " + path + " " + message);
+        }
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> object(Map<String, Object> parent, String key, String path, boolean required)
+                throws TokenizerFormatException {
+            Object v = parent.get(key);
+            if (v == null) {
+                if (required) {
+                    throw error(path, "is missing");
+                }
+                return null;
+            }
+            if (!(v instanceof Map)) {
+                throw error(path, "must be an object, got " + Json.typeName(v));
+            }
+            return (Map<String, Object>) v;
+        }
+
+        String string(Map<String, Object> parent, String key, String path, boolean required) throws TokenizerFormatException {
+            Object v = parent.get(key);
+            if (v == null) {
+                if (required) {
+                    throw error(path, "is missing");
+                }
+                return null;
+            }
+            if (!(v instanceof String s)) {
+                throw error(path, "must be a string, got " + Json.typeName(v));
+            }
+            return s;
+        }
+
+        boolean bool(Map<String, Object> parent, String key, String path) throws TokenizerFormatException {
+            Object v = parent.get(key);
+            if (v == null) {
+                return false;
+            }
+            if (!(v instanceof Boolean b)) {
+                throw error(path, "must be true or false, got " + Json.typeName(v));
+            }
+            return b;
+        }
+
+        int id(Object v, String path) throws TokenizerFormatException {
+            if (!(v instanceof Long l) || l < 0) {
+                throw error(path, "must be a token id (a non-negative integer), got " + (v instanceof String ? "'" + v + "'" : v));
+            }
+            if (l >= MAX_ID) {
+                throw error(path, "is " + l + ": ids must be below " + MAX_ID + " (tables are indexed by id)");
+            }
+            return (int) (long) l;
+        }
+
+        void readVocab(Map<String, Object> json) throws TokenizerFormatException {
+            for (Map.Entry<String, Object> e : json.entrySet()) {
+                vocab.put(e.getKey(), id(e.getValue(), "model.vocab['" + e.getKey() + "']"));
+            }
+        }
+
+        void readModelOptions(Map<String, Object> model) throws TokenizerFormatException {
+            ignoreMerges = bool(model, "ignore_merges", "model.ignore_merges");
+            byteFallback = bool(model, "byte_fallback", "model.byte_fallback");
+            fuseUnk = bool(model, "fuse_unk", "model.fuse_unk");
+            String unk = string(model, "unk_token", "model.unk_token", false);
+            if (unk != null) {
+                Integer id = vocab.get(unk);
+                if (id == null) {
+                    throw error("model.unk_token", "'" + unk + "' is not in the vocab");
+                }
+                unkId = id;
+            }
+            Object dropout = model.get("dropout");
+            if (dropout instanceof Number d && d.doubleValue() > 0) {
+                throw error("model.dropout", "is " + d + ": BPE dropout (random merges) is not supported");
+            }
+            for (String affix : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
+                String v = string(model, affix, "model." + affix, false);
+                if (v != null && !v.isEmpty()) {
+                    throw error("model." + affix, "'" + v + "' is not supported (byte-level BPE has none)");
+                }
+            }
+        }
+
+        void readMerges(Object json) throws TokenizerFormatException {
+            if (!(json instanceof List<?> list)) {
+                throw error("model.merges", "must be an array, got " + Json.typeName(json));
+            }
+            int rank = 0;
+            for (int i = 0; i < list.size(); i++) {
+                Object m = list.get(i);
+                String a;
+                String b;
+                if (m instanceof String s) {
+                    if (s.startsWith("#version")) {
+                        continue;
+                    }
+                    String[] parts = s.split(" ", -1);
+                    if (parts.length != 2) {
+                        throw error("model.merges[" + i + "]", "'" + s + "' must be two tokens separated by one space");
+                    }
+                    a = parts[0];
+                    b = parts[1];
+                } else if (m instanceof List<?> pair && pair.size() == 2 && pair.get(0) instanceof String x
+                        && pair.get(1) instanceof String y) {
+                    a = x;
+                    b = y;
+                } else {
+                    throw error("model.merges[" + i + "]", "must be \"a b\" or [\"a\", \"b\"], got " + Json.write(m));
+                }
+                Integer ia = vocab.get(a);
+                Integer ib = vocab.get(b);
+                Integer merged = vocab.get(a + b);
+                if (ia == null || ib == null) {
+                    throw error("model.merges[" + i + "]", "(" + a + ", " + b + "): '" + (ia == null ? a : b)
+                            + "' is not in the vocab");
+                }
+                if (merged == null) {
+                    throw error("model.merges[" + i + "]", "(" + a + ", " + b + "): the merged token '" + a + b
+                            + "' is not in the vocab");
+                }
+                long key = pairKey(ia, ib);
+                if (!merges.containsKey(key)) { // a repeated pair keeps its first (lowest) rank
+                    merges.put(key, (long) rank << 32 | merged);
+                }
+                rank++;
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        void readAddedTokens(Object json) throws TokenizerFormatException {
+            if (!(json instanceof List<?> list)) {
+                throw error("added_tokens", "must be an array, got " + Json.typeName(json));
+            }
+            for (int i = 0; i < list.size(); i++) {
+                String path = "added_tokens[" + i + "]";
+                if (!(list.get(i) instanceof Map)) {
+                    throw error(path, "must be an object");
+                }
+                Map<String, Object> t = (Map<String, Object>) list.get(i);
+                String content = string(t, "content", path + ".content", true);
+                if (content.isEmpty()) {
+                    throw error(path + ".content", "is empty");
+                }
+                int id = id(t.get("id"), path + ".id");
+                added.add(new AddedToken(id, content, bool(t, "single_word", path), bool(t, "lstrip", path),
+                        bool(t, "rstrip", path), bool(t, "normalized", path), bool(t, "special", path)));
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        void readNormalizer(Object json, String path) throws TokenizerFormatException {
+            if (json == null) {
+                return;
+            }
+            if (!(json instanceof Map)) {
+                throw error(path, "must be an object or null");
+            }
+            Map<String, Object> n = (Map<String, Object>) json;
+            String type = string(n, "type", path + ".type", true);
+            switch (type) {
+                case "NFC" -> normalizers.add(Normalizer.Form.NFC);
+                case "NFD" -> normalizers.add(Normalizer.Form.NFD);
+                case "NFKC" -> normalizers.add(Normalizer.Form.NFKC);
+                case "NFKD" -> normalizers.add(Normalizer.Form.NFKD);
+                case "Sequence" -> {
+                    Object steps = n.get("normalizers");
+                    if (!(steps instanceof List<?> list)) {
+                        throw error(path + ".normalizers", "must be an array");
+                    }
+                    for (int i = 0; i < list.size(); i++) {
+                        readNormalizer(list.get(i), path + ".normalizers[" + i + "]");
+                    }
+                }
+                default -> throw error(path + ".type", "'" + type + "' is not supported (NFC, NFD, NFKC, NFKD, Sequence)");
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        void readPreTokenizer(Object json, String path) throws TokenizerFormatException {
+            if (json == null) {
+                return;
+            }
+            if (!(json instanceof Map)) {
+                throw error(path, "must be an object or null");
+            }
+            Map<String, Object> p = (Map<String, Object>) json;
+            String type = string(p, "type", path + ".type", true);
+            switch (type) {
+                case "Sequence" -> {
+                    Object steps = p.get("pretokenizers");
+                    if (!(steps instanceof List<?> list)) {
+                        throw error(path + ".pretokenizers", "must be an array");
+                    }
+                    for (int i = 0; i < list.size(); i++) {
+                        readPreTokenizer(list.get(i), path + ".pretokenizers[" + i + "]");
+                    }
+                }
+                case "Split" -> {
+                    Map<String, Object> pattern = object(p, "pattern", path + ".pattern", true);
+                    String regex;
+                    if (pattern.get("Regex") instanceof String r) {
+                        regex = r;
+                    } else if (pattern.get("String") instanceof String s) {
+                        regex = Pattern.quote(s);
+                    } else {
+                        throw error(path + ".pattern", "must be {\"Regex\": ...} or {\"String\": ...}");
+                    }
+                    String behavior = string(p, "behavior", path + ".behavior", true);
+                    if (!List.of("Isolated", "Removed", "MergedWithPrevious", "MergedWithNext").contains(behavior)) {
+                        throw error(path + ".behavior", "'" + behavior
+                                + "' is not supported (Isolated, Removed, MergedWithPrevious, MergedWithNext)");
+                    }
+                    splits.add(new Split(compile(regex, path + ".pattern.Regex"), behavior, bool(p, "invert", path + ".invert")));
+                }
+                case "ByteLevel" -> {
+                    if (bool(p, "add_prefix_space", path + ".add_prefix_space")) {
+                        throw error(path + ".add_prefix_space", "true is not supported");
+                    }
+                    if (byteLevel) {
+                        throw error(path, "a second ByteLevel step is not supported");
+                    }
+                    Object useRegex = p.get("use_regex");
+                    if (useRegex == null || Boolean.TRUE.equals(useRegex)) {
+                        splits.add(new Split(compile(GPT2_PATTERN, path), "Isolated", false));
+                    }
+                    byteLevel = true;
+                }
+                default -> throw error(path + ".type", "'" + type + "' is not supported (Sequence, Split, ByteLevel)");
+            }
+        }
+
+        Pattern compile(String regex, String path) throws TokenizerFormatException {
+            try {
+                return Pattern.compile(regex, Pattern.UNICODE_CHARACTER_CLASS);
+            } catch (PatternSyntaxException e) {
+                throw error(path, "is not a regex java.util.regex accepts: " + e.getDescription());
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        void readDecoder(Object json) throws TokenizerFormatException {
+            if (json == null) {
+                return;
+            }
+            if (!(json instanceof Map)) {
+                throw error("decoder", "must be an object or null");
+            }
+            String type = string((Map<String, Object>) json, "type", "decoder.type", true);
+            if (!type.equals("ByteLevel")) {
+                throw error("decoder.type", "'" + type + "' is not supported (ByteLevel)");
+            }
+            byteLevelDecoder = true;
+        }
+    }
+
+    /** A growable int array. */
+    static final class IntList {
+        private int[] a = new int[16];
+        private int n;
+
+        void add(int v) {
+            if (n == a.length) {
+                a = Arrays.copyOf(a, n * 2);
+            }
+            a[n++] = v;
+        }
+
+        int get(int i) {
+            return a[i];
+        }
+
+        void set(int i, int v) {
+            a[i] = v;
+        }
+
+        int size() {
+            return n;
+        }
+
+        int[] toArray() {
+            return Arrays.copyOf(a, n);
+        }
+    }
+
+    /** A binary min-heap of longs. */
+    private static final class LongHeap {
+        private long[] a = new long[16];
+        private int n;
+
+        boolean isEmpty() {
+            return n == 0;
+        }
+
+        void push(long v) {
+            if (n == a.length) {
+                a = Arrays.copyOf(a, n * 2);
+            }
+            int i = n++;
+            while (i > 0) {
+                int parent = (i - 1) / 2;
+                if (a[parent] <= v) {
+                    break;
+                }
+                a[i] = a[parent];
+                i = parent;
+            }
+            a[i] = v;
+        }
+
+        long pop() {
+            long top = a[0];
+            long last = a[--n];
+            int i = 0;
+            while (true) {
+                int c = 2 * i + 1;
+                if (c >= n) {
+                    break;
+                }
+                if (c + 1 < n && a[c + 1] < a[c]) {
+                    c++;
+                }
+                if (a[c] >= last) {
+                    break;
+                }
+                a[i] = a[c];
+                i = c;
+            }
+            a[i] = last;
+            return top;
+        }
+    }
+}
