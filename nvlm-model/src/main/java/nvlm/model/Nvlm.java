@@ -1,0 +1,222 @@
+package nvlm.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import nvlm.kernels.DType;
+import nvlm.model.config.NvlmConfig;
+import nvlm.model.llm.LanguageModel;
+import nvlm.model.projector.Projector;
+import nvlm.model.vision.InternViT;
+import nvlm.model.xattn.CrossAttentionContext;
+import nvlm.tensor.F;
+import nvlm.tensor.GradMode;
+import nvlm.tensor.Tensor;
+import nvlm.tensor.nn.Module;
+import nvlm.tensor.nn.Parameter;
+
+/**
+ * The parts every NVLM architecture shares (spec 7): the InternViT {@code vision_model}, the
+ * projector {@code mlp1}, and the {@code language_model}. Image features are InternViT, then
+ * pixel shuffle, then the projector; the subclasses decide where they go:
+ * {@link NvlmD} into the decoder sequence, {@link NvlmX} into cross-attention memory,
+ * {@link NvlmH} the thumbnail into the sequence and the tiles into memory.
+ */
+public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
+    /** Labels equal to this are ignored by the loss (spec 8). */
+    public static final long IGNORE_INDEX = -100;
+
+    protected final NvlmConfig config;
+    protected final InternViT vision;
+    protected final Projector projector;
+    protected final LanguageModel language;
+
+    protected Nvlm(NvlmConfig config, RandomGenerator rng) {
+        this.config = config;
+        this.vision = child("vision_model", new InternViT(config.vision(), rng));
+        this.projector = child("mlp1", new Projector(config, rng));
+        int every = config.architecture() == Architecture.D ? 0 : config.xattnEvery();
+        this.language = child("language_model", new LanguageModel(config.llm(), every, rng));
+    }
+
+    /** The model of {@code config.architecture()}, initialised from {@code rng}. */
+    public static Nvlm create(NvlmConfig config, RandomGenerator rng) {
+        return switch (config.architecture()) {
+            case D -> new NvlmD(config, rng);
+            case X -> new NvlmX(config, rng);
+            case H -> new NvlmH(config, rng);
+        };
+    }
+
+    public NvlmConfig config() {
+        return config;
+    }
+
+    public InternViT vision() {
+        return vision;
+    }
+
+    public Projector projector() {
+        return projector;
+    }
+
+    public LanguageModel language() {
+        return language;
+    }
+
+    /** Logits [B, T, V] and the mean loss over labelled tokens (spec 8). */
+    public record Output(Tensor logits, Tensor loss) {
+    }
+
+    /**
+     * Projected image features [N, T_img, d] of pixel_values [N, 3, S, S]. The encoder runs
+     * without a graph when none of its parameters is trainable (both training stages freeze it).
+     */
+    public Tensor imageFeatures(Tensor pixels) {
+        Tensor patches;
+        boolean visionTrains = vision.parameters().stream().anyMatch(Parameter::trainable);
+        if (visionTrains) {
+            patches = vision.forward(pixels);
+        } else {
+            try (var noGrad = GradMode.disabled()) {
+                patches = vision.forward(pixels);
+            }
+        }
+        return projector.forward(PixelShuffle.apply(patches, config.vision().gridSize()));
+    }
+
+    /** Input embeddings [B, T, d] with image information placed, and the cross-attention context (or null). */
+    public record Inputs(Tensor embeddings, CrossAttentionContext context) {
+    }
+
+    /** Image features computed and placed for the decoder: what {@link #forward} and generation start from. */
+    public Inputs prepare(Batch batch) {
+        MediaIndex media = MediaIndex.of(batch);
+        Tensor features = batch.tiles() > 0 ? imageFeatures(batch.pixelValues()) : null;
+        return inputs(batch, features, media);
+    }
+
+    /** Architecture-specific placement of image features (spec 7, 10). */
+    protected abstract Inputs inputs(Batch batch, Tensor features, MediaIndex media);
+
+    /** Logits of a batch; the loss is computed when any label is set (else NaN, as in PyTorch). */
+    public Output forward(Batch batch) {
+        Inputs in = prepare(batch);
+        Tensor hidden = language.hidden(in.embeddings(), in.context(), null);
+        Tensor logits = language.logits(hidden);
+        return new Output(logits, loss(logits, batch.labels()));
+    }
+
+    /** Causal LM loss (spec 8): logits at t predict labels at t+1; -100 ignored; mean over labelled tokens. */
+    public static Tensor loss(Tensor logits, Tensor labels) {
+        long b = logits.size(0);
+        long t = logits.size(1);
+        long v = logits.size(2);
+        if (t < 2) {
+            return Tensor.full(logits.device(), DType.F32, Double.NaN);
+        }
+        Tensor predictions = logits.narrow(1, 0, t - 1).reshape(b * (t - 1), v);
+        Tensor targets = labels.narrow(1, 1, t - 1).reshape(b * (t - 1));
+        return F.crossEntropy(predictions, targets.to(logits.device()), IGNORE_INDEX);
+    }
+
+    // ------------------------------------------------------------------ shared helpers for subclasses
+
+    /** Flat indices (row * T + t) of every image-context token, in order. */
+    protected long[] imageContextPositions(Batch batch) {
+        long[] ids = batch.inputIds().toLongArray();
+        List<Long> positions = new ArrayList<>();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] == config.tokens().imageContext()) {
+                positions.add((long) i);
+            }
+        }
+        return positions.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Embeddings with {@code rows} of {@code source} written at flat {@code positions}. */
+    protected Tensor placeAt(Tensor embeddings, long[] positions, Tensor source) {
+        long b = embeddings.size(0);
+        long t = embeddings.size(1);
+        long d = embeddings.size(2);
+        Tensor index = Tensor.of(positions).to(embeddings.device());
+        return F.indexCopyRows(embeddings.reshape(b * t, d), index, source).reshape(b, t, d);
+    }
+
+    /**
+     * The cross-attention context of a batch: memory rows gathered from {@code source} (a
+     * [rows, d] table whose last row is zeros, for padding) by per-image entry lists, and the
+     * masks of spec 10. {@code entriesOfImage.get(m)} lists, per tile block, source rows;
+     * {@code tileSpans} decides per position which entries are visible.
+     */
+    protected CrossAttentionContext context(Batch batch, MediaIndex media, Tensor source,
+                                            List<long[]> entriesOfImage, boolean tileSpecific, int tokensPerTile) {
+        int rows = (int) batch.rows();
+        int length = (int) batch.length();
+        long zeroRow = source.size(0) - 1;
+        long[] imageOffset = new long[media.images()];
+        int memoryLength = 0;
+        for (int b = 0; b < rows; b++) {
+            int offset = 0;
+            for (int m : media.imagesOfRow().get(b)) {
+                imageOffset[m] = offset;
+                offset += entriesOfImage.get(m).length;
+            }
+            memoryLength = Math.max(memoryLength, offset);
+        }
+        if (memoryLength == 0) {
+            return null;
+        }
+        long[] gather = new long[rows * memoryLength];
+        java.util.Arrays.fill(gather, zeroRow);
+        for (int b = 0; b < rows; b++) {
+            for (int m : media.imagesOfRow().get(b)) {
+                long[] entries = entriesOfImage.get(m);
+                System.arraycopy(entries, 0, gather, (int) (b * memoryLength + imageOffset[m]), entries.length);
+            }
+        }
+        long d = source.size(1);
+        Tensor memory = source.indexSelect(0, Tensor.of(gather).to(source.device())).reshape(rows, memoryLength, d);
+
+        long[] mediaImage = batch.mediaImage().toLongArray();
+        long[] mediaTile = batch.mediaTile().toLongArray();
+        boolean[] mask = new boolean[rows * length * memoryLength];
+        float[] rowMask = new float[rows * length];
+        for (int b = 0; b < rows; b++) {
+            for (int t = 0; t < length; t++) {
+                int p = b * length + t;
+                long m = mediaImage[p];
+                if (m < 0) {
+                    continue;
+                }
+                if (m >= media.images() || media.row()[(int) m] != b) {
+                    throw new IllegalArgumentException("batch: media_image[" + b + ", " + t + "] = " + m
+                            + " is not an image of row " + b);
+                }
+                long from = imageOffset[(int) m];
+                long to = from + entriesOfImage.get((int) m).length;
+                long tile = tileSpecific ? mediaTile[p] : -1;
+                if (tile >= 0) {
+                    if (tile >= media.tiles()[(int) m]) {
+                        throw new IllegalArgumentException("batch: media_tile[" + b + ", " + t + "] = " + tile
+                                + " but image " + m + " has " + media.tiles()[(int) m] + " tiles");
+                    }
+                    from += tile * tokensPerTile;
+                    to = from + tokensPerTile;
+                }
+                for (long j = from; j < to; j++) {
+                    mask[(int) ((long) p * memoryLength + j)] = true;
+                }
+                rowMask[p] = to > from ? 1f : 0f;
+            }
+        }
+        Tensor maskTensor = Tensor.of(mask, rows, length, memoryLength).to(source.device());
+        Tensor rowMaskTensor = Tensor.of(rowMask, rows, length, 1).to(source.device());
+        return CrossAttentionContext.of(memory, maskTensor, rowMaskTensor);
+    }
+
+    /** {@code rows} appended with one zero row (the padding entry of memories). */
+    protected static Tensor withZeroRow(Tensor rows) {
+        return Tensor.cat(0, rows, Tensor.zeros(rows.device(), DType.F32, 1, rows.size(1)));
+    }
+}

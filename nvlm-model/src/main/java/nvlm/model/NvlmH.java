@@ -1,0 +1,78 @@
+package nvlm.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import nvlm.model.config.NvlmConfig;
+import nvlm.tensor.Tensor;
+
+/**
+ * NVLM-H, hybrid (spec 7): each image's thumbnail (the single tile when there is only one)
+ * goes into the decoder sequence at its image-context positions, as in NVLM-D; the regular
+ * tiles go into cross-attention memory, each preceded by the decoder embeddings of its tag:
+ * {@code M = [emb(tag_1), tile_1, emb(tag_2), tile_2, ...]}. Positions at or after an image's
+ * {@code <Image>} see all of that image's memory; a single-tile image has an empty memory.
+ */
+public final class NvlmH extends Nvlm {
+    NvlmH(NvlmConfig config, RandomGenerator rng) {
+        super(config, rng);
+    }
+
+    @Override
+    protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
+        Tensor embeddings = language.embed(batch.inputIds().to(language.embeddingTable().device()));
+        long[] positions = imageContextPositions(batch);
+        int perTile = config.tokensPerTile();
+        long expected = (long) media.images() * perTile;
+        if (positions.length != expected) {
+            throw new IllegalArgumentException("batch: input_ids hold " + positions.length + " image-context tokens (id "
+                    + config.tokens().imageContext() + ") but the " + media.images() + " images need " + perTile
+                    + " each for their thumbnails = " + expected + " (spec 10, NVLM-H)");
+        }
+        if (features == null) {
+            return new Inputs(embeddings, null);
+        }
+        long d = config.llm().hiddenSize();
+        Tensor flat = features.reshape(batch.tiles() * perTile, d);
+
+        // Thumbnail (last tile of each image) rows, in image order, into the sequence.
+        long[] thumbRows = new long[(int) expected];
+        for (int m = 0; m < media.images(); m++) {
+            long first = (media.tileStart()[m] + media.tiles()[m] - 1) * perTile;
+            for (int j = 0; j < perTile; j++) {
+                thumbRows[m * perTile + j] = first + j;
+            }
+        }
+        Tensor placed = placeAt(embeddings, positions, flat.indexSelect(0, Tensor.of(thumbRows).to(flat.device())));
+
+        // Memory source: tile rows, then the embeddings of every tag token used, then a zero row.
+        long[] tagIds = batch.tileTagIds().toLongArray();
+        int tagWidth = (int) batch.tileTagIds().size(1);
+        List<Long> usedTags = new ArrayList<>();
+        List<long[]> entries = new ArrayList<>();
+        long tagBase = flat.size(0);
+        for (int m = 0; m < media.images(); m++) {
+            List<Long> e = new ArrayList<>();
+            for (long k = 0; k + 1 < media.tiles()[m]; k++) {
+                long tile = media.tileStart()[m] + k;
+                for (int l = 0; l < tagWidth; l++) {
+                    long id = tagIds[(int) (tile * tagWidth + l)];
+                    if (id >= 0) {
+                        e.add(tagBase + usedTags.size());
+                        usedTags.add(id);
+                    }
+                }
+                for (int j = 0; j < perTile; j++) {
+                    e.add(tile * perTile + j);
+                }
+            }
+            entries.add(e.stream().mapToLong(Long::longValue).toArray());
+        }
+        Tensor source = flat;
+        if (!usedTags.isEmpty()) {
+            long[] ids = usedTags.stream().mapToLong(Long::longValue).toArray();
+            source = Tensor.cat(0, flat, language.embed(Tensor.of(ids).to(flat.device())));
+        }
+        return new Inputs(placed, context(batch, media, withZeroRow(source), entries, false, perTile));
+    }
+}

@@ -1,0 +1,45 @@
+package nvlm.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.random.RandomGenerator;
+import nvlm.model.config.NvlmConfig;
+import nvlm.tensor.Tensor;
+
+/**
+ * NVLM-X, gated cross-attention (spec 7): the sequence holds text and tile tags but no image
+ * tokens; the memory of image m is its tiles' projected tokens in order. A position inside the
+ * tag span of tile j sees only tile j; any other position at or after an image's
+ * {@code <Image>} sees all of that image's tiles.
+ */
+public final class NvlmX extends Nvlm {
+    NvlmX(NvlmConfig config, RandomGenerator rng) {
+        super(config, rng);
+    }
+
+    @Override
+    protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
+        Tensor embeddings = language.embed(batch.inputIds().to(language.embeddingTable().device()));
+        long[] positions = imageContextPositions(batch);
+        if (positions.length != 0) {
+            throw new IllegalArgumentException("batch: NVLM-X sequences hold no image-context tokens (spec 7), found "
+                    + positions.length + " (id " + config.tokens().imageContext() + ")");
+        }
+        if (features == null) {
+            return new Inputs(embeddings, null);
+        }
+        int perTile = config.tokensPerTile();
+        long d = config.llm().hiddenSize();
+        Tensor source = withZeroRow(features.reshape(batch.tiles() * perTile, d));
+        List<long[]> entries = new ArrayList<>();
+        for (int m = 0; m < media.images(); m++) {
+            long first = media.tileStart()[m] * perTile;
+            long[] e = new long[(int) (media.tiles()[m] * perTile)];
+            for (int j = 0; j < e.length; j++) {
+                e[j] = first + j;
+            }
+            entries.add(e);
+        }
+        return new Inputs(embeddings, context(batch, media, source, entries, true, perTile));
+    }
+}

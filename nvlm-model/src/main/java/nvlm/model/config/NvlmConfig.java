@@ -1,0 +1,159 @@
+package nvlm.model.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import nvlm.model.Architecture;
+import nvlm.tensor.io.Json;
+
+/**
+ * A model's config.json (spec 10): architecture, InternViT, pixel-shuffle ratio, projector,
+ * decoder, cross-attention placement, tiling and special token ids. One record per part.
+ */
+public record NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
+                         ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling,
+                         TokensConfig tokens) {
+
+    /** The projector (spec 4): hidden width of the 2-layer MLP (D, H) and whether its linears have biases. */
+    public record ProjectorConfig(int hiddenSize, boolean bias) {
+    }
+
+    /** DHR tiling (spec 1) and the tile-tag mode (spec 6). */
+    public record TilingConfig(int minTiles, int maxTiles, boolean useThumbnail, String tagMode) {
+    }
+
+    /** Special token ids the model itself needs (spec 7, 10). */
+    public record TokensConfig(long imageContext, long pad, long imEnd) {
+    }
+
+    public NvlmConfig {
+        if (downsampleRatio != 0.5) {
+            throw new IllegalArgumentException("downsample_ratio " + downsampleRatio + " is not supported (spec 3 fixes 0.5)");
+        }
+        if (vision.gridSize() % 2 != 0) {
+            throw new IllegalArgumentException("vision grid " + vision.gridSize() + " must be even for pixel shuffle (spec 3)");
+        }
+        if (architecture != Architecture.D && xattnEvery <= 0) {
+            throw new IllegalArgumentException("xattn.every must be positive for architecture " + architecture);
+        }
+        if (tokens.imageContext() < 0 || tokens.imageContext() >= llm.vocabSize()) {
+            throw new IllegalArgumentException("tokens.image_context " + tokens.imageContext() + " outside the vocabulary of "
+                    + llm.vocabSize());
+        }
+    }
+
+    /** Image tokens per tile after pixel shuffle: (S/P)^2 * ratio^2 (spec 10). */
+    public int tokensPerTile() {
+        int g = vision.gridSize() / 2;
+        return g * g;
+    }
+
+    /** Width of one pixel-shuffled token, 4C (spec 3). */
+    public int shuffledWidth() {
+        return 4 * vision.hiddenSize();
+    }
+
+    /** Decoder layers that get a gated cross-attention block before them (spec 7): (i+1) % every == 0. */
+    public int crossAttentionBlocks() {
+        return architecture == Architecture.D ? 0 : llm.numLayers() / xattnEvery;
+    }
+
+    public NvlmConfig withArchitecture(Architecture arch) {
+        return new NvlmConfig(arch, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens);
+    }
+
+    public NvlmConfig withVocabSize(int vocab) {
+        LlmConfig l = new LlmConfig(llm.hiddenSize(), llm.numLayers(), llm.numHeads(), llm.numKvHeads(),
+                llm.intermediateSize(), vocab, llm.rmsNormEps(), llm.ropeTheta(), llm.tieWordEmbeddings());
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, l, xattnEvery, tiling, tokens);
+    }
+
+    public NvlmConfig withTokens(TokensConfig t) {
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, t);
+    }
+
+    public NvlmConfig withTiling(TilingConfig t) {
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, t, tokens);
+    }
+
+    // ------------------------------------------------------------------ JSON
+
+    /** Parses config.json text; {@code source} names the file in errors. */
+    public static NvlmConfig fromJson(String text, String source) {
+        Map<String, Object> root;
+        try {
+            root = Json.parseObject(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getMessage(), e);
+        }
+        ConfigReader r = new ConfigReader(source, "", root);
+        Architecture arch = Architecture.parse(r.oneOf("architecture", "D", "X", "H"));
+        VisionConfig vision = VisionConfig.read(r.object("vision"));
+        ConfigReader p = r.object("projector");
+        ProjectorConfig projector = new ProjectorConfig(p.integer("hidden_size", 0), p.bool("bias", true));
+        if (arch != Architecture.X && projector.hiddenSize() <= 0) {
+            throw new IllegalArgumentException(source + ": field 'projector.hidden_size' must be positive for architecture " + arch);
+        }
+        LlmConfig llm = LlmConfig.read(r.object("llm"));
+        int every = arch == Architecture.D ? 0 : r.object("xattn").positive("every");
+        TilingConfig tiling = new TilingConfig(1, 6, true, "1d");
+        if (r.has("tiling")) {
+            ConfigReader t = r.object("tiling");
+            tiling = new TilingConfig(t.integer("min_tiles", 1), t.integer("max_tiles", 6), t.bool("use_thumbnail", true),
+                    t.oneOf("tag_mode", "none", "1d", "2d_grid", "2d_bbox"));
+        }
+        ConfigReader tk = r.object("tokens");
+        TokensConfig tokens = new TokensConfig(tk.longValue("image_context"), tk.longValue("pad"), tk.longValue("im_end"));
+        try {
+            return new NvlmConfig(arch, r.string("preset", "custom"), vision, r.number("downsample_ratio", 0.5), projector,
+                    llm, every, tiling, tokens);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static NvlmConfig read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("no config file at " + file);
+        }
+        return fromJson(Files.readString(file), file.toString());
+    }
+
+    public String toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("architecture", architecture.name());
+        m.put("preset", preset);
+        m.put("vision", vision.toJson());
+        m.put("downsample_ratio", downsampleRatio);
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("hidden_size", (long) projector.hiddenSize());
+        p.put("bias", projector.bias());
+        m.put("projector", p);
+        m.put("llm", llm.toJson());
+        if (architecture != Architecture.D) {
+            m.put("xattn", Map.of("every", (long) xattnEvery));
+        }
+        Map<String, Object> t = new LinkedHashMap<>();
+        t.put("min_tiles", (long) tiling.minTiles());
+        t.put("max_tiles", (long) tiling.maxTiles());
+        t.put("use_thumbnail", tiling.useThumbnail());
+        t.put("tag_mode", tiling.tagMode());
+        m.put("tiling", t);
+        Map<String, Object> tk = new LinkedHashMap<>();
+        tk.put("image_context", tokens.imageContext());
+        tk.put("pad", tokens.pad());
+        tk.put("im_end", tokens.imEnd());
+        m.put("tokens", tk);
+        return Json.writePretty(m);
+    }
+
+    /** Writes config.json atomically. */
+    public void write(Path file) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(tmp, toJson());
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}
