@@ -458,6 +458,11 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     @Override
+    public boolean isAddedToken(int id) {
+        return id >= 0 && id < idToToken.length && idToToken[id] != null && addedIds.get(idToToken[id]) instanceof Integer a && a == id;
+    }
+
+    @Override
     public String idToToken(int id) {
         if (id < 0 || id >= idToToken.length || idToToken[id] == null) {
             throw new IllegalArgumentException("token id " + id + " is not in the vocabulary of " + source);

@@ -151,6 +151,11 @@ public final class ProjectTokenizer implements Tokenizer {
     }
 
     @Override
+    public boolean isAddedToken(int id) {
+        return id >= 256 && id < vocabSize();
+    }
+
+    @Override
     public String idToToken(int id) {
         if (id >= 0 && id < 256) {
             return String.valueOf(ByteLevel.charOf(id));

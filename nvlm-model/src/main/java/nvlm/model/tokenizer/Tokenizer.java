@@ -40,6 +40,9 @@ public interface Tokenizer {
     /** Whether {@code token} is one token of the vocabulary (special, added or ordinary). */
     boolean hasToken(String token);
 
+    /** Whether {@code id} is an added (special) token, which encoding cuts out of any text before anything else. */
+    boolean isAddedToken(int id);
+
     /** The vocabulary string of {@code id} (for added tokens, their content). */
     String idToToken(int id);
 

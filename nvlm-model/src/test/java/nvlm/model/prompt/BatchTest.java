@@ -1,0 +1,68 @@
+package nvlm.model.prompt;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Arrays;
+import java.util.List;
+import nvlm.model.Architecture;
+import nvlm.model.tiling.TagMode;
+import nvlm.model.tokenizer.ProjectTokenizer;
+import org.junit.jupiter.api.Test;
+
+class BatchTest {
+    private static final PromptBuilder X = new PromptBuilder(Architecture.X, 2, 2, SpecialTokens.project(),
+            ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem());
+
+    @Test
+    void rowsArePaddedAndImagesNumberedAcrossTheBatch() {
+        Sample a = X.build(List.of(Message.user("text only"), Message.assistant("yes")));
+        Sample b = X.build(List.of(Message.user(PromptBuilderTest.image(TagMode.ONE_D, 0), "q"), Message.assistant("a"),
+                Message.user(PromptBuilderTest.image(TagMode.TWO_D_BBOX, 1000), "r")));
+        Sample c = X.build(List.of(Message.user(PromptBuilderTest.image(TagMode.TWO_D_GRID, 5000), "s")));
+        Batch batch = Batch.collate(List.of(a, b, c), ProjectTokenizer.PAD);
+        int length = Math.max(a.length(), Math.max(b.length(), c.length()));
+        assertEquals(length, batch.length());
+        assertArrayEquals(new long[] {3, length}, batch.shape("input_ids"));
+        // Row 0: its tokens, then padding.
+        for (int t = 0; t < length; t++) {
+            long expectedId = t < a.length() ? a.inputIds()[t] : ProjectTokenizer.PAD;
+            assertEquals(expectedId, batch.inputIds()[t]);
+            assertEquals(t < a.length() ? a.labels()[t] : -100, batch.labels()[t]);
+            assertEquals(-1, batch.mediaImage()[t], "row 0 has no image");
+        }
+        // Row 1's images are 0 and 1, row 2's image is 2.
+        for (int t = 0; t < b.length(); t++) {
+            assertEquals(b.mediaImage()[t], batch.mediaImage()[length + t]);
+            assertEquals(b.mediaTile()[t], batch.mediaTile()[length + t]);
+        }
+        for (int t = 0; t < length; t++) {
+            long expected = t < c.length() && c.mediaImage()[t] >= 0 ? c.mediaImage()[t] + 2 : -1;
+            assertEquals(expected, batch.mediaImage()[2 * length + t]);
+        }
+        assertArrayEquals(new long[] {3, 3, 3}, batch.imageTiles());
+        assertArrayEquals(new long[] {1, 1, 2}, batch.imageRow());
+        assertEquals(9, batch.tiles());
+        assertArrayEquals(new long[] {9, 3, 2, 2}, batch.shape("pixel_values"));
+        assertEquals(0f, batch.pixelValues()[0]);
+        assertEquals(1000f, batch.pixelValues()[3 * 12]);
+        assertEquals(5000f, batch.pixelValues()[6 * 12]);
+        // Tags: 1d ones are one token, bbox ones 31 bytes; padded with -1 to the longest.
+        assertEquals(31, batch.tagLength());
+        assertEquals(263, batch.tileTagIds()[0]);
+        assertEquals(-1, batch.tileTagIds()[1]);
+        long[] bboxTag = Arrays.copyOfRange(batch.tileTagIds(), 3 * 31, 4 * 31);
+        assertEquals('<', bboxTag[0]);
+        assertEquals('>', bboxTag[30]);
+        assertEquals(ProjectTokenizer.TILE_GLOBAL_THUMBNAIL, batch.tileTagIds()[5 * 31]);
+    }
+
+    @Test
+    void aFixedLengthShorterThanASampleIsAnError() {
+        Sample a = X.build(List.of(Message.user("0123456789")));
+        String message = assertThrows(IllegalArgumentException.class,
+                () -> Batch.collate(List.of(a), ProjectTokenizer.PAD, 5)).getMessage();
+        assertEquals("sample 0 has " + a.length() + " tokens, more than the batch length 5", message);
+    }
+}
