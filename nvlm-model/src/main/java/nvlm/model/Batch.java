@@ -82,6 +82,14 @@ public record Batch(Tensor inputIds, Tensor labels, Tensor pixelValues, Tensor i
         }
     }
 
+    /** The tensors of collated prompt arrays (see {@link nvlm.model.prompt.Batch#collate}). */
+    public static Batch of(nvlm.model.prompt.Batch b) {
+        return new Batch(Tensor.of(b.inputIds(), b.shape("input_ids")), Tensor.of(b.labels(), b.shape("labels")),
+                Tensor.of(b.pixelValues(), b.shape("pixel_values")), Tensor.of(b.imageTiles(), b.shape("image_tiles")),
+                Tensor.of(b.imageRow(), b.shape("image_row")), Tensor.of(b.tileTagIds(), b.shape("tile_tag_ids")),
+                Tensor.of(b.mediaImage(), b.shape("media_image")), Tensor.of(b.mediaTile(), b.shape("media_tile")));
+    }
+
     public long rows() {
         return inputIds.size(0);
     }

@@ -7,15 +7,17 @@ import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import nvlm.model.Architecture;
+import nvlm.model.prompt.SpecialTokens;
 import nvlm.tensor.io.Json;
 
 /**
  * A model's config.json (spec 10): architecture, InternViT, pixel-shuffle ratio, projector,
- * decoder, cross-attention placement, tiling and special token ids. One record per part.
+ * decoder, cross-attention placement, tiling and special token ids ({@link SpecialTokens}).
+ * One record per part.
  */
 public record NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
                          ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling,
-                         TokensConfig tokens) {
+                         SpecialTokens tokens) {
 
     /** The projector (spec 4): hidden width of the 2-layer MLP (D, H) and whether its linears have biases. */
     public record ProjectorConfig(int hiddenSize, boolean bias) {
@@ -23,10 +25,6 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
 
     /** DHR tiling (spec 1) and the tile-tag mode (spec 6). */
     public record TilingConfig(int minTiles, int maxTiles, boolean useThumbnail, String tagMode) {
-    }
-
-    /** Special token ids the model itself needs (spec 7, 10). */
-    public record TokensConfig(long imageContext, long pad, long imEnd) {
     }
 
     public NvlmConfig {
@@ -71,7 +69,7 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, l, xattnEvery, tiling, tokens);
     }
 
-    public NvlmConfig withTokens(TokensConfig t) {
+    public NvlmConfig withTokens(SpecialTokens t) {
         return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, t);
     }
 
@@ -106,7 +104,7 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
                     t.oneOf("tag_mode", "none", "1d", "2d_grid", "2d_bbox"));
         }
         ConfigReader tk = r.object("tokens");
-        TokensConfig tokens = new TokensConfig(tk.longValue("image_context"), tk.longValue("pad"), tk.longValue("im_end"));
+        SpecialTokens tokens = new SpecialTokens(tk.integer("image_context"), tk.integer("pad"), tk.integer("im_end"));
         try {
             return new NvlmConfig(arch, r.string("preset", "custom"), vision, r.number("downsample_ratio", 0.5), projector,
                     llm, every, tiling, tokens);
@@ -143,9 +141,9 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         t.put("tag_mode", tiling.tagMode());
         m.put("tiling", t);
         Map<String, Object> tk = new LinkedHashMap<>();
-        tk.put("image_context", tokens.imageContext());
-        tk.put("pad", tokens.pad());
-        tk.put("im_end", tokens.imEnd());
+        tk.put("image_context", (long) tokens.imageContext());
+        tk.put("pad", (long) tokens.pad());
+        tk.put("im_end", (long) tokens.imEnd());
         m.put("tokens", tk);
         return Json.writePretty(m);
     }
