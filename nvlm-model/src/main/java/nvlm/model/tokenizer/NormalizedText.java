@@ -26,8 +26,8 @@ record NormalizedText(String text, int[] origStart, int[] origEnd) {
             return new NormalizedText(stretch, s, e);
         }
         StringBuilder out = new StringBuilder();
-        BpeTokenizer.IntList s = new BpeTokenizer.IntList();
-        BpeTokenizer.IntList e = new BpeTokenizer.IntList();
+        IntList s = new IntList();
+        IntList e = new IntList();
         int chunkStart = from;
         for (int i = from + 1; i <= to; i++) {
             if (i == to || input.charAt(i) < 0x80) {

@@ -90,9 +90,9 @@ public final class ProjectTokenizer implements Tokenizer {
 
     @Override
     public Encoding encodeWithOffsets(String text) {
-        BpeTokenizer.IntList ids = new BpeTokenizer.IntList();
-        BpeTokenizer.IntList starts = new BpeTokenizer.IntList();
-        BpeTokenizer.IntList ends = new BpeTokenizer.IntList();
+        IntList ids = new IntList();
+        IntList starts = new IntList();
+        IntList ends = new IntList();
         for (AddedVocabulary.Segment seg : added.split(text, 0, text.length())) {
             if (seg.id() >= 0) {
                 ids.add(seg.id());
