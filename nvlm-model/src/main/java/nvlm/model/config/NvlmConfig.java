@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import nvlm.model.Architecture;
 import nvlm.model.prompt.SpecialTokens;
+import nvlm.model.tokenizer.ProjectTokenizer;
 import nvlm.tensor.io.Json;
 
 /**
@@ -144,6 +145,12 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         tk.put("image_context", (long) tokens.imageContext());
         tk.put("pad", (long) tokens.pad());
         tk.put("im_end", (long) tokens.imEnd());
+        if (tokens.equals(SpecialTokens.project())) {
+            // Informational, for tools that build batches without a tokenizer (tests/reference).
+            tk.put("im_start", (long) ProjectTokenizer.IM_START);
+            tk.put("image_start", (long) ProjectTokenizer.IMAGE_START);
+            tk.put("image_end", (long) ProjectTokenizer.IMAGE_END);
+        }
         m.put("tokens", tk);
         return Json.writePretty(m);
     }
