@@ -20,12 +20,12 @@ import jdk.incubator.vector.VectorOperators;
  * attention (also with a KV cache: qLen 1, kvLen the cache length), and gated cross-attention
  * with an explicit boolean mask whose empty rows give 0.
  *
- * <p>Memory is O(T * d): each call copies q/k/v (and in backward dOut) once into padded float[]
- * panels (row-major and key-blocked transposed, about 2x (forward) or 4x (backward) the size of
- * the inputs) and each worker keeps a few BLOCK x BLOCK tiles. No qLen x kvLen buffer exists,
- * on the heap or natively: scores live only one BLOCK x BLOCK tile at a time, softmax runs
- * online over key blocks, and backward recomputes probabilities tile by tile from lse. Nothing
- * here allocates native memory.
+ * <p>Memory is O(T * d): each call copies its inputs once into padded float[] panels (forward:
+ * k transposed in key blocks and v, 2x the size of k; backward: scale*q, dOut, k, and k and v
+ * transposed, about 5x) and each worker keeps a few BLOCK x BLOCK tiles. No qLen x kvLen buffer
+ * exists, on the heap or natively: scores live one BLOCK x BLOCK tile at a time, softmax runs
+ * online over key blocks, and backward recomputes probability tiles from lse. Nothing here
+ * allocates native memory.
  *
  * <p>Deterministic: every output element is owned by exactly one task and accumulated in a fixed
  * order, so results are bit-identical from run to run and for any thread count. Backward runs
@@ -99,11 +99,9 @@ public final class Attention {
         Geometry g = new Geometry(s, mask, maskOffset, maskBatchStride, maskRowStride);
         int qCount = s.batch() * s.qHeads();
         int kvCount = s.batch() * s.kvHeads();
-        // Query side, per (batch, query head): scale*q and dOut row-major and transposed, lse and D = rowsum(dOut * out).
+        // Query side, per (batch, query head): scale*q and dOut row-major, lse and D = rowsum(dOut * out).
         float[][] qRows = new float[qCount][];
-        float[][] qT = new float[qCount][];
         float[][] dORows = new float[qCount][];
-        float[][] dOT = new float[qCount][];
         float[][] lsePad = new float[qCount][];
         float[][] delta = new float[qCount][];
         Parallel.forEach(qCount, head -> {
@@ -111,12 +109,8 @@ public final class Attention {
             int h = head % s.qHeads();
             qRows[head] = new float[g.qPad * g.dp];
             AttentionTiles.packRows(q, b, h, 0, s.qLen(), g.d, s.scale(), qRows[head], 0, g.dp);
-            qT[head] = new float[g.qPad * g.d];
-            AttentionTiles.packTransposed(q, b, h, s.qLen(), g.d, s.scale(), qT[head], 0);
             dORows[head] = new float[g.qPad * g.dp];
             AttentionTiles.packRows(dOut, b, h, 0, s.qLen(), g.d, 1f, dORows[head], 0, g.dp);
-            dOT[head] = new float[g.qPad * g.d];
-            AttentionTiles.packTransposed(dOut, b, h, s.qLen(), g.d, 1f, dOT[head], 0);
             lsePad[head] = new float[g.qPad];
             Arrays.fill(lsePad[head], NEG_INF);
             MemorySegment.copy(lse, F32, (lseOffset + (long) head * s.qLen()) * Float.BYTES, lsePad[head], 0,
@@ -132,10 +126,9 @@ public final class Attention {
                 delta[head][i] = (float) sum;
             }
         });
-        // Key side, per (batch, kv head): k and v row-major and transposed.
+        // Key side, per (batch, kv head): k row-major, k and v transposed in key blocks.
         float[][] kRows = new float[kvCount][];
         float[][] kT = new float[kvCount][];
-        float[][] vRows = new float[kvCount][];
         float[][] vT = new float[kvCount][];
         Parallel.forEach(kvCount, kv -> {
             int b = kv / s.kvHeads();
@@ -144,12 +137,11 @@ public final class Attention {
             AttentionTiles.packRows(k, b, h, 0, s.kvLen(), g.d, 1f, kRows[kv], 0, g.dp);
             kT[kv] = new float[g.kvPad * g.d];
             AttentionTiles.packTransposed(k, b, h, s.kvLen(), g.d, 1f, kT[kv], 0);
-            vRows[kv] = new float[g.kvPad * g.dp];
-            AttentionTiles.packRows(v, b, h, 0, s.kvLen(), g.d, 1f, vRows[kv], 0, g.dp);
             vT[kv] = new float[g.kvPad * g.d];
             AttentionTiles.packTransposed(v, b, h, s.kvLen(), g.d, 1f, vT[kv], 0);
         });
 
+        // dk, dv: each task owns one key block and sums over every query of its kv head's group.
         int keyBlocks = g.kvPad / BLOCK;
         Parallel.forRange(kvCount * keyBlocks, 1, (start, end) -> {
             BackwardTiles w = new BackwardTiles(g);
@@ -158,18 +150,29 @@ public final class Attention {
                 int b = kv / s.kvHeads();
                 int kvHead = kv % s.kvHeads();
                 int j0 = balanced(task % keyBlocks, keyBlocks) * BLOCK;
+                int nk = Math.min(BLOCK, s.kvLen() - j0);
                 Arrays.fill(w.gradA, 0f);
                 Arrays.fill(w.gradB, 0f);
                 for (int member = 0; member < s.group(); member++) {
                     int head = b * s.qHeads() + kvHead * s.group() + member;
-                    keyValueGradients(g, w, b, j0, kRows[kv], vRows[kv], qRows[head], qT[head], dORows[head],
-                            dOT[head], lsePad[head], delta[head]);
+                    for (int i0 = g.queryStart(j0) / BLOCK * BLOCK; i0 < s.qLen(); i0 += BLOCK) {
+                        int nq = Math.min(BLOCK, s.qLen() - i0);
+                        if (!scoreGradientTile(g, w, b, i0, j0, qRows[head], dORows[head], lsePad[head],
+                                delta[head], kT[kv], vT[kv])) {
+                            continue;
+                        }
+                        // dV += P^T dO and dK += dS^T Qs (Qs = scale * q, so dK needs no extra scale).
+                        matmul(nk, g.dp, nq, w.probs, 0, 1, BLOCK, dORows[head], i0 * g.dp, g.dp, w.gradB, 0, g.dp,
+                                true);
+                        matmul(nk, g.dp, nq, w.dScores, 0, 1, BLOCK, qRows[head], i0 * g.dp, g.dp, w.gradA, 0,
+                                g.dp, true);
+                    }
                 }
-                int nk = Math.min(BLOCK, s.kvLen() - j0);
                 AttentionTiles.unpackRows(w.gradA, 0, g.dp, dk, b, kvHead, j0, nk, g.d);
                 AttentionTiles.unpackRows(w.gradB, 0, g.dp, dv, b, kvHead, j0, nk, g.d);
             }
         });
+        // dq: each task owns one query block and sums over the keys it sees.
         int queryBlocks = g.qPad / BLOCK;
         Parallel.forRange(qCount * queryBlocks, 1, (start, end) -> {
             BackwardTiles w = new BackwardTiles(g);
@@ -179,9 +182,19 @@ public final class Attention {
                 int h = head % s.qHeads();
                 int kv = b * s.kvHeads() + h / s.group();
                 int i0 = balanced(task % queryBlocks, queryBlocks) * BLOCK;
-                queryGradients(g, w, b, i0, qRows[head], dORows[head], lsePad[head], delta[head], kRows[kv], kT[kv],
-                        vT[kv]);
-                AttentionTiles.unpackRows(w.gradA, 0, g.dp, dq, b, h, i0, Math.min(BLOCK, s.qLen() - i0), g.d);
+                int nq = Math.min(BLOCK, s.qLen() - i0);
+                Arrays.fill(w.gradA, 0f);
+                for (int j0 = 0; j0 < g.keyEnd(i0, nq); j0 += BLOCK) {
+                    if (scoreGradientTile(g, w, b, i0, j0, qRows[head], dORows[head], lsePad[head], delta[head],
+                            kT[kv], vT[kv])) {
+                        matmul(nq, g.dp, Math.min(BLOCK, s.kvLen() - j0), w.dScores, 0, BLOCK, 1, kRows[kv],
+                                j0 * g.dp, g.dp, w.gradA, 0, g.dp, true);
+                    }
+                }
+                for (int r = 0; r < nq; r++) {
+                    scaleRow(w.gradA, r * g.dp, g.dp, s.scale());
+                }
+                AttentionTiles.unpackRows(w.gradA, 0, g.dp, dq, b, h, i0, nq, g.d);
             }
         });
     }
@@ -282,7 +295,7 @@ public final class Attention {
             if (g.explicit() && !g.anyAllowed(b, i0, rows, j0, nk)) {
                 continue;
             }
-            matmul(rows, cols, g.d, w.q, 0, g.d, keysT, (j0 / BLOCK) * g.d * BLOCK, BLOCK, w.scores, 0, BLOCK, false);
+            matmul(rows, cols, g.d, w.q, 0, g.d, 1, keysT, (j0 / BLOCK) * g.d * BLOCK, BLOCK, w.scores, 0, BLOCK, false);
             for (int r = 0; r < rows; r++) {
                 int at = r * BLOCK;
                 int visibleEnd = nk;
@@ -299,7 +312,7 @@ public final class Attention {
                 }
                 onlineSoftmax(w, r, cols, g.dp);
             }
-            matmul(rows, g.dp, cols, w.scores, 0, BLOCK, values, j0 * g.dp, g.dp, w.acc, 0, g.dp, true);
+            matmul(rows, g.dp, cols, w.scores, 0, BLOCK, 1, values, j0 * g.dp, g.dp, w.acc, 0, g.dp, true);
         }
         for (int r = 0; r < rows; r++) {
             float sum = w.rowSum[r];
@@ -348,10 +361,10 @@ public final class Attention {
         }
     }
 
-    /** One worker's tiles for backward: probabilities, their gradient, and two [BLOCK][dp] gradient accumulators. */
+    /** One worker's tiles for backward: probabilities, score gradients, and two [BLOCK][dp] gradient accumulators. */
     private static final class BackwardTiles {
         final float[] probs = new float[BLOCK * BLOCK];
-        final float[] dProbs = new float[BLOCK * BLOCK];
+        final float[] dScores = new float[BLOCK * BLOCK];
         /** dk (key pass) or dq (query pass). */
         final float[] gradA;
         /** dv (key pass). */
@@ -364,107 +377,61 @@ public final class Attention {
     }
 
     /**
-     * Adds one query head's contribution to dk, dv of keys [j0, j0 + BLOCK), working on transposed
-     * tiles (keys down, queries across): P^T = exp(K Qs^T - lse), dV += P^T dO,
-     * dS^T = P^T (V dO^T - D), dK += dS^T Qs (Qs = scale * q, so dK needs no extra scale).
+     * Recomputes the (queries [i0, i0 + BLOCK)) x (keys [j0, j0 + BLOCK)) tile of one head:
+     * w.probs = P = exp(Qs K^T - lse) and w.dScores = dS = P (dO V^T - D), both 0 wherever the
+     * mask hides a key (or the row saw nothing). Returns false, computing nothing, when an explicit
+     * mask hides the whole tile.
      */
-    private static void keyValueGradients(Geometry g, BackwardTiles w, int b, int j0, float[] kRows, float[] vRows,
-                                          float[] qRows, float[] qT, float[] dORows, float[] dOT, float[] lse,
-                                          float[] delta) {
+    private static boolean scoreGradientTile(Geometry g, BackwardTiles w, int b, int i0, int j0, float[] qRows,
+                                             float[] dORows, float[] lse, float[] delta, float[] kT, float[] vT) {
         AttentionShape s = g.s;
+        int nq = Math.min(BLOCK, s.qLen() - i0);
         int nk = Math.min(BLOCK, s.kvLen() - j0);
-        for (int i0 = g.queryStart(j0) / BLOCK * BLOCK; i0 < s.qLen(); i0 += BLOCK) {
-            int nq = Math.min(BLOCK, s.qLen() - i0);
-            int cols = roundUp(nq, LANES);
-            if (g.explicit() && !g.anyAllowed(b, i0, nq, j0, nk)) {
-                continue;
+        int cols = roundUp(nk, LANES);
+        if (g.explicit() && !g.anyAllowed(b, i0, nq, j0, nk)) {
+            return false;
+        }
+        int panel = (j0 / BLOCK) * g.d * BLOCK;
+        matmul(nq, cols, g.d, qRows, i0 * g.dp, g.dp, 1, kT, panel, BLOCK, w.probs, 0, BLOCK, false);
+        matmul(nq, cols, g.d, dORows, i0 * g.dp, g.dp, 1, vT, panel, BLOCK, w.dScores, 0, BLOCK, false);
+        for (int r = 0; r < nq; r++) {
+            int at = r * BLOCK;
+            int i = i0 + r;
+            int visibleEnd = nk;
+            if (g.causal()) {
+                visibleEnd = Math.clamp(i + g.causalOffset - j0 + 1L, 0, nk);
             }
-            int panel = (i0 / BLOCK) * g.d * BLOCK;
-            matmul(nk, cols, g.d, kRows, j0 * g.dp, g.dp, qT, panel, BLOCK, w.probs, 0, BLOCK, false);
-            for (int jr = 0; jr < nk; jr++) {
-                int at = jr * BLOCK;
-                for (int c = 0; c < cols; c += LANES) {
-                    FloatVector rowLse = FloatVector.fromArray(SPECIES, lse, i0 + c);
-                    AttentionTiles.exp(FloatVector.fromArray(SPECIES, w.probs, at + c).sub(rowLse))
-                            .blend(0f, rowLse.compare(VectorOperators.EQ, NEG_INF))
-                            .intoArray(w.probs, at + c);
-                }
-                if (g.causal()) {
-                    int hidden = Math.clamp(j0 + jr - g.causalOffset - (long) i0, 0, cols);
-                    Arrays.fill(w.probs, at, at + hidden, 0f);
-                } else if (g.explicit()) {
-                    for (int c = 0; c < nq; c++) {
-                        if (!g.maskAllows(b, i0 + c, j0 + jr)) {
-                            w.probs[at + c] = 0f;
-                        }
+            if (lse[i] == NEG_INF) {
+                visibleEnd = 0;
+            }
+            scoreGradientRow(w.probs, w.dScores, at, cols, visibleEnd, lse[i], delta[i]);
+            if (g.explicit()) {
+                for (int j = 0; j < visibleEnd; j++) {
+                    if (!g.maskAllows(b, i, j0 + j)) {
+                        w.probs[at + j] = 0f;
+                        w.dScores[at + j] = 0f;
                     }
                 }
             }
-            matmul(nk, g.dp, cols, w.probs, 0, BLOCK, dORows, i0 * g.dp, g.dp, w.gradB, 0, g.dp, true);
-            matmul(nk, cols, g.d, vRows, j0 * g.dp, g.dp, dOT, panel, BLOCK, w.dProbs, 0, BLOCK, false);
-            for (int jr = 0; jr < nk; jr++) {
-                int at = jr * BLOCK;
-                for (int c = 0; c < cols; c += LANES) {
-                    FloatVector p = FloatVector.fromArray(SPECIES, w.probs, at + c);
-                    FloatVector dp = FloatVector.fromArray(SPECIES, w.dProbs, at + c);
-                    p.mul(dp.sub(FloatVector.fromArray(SPECIES, delta, i0 + c))).intoArray(w.dProbs, at + c);
-                }
-            }
-            matmul(nk, g.dp, cols, w.dProbs, 0, BLOCK, qRows, i0 * g.dp, g.dp, w.gradA, 0, g.dp, true);
         }
+        return true;
     }
 
     /**
-     * dq of queries [i0, i0 + BLOCK) of one head into w.gradA: P = exp(Qs K^T - lse),
-     * dS = P (dO V^T - D), dQ = scale * dS K.
+     * One query row of a tile: p = exp(score - lse) for keys before visibleEnd, else 0, into probs;
+     * dS = p (dP - D) into dScores (which holds dP = dO . v on entry).
      */
-    private static void queryGradients(Geometry g, BackwardTiles w, int b, int i0, float[] qRows, float[] dORows,
-                                       float[] lse, float[] delta, float[] kRows, float[] kT, float[] vT) {
-        AttentionShape s = g.s;
-        int nq = Math.min(BLOCK, s.qLen() - i0);
-        Arrays.fill(w.gradA, 0, nq * g.dp, 0f);
-        int keyEnd = g.keyEnd(i0, nq);
-        for (int j0 = 0; j0 < keyEnd; j0 += BLOCK) {
-            int nk = Math.min(BLOCK, s.kvLen() - j0);
-            int cols = roundUp(nk, LANES);
-            if (g.explicit() && !g.anyAllowed(b, i0, nq, j0, nk)) {
-                continue;
-            }
-            int panel = (j0 / BLOCK) * g.d * BLOCK;
-            matmul(nq, cols, g.d, qRows, i0 * g.dp, g.dp, kT, panel, BLOCK, w.probs, 0, BLOCK, false);
-            matmul(nq, cols, g.d, dORows, i0 * g.dp, g.dp, vT, panel, BLOCK, w.dProbs, 0, BLOCK, false);
-            for (int r = 0; r < nq; r++) {
-                int at = r * BLOCK;
-                int i = i0 + r;
-                float rowLse = lse[i];
-                int visibleEnd = nk;
-                if (g.causal()) {
-                    visibleEnd = Math.clamp(i + g.causalOffset - j0 + 1L, 0, nk);
-                }
-                if (rowLse == NEG_INF) {
-                    visibleEnd = 0;
-                }
-                FloatVector shift = FloatVector.broadcast(SPECIES, rowLse);
-                FloatVector rowDelta = FloatVector.broadcast(SPECIES, delta[i]);
-                for (int c = 0; c < cols; c += LANES) {
-                    VectorMask<Float> visible = SPECIES.indexInRange(c, visibleEnd);
-                    FloatVector p = FloatVector.zero(SPECIES).blend(
-                            AttentionTiles.exp(FloatVector.fromArray(SPECIES, w.probs, at + c).sub(shift)), visible);
-                    FloatVector dp = FloatVector.fromArray(SPECIES, w.dProbs, at + c);
-                    p.mul(dp.sub(rowDelta)).intoArray(w.dProbs, at + c);
-                }
-                if (g.explicit()) {
-                    for (int j = 0; j < visibleEnd; j++) {
-                        if (!g.maskAllows(b, i, j0 + j)) {
-                            w.dProbs[at + j] = 0f;
-                        }
-                    }
-                }
-            }
-            matmul(nq, g.dp, cols, w.dProbs, 0, BLOCK, kRows, j0 * g.dp, g.dp, w.gradA, 0, g.dp, true);
-        }
-        for (int r = 0; r < nq; r++) {
-            scaleRow(w.gradA, r * g.dp, g.dp, g.s.scale());
+    private static void scoreGradientRow(float[] probs, float[] dScores, int at, int cols, int visibleEnd,
+                                         float rowLse, float rowDelta) {
+        FloatVector shift = FloatVector.broadcast(SPECIES, rowLse);
+        FloatVector delta = FloatVector.broadcast(SPECIES, rowDelta);
+        for (int c = 0; c < cols; c += LANES) {
+            VectorMask<Float> visible = SPECIES.indexInRange(c, visibleEnd);
+            FloatVector p = FloatVector.zero(SPECIES).blend(
+                    AttentionTiles.exp(FloatVector.fromArray(SPECIES, probs, at + c).sub(shift)), visible);
+            p.intoArray(probs, at + c);
+            FloatVector dp = FloatVector.fromArray(SPECIES, dScores, at + c);
+            p.mul(dp.sub(delta)).intoArray(dScores, at + c);
         }
     }
 

@@ -16,12 +16,14 @@ import nvlm.kernels.cpu.GemmPanels.Scratch;
  * in the same order whatever the thread count or timing, and results are bit-identical.
  */
 public final class Gemm {
-    /** Depth of one packed block: a kc x NR B panel (32 KiB at kc = 256) stays in L1. */
-    static final int KC = 256;
-    /** Rows of A packed per block: an mc x kc A block (128 KiB) stays in L2. */
-    static final int MC = 128;
-    /** Columns of B packed per block: a kc x nc B block (2 MiB) stays in L3. */
-    static final int NC = 2048;
+    /** Depth of one packed block; C is read and written k / KC times. */
+    static final int KC = Integer.getInteger("kc", 256);
+    /** Rows of A packed per block. */
+    static final int MC = Integer.getInteger("mc", 256);
+    /** Columns of the packed B slice one micro-kernel sweep covers (kc x NC floats in L2). */
+    static final int NC = Integer.getInteger("nc", 512);
+    /** Columns of B packed at once (a kc x NB slice, in L3); A is packed n / NB times. */
+    static final int NB = Integer.getInteger("nb", 4096);
     /** Below this many flops in total, waking a second thread costs more than it saves. */
     static final long PARALLEL_MIN_FLOPS = 1L << 22;
 
@@ -137,45 +139,77 @@ public final class Gemm {
         }
     }
 
-    /** Per-thread packed blocks, reused across calls. */
+    /** Per-thread packed blocks, reused across calls and grown on demand. */
     private static final class Workspace {
-        final float[] aBlock = new float[roundUp(MC, GemmPanels.MR) * KC];
-        final float[] bBlock = new float[roundUp(NC, GemmPanels.NR) * KC];
+        float[] aBlock = new float[0];
+        float[] bSlice = new float[0];
+        final float[] tile = new float[GemmPanels.MR * GemmPanels.NR];
         final Scratch scratch = new Scratch();
+
+        float[] aBlock(int size) {
+            if (aBlock.length < size) {
+                aBlock = new float[size];
+            }
+            return aBlock;
+        }
+
+        float[] bSlice(int size) {
+            if (bSlice.length < size) {
+                bSlice = new float[size];
+            }
+            return bSlice;
+        }
     }
 
     /**
      * C[r0:r1, c0:c1] = alpha * op(A)[r0:r1, :] * op(B)[:, c0:c1] + beta * C[r0:r1, c0:c1], on
-     * the calling thread: loops jc (NC) / pc (KC, pack B) / ic (MC, pack A) / jr / ir.
+     * the calling thread.
+     *
+     * <p>Loops: jb (NB columns) / pc (KC deep: pack a kc x nb slice of B once) / ic (MC rows:
+     * pack an mc x kc block of A once) / jc (NC columns of the B slice, which stay in L2) / ir
+     * (MR rows: one A panel, which stays in L1) / jr (NR columns: one micro-kernel tile). The
+     * innermost loop walks along rows of C, so C is read and written in sequential streams.
      */
     private static void blocked(Operand a, Operand b, int k, float alpha, float beta,
                                 MemorySegment c, long cBase, long ldc,
                                 int r0, int r1, int c0, int c1, Workspace workspace) {
-        int kBlocks = (k + KC - 1) / KC;
-        int kcStep = (k + kBlocks - 1) / kBlocks;
+        int kcStep = evenStep(k, KC);
+        int mcStep = roundUp(evenStep(r1 - r0, MC), GemmPanels.MR);
         long ldcBytes = ldc * Float.BYTES;
-        for (int jc = c0; jc < c1; jc += NC) {
-            int nc = Math.min(NC, c1 - jc);
+        float[] tile = workspace.tile;
+        for (int jb = c0; jb < c1; jb += NB) {
+            int nb = Math.min(NB, c1 - jb);
             for (int pc = 0; pc < k; pc += kcStep) {
                 int kc = Math.min(kcStep, k - pc);
                 float betaNow = pc == 0 ? beta : 1f;
-                GemmPanels.packB(b, pc, kc, jc, nc, workspace.bBlock, workspace.scratch);
-                for (int ic = r0; ic < r1; ic += MC) {
-                    int mc = Math.min(MC, r1 - ic);
-                    GemmPanels.packA(a, ic, mc, pc, kc, workspace.aBlock, workspace.scratch);
-                    for (int jr = 0; jr < nc; jr += GemmPanels.NR) {
-                        int cols = Math.min(GemmPanels.NR, nc - jr);
-                        int bPanel = jr * kc;
+                float[] bSlice = workspace.bSlice(roundUp(nb, GemmPanels.NR) * kc);
+                GemmPanels.packB(b, pc, kc, jb, nb, bSlice, workspace.scratch);
+                for (int ic = r0; ic < r1; ic += mcStep) {
+                    int mc = Math.min(mcStep, r1 - ic);
+                    float[] aBlock = workspace.aBlock(roundUp(mc, GemmPanels.MR) * kc);
+                    GemmPanels.packA(a, ic, mc, pc, kc, aBlock, workspace.scratch);
+                    for (int jc = 0; jc < nb; jc += NC) {
+                        int jcEnd = Math.min(nb, jc + NC);
                         for (int ir = 0; ir < mc; ir += GemmPanels.MR) {
                             int rows = Math.min(GemmPanels.MR, mc - ir);
-                            long cByte = (cBase + (long) (ic + ir) * ldc + jc + jr) * Float.BYTES;
-                            GemmMicroKernel.tile(kc, workspace.aBlock, ir * kc, workspace.bBlock, bPanel,
-                                    c, cByte, ldcBytes, rows, cols, alpha, betaNow);
+                            long rowByte = (cBase + (long) (ic + ir) * ldc + jb) * Float.BYTES;
+                            for (int jr = jc; jr < jcEnd; jr += GemmPanels.NR) {
+                                int cols = Math.min(GemmPanels.NR, nb - jr);
+                                GemmMicroKernel.multiply(kc, aBlock, ir * kc, bSlice, jr * kc, tile);
+                                GemmMicroKernel.update(tile, c, rowByte + (long) jr * Float.BYTES, ldcBytes,
+                                        rows, cols, alpha, betaNow);
+                            }
                         }
                     }
                 }
             }
         }
+    }
+
+    /** The step that cuts [0, total) into ceil(total / max) nearly equal blocks of at most max. */
+    private static int evenStep(int total, int max) {
+        int blocks = Math.max(1, (total + max - 1) / max);
+        return (total + blocks - 1) / blocks;
     }
 
     /** C = beta * C over an m x n matrix (beta == 0 writes zeros without reading). */

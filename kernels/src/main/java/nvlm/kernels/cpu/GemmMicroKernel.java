@@ -7,14 +7,13 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The register-tiled inner loop of {@link Gemm}: one MR x NR tile of C from an A panel and a B
- * panel laid out by {@link GemmPanels}. Each step over k loads NR/V vectors of B, broadcasts MR
- * elements of A and issues MR*NR/V independent fmas into accumulators that stay in registers;
- * C is touched once, after the loop.
+ * The register-tiled inner loop of {@link Gemm}: one MR x NR tile of A*B from an A panel and a
+ * B panel laid out by {@link GemmPanels}. Each step over k loads NR/V vectors of B, broadcasts
+ * MR elements of A and issues MR*NR/V independent fmas into accumulators that stay in
+ * registers; the tile leaves the registers once, after the loop.
  *
- * <p>8x(2 vectors): 16 accumulators + 2 B vectors + 1 broadcast fit the 32 AVX-512 registers
- * with room to spare, and 16 independent fma chains cover the fma latency (4 cycles) on two
- * fma pipes.
+ * <p>8x(2 vectors): 16 accumulators + 2 B vectors + 1 broadcast fit the 32 AVX-512 registers,
+ * and 16 independent fma chains cover the fma latency on two fma pipes.
  */
 final class GemmMicroKernel {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
@@ -27,13 +26,11 @@ final class GemmMicroKernel {
     }
 
     /**
-     * C tile = alpha * (A panel x B panel) + beta * C tile, for the top-left {@code rows x cols}
-     * of the MR x NR tile ({@code beta == 0}: C is not read). {@code c} is addressed in bytes:
-     * the tile's (0, 0) at {@code cByte}, rows {@code ldcBytes} apart.
+     * tile[r*NR + c] = sum over p < kc of a[aOffset + p*MR + r] * b[bOffset + p*NR + c].
+     * Kept free of C's addressing and edge cases so the compiler keeps all accumulators in
+     * registers (a larger method hits C2's inlining node limit and boxes vectors).
      */
-    static void tile(int kc, float[] a, int aOffset, float[] b, int bOffset,
-                     MemorySegment c, long cByte, long ldcBytes, int rows, int cols,
-                     float alpha, float beta) {
+    static void multiply(int kc, float[] a, int aOffset, float[] b, int bOffset, float[] tile) {
         FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
         FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
         FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
@@ -73,82 +70,48 @@ final class GemmMicroKernel {
             c70 = x.fma(b0, c70);
             c71 = x.fma(b1, c71);
         }
-        if (cols == NR) {
-            store(c00, c01, c, cByte, alpha, beta);
-            if (rows > 1) {
-                store(c10, c11, c, cByte + 1 * ldcBytes, alpha, beta);
-            }
-            if (rows > 2) {
-                store(c20, c21, c, cByte + 2 * ldcBytes, alpha, beta);
-            }
-            if (rows > 3) {
-                store(c30, c31, c, cByte + 3 * ldcBytes, alpha, beta);
-            }
-            if (rows > 4) {
-                store(c40, c41, c, cByte + 4 * ldcBytes, alpha, beta);
-            }
-            if (rows > 5) {
-                store(c50, c51, c, cByte + 5 * ldcBytes, alpha, beta);
-            }
-            if (rows > 6) {
-                store(c60, c61, c, cByte + 6 * ldcBytes, alpha, beta);
-            }
-            if (rows > 7) {
-                store(c70, c71, c, cByte + 7 * ldcBytes, alpha, beta);
-            }
-        } else {
-            VectorMask<Float> m0 = SPECIES.indexInRange(0, cols);
-            VectorMask<Float> m1 = SPECIES.indexInRange(V, cols);
-            store(c00, c01, m0, m1, c, cByte, alpha, beta);
-            if (rows > 1) {
-                store(c10, c11, m0, m1, c, cByte + 1 * ldcBytes, alpha, beta);
-            }
-            if (rows > 2) {
-                store(c20, c21, m0, m1, c, cByte + 2 * ldcBytes, alpha, beta);
-            }
-            if (rows > 3) {
-                store(c30, c31, m0, m1, c, cByte + 3 * ldcBytes, alpha, beta);
-            }
-            if (rows > 4) {
-                store(c40, c41, m0, m1, c, cByte + 4 * ldcBytes, alpha, beta);
-            }
-            if (rows > 5) {
-                store(c50, c51, m0, m1, c, cByte + 5 * ldcBytes, alpha, beta);
-            }
-            if (rows > 6) {
-                store(c60, c61, m0, m1, c, cByte + 6 * ldcBytes, alpha, beta);
-            }
-            if (rows > 7) {
-                store(c70, c71, m0, m1, c, cByte + 7 * ldcBytes, alpha, beta);
-            }
-        }
+        c00.intoArray(tile, 0 * NR);
+        c01.intoArray(tile, 0 * NR + V);
+        c10.intoArray(tile, 1 * NR);
+        c11.intoArray(tile, 1 * NR + V);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + V);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + V);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + V);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + V);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + V);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + V);
     }
 
-    private static void store(FloatVector acc0, FloatVector acc1, MemorySegment c, long at,
-                              float alpha, float beta) {
-        long at1 = at + (long) V * Float.BYTES;
-        if (beta == 0) {
-            acc0.mul(alpha).intoMemorySegment(c, at, ORDER);
-            acc1.mul(alpha).intoMemorySegment(c, at1, ORDER);
-        } else {
-            FloatVector old0 = FloatVector.fromMemorySegment(SPECIES, c, at, ORDER);
-            FloatVector old1 = FloatVector.fromMemorySegment(SPECIES, c, at1, ORDER);
-            acc0.fma(FloatVector.broadcast(SPECIES, alpha), beta == 1 ? old0 : old0.mul(beta)).intoMemorySegment(c, at, ORDER);
-            acc1.fma(FloatVector.broadcast(SPECIES, alpha), beta == 1 ? old1 : old1.mul(beta)).intoMemorySegment(c, at1, ORDER);
-        }
-    }
-
-    private static void store(FloatVector acc0, FloatVector acc1, VectorMask<Float> m0, VectorMask<Float> m1,
-                              MemorySegment c, long at, float alpha, float beta) {
-        long at1 = at + (long) V * Float.BYTES;
-        if (beta == 0) {
-            acc0.mul(alpha).intoMemorySegment(c, at, ORDER, m0);
-            acc1.mul(alpha).intoMemorySegment(c, at1, ORDER, m1);
-        } else {
-            FloatVector old0 = FloatVector.fromMemorySegment(SPECIES, c, at, ORDER, m0);
-            FloatVector old1 = FloatVector.fromMemorySegment(SPECIES, c, at1, ORDER, m1);
-            acc0.fma(FloatVector.broadcast(SPECIES, alpha), beta == 1 ? old0 : old0.mul(beta)).intoMemorySegment(c, at, ORDER, m0);
-            acc1.fma(FloatVector.broadcast(SPECIES, alpha), beta == 1 ? old1 : old1.mul(beta)).intoMemorySegment(c, at1, ORDER, m1);
+    /**
+     * C tile = alpha * tile + beta * C tile over its top-left {@code rows x cols}
+     * ({@code beta == 0}: C is not read). C is addressed in bytes: (0, 0) at {@code cByte},
+     * rows {@code ldcBytes} apart.
+     */
+    static void update(float[] tile, MemorySegment c, long cByte, long ldcBytes, int rows, int cols,
+                       float alpha, float beta) {
+        FloatVector alphas = FloatVector.broadcast(SPECIES, alpha);
+        for (int r = 0; r < rows; r++) {
+            long rowByte = cByte + r * ldcBytes;
+            for (int v = 0; v < NR; v += V) {
+                long at = rowByte + (long) v * Float.BYTES;
+                FloatVector sum = FloatVector.fromArray(SPECIES, tile, r * NR + v);
+                if (cols >= v + V) {
+                    FloatVector result = beta == 0 ? sum.mul(alphas)
+                            : sum.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, at, ORDER).mul(beta));
+                    result.intoMemorySegment(c, at, ORDER);
+                } else if (cols > v) {
+                    VectorMask<Float> inside = SPECIES.indexInRange(v, cols);
+                    FloatVector result = beta == 0 ? sum.mul(alphas)
+                            : sum.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, at, ORDER, inside).mul(beta));
+                    result.intoMemorySegment(c, at, ORDER, inside);
+                }
+            }
         }
     }
 }

@@ -1,0 +1,268 @@
+package nvlm.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import nvlm.kernels.DType;
+import nvlm.kernels.cpu.Gemm;
+import nvlm.kernels.cpu.Parallel;
+import nvlm.tensor.io.Json;
+import nvlm.trainer.cli.Args;
+import nvlm.trainer.cli.UsageException;
+
+/**
+ * {@code ./nvlm bench gemm}: {@link Gemm} against numpy/OpenBLAS with the same thread count,
+ * timings interleaved (Java sample, numpy sample, ...) so machine load hits both alike; one JSON
+ * line per (op, shape) with median-based GFLOP/s = 2mnk / median seconds.
+ */
+final class GemmBench implements Bench.Subcommand {
+    /** Square sizes, then the projections of a 512-wide decoder over 4096 tokens (m x n x k). */
+    static final String DEFAULT_SHAPES = "256,512,1024,2048,4096x1536x512,4096x512x1536,4096x512x512";
+
+    private static final String HELP = """
+            usage: ./nvlm bench gemm [--shapes LIST] [--ops LIST] [--layout nn|nt|tn] [--repeats N]
+                                     [--min-seconds S] [--python EXE] [--json-only]
+
+            Times nvlm.kernels.cpu.Gemm against numpy (OpenBLAS) run by bench/python/gemm_peer.py with
+            OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = the Java thread count (NVLM_THREADS, default: cores).
+            Samples alternate Java / numpy; GFLOP/s are 2*m*n*k over the median per-call time.
+            Prints one JSON line per op and shape on stdout:
+              {"op":"sgemm","m":..,"n":..,"k":..,"java_gflops":..,"numpy_gflops":..,"ratio":..}
+            numpy_gflops and ratio are null when python3/numpy is missing (the reason goes to stderr).
+
+              --shapes LIST      comma-separated sizes: N (N x N x N) or MxNxK, i.e. C[m,n] = A[m,k] B[k,n]
+                                 (default %s)
+              --ops LIST         sgemm (f32 A and B) and/or gemm_bf16 (bf16 A and B, f32 C, compared with
+                                 numpy's f32 sgemm because numpy has no bf16 matmul) (default sgemm,gemm_bf16)
+              --layout L         nn: A[m,k] B[k,n]; nt: B stored [n,k] (a linear layer's weight); tn: A stored
+                                 [k,m] (default nn)
+              --repeats N        timed samples per side and shape (default 7)
+              --min-seconds S    each sample repeats the product for at least S seconds (default 0.05)
+              --python EXE       interpreter for the numpy peer (default python3)
+              --json-only        no notes on stderr
+            """.formatted(DEFAULT_SHAPES);
+
+    /** One product to time: C[m,n] = op(A) op(B). */
+    record Shape(int m, int n, int k) {
+        static Shape parse(String word) {
+            String[] parts = word.trim().toLowerCase().split("x");
+            try {
+                if (parts.length == 1) {
+                    int size = Integer.parseInt(parts[0]);
+                    return checked(new Shape(size, size, size), word);
+                }
+                if (parts.length == 3) {
+                    return checked(new Shape(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
+                            Integer.parseInt(parts[2])), word);
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new UsageException("--shapes: '" + word + "' is neither N nor MxNxK");
+        }
+
+        private static Shape checked(Shape shape, String word) {
+            if (shape.m() < 1 || shape.n() < 1 || shape.k() < 1) {
+                throw new UsageException("--shapes: '" + word + "' has a size below 1");
+            }
+            return shape;
+        }
+
+        double flops() {
+            return 2.0 * m * n * k;
+        }
+    }
+
+    @Override
+    public String summary() {
+        return "Gemm (Vector API) vs numpy/OpenBLAS GFLOP/s on square and transformer shapes";
+    }
+
+    @Override
+    public int run(List<String> words) {
+        Args args = Args.parse("bench gemm", words,
+                Set.of("shapes", "ops", "layout", "repeats", "min-seconds", "python"), Set.of("json-only", "help"));
+        if (args.has("help")) {
+            System.out.print(HELP);
+            return 0;
+        }
+        if (!args.positional().isEmpty()) {
+            throw new UsageException("unexpected argument '" + args.positional().getFirst() + "' (see ./nvlm bench gemm --help)");
+        }
+        List<Shape> shapes = new ArrayList<>();
+        for (String word : args.get("shapes", DEFAULT_SHAPES).split(",")) {
+            shapes.add(Shape.parse(word));
+        }
+        List<String> ops = Arrays.asList(args.get("ops", "sgemm,gemm_bf16").split(","));
+        for (String op : ops) {
+            if (!op.equals("sgemm") && !op.equals("gemm_bf16")) {
+                throw new UsageException("--ops: unknown op '" + op + "' (sgemm, gemm_bf16)");
+            }
+        }
+        String layout = args.get("layout", "nn");
+        if (!Set.of("nn", "nt", "tn").contains(layout)) {
+            throw new UsageException("--layout must be nn, nt or tn, got '" + layout + "'");
+        }
+        int repeats = args.getInt("repeats", 7);
+        if (repeats < 1) {
+            throw new UsageException("--repeats must be >= 1, got " + repeats);
+        }
+        double minSeconds = args.getDouble("min-seconds", 0.05);
+        boolean notes = !args.has("json-only");
+
+        try (NumpyPeer peer = NumpyPeer.start(args.get("python", "python3"), Parallel.threads())) {
+            if (!peer.available()) {
+                System.err.println("bench gemm: numpy peer unavailable, numpy_gflops will be null: " + peer.reason());
+            } else if (notes) {
+                System.err.println("bench gemm: java " + Parallel.threads() + " threads, "
+                        + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED + "; peer " + peer.description()
+                        + "; load average " + loadAverage());
+            }
+            warmUp(layout);
+            for (String op : ops) {
+                for (Shape shape : shapes) {
+                    System.out.println(Json.write(measure(op, shape, layout, repeats, minSeconds, peer)));
+                    System.out.flush();
+                }
+            }
+            if (notes) {
+                System.err.println("bench gemm: load average at the end " + loadAverage());
+            }
+        }
+        return 0;
+    }
+
+    private static Map<String, Object> measure(String op, Shape shape, String layout, int repeats,
+                                               double minSeconds, NumpyPeer peer) {
+        DType type = op.equals("sgemm") ? DType.F32 : DType.BF16;
+        double[] javaSeconds = new double[repeats];
+        List<Double> numpySeconds = new ArrayList<>();
+        try (Arena arena = Arena.ofShared()) {
+            Product product = new Product(arena, type, shape, layout);
+            product.run();
+            product.run();
+            long start = System.nanoTime();
+            product.run();
+            double once = (System.nanoTime() - start) * 1e-9;
+            int perSample = (int) Math.max(1, Math.min(1_000_000, minSeconds / Math.max(once, 1e-9)));
+            for (int r = 0; r < repeats; r++) {
+                start = System.nanoTime();
+                for (int i = 0; i < perSample; i++) {
+                    product.run();
+                }
+                javaSeconds[r] = (System.nanoTime() - start) * 1e-9 / perSample;
+                double[] numpy = peer.time(shape.m(), shape.n(), shape.k(), layout, 1, minSeconds);
+                if (numpy != null) {
+                    for (double s : numpy) {
+                        numpySeconds.add(s);
+                    }
+                }
+            }
+        }
+        double javaGflops = shape.flops() / median(javaSeconds) / 1e9;
+        Double numpyGflops = null;
+        if (peer.available() && !numpySeconds.isEmpty()) {
+            numpyGflops = shape.flops() / median(numpySeconds.stream().mapToDouble(Double::doubleValue).toArray()) / 1e9;
+        }
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("op", op);
+        line.put("m", (long) shape.m());
+        line.put("n", (long) shape.n());
+        line.put("k", (long) shape.k());
+        if (!layout.equals("nn")) {
+            line.put("layout", layout);
+        }
+        line.put("java_gflops", round(javaGflops, 1));
+        line.put("numpy_gflops", numpyGflops == null ? null : round(numpyGflops, 1));
+        line.put("ratio", numpyGflops == null ? null : round(javaGflops / numpyGflops, 3));
+        return line;
+    }
+
+    /** Operands in native memory and the call that multiplies them. */
+    private static final class Product {
+        private final DType type;
+        private final Shape shape;
+        private final boolean transA;
+        private final boolean transB;
+        private final MemorySegment a;
+        private final MemorySegment b;
+        private final MemorySegment c;
+
+        Product(Arena arena, DType type, Shape shape, String layout) {
+            this.type = type;
+            this.shape = shape;
+            this.transA = layout.equals("tn");
+            this.transB = layout.equals("nt");
+            SplittableRandom random = new SplittableRandom(1);
+            this.a = random(arena, type, (long) shape.m() * shape.k(), random);
+            this.b = random(arena, type, (long) shape.k() * shape.n(), random);
+            this.c = arena.allocate(ValueLayout.JAVA_FLOAT, (long) shape.m() * shape.n());
+        }
+
+        void run() {
+            int m = shape.m(), n = shape.n(), k = shape.k();
+            Gemm.gemm(type, type, transA, transB, 1, m, n, k, 1f,
+                    a, 0, transA ? m : k, 0, b, 0, transB ? k : n, 0, 0f, c, 0, n, 0);
+        }
+
+        private static MemorySegment random(Arena arena, DType type, long count, SplittableRandom random) {
+            MemorySegment segment = arena.allocate(count * type.byteSize(), 64);
+            for (long i = 0; i < count; i++) {
+                float value = (float) (random.nextDouble() * 2 - 1);
+                if (type == DType.F32) {
+                    segment.setAtIndex(ValueLayout.JAVA_FLOAT, i, value);
+                } else {
+                    segment.setAtIndex(ValueLayout.JAVA_SHORT, i, DType.floatToBf16(value));
+                }
+            }
+            return segment;
+        }
+    }
+
+    /**
+     * Brings the kernels to their compiled (C2) form on small products first: an interpreted
+     * micro-kernel is orders of magnitude slower and would turn the first large shape's warm-up
+     * call into minutes.
+     */
+    private static void warmUp(String layout) {
+        try (Arena arena = Arena.ofShared()) {
+            Product f32 = new Product(arena, DType.F32, new Shape(96, 96, 96), layout);
+            Product bf16 = new Product(arena, DType.BF16, new Shape(96, 96, 96), layout);
+            long end = System.nanoTime() + 1_500_000_000L;
+            while (System.nanoTime() < end) {
+                f32.run();
+                bf16.run();
+            }
+        }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int mid = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
+    }
+
+    private static double round(double value, int decimals) {
+        double scale = Math.pow(10, decimals);
+        return Math.round(value * scale) / scale;
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return fields[0] + " " + fields[1] + " " + fields[2];
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+}
