@@ -3,9 +3,9 @@ package nvlm.kernels.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -13,13 +13,14 @@ import jdk.incubator.vector.VectorSpecies;
  * projector's LayerNorm; spec sections 2 and 4): y = (x - mean) * rstd * w + b with the biased
  * variance and rstd = 1 / sqrt(var + eps).
  *
- * <p>Statistics: stable two-pass (mean, then the mean of squared deviations from it), each pass
- * with f32 vector partials over fixed blocks added in double. Backward: the usual
+ * <p>Statistics: stable two-pass (mean, then the mean of squared deviations from it), each sum
+ * accumulated in double. Backward: the usual
  * gx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = gy * w; gw and gb are accumulated
  * deterministically ({@link ColumnGradients}).
  */
 public final class LayerNorm {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -45,14 +46,18 @@ public final class LayerNorm {
         Softmax.forRows(rows, cols, r -> {
             long xr = xOff + (long) r * cols;
             long yr = yOff + (long) r * cols;
-            float mu = (float) (Reduce.sumContiguous(x, xr, cols) / cols);
-            double var = sumSquaredDeviations(x, xr, cols, mu) / cols;
+            // The mean as an unevaluated f32 sum hi + lo: x - hi is exact for x near the mean, so
+            // xhat keeps full precision even when the mean is many standard deviations from 0.
+            double meanD = Reduce.sumContiguous(x, xr, cols) / cols;
+            float muHi = (float) meanD;
+            float muLo = (float) (meanD - muHi);
+            double var = sumSquaredDeviations(x, xr, cols, muHi, muLo) / cols;
             float rs = (float) (1 / Math.sqrt(var + eps));
-            mean.setAtIndex(F32, meanOff + r, mu);
+            mean.setAtIndex(F32, meanOff + r, muHi);
             rstd.setAtIndex(F32, rstdOff + r, rs);
             for (int i = 0; i < cols; i += LANES) {
                 VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                FloatVector xhat = Softmax.load(x, xr + i, m).sub(mu).mul(rs);
+                FloatVector xhat = Softmax.load(x, xr + i, m).sub(muHi).sub(muLo).mul(rs);
                 FloatVector wv = Softmax.load(w, wOff + i, m);
                 FloatVector out = b == null ? xhat.mul(wv) : xhat.fma(wv, Softmax.load(b, bOff + i, m));
                 out.intoMemorySegment(y, (yr + i) * 4, ORDER, m);
@@ -60,21 +65,19 @@ public final class LayerNorm {
         });
     }
 
-    /** sum((x - mu)^2) over n floats, blocked like {@link Reduce#sumContiguous}. */
-    static double sumSquaredDeviations(MemorySegment x, long off, int n, float mu) {
-        double total = 0;
-        for (int blk = 0; blk < n; blk += Reduce.SUM_BLOCK) {
-            int end = Math.min(n, blk + Reduce.SUM_BLOCK);
-            FloatVector acc = FloatVector.zero(SPECIES);
-            for (int i = blk; i < end; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, end);
-                // Masked sub: inactive lanes stay 0 instead of contributing mu^2.
-                FloatVector d = Softmax.load(x, off + i, m).sub(mu, m);
-                acc = d.fma(d, acc);
-            }
-            total += VectorMath.sumLanes(acc);
+    /** sum((x - muHi - muLo)^2) over n floats: f32 squares accumulated in double. */
+    static double sumSquaredDeviations(MemorySegment x, long off, int n, float muHi, float muLo) {
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = DoubleVector.zero(DOUBLES);
+        FloatVector zero = FloatVector.zero(SPECIES);
+        for (int i = 0; i < n; i += LANES) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector d = zero.blend(Softmax.load(x, off + i, m).sub(muHi).sub(muLo), m);
+            FloatVector sq = d.mul(d);
+            acc0 = acc0.add(VectorMath.low(sq));
+            acc1 = acc1.add(VectorMath.high(sq));
         }
-        return total;
+        return VectorMath.sumLanes(acc0.add(acc1));
     }
 
     /**
@@ -112,23 +115,23 @@ public final class LayerNorm {
                 long gxr = gxOff + (long) r * cols;
                 float mu = mean.getAtIndex(F32, meanOff + r);
                 float rs = rstd.getAtIndex(F32, rstdOff + r);
-                // Pass 1: sum(g) and sum(g * xhat), g = gy * w.
-                double sumG = 0;
-                double sumGX = 0;
-                for (int blk = 0; blk < cols; blk += Reduce.SUM_BLOCK) {
-                    int bEnd = Math.min(cols, blk + Reduce.SUM_BLOCK);
-                    FloatVector accG = FloatVector.zero(SPECIES);
-                    FloatVector accGX = FloatVector.zero(SPECIES);
-                    for (int i = blk; i < bEnd; i += LANES) {
-                        VectorMask<Float> m = SPECIES.indexInRange(i, bEnd);
-                        FloatVector xhat = Softmax.load(x, xr + i, m).sub(mu).mul(rs);
-                        FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
-                        accG = accG.add(g);
-                        accGX = g.fma(xhat, accGX);
-                    }
-                    sumG += VectorMath.sumLanes(accG);
-                    sumGX += VectorMath.sumLanes(accGX);
+                // Pass 1: sum(g) and sum(g * xhat), g = gy * w (zero in masked-off lanes), in double.
+                DoubleVector accG0 = DoubleVector.zero(DOUBLES);
+                DoubleVector accG1 = DoubleVector.zero(DOUBLES);
+                DoubleVector accGX0 = DoubleVector.zero(DOUBLES);
+                DoubleVector accGX1 = DoubleVector.zero(DOUBLES);
+                for (int i = 0; i < cols; i += LANES) {
+                    VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+                    FloatVector xhat = Softmax.load(x, xr + i, m).sub(mu).mul(rs);
+                    FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
+                    FloatVector gx0 = g.mul(xhat);
+                    accG0 = accG0.add(VectorMath.low(g));
+                    accG1 = accG1.add(VectorMath.high(g));
+                    accGX0 = accGX0.add(VectorMath.low(gx0));
+                    accGX1 = accGX1.add(VectorMath.high(gx0));
                 }
+                double sumG = VectorMath.sumLanes(accG0.add(accG1));
+                double sumGX = VectorMath.sumLanes(accGX0.add(accGX1));
                 float meanG = (float) (sumG / cols);
                 float meanGX = (float) (sumGX / cols);
                 // Pass 2: gx, and this chunk's gw / gb partials.

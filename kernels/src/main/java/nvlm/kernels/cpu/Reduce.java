@@ -3,6 +3,7 @@ package nvlm.kernels.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -11,16 +12,17 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Reductions along one axis of a contiguous array viewed as [outer, axis, inner].
  *
- * <p>Sums are blocked: f32 vector accumulators over fixed blocks of the axis ({@link #SUM_BLOCK}
- * elements when the axis is contiguous, {@link #ROW_BLOCK} rows otherwise), and the block sums
- * added in double in order. Error therefore grows with the block size, not with the axis length
- * (a 1e6-element sum stays within ~1e-6 relative), and the result is the same whatever the thread count.
- * MAX and MIN propagate NaN (like torch.max).
+ * <p>Sums accumulate in double (each f32 lane widened exactly, double vector accumulators), so a
+ * 1e6-element sum is accurate to about one f32 rounding. A contiguous axis is cut into fixed
+ * blocks of {@link #SUM_BLOCK} elements whose sums are added in order, which lets one long row be
+ * summed in parallel with the same bits whatever the thread count. MAX and MIN propagate NaN
+ * (like torch.max).
  */
 public final class Reduce {
     public enum Op { SUM, MEAN, MAX, MIN }
 
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -28,8 +30,6 @@ public final class Reduce {
 
     /** Elements per f32 partial sum along a contiguous axis. */
     static final int SUM_BLOCK = 2048;
-    /** Axis rows per f32 partial sum when the axis is strided (inner > 1). */
-    private static final int ROW_BLOCK = 128;
     /** Output columns handled together when inner > 1 (accumulators stay in L1). */
     private static final int COL_BLOCK = 1024;
 
@@ -93,7 +93,7 @@ public final class Reduce {
         return op == Op.MEAN ? (float) (sum / axis) : (float) sum;
     }
 
-    /** Sum of n contiguous floats: f32 vector partials per SUM_BLOCK, added in double in order. */
+    /** Sum of n contiguous floats in double: per SUM_BLOCK block, block sums added in order. */
     static double sumContiguous(MemorySegment x, long off, long n) {
         double total = 0;
         for (long b = 0; b < n; b += SUM_BLOCK) {
@@ -124,16 +124,13 @@ public final class Reduce {
     }
 
     private static double sumBlock(MemorySegment x, long off, long n) {
-        FloatVector acc0 = FloatVector.zero(SPECIES);
-        FloatVector acc1 = FloatVector.zero(SPECIES);
-        long i = 0;
-        for (; i + 2L * LANES <= n; i += 2L * LANES) {
-            acc0 = acc0.add(FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER));
-            acc1 = acc1.add(FloatVector.fromMemorySegment(SPECIES, x, (off + i + LANES) * 4, ORDER));
-        }
-        for (; i < n; i += LANES) {
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = DoubleVector.zero(DOUBLES);
+        for (long i = 0; i < n; i += LANES) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            acc0 = acc0.add(FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER, m));
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER, m);
+            acc0 = acc0.add(VectorMath.low(v));
+            acc1 = acc1.add(VectorMath.high(v));
         }
         return VectorMath.sumLanes(acc0.add(acc1));
     }
@@ -154,9 +151,8 @@ public final class Reduce {
     private static void reduceStrided(Op op, MemorySegment x, long base, int axis, int inner, int c0, int c1,
                                       MemorySegment out, long outBase) {
         int width = c1 - c0;
-        float[] acc = new float[width];
-        MemorySegment accSeg = MemorySegment.ofArray(acc);
         if (op == Op.MAX || op == Op.MIN) {
+            float[] acc = new float[width];
             MemorySegment.copy(x, F32, (base + c0) * 4, acc, 0, width);
             VectorOperators.Binary vop = op == Op.MAX ? VectorOperators.MAX : VectorOperators.MIN;
             for (int a = 1; a < axis; a++) {
@@ -170,21 +166,18 @@ public final class Reduce {
             MemorySegment.copy(acc, 0, out, F32, (outBase + c0) * 4, width);
             return;
         }
+        // Sum rows into double accumulators, one f32 vector (two double vectors) at a time.
         double[] total = new double[width];
-        for (int a0 = 0; a0 < axis; a0 += ROW_BLOCK) {
-            java.util.Arrays.fill(acc, 0f);
-            int a1 = Math.min(axis, a0 + ROW_BLOCK);
-            for (int a = a0; a < a1; a++) {
-                long row = base + (long) a * inner + c0;
-                for (int j = 0; j < width; j += LANES) {
-                    VectorMask<Float> m = SPECIES.indexInRange(j, width);
-                    FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (row + j) * 4L, ORDER, m);
-                    FloatVector.fromMemorySegment(SPECIES, accSeg, j * 4L, ORDER, m).add(v)
-                            .intoMemorySegment(accSeg, j * 4L, ORDER, m);
-                }
-            }
-            for (int j = 0; j < width; j++) {
-                total[j] += acc[j];
+        int dl = DOUBLES.length();
+        for (int a = 0; a < axis; a++) {
+            long row = base + (long) a * inner + c0;
+            for (int j = 0; j < width; j += LANES) {
+                VectorMask<Float> m = SPECIES.indexInRange(j, width);
+                FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (row + j) * 4L, ORDER, m);
+                VectorMask<Double> m0 = DOUBLES.indexInRange(j, width);
+                VectorMask<Double> m1 = DOUBLES.indexInRange(j + dl, width);
+                DoubleVector.fromArray(DOUBLES, total, j, m0).add(VectorMath.low(v)).intoArray(total, j, m0);
+                DoubleVector.fromArray(DOUBLES, total, j + dl, m1).add(VectorMath.high(v)).intoArray(total, j + dl, m1);
             }
         }
         for (int j = 0; j < width; j++) {

@@ -3,20 +3,21 @@ package nvlm.kernels.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * RMSNorm over the last axis of a contiguous [rows, cols] array (spec section 5, and InternViT's
  * rms_norm and q/k norms, section 2): y = (x * rstd) * w, rstd = 1 / sqrt(mean(x^2) + eps), the
- * product order of Hugging Face's Qwen2RMSNorm. The mean of squares uses f32 vector partials over
- * fixed blocks added in double. Backward: gx = rstd * (g - xhat * mean(g * xhat)), g = gy * w,
- * xhat = x * rstd; gw accumulated deterministically ({@link ColumnGradients}).
+ * product order of Hugging Face's Qwen2RMSNorm. The mean of squares accumulates in double.
+ * Backward: gx = rstd * (g - xhat * mean(g * xhat)), g = gy * w, xhat = x * rstd; gw is
+ * accumulated deterministically ({@link ColumnGradients}).
  */
 public final class RmsNorm {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
     private static final int LANES = SPECIES.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -73,18 +74,18 @@ public final class RmsNorm {
                 long gr = gyOff + (long) r * cols;
                 long gxr = gxOff + (long) r * cols;
                 float rs = rstd.getAtIndex(F32, rstdOff + r);
-                double sumGX = 0;
-                for (int blk = 0; blk < cols; blk += Reduce.SUM_BLOCK) {
-                    int bEnd = Math.min(cols, blk + Reduce.SUM_BLOCK);
-                    FloatVector acc = FloatVector.zero(SPECIES);
-                    for (int i = blk; i < bEnd; i += LANES) {
-                        VectorMask<Float> m = SPECIES.indexInRange(i, bEnd);
-                        FloatVector xhat = Softmax.load(x, xr + i, m).mul(rs);
-                        FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
-                        acc = g.fma(xhat, acc);
-                    }
-                    sumGX += VectorMath.sumLanes(acc);
+                // sum(g * xhat) in double; masked-off lanes load 0, so their products are 0.
+                DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+                DoubleVector acc1 = DoubleVector.zero(DOUBLES);
+                for (int i = 0; i < cols; i += LANES) {
+                    VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+                    FloatVector xhat = Softmax.load(x, xr + i, m).mul(rs);
+                    FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
+                    FloatVector p = g.mul(xhat);
+                    acc0 = acc0.add(VectorMath.low(p));
+                    acc1 = acc1.add(VectorMath.high(p));
                 }
+                double sumGX = VectorMath.sumLanes(acc0.add(acc1));
                 float meanGX = (float) (sumGX / cols);
                 for (int i = 0; i < cols; i += LANES) {
                     VectorMask<Float> m = SPECIES.indexInRange(i, cols);

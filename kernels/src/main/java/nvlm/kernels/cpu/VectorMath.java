@@ -205,6 +205,18 @@ final class VectorMath {
         return value.reinterpretAsInts().lanewise(VectorOperators.XOR, signBit).reinterpretAsFloats();
     }
 
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+
+    /** The lower half of the lanes, widened to double (exact). */
+    static DoubleVector low(FloatVector v) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 0);
+    }
+
+    /** The upper half of the lanes, widened to double (exact). */
+    static DoubleVector high(FloatVector v) {
+        return (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1);
+    }
+
     /** Sum of the lanes, added in lane order in double: the same bits in every JIT tier. */
     static double sumLanes(FloatVector v) {
         float[] lanes = v.toArray();

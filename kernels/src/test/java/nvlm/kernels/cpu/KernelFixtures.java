@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Random;
 import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
@@ -177,5 +180,41 @@ final class KernelFixtures {
             d[i] = a[i];
         }
         return d;
+    }
+
+    /** A strided input over an output shape: its segment, base offset and strides. */
+    record View(MemorySegment seg, long off, long[] strides) {
+    }
+
+    /**
+     * Lays out an input for the output {@code shape}: each dimension is broadcast (stride 0) when
+     * {@code broadcast[d]}, the rest live in memory in a random order with a random step (so the
+     * view is sliced and permuted), at a random base offset.
+     */
+    static View view(Random r, long[] shape, boolean[] broadcast, int elementBytes, boolean contiguous) {
+        int rank = shape.length;
+        long[] strides = new long[rank];
+        List<Integer> order = new ArrayList<>();
+        for (int d = 0; d < rank; d++) {
+            if (!broadcast[d]) {
+                order.add(d);
+            }
+        }
+        if (!contiguous) {
+            Collections.shuffle(order, r);
+        }
+        long stride = contiguous ? 1 : 1 + r.nextInt(2);
+        long span = 1;
+        for (int k = order.size() - 1; k >= 0; k--) {
+            int d = order.get(k);
+            strides[d] = stride;
+            span = stride * shape[d];
+            stride = span + (contiguous || r.nextInt(3) > 0 ? 0 : r.nextInt(3));
+        }
+        long off = contiguous ? 0 : r.nextInt(5);
+        long size = off + span + 1;
+        MemorySegment seg = r.nextBoolean() ? Arena.ofAuto().allocate(size * elementBytes, 8)
+                : MemorySegment.ofArray(new byte[(int) (size * elementBytes)]);
+        return new View(seg, off, strides);
     }
 }
