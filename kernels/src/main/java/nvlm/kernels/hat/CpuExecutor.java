@@ -1,14 +1,13 @@
 package nvlm.kernels.hat;
 
 import java.lang.invoke.MethodHandle;
-import java.util.concurrent.Phaser;
 import java.util.concurrent.atomic.AtomicReference;
 import nvlm.kernels.cpu.Parallel;
 
 /**
  * Runs a kernel's Java method over a launch grid on the CPU, with GPU semantics: blocks run in
  * parallel on {@link Parallel}'s pool; within a block, a kernel that calls {@code barrier()} gets
- * one virtual thread per kernel thread, meeting at a {@link Phaser} (a thread that returns leaves
+ * one virtual thread per kernel thread, meeting at a {@link BlockBarrier} (a thread that returns leaves
  * the barrier, as on current GPUs); a kernel that never does runs its threads one after another.
  */
 final class CpuExecutor {
@@ -70,7 +69,7 @@ final class CpuExecutor {
     private static void runWithBarriers(String name, MethodHandle kernel, LaunchConfig config, Object[] args,
                                         int bx, int by, int bz) {
         int threads = config.threadsPerBlock();
-        Phaser barrier = new Phaser(threads);
+        BlockBarrier barrier = new BlockBarrier(threads);
         KernelContext.Block block = new KernelContext.Block(barrier);
         Thread[] workers = new Thread[threads];
         AtomicReference<Throwable> firstFailure = new AtomicReference<>();
@@ -85,7 +84,7 @@ final class CpuExecutor {
                         failedThread[0] = thread;
                     }
                 } finally {
-                    barrier.arriveAndDeregister();
+                    barrier.leave();
                 }
             });
         }

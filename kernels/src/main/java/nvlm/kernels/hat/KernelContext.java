@@ -3,7 +3,6 @@ package nvlm.kernels.hat;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Phaser;
 
 /**
  * What a kernel thread knows about its place in the launch grid, modelled on HAT's
@@ -31,9 +30,9 @@ public final class KernelContext {
     /** Block-wide state on the CPU: the shared arrays and the barrier. */
     static final class Block {
         private final List<Buffer> shared = new ArrayList<>();
-        final Phaser barrier;
+        final BlockBarrier barrier;
 
-        Block(Phaser barrier) {
+        Block(BlockBarrier barrier) {
             this.barrier = barrier;
         }
 
@@ -159,7 +158,7 @@ public final class KernelContext {
             throw new IllegalStateException("barrier() called by a kernel that was launched without barriers; "
                     + "the kernel's bytecode analysis missed a call (a bug in nvlm.kernels.hat)");
         }
-        block.barrier.arriveAndAwaitAdvance();
+        block.barrier.await();
     }
 
     /** Declares a block-shared float array of {@code length} elements (a compile-time constant). */

@@ -439,10 +439,13 @@ final class MethodTranslator {
             candidate = candidate + "_";
         }
         if (usedNames.contains(candidate)) {
-            candidate = candidate + "_" + slot;
-            while (usedNames.contains(candidate)) {
-                candidate = candidate + "_" + type.suffix;
+            // Another Java variable of the same name (a second loop's i): i2, i3, ...
+            String base = candidate.matches(".*\\d") ? candidate + "_" : candidate;
+            int ordinal = 2;
+            while (usedNames.contains(base + ordinal)) {
+                ordinal++;
             }
+            candidate = base + ordinal;
         }
         usedNames.add(candidate);
         varNames.put(key, candidate);
