@@ -74,10 +74,6 @@ final class CpuBackend implements Backend {
     @Override
     public void copy(Tensor src, Tensor dst) {
         long[] shape = dst.shapeRef();
-        if (src.dtype() == DType.BOOL || dst.dtype() == DType.BOOL) {
-            scalarCopy(src, dst);
-            return;
-        }
         if (dst.isContiguous()) {
             StridedCopy.copy(src.dtype(), shape, seg(src), src.offset(), src.stridesRef(), dst.dtype(), seg(dst), dst.offset());
             return;
@@ -112,41 +108,6 @@ final class CpuBackend implements Backend {
                 index[i] = 0;
             }
         }
-    }
-
-    /** Element-by-element copy for BOOL conversions (masks are small; no kernel needed). */
-    private static void scalarCopy(Tensor src, Tensor dst) {
-        long[] shape = dst.shapeRef();
-        long n = Shape.numel(shape);
-        long[] index = new long[shape.length];
-        MemorySegment s = seg(src);
-        MemorySegment d = seg(dst);
-        for (long e = 0; e < n; e++) {
-            long so = src.offset();
-            long dO = dst.offset();
-            for (int i = 0; i < shape.length; i++) {
-                so += index[i] * src.stridesRef()[i];
-                dO += index[i] * dst.stridesRef()[i];
-            }
-            write(d, dst.dtype(), dO, read(s, src.dtype(), so));
-            for (int i = shape.length - 1; i >= 0; i--) {
-                if (++index[i] < shape[i]) {
-                    break;
-                }
-                index[i] = 0;
-            }
-        }
-    }
-
-    private static double read(MemorySegment s, DType dtype, long i) {
-        return switch (dtype) {
-            case F32 -> s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-            case BF16 -> DType.bf16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
-            case F16 -> DType.f16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
-            case I32 -> s.getAtIndex(ValueLayout.JAVA_INT, i);
-            case I64 -> s.getAtIndex(ValueLayout.JAVA_LONG, i);
-            case BOOL -> s.get(ValueLayout.JAVA_BYTE, i) != 0 ? 1 : 0;
-        };
     }
 
     private static void write(MemorySegment d, DType dtype, long i, double v) {

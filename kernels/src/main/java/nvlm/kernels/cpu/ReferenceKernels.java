@@ -204,6 +204,7 @@ public final class ReferenceKernels {
             long d = dstOff + k;
             if (srcType == dstType) {
                 switch (srcType.byteSize()) {
+                    case 1 -> dst.set(ValueLayout.JAVA_BYTE, d, src.get(ValueLayout.JAVA_BYTE, s));
                     case 2 -> dst.setAtIndex(I16, d, src.getAtIndex(I16, s));
                     case 4 -> dst.setAtIndex(I32, d, src.getAtIndex(I32, s));
                     default -> dst.setAtIndex(I64, d, src.getAtIndex(I64, s));
@@ -222,9 +223,14 @@ public final class ReferenceKernels {
                     case F16 -> dst.setAtIndex(I16, d, DType.floatToF16(f));
                     case I32 -> dst.setAtIndex(I32, d, (int) f);
                     case I64 -> dst.setAtIndex(I64, d, (long) f);
+                    case BOOL -> dst.set(ValueLayout.JAVA_BYTE, d, (byte) (f != 0 ? 1 : 0));
                 }
             } else {
-                long v = srcType == DType.I32 ? src.getAtIndex(I32, s) : src.getAtIndex(I64, s);
+                long v = switch (srcType) {
+                    case I32 -> src.getAtIndex(I32, s);
+                    case BOOL -> src.get(ValueLayout.JAVA_BYTE, s) != 0 ? 1 : 0;
+                    default -> src.getAtIndex(I64, s);
+                };
                 switch (dstType) {
                     case F32 -> dst.setAtIndex(F32, d, (float) v);
                     case BF16 -> dst.setAtIndex(I16, d, DType.floatToBf16((float) v));
@@ -236,6 +242,7 @@ public final class ReferenceKernels {
                         dst.setAtIndex(I32, d, (int) v);
                     }
                     case I64 -> dst.setAtIndex(I64, d, v);
+                    case BOOL -> dst.set(ValueLayout.JAVA_BYTE, d, (byte) (v != 0 ? 1 : 0));
                 }
             }
         }

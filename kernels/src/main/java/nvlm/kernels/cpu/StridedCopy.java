@@ -89,6 +89,11 @@ public final class StridedCopy {
                                 DType dstType, MemorySegment dst, long dstIndex, long n) {
         if (srcType == dstType) {
             switch (srcType.byteSize()) {
+                case 1 -> {
+                    for (long i = 0; i < n; i++) {
+                        dst.set(ValueLayout.JAVA_BYTE, dstIndex + i, src.get(ValueLayout.JAVA_BYTE, srcIndex + i * stride));
+                    }
+                }
                 case 2 -> {
                     for (long i = 0; i < n; i++) {
                         dst.setAtIndex(I16, dstIndex + i, src.getAtIndex(I16, srcIndex + i * stride));
@@ -143,6 +148,7 @@ public final class StridedCopy {
         return switch (type) {
             case I32 -> seg.getAtIndex(I32, index);
             case I64 -> seg.getAtIndex(I64, index);
+            case BOOL -> seg.get(ValueLayout.JAVA_BYTE, index) != 0 ? 1 : 0;
             default -> throw new AssertionError(type);
         };
     }
@@ -154,6 +160,7 @@ public final class StridedCopy {
             case F16 -> seg.setAtIndex(I16, index, DType.floatToF16(v));
             case I32 -> seg.setAtIndex(I32, index, (int) v);
             case I64 -> seg.setAtIndex(I64, index, (long) v);
+            case BOOL -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (v != 0 ? 1 : 0));
         }
     }
 
@@ -168,6 +175,7 @@ public final class StridedCopy {
                 seg.setAtIndex(I32, index, (int) v);
             }
             case I64 -> seg.setAtIndex(I64, index, v);
+            case BOOL -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (v != 0 ? 1 : 0));
         }
     }
 }

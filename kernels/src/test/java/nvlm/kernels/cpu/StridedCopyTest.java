@@ -27,6 +27,7 @@ class StridedCopyTest {
                 case I32 -> seg.setAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i, r.nextBoolean() ? r.nextInt() : r.nextInt(2001) - 1000);
                 case I64 -> seg.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i,
                         dst == DType.I32 ? r.nextInt() : (r.nextBoolean() ? r.nextLong() : r.nextInt(2001) - 1000));
+                case BOOL -> seg.set(ValueLayout.JAVA_BYTE, i, (byte) r.nextInt(2));
             }
         }
     }
