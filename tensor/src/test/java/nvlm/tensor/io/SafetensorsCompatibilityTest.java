@@ -283,6 +283,7 @@ class SafetensorsCompatibilityTest {
             switch (entry.dtype()) {
                 case I32 -> assertEquals(data.getAtIndex(ValueLayout.JAVA_INT, i), theirs);
                 case I64 -> assertEquals(data.getAtIndex(ValueLayout.JAVA_LONG, i), theirs);
+                case BOOL -> assertEquals(data.get(ValueLayout.JAVA_BYTE, i) & 0xff, theirs);
                 default -> {
                     float ours = switch (entry.dtype()) {
                         case BF16 -> DType.bf16ToFloat(data.getAtIndex(ValueLayout.JAVA_SHORT, i));

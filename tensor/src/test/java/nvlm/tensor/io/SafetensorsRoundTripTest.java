@@ -100,7 +100,7 @@ class SafetensorsRoundTripTest {
         // U+FF21 sorts before U+1F600 by code point, after it by UTF-16 unit (0xD83D < 0xFF21).
         assertEquals(List.of("I64a", "I64b", "I64\uFF21", "I64\uD83D\uDE00", "F32a", "F32b", "F32\uFF21", "F32\uD83D\uDE00"),
                 tensors.subList(0, 8).stream().map(TensorData::name).toList());
-        assertEquals(List.of(DType.I64, DType.F32, DType.I32, DType.BF16, DType.F16),
+        assertEquals(List.of(DType.I64, DType.F32, DType.I32, DType.BF16, DType.F16, DType.BOOL),
                 tensors.stream().map(TensorData::dtype).distinct().toList());
     }
 

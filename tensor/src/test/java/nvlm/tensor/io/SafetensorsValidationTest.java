@@ -123,7 +123,7 @@ class SafetensorsValidationTest {
         rejected(entry("w", "{\"dtype\":\"F31\",\"shape\":[2],\"data_offsets\":[0,8]}", 8), "w", "unknown dtype \"F31\"");
         rejected(entry("w", "{\"dtype\":\"f32\",\"shape\":[2],\"data_offsets\":[0,8]}", 8), "w", "unknown dtype \"f32\"");
         rejected(entry("w", "{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}", 8), "w",
-                "dtype F64 is not supported (nvlm-java reads [F32, BF16, F16, I32, I64])");
+                "dtype F64 is not supported (nvlm-java reads [F32, BF16, F16, I32, I64, BOOL])");
         rejected(entry("w", "{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}", 8), "w", "dtype U8 is not supported");
         rejected(entry("w", "{\"dtype\":\"F8_E4M3\",\"shape\":[8],\"data_offsets\":[0,8]}", 8), "w", "dtype F8_E4M3 is not supported");
     }

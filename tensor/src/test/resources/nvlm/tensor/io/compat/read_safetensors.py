@@ -27,7 +27,7 @@ try:
 except ImportError:
     st_numpy = None
 
-SIZES = {"F32": 4, "BF16": 2, "F16": 2, "I32": 4, "I64": 8}
+SIZES = {"F32": 4, "BF16": 2, "F16": 2, "I32": 4, "I64": 8, "BOOL": 1}
 
 
 def fail(message):
@@ -44,6 +44,8 @@ def widen_to_f32_bits(dtype, raw):
         bits = np.frombuffer(raw, dtype="<u4")
     elif dtype == "I32":
         return np.frombuffer(raw, dtype="<i4").astype(np.int64)
+    elif dtype == "BOOL":
+        return np.frombuffer(raw, dtype="u1").astype(np.int64)
     else:
         return np.frombuffer(raw, dtype="<i8")
     if torch is not None and dtype in ("BF16", "F16") and len(raw) > 0:
