@@ -69,8 +69,9 @@ public final class BitmapFont {
     }
 
     /**
-     * Draws {@code c} in halftone: each ink pixel is {@code dark} or {@code light} in a
-     * checkerboard anchored at the glyph's corner, on a {@code plate} of
+     * Draws {@code c} in halftone: each ink pixel is {@code dark} or {@code light} in the
+     * canvas-wide checkerboard (by the parity of x + y, so a glyph moved by a pixel keeps the
+     * texture phase the ViT's patches see), on a {@code plate} of
      * {@code plateMargin} pixels around the glyph. With {@code plate} the mean of dark and light,
      * the glyph has almost no energy below the checkerboard's frequency (the Nyquist frequency of
      * the drawing), so any downscale of 2x or more (the thumbnail) averages it into the plate,
@@ -82,7 +83,7 @@ public final class BitmapFont {
         for (int py = 0; py < HEIGHT * scale; py++) {
             for (int px = 0; px < WIDTH * scale; px++) {
                 if (g[(py / scale) * WIDTH + px / scale]) {
-                    canvas.set(x + px, y + py, ((px + py) & 1) == 0 ? dark : light);
+                    canvas.set(x + px, y + py, ((x + px + y + py) & 1) == 0 ? dark : light);
                 }
             }
         }
