@@ -2,6 +2,7 @@ package nvlm.trainer.data;
 
 import java.util.ArrayList;
 import java.util.List;
+import nvlm.model.config.NvlmConfig;
 
 /**
  * The knobs of the synthetic world. Difficulty goes up with: a longer {@link #ocrAlphabet} or
@@ -108,6 +109,19 @@ public record WorldConfig(long seed, int tileSize, int cellSize, int glyphScale,
     public static WorldConfig defaults(int tileSize) {
         return new WorldConfig(1, tileSize, 28, 2, 1, true, "ACEHKLPTXY37", 3, 3, 3, 3, 6, 3, 3, 4, 6, 6, 20,
                 "ABCDEFGHKLMNPRST", 3, 4, 0.1, 0.1);
+    }
+
+    /**
+     * The defaults for a model: its tile size, cells of 2x2 patches (one image token after pixel
+     * shuffle, spec 3) and its {@code max_tiles}, so that dynamic tiling cuts the world's images
+     * into exactly the tiles they were drawn on.
+     */
+    public static WorldConfig forModel(NvlmConfig model, long seed) {
+        WorldConfig d = defaults(model.vision().imageSize());
+        return new WorldConfig(seed, d.tileSize, 2 * model.vision().patchSize(), d.glyphScale, d.glyphJitter, d.halftone, d.ocrAlphabet,
+                d.codeMinLength, d.codeMaxLength, d.colours, d.shapes, d.maxCount, d.maxDistractors, d.chartMinBars, d.chartMaxBars,
+                d.chartMaxValue, Math.min(d.maxTiles, model.tiling().maxTiles()), d.arithmeticMax, d.stringAlphabet, d.stringMinLength,
+                d.stringMaxLength, d.validationFraction, d.testFraction);
     }
 
     public WorldConfig withSeed(long s) {

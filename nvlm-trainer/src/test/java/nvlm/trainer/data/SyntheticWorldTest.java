@@ -368,6 +368,17 @@ class SyntheticWorldTest {
     }
 
     @Test
+    void worldForAModelMatchesItsTileSizePatchesAndMaxTiles() {
+        for (int s : new int[] {112, 224}) {
+            WorldConfig c = WorldConfig.forModel(Models.config(nvlm.model.Architecture.D, s), 9);
+            assertEquals(s, c.tileSize());
+            assertEquals(28, c.cellSize());
+            assertEquals(6, c.maxTiles());
+            assertEquals(9, c.seed());
+        }
+    }
+
+    @Test
     void configRejectsImpossibleKnobs() {
         WorldConfig d = WorldConfig.defaults(112);
         assertThrows(IllegalArgumentException.class, () -> d.withOcr("AB?", 3, 3));
