@@ -11,7 +11,9 @@ import nvlm.model.tiling.TilePlan;
  * <ul>
  *   <li>{@code cellClasses} {@code [tiles, cells*cells]}: what each cell of each tile shows
  *       ({@link CellClass}: empty, a glyph, a coloured shape, a bar). A cell is one image token
- *       after pixel shuffle, so a linear head on the ViT's shuffled tokens predicts them. The
+ *       after pixel shuffle, and cells are row-major like the shuffled tokens (spec 3: token
+ *       {@code t = y2*(G/2) + x2} covers cell {@code (x2, y2)}), so {@code cellClasses[k][t]} is
+ *       the target of token t of tile k for a linear head on the shuffled tokens. The
  *       thumbnail's cells are {@link CellClass#IGNORE}: it is a different resolution.
  *   <li>{@code tileEdges} {@code [tiles]}: which image edges the tile touches, as bits (top 1,
  *       bottom 2, left 4, right 8); the thumbnail {@link CellClass#IGNORE}. The world frames each
