@@ -1,0 +1,146 @@
+package nvlm.trainer.data;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The task mixture of a dataset of the synthetic world: weighted (family, view) entries, where
+ * the view is the image or its caption in text ({@link SyntheticWorld#describedExample}). Weights
+ * are relative; {@link WorldDataset} realizes them as exact counts.
+ */
+public record Blend(List<Entry> entries) {
+    /** One component: a family in the image view ({@code described} false) or the described view. */
+    public record Entry(Family family, boolean described, double weight) {
+        public Entry {
+            if (!(weight > 0) || Double.isInfinite(weight)) {
+                throw new IllegalArgumentException("blend weight of " + family.id() + " must be positive, got " + weight);
+            }
+        }
+
+        public String name() {
+            return family.id() + (described && family.hasImage() ? "(described)" : "");
+        }
+    }
+
+    private static final List<Family> VQA = List.of(Family.OCR, Family.COUNTING, Family.SPATIAL, Family.CHART);
+    private static final List<Family> TEXT = List.of(Family.TEXT_ARITHMETIC, Family.TEXT_STRING);
+
+    public Blend {
+        entries = List.copyOf(entries);
+        if (entries.isEmpty()) {
+            throw new IllegalArgumentException("a blend needs at least one entry");
+        }
+    }
+
+    /** Only {@code family}, image view. */
+    public static Blend single(Family family) {
+        return new Blend(List.of(new Entry(family, false, 1)));
+    }
+
+    /**
+     * Stage 0, decoder: the text-only tasks (half) and the described view of every image task,
+     * captioning included (where the answer copies the caption).
+     */
+    public static Blend stage0Text() {
+        List<Entry> e = new ArrayList<>();
+        for (Family f : TEXT) {
+            e.add(new Entry(f, false, 0.25));
+        }
+        e.add(new Entry(Family.CAPTION, true, 0.1));
+        for (Family f : VQA) {
+            e.add(new Entry(f, true, 0.1));
+        }
+        return new Blend(e);
+    }
+
+    /** Stage 1 (spec 11: captioning, VQA, charts, OCR): half captioning, half the image tasks. */
+    public static Blend stage1() {
+        List<Entry> e = new ArrayList<>();
+        e.add(new Entry(Family.CAPTION, false, 0.5));
+        for (Family f : VQA) {
+            e.add(new Entry(f, false, 0.5 / VQA.size()));
+        }
+        return new Blend(e);
+    }
+
+    /**
+     * Stage 2 (SFT): the image tasks with a little captioning, and {@code textFraction} of the
+     * samples text-only (the paper's text-only SFT blend, Table 8); 0 leaves text out.
+     */
+    public static Blend stage2(double textFraction) {
+        if (!(textFraction >= 0 && textFraction < 1)) {
+            throw new IllegalArgumentException("text-only fraction must be in [0, 1), got " + textFraction);
+        }
+        List<Entry> e = new ArrayList<>();
+        double image = 1 - textFraction;
+        e.add(new Entry(Family.CAPTION, false, image * 0.1));
+        for (Family f : VQA) {
+            e.add(new Entry(f, false, image * 0.9 / VQA.size()));
+        }
+        if (textFraction > 0) {
+            for (Family f : TEXT) {
+                e.add(new Entry(f, false, textFraction / TEXT.size()));
+            }
+        }
+        return new Blend(e);
+    }
+
+    /** The fraction of samples that are text-only (no image). */
+    public double textFraction() {
+        double text = 0;
+        double total = 0;
+        for (Entry e : entries) {
+            total += e.weight;
+            if (!e.family.hasImage() || e.described) {
+                text += e.weight;
+            }
+        }
+        return text / total;
+    }
+
+    /** Exact counts per entry for {@code size} samples (see {@link #apportion}). */
+    public int[] counts(int size) {
+        double[] w = new double[entries.size()];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = entries.get(i).weight;
+        }
+        return apportion(w, size);
+    }
+
+    /**
+     * {@code size} split in proportion to {@code weights} (non-negative, not all 0): floors
+     * first, then the remainder to the largest fractional parts (ties to the earlier weight).
+     */
+    public static int[] apportion(double[] weights, int size) {
+        double total = 0;
+        for (double w : weights) {
+            if (!(w >= 0) || Double.isInfinite(w)) {
+                throw new IllegalArgumentException("weights must be finite and >= 0, got " + w);
+            }
+            total += w;
+        }
+        if (total == 0) {
+            throw new IllegalArgumentException("weights are all 0");
+        }
+        int[] counts = new int[weights.length];
+        double[] frac = new double[weights.length];
+        int assigned = 0;
+        for (int i = 0; i < counts.length; i++) {
+            double exact = weights[i] / total * size;
+            counts[i] = (int) Math.floor(exact);
+            frac[i] = exact - counts[i];
+            assigned += counts[i];
+        }
+        for (; assigned < size; assigned++) {
+            int best = 0;
+            for (int i = 1; i < frac.length; i++) {
+                if (frac[i] > frac[best]) {
+                    best = i;
+                }
+            }
+            counts[best]++;
+            frac[best] = -1;
+        }
+        return counts;
+    }
+}

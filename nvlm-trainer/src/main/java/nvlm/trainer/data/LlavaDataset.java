@@ -1,0 +1,286 @@
+package nvlm.trainer.data;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import nvlm.model.prompt.Role;
+import nvlm.model.tiling.ImageLoader;
+import nvlm.model.tiling.RgbImage;
+import nvlm.tensor.io.Json;
+
+/**
+ * User data in LLaVA's conversation format, as a JSON array or JSON Lines (one record per line):
+ * <pre>
+ * {"id": "a1", "image": "photos/a1.jpg",            (or "images": ["p/1.jpg", "p/2.png"], or neither)
+ *  "conversations": [{"from": "human", "value": "&lt;image&gt;\nWhat is shown?"},
+ *                    {"from": "gpt",   "value": "A red circle."}, ...]}
+ * </pre>
+ * Roles: {@code human}/{@code user}, {@code gpt}/{@code assistant}, and {@code system} as the
+ * first turn only; user and assistant turns alternate, starting with the user and ending with
+ * the assistant. Each image needs one {@code <image>} placeholder in a user turn, in order.
+ * Image paths are relative to the image folder (absolute paths are used as they are). An optional
+ * {@code "family"} string names the record's task for per-family evaluation (default
+ * {@code "llava"}).
+ *
+ * <p>Every record and the existence of every image file are checked when the file is opened;
+ * images are decoded (through {@link ImageLoader}) only when an example is read. Errors name the
+ * file, the record index (and line, for JSON Lines) and the problem.
+ */
+public final class LlavaDataset implements ExampleSource {
+    public static final String DEFAULT_FAMILY = "llava";
+
+    /** One checked record: where it came from, its images and turns. */
+    public record Record(String id, String family, List<Path> images, List<Turn> turns, String where) {
+    }
+
+    private final Path file;
+    private final List<Record> records;
+    private final ImageLoader loader;
+    private final AtomicReferenceArray<int[][]> sizes;
+
+    private LlavaDataset(Path file, List<Record> records, ImageLoader loader) {
+        this.file = file;
+        this.records = List.copyOf(records);
+        this.loader = loader;
+        this.sizes = new AtomicReferenceArray<>(records.size());
+    }
+
+    public static LlavaDataset open(Path file, Path imageFolder) throws IOException {
+        return open(file, imageFolder, new ImageLoader());
+    }
+
+    public static LlavaDataset open(Path file, Path imageFolder, ImageLoader loader) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new DataFormatException(file + ": no such data file");
+        }
+        if (!Files.isDirectory(imageFolder)) {
+            throw new DataFormatException(file + ": image folder " + imageFolder + " is not a directory");
+        }
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        List<Record> records = new ArrayList<>();
+        String trimmed = text.stripLeading();
+        boolean lines = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl") || !trimmed.startsWith("[");
+        if (lines) {
+            String[] rows = text.split("\r?\n", -1);
+            for (int line = 0; line < rows.length; line++) {
+                if (rows[line].isBlank()) {
+                    continue;
+                }
+                String where = file + ": line " + (line + 1) + " (record " + records.size() + ")";
+                Object value;
+                try {
+                    value = Json.parse(rows[line]);
+                } catch (Json.JsonException e) {
+                    throw new DataFormatException(where + ": malformed JSON: " + e.getMessage(), e);
+                }
+                records.add(record(value, records.size(), where, imageFolder));
+            }
+        } else {
+            Object value;
+            try {
+                value = Json.parse(text);
+            } catch (Json.JsonException e) {
+                throw new DataFormatException(file + ": malformed JSON at " + lineAndColumn(text, e.offset()) + ": " + e.getMessage(), e);
+            }
+            if (!(value instanceof List<?> list)) {
+                throw new DataFormatException(file + ": expected a JSON array of records, got " + Json.typeName(value));
+            }
+            for (int i = 0; i < list.size(); i++) {
+                records.add(record(list.get(i), i, file + ": record " + i, imageFolder));
+            }
+        }
+        if (records.isEmpty()) {
+            throw new DataFormatException(file + ": no records");
+        }
+        return new LlavaDataset(file, records, loader);
+    }
+
+    private static String lineAndColumn(String text, int offset) {
+        int line = 1;
+        int column = 1;
+        for (int i = 0; i < Math.min(offset, text.length()); i++) {
+            if (text.charAt(i) == '\n') {
+                line++;
+                column = 1;
+            } else {
+                column++;
+            }
+        }
+        return "line " + line + " column " + column;
+    }
+
+    private static Record record(Object value, int index, String where, Path imageFolder) throws DataFormatException {
+        if (!(value instanceof Map<?, ?> map)) {
+            throw new DataFormatException(where + ": expected a JSON object, got " + Json.typeName(value));
+        }
+        Object rawId = map.get("id");
+        String id;
+        if (rawId == null) {
+            id = "record-" + index;
+        } else if (rawId instanceof String || rawId instanceof Number) {
+            id = rawId.toString();
+            where = where + " (id \"" + id + "\")";
+        } else {
+            throw new DataFormatException(where + ": \"id\" must be a string or a number, got " + Json.typeName(rawId));
+        }
+        String family = DEFAULT_FAMILY;
+        if (map.get("family") != null) {
+            if (!(map.get("family") instanceof String f) || f.isBlank()) {
+                throw new DataFormatException(where + ": \"family\" must be a non-empty string, got " + Json.typeName(map.get("family")));
+            }
+            family = f;
+        }
+        List<String> names = new ArrayList<>();
+        Object one = map.get("image");
+        Object many = map.get("images");
+        if (one != null && many != null) {
+            throw new DataFormatException(where + ": has both \"image\" and \"images\"; use one");
+        }
+        if (one != null) {
+            if (!(one instanceof String s)) {
+                throw new DataFormatException(where + ": \"image\" must be a string (a path), got " + Json.typeName(one));
+            }
+            names.add(s);
+        } else if (many != null) {
+            if (!(many instanceof List<?> list)) {
+                throw new DataFormatException(where + ": \"images\" must be an array of paths, got " + Json.typeName(many));
+            }
+            for (int i = 0; i < list.size(); i++) {
+                if (!(list.get(i) instanceof String s)) {
+                    throw new DataFormatException(where + ": images[" + i + "] must be a string (a path), got " + Json.typeName(list.get(i)));
+                }
+                names.add(s);
+            }
+        }
+        List<Path> images = new ArrayList<>();
+        for (String name : names) {
+            if (name.isBlank()) {
+                throw new DataFormatException(where + ": empty image path");
+            }
+            Path path = imageFolder.resolve(name);
+            if (!Files.isRegularFile(path)) {
+                throw new DataFormatException(where + ": missing image file '" + name + "' (looked for " + path.toAbsolutePath() + ")");
+            }
+            images.add(path);
+        }
+        List<Turn> turns = turns(map.get("conversations"), where);
+        int placeholders = 0;
+        for (Turn t : turns) {
+            placeholders += t.placeholders();
+        }
+        if (placeholders != images.size()) {
+            throw new DataFormatException(where + ": " + images.size() + " image" + (images.size() == 1 ? "" : "s") + " but " + placeholders
+                    + " " + Turn.IMAGE_PLACEHOLDER + " placeholder" + (placeholders == 1 ? "" : "s")
+                    + " in the user turns (each image needs one, in order)");
+        }
+        return new Record(id, family, images, turns, where);
+    }
+
+    private static List<Turn> turns(Object value, String where) throws DataFormatException {
+        if (value == null) {
+            throw new DataFormatException(where + ": no \"conversations\" array");
+        }
+        if (!(value instanceof List<?> list)) {
+            throw new DataFormatException(where + ": \"conversations\" must be an array, got " + Json.typeName(value));
+        }
+        List<Turn> turns = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String at = where + ": conversations[" + i + "]";
+            if (!(list.get(i) instanceof Map<?, ?> turn)) {
+                throw new DataFormatException(at + " must be an object with \"from\" and \"value\", got " + Json.typeName(list.get(i)));
+            }
+            if (!(turn.get("from") instanceof String from)) {
+                throw new DataFormatException(at + ": \"from\" must be a string, got " + Json.typeName(turn.get("from")));
+            }
+            if (!(turn.get("value") instanceof String text)) {
+                throw new DataFormatException(at + ": \"value\" must be a string, got " + Json.typeName(turn.get("value")));
+            }
+            Role role = switch (from.toLowerCase(Locale.ROOT)) {
+                case "human", "user" -> Role.USER;
+                case "gpt", "assistant" -> Role.ASSISTANT;
+                case "system" -> Role.SYSTEM;
+                default -> throw new DataFormatException(at + ": unknown role \"" + from
+                        + "\" (expected human, gpt, user, assistant or system)");
+            };
+            if (role == Role.SYSTEM && i != 0) {
+                throw new DataFormatException(at + ": a system turn may only come first");
+            }
+            boolean hasSystem = !turns.isEmpty() && turns.getFirst().role() == Role.SYSTEM;
+            if (role != Role.SYSTEM) {
+                int position = turns.size() - (hasSystem ? 1 : 0);
+                Role expected = position % 2 == 0 ? Role.USER : Role.ASSISTANT;
+                if (role != expected) {
+                    throw new DataFormatException(at + ": expected a " + (expected == Role.USER ? "human" : "gpt")
+                            + " turn (turns alternate human, gpt, ...), got \"" + from + "\"");
+                }
+            }
+            Turn t = new Turn(role, text);
+            if (role != Role.USER && t.placeholders() > 0) {
+                throw new DataFormatException(at + ": a " + from + " turn holds an " + Turn.IMAGE_PLACEHOLDER
+                        + " placeholder; only human turns hold images");
+            }
+            turns.add(t);
+        }
+        if (turns.isEmpty() || turns.getLast().role() != Role.ASSISTANT) {
+            throw new DataFormatException(where + ": the conversation must end with a gpt turn (the answer to train on), got "
+                    + (turns.isEmpty() ? "no turns" : "a " + turns.getLast().role().chatml() + " turn last"));
+        }
+        return turns;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public Record record(int index) {
+        return records.get(index);
+    }
+
+    @Override
+    public int size() {
+        return records.size();
+    }
+
+    /** Decodes the record's images; an unreadable image is an {@link UncheckedIOException} naming the record. */
+    @Override
+    public Example get(int index) {
+        Record r = records.get(index);
+        List<RgbImage> images = new ArrayList<>(r.images().size());
+        for (Path p : r.images()) {
+            try {
+                images.add(loader.load(p));
+            } catch (IOException e) {
+                throw new UncheckedIOException(r.where() + ": cannot read image: " + e.getMessage(), e);
+            }
+        }
+        return new Example(r.id(), r.family(), images, r.turns());
+    }
+
+    /** Image sizes from the file headers only (cached in memory). */
+    @Override
+    public Outline outline(int index) {
+        Record r = records.get(index);
+        int[][] wh = sizes.get(index);
+        if (wh == null) {
+            wh = new int[2][r.images().size()];
+            for (int i = 0; i < r.images().size(); i++) {
+                try {
+                    int[] size = loader.readSize(r.images().get(i));
+                    wh[0][i] = size[0];
+                    wh[1][i] = size[1];
+                } catch (IOException e) {
+                    throw new UncheckedIOException(r.where() + ": cannot read image: " + e.getMessage(), e);
+                }
+            }
+            sizes.set(index, wh);
+        }
+        return new Outline(r.id(), r.family(), wh[0], wh[1], r.turns());
+    }
+}
