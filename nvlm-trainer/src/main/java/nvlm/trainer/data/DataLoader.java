@@ -121,7 +121,7 @@ public final class DataLoader {
         });
         List<Sample> list = Arrays.asList(samples);
         nvlm.model.prompt.Batch arrays = nvlm.model.prompt.Batch.collate(list, encoder.padId());
-        return new Loaded(indices.clone(), List.of(examples), List.copyOf(list), arrays, BatchTensors.of(arrays));
+        return new Loaded(indices.clone(), List.of(examples), List.copyOf(list), arrays, nvlm.model.Batch.of(arrays));
     }
 
     /** The batches of {@code epoch} from {@code firstStep} on, encoded as they are taken. */

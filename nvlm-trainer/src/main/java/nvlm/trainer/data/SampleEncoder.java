@@ -74,8 +74,7 @@ public final class SampleEncoder {
         DynamicTiler tiler = options.lowResolution() ? DynamicTiler.lowResolution(s)
                 : new DynamicTiler(s, t.minTiles(), t.maxTiles(), t.useThumbnail());
         TagMode mode = options.tagMode() != null ? options.tagMode() : TagMode.parse(t.tagMode());
-        NvlmConfig.TokensConfig tk = config.tokens();
-        SpecialTokens tokens = new SpecialTokens(Math.toIntExact(tk.imageContext()), Math.toIntExact(tk.pad()), Math.toIntExact(tk.imEnd()));
+        SpecialTokens tokens = config.tokens();
         ChatTemplate template = new ChatTemplate(options.systemPrompt());
         PromptBuilder builder = new PromptBuilder(config.architecture(), s, config.tokensPerTile(), tokens, tokenizer, template);
         return new SampleEncoder(tiler, mode, builder, tokenizer, tokens.pad());
