@@ -43,8 +43,8 @@ final class CpuExecutor {
     private static void runBlocks(String name, MethodHandle kernel, LaunchConfig config, Object[] args,
                                   boolean usesBarrier, int blocks) {
         Parallel.forEach(blocks, block -> {
-            int bx = (int) (block % config.gridX());
-            int by = (int) ((block / config.gridX()) % config.gridY());
+            int bx = block % config.gridX();
+            int by = (block / config.gridX()) % config.gridY();
             int bz = (int) (block / ((long) config.gridX() * config.gridY()));
             if (usesBarrier) {
                 runWithBarriers(name, kernel, config, args, bx, by, bz);

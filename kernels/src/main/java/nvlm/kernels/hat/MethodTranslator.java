@@ -77,6 +77,19 @@ final class MethodTranslator {
             "static_assert", "thread_local", "char16_t", "char32_t", "wchar_t", "main", "NULL",
             "threadIdx", "blockIdx", "blockDim", "gridDim", "warpSize", "atomicAdd", "min", "max", "abs");
 
+    /** Every function name the prelude or a Math translation may call: a local of that name would hide it. */
+    private static boolean isCFunctionName(String name) {
+        if (CudaPrelude.TEXT.contains(" " + name + "(") || name.startsWith("__")) {
+            return true;
+        }
+        for (String function : MathIntrinsics.HAS_FLOAT_TWIN) {
+            if (name.equals(function) || name.equals(MathIntrinsics.floatFunction(function))) {
+                return true;
+            }
+        }
+        return Set.of("fabs", "fabsf", "fma", "fmaf", "fmod", "fmodf", "copysign", "copysignf").contains(name);
+    }
+
     private final CudaTranslator session;
     private final Method method;
     private final MethodModel model;
@@ -434,8 +447,8 @@ final class MethodTranslator {
         Set<String> names = lvtNames.get(slot + ":" + type);
         String candidate = attributed != null ? attributed.name().stringValue()
                 : names == null ? "local" + slot + "_" + type.suffix : String.join("_", names);
-        if (RESERVED.contains(candidate) || candidate.matches("(tmp|stack|local)\\d+.*") || candidate.equals(cName)
-                || candidate.startsWith("__")) {
+        if (RESERVED.contains(candidate) || isCFunctionName(candidate) || candidate.matches("(tmp|stack|local)\\d+.*")
+                || candidate.equals(cName) || candidate.matches("shared\\d+|.*_shared")) {
             candidate = candidate + "_";
         }
         if (usedNames.contains(candidate)) {

@@ -84,7 +84,7 @@ public final class HostCompiledKernels {
             LaunchConfig g = launch.config();
             program.append("    nvlm_launch(").append(g.gridX()).append(", ").append(g.gridY()).append(", ")
                     .append(g.gridZ()).append(", ").append(g.blockX()).append(", ").append(g.blockY()).append(", ")
-                    .append(g.blockZ()).append(", [&] { nvlm_k").append(kernelNamespaces.get(cuda.entryName()))
+                    .append(g.blockZ()).append(", ").append(cuda.usesBarrier()).append(", [&] { nvlm_k").append(kernelNamespaces.get(cuda.entryName()))
                     .append("::").append(cuda.entryName()).append('(').append(String.join(", ", callArgs))
                     .append("); });\n");
             stores.forEach(program::append);
@@ -98,7 +98,7 @@ public final class HostCompiledKernels {
         program.append("    return 0;\n}\n");
         Files.writeString(workDir.resolve("main.cpp"), program.toString(), StandardCharsets.UTF_8);
 
-        exec(workDir, List.of(gxx.toString(), "-std=c++20", "-O1", "-pthread", "-w", "-o", "main", "main.cpp"));
+        exec(workDir, List.of(gxx.toString(), "-std=c++20", "-O1", "-w", "-o", "main", "main.cpp"));
         exec(workDir, List.of(workDir.resolve("main").toString(), workDir.toString()));
 
         List<List<Object>> results = new ArrayList<>();

@@ -54,4 +54,13 @@ final class SampleKernels {
         F32Buffer scratch = kc.sharedF32(4);
         out.set(kc.lix(), scratch.get(kc.lix()));
     }
+
+    /** Locals named like C functions the translation calls (exp, logf, iadd, f2i) must not hide them. */
+    @Kernel
+    static void namesThatShadowCFunctions(KernelContext kc, F32Buffer out, int iadd) {
+        float exp = (float) Math.exp(kc.lix());
+        float logf = (float) Math.log(exp + 1f);
+        int f2i = (int) logf + iadd;
+        out.set(kc.lix(), exp + logf + f2i);
+    }
 }

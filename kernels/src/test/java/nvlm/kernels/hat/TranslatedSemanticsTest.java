@@ -68,6 +68,19 @@ class TranslatedSemanticsTest {
         launches.add(GpuKernel.of(SampleKernels.class, "blockSum").launch(LaunchConfig.of(3, SampleKernels.TILE),
                 F32Buffer.wrap(sumInput), F32Buffer.wrap(new float[3]), sumInput.length));
 
+        String gpuDir = System.getProperty("nvlm.gpuParityDir");
+        if (gpuDir != null && !gpuDir.isBlank()) {
+            // On a GPU with fused multiply-adds off, everything but the transcendental functions
+            // (a few ulp apart from Java's) must match Java bit for bit.
+            List<ParityCase> cases = new ArrayList<>();
+            for (KernelLaunch launch : launches) {
+                boolean approximate = launch.kernel().name().equals("SemanticsKernels.mathOps");
+                KernelLaunch copy = new KernelLaunch(launch.kernel(), launch.config(), ParityCase.copies(launch.arguments()));
+                cases.add(ParityCase.run(launch.kernel().name(), copy, approximate ? 1e-6 : 0, approximate ? 1e-5 : 0,
+                        List.of("--fmad=false")));
+            }
+            ParityCase.writeForGpu(Path.of(gpuDir).resolve("semantics"), cases);
+        }
         Path work = Files.createTempDirectory("nvlm-host-c");
         List<List<Object>> host = HostCompiledKernels.run(gxx.get(), launches, work);
         for (KernelLaunch launch : launches) {

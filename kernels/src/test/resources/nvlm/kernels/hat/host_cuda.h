@@ -1,16 +1,18 @@
 // Runs translated CUDA C on the host for tests: the CUDA builtins a translation uses, made of
-// plain C++. Blocks run one after another; the threads of a block are std::threads meeting at a
-// std::barrier, so __shared__ arrays (static here) are shared by exactly one block at a time.
+// plain C++. Blocks run one after another on one OS thread. A kernel without barriers runs its
+// threads one after another; one with barriers runs each thread as a fiber (ucontext), and
+// __syncthreads() returns to a scheduler that resumes every live thread of the block in turn, so
+// a round of the scheduler is one barrier phase. __shared__ arrays (static here) are thus shared
+// by exactly one block at a time.
 #include <math.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <barrier>
 #include <atomic>
-#include <thread>
-#include <vector>
 #include <functional>
+#include <vector>
+#include <ucontext.h>
 
 #define __global__
 #define __device__
@@ -18,11 +20,19 @@
 #define __shared__ static
 
 struct nvlm_dim3 { unsigned x, y, z; };
-static thread_local nvlm_dim3 threadIdx;
-static nvlm_dim3 blockIdx, blockDim, gridDim;
-static std::barrier<>* nvlm_block_barrier;
+static nvlm_dim3 threadIdx, blockIdx, blockDim, gridDim;
 
-static inline void __syncthreads() { nvlm_block_barrier->arrive_and_wait(); }
+static ucontext_t nvlm_scheduler;
+static std::vector<ucontext_t> nvlm_fibers;
+static std::vector<char*> nvlm_stacks;
+static unsigned nvlm_current;
+static const std::function<void()>* nvlm_kernel;
+static const size_t NVLM_STACK_BYTES = 256 * 1024;
+
+static bool nvlm_yielded;
+
+// Back to the scheduler; a fiber that returns instead comes back through uc_link with nvlm_yielded false.
+static inline void __syncthreads() { nvlm_yielded = true; swapcontext(&nvlm_fibers[nvlm_current], &nvlm_scheduler); }
 static inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 static inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }
 static inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
@@ -31,26 +41,53 @@ static inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz((unsigned)x)
 static inline int __clzll(long long x) { return x == 0 ? 64 : __builtin_clzll((unsigned long long)x); }
 static inline int __popc(int x) { return __builtin_popcount((unsigned)x); }
 static inline int __ffs(int x) { return __builtin_ffs(x); }
-static inline float atomicAdd(float* p, float v) { return std::atomic_ref<float>(*p).fetch_add(v); }
+static inline float atomicAdd(float* p, float v) { float old = *p; *p = old + v; return old; }
 
-static void nvlm_launch(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+static void nvlm_fiber_main() { (*nvlm_kernel)(); }
+
+static void nvlm_run_block_with_barriers(unsigned threads) {
+    while (nvlm_stacks.size() < threads) nvlm_stacks.push_back((char*)std::malloc(NVLM_STACK_BYTES));
+    nvlm_fibers.assign(threads, ucontext_t{});
+    std::vector<char> done(threads, 0);
+    for (unsigned t = 0; t < threads; t++) {
+        getcontext(&nvlm_fibers[t]);
+        nvlm_fibers[t].uc_stack.ss_sp = nvlm_stacks[t];
+        nvlm_fibers[t].uc_stack.ss_size = NVLM_STACK_BYTES;
+        nvlm_fibers[t].uc_link = &nvlm_scheduler;
+        makecontext(&nvlm_fibers[t], nvlm_fiber_main, 0);
+    }
+    unsigned live = threads;
+    while (live > 0) {
+        for (unsigned t = 0; t < threads; t++) {
+            if (done[t]) continue;
+            nvlm_current = t;
+            threadIdx = {t % blockDim.x, (t / blockDim.x) % blockDim.y, t / (blockDim.x * blockDim.y)};
+            nvlm_yielded = false;
+            swapcontext(&nvlm_scheduler, &nvlm_fibers[t]);
+            if (!nvlm_yielded) {
+                done[t] = 1;
+                live--;
+            }
+        }
+    }
+}
+
+static void nvlm_launch(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, bool barriers,
                         const std::function<void()>& kernel) {
     gridDim = {gx, gy, gz};
     blockDim = {bx, by, bz};
+    nvlm_kernel = &kernel;
     unsigned threads = bx * by * bz;
     for (unsigned z = 0; z < gz; z++) for (unsigned y = 0; y < gy; y++) for (unsigned x = 0; x < gx; x++) {
         blockIdx = {x, y, z};
-        std::barrier<> barrier(threads);
-        nvlm_block_barrier = &barrier;
-        std::vector<std::thread> workers;
-        for (unsigned t = 0; t < threads; t++) {
-            workers.emplace_back([&, t] {
+        if (barriers) {
+            nvlm_run_block_with_barriers(threads);
+        } else {
+            for (unsigned t = 0; t < threads; t++) {
                 threadIdx = {t % bx, (t / bx) % by, t / (bx * by)};
                 kernel();
-                barrier.arrive_and_drop();
-            });
+            }
         }
-        for (auto& w : workers) w.join();
     }
 }
 

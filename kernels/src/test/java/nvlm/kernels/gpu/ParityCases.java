@@ -1,0 +1,211 @@
+package nvlm.kernels.gpu;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import nvlm.kernels.gpu.Attention.Mask;
+import nvlm.kernels.gpu.Attention.Shape;
+import nvlm.kernels.gpu.Attention.Strides;
+import nvlm.kernels.hat.BF16Buffer;
+import nvlm.kernels.hat.F16Buffer;
+import nvlm.kernels.hat.F32Buffer;
+import nvlm.kernels.hat.I32Buffer;
+import nvlm.kernels.hat.I64Buffer;
+import nvlm.kernels.hat.I8Buffer;
+import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.hat.ParityCase;
+
+/**
+ * Launches of every kernel on small random problems, each with its inputs and the CPU's result:
+ * what another executor of the translated kernel (the host C build here, a GPU elsewhere) must
+ * reproduce. Launches that depend on earlier ones (the attention backward on the forward) take
+ * their inputs from the CPU run of those.
+ */
+final class ParityCases {
+    private ParityCases() {
+    }
+
+    // CUDA's exp/log/tanh are a few ulp from Java's, and nvcc contracts a*b+c into fused
+    // multiply-adds; outputs are O(1), reductions are over <= a few thousand terms.
+    static final double ATOL = 2e-5;
+    static final double RTOL = 2e-4;
+
+    static List<ParityCase> build(long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<ParityCase> cases = new ArrayList<>();
+        int n = 1000;
+        for (int op = 0; op < Elementwise.UNARY_OPS; op++) {
+            boolean positive = op == Elementwise.LOG || op == Elementwise.SQRT || op == Elementwise.RSQRT;
+            float[] x = positive ? Fixtures.uniform(random, n, 0.05, 20) : Fixtures.gaussian(random, n, 3);
+            add(cases, "unary op " + op, Elementwise.unary(op, f32(x), f32(n), n));
+            add(cases, "unary backward op " + op, Elementwise.unaryBackward(op, f32(x), f32(g(random, n)), f32(n), n));
+        }
+        for (int op = 0; op < Elementwise.BINARY_OPS; op++) {
+            add(cases, "binary op " + op, Elementwise.binary(op, f32(g(random, n)), f32(g(random, n)), f32(n), n));
+        }
+        add(cases, "broadcast bias row", Elementwise.broadcast(Elementwise.ADD, f32(g(random, 7 * 33)), new long[] {33, 1},
+                f32(g(random, 33)), new long[] {0, 1}, f32(7 * 33), new long[] {7, 33}));
+        add(cases, "broadcast transposed", Elementwise.broadcast(Elementwise.MUL, f32(g(random, 2 * 3 * 5 * 7)),
+                new long[] {105, 1, 3, 15}, f32(g(random, 5)), new long[] {0, 0, 1, 0}, f32(210), new long[] {2, 5, 3, 7}));
+        add(cases, "scale", Elementwise.scale(0.75f, f32(g(random, n)), f32(n), n));
+        add(cases, "axpy", Elementwise.axpy(-1.5f, f32(g(random, n)), f32(g(random, n)), n));
+        add(cases, "fill", Elementwise.fill(3.25f, f32(n), n));
+
+        float[] wide = g(random, n);
+        wide[0] = Float.NaN;
+        wide[1] = 1e30f;
+        wide[2] = 65520f;
+        wide[3] = 1e-7f;
+        add(cases, "f32 to bf16", Cast.f32ToBf16(f32(wide), BF16Buffer.wrapBits(new short[n]), n));
+        add(cases, "bf16 to f32", Cast.bf16ToF32(BF16Buffer.fromFloats(wide), f32(n), n));
+        add(cases, "f32 to f16", Cast.f32ToF16(f32(wide), F16Buffer.wrapBits(new short[n]), n));
+        short[] halves = new short[n];
+        for (int i = 0; i < n; i++) {
+            halves[i] = (short) random.nextInt(0x10000);
+        }
+        add(cases, "f16 to f32", Cast.f16ToF32(F16Buffer.wrapBits(halves), f32(n), n));
+        long[] longs = new long[n];
+        for (int i = 0; i < n; i++) {
+            longs[i] = random.nextLong();
+        }
+        add(cases, "i64 to i32", Cast.i64ToI32(I64Buffer.wrap(longs), I32Buffer.wrap(new int[n]), n));
+        int[] ints = new int[n];
+        for (int i = 0; i < n; i++) {
+            ints[i] = random.nextInt();
+        }
+        add(cases, "i32 to i64", Cast.i32ToI64(I32Buffer.wrap(ints), I64Buffer.wrap(new long[n]), n));
+        long[] shape = {2, 3, 4, 5};
+        add(cases, "strided copy f32", StridedCopy.f32(f32(g(random, 120)), new long[] {60, 1, 15, 3}, f32(120),
+                StridedCopy.contiguousStrides(shape), shape));
+        add(cases, "strided copy bf16", StridedCopy.bf16(BF16Buffer.fromFloats(g(random, 120)), new long[] {1, 2, 6, 24},
+                BF16Buffer.wrapBits(new short[120]), StridedCopy.contiguousStrides(shape), shape));
+
+        int rows = 9;
+        int cols = 301;
+        add(cases, "row sum", Reduce.rowSum(f32(g(random, rows * cols)), f32(rows), rows, cols));
+        add(cases, "row max", Reduce.rowMax(f32(g(random, rows * cols)), f32(rows), rows, cols));
+        int tall = 150;
+        int chunks = Reduce.chunks(tall);
+        F32Buffer partial = f32(chunks * cols);
+        add(cases, "column sum partial", Reduce.columnSumPartial(f32(g(random, tall * cols)), partial, tall, cols));
+        add(cases, "column sum final", Reduce.columnSumFinal(partial, f32(g(random, cols)), chunks, cols, true));
+        add(cases, "sum of squares", Reduce.sumOfSquaresPartial(f32(g(random, 5000)), f32(Reduce.sumOfSquaresBlocks(5000)), 5000));
+
+        F32Buffer probabilities = f32(rows * cols);
+        F32Buffer logProbabilities = f32(rows * cols);
+        float[] logits = Fixtures.gaussian(random, rows * cols, 10);
+        add(cases, "softmax", Softmax.forward(f32(logits), probabilities, rows, cols));
+        add(cases, "log softmax", Softmax.logForward(f32(logits), logProbabilities, rows, cols));
+        add(cases, "softmax backward", Softmax.backward(probabilities, f32(g(random, rows * cols)), f32(rows * cols), rows, cols));
+        add(cases, "log softmax backward", Softmax.logBackward(logProbabilities, f32(g(random, rows * cols)),
+                f32(rows * cols), rows, cols));
+
+        // Row kernels (barriers) on a few rows; the column passes of the weight gradients on many
+        // (several chunks), with statistics from a forward that is not itself a case.
+        float[] x = g(random, rows * cols);
+        F32Buffer mean = f32(rows);
+        F32Buffer rstd = f32(rows);
+        add(cases, "layer norm", LayerNorm.forward(f32(x), f32(g(random, cols)), f32(g(random, cols)), f32(rows * cols),
+                mean, rstd, rows, cols, 1e-5f));
+        add(cases, "layer norm without bias", LayerNorm.forward(f32(x), f32(g(random, cols)), null, f32(rows * cols),
+                f32(rows), f32(rows), rows, cols, 1e-5f));
+        float[] dy = g(random, rows * cols);
+        add(cases, "layer norm backward", LayerNorm.backward(f32(x), f32(g(random, cols)), mean, rstd, f32(dy),
+                f32(rows * cols), rows, cols));
+        F32Buffer rmsRstd = f32(rows);
+        add(cases, "rms norm", RmsNorm.forward(f32(x), f32(g(random, cols)), f32(rows * cols), rmsRstd, rows, cols, 1e-6f));
+        add(cases, "rms norm backward", RmsNorm.backward(f32(x), f32(g(random, cols)), rmsRstd, f32(dy), f32(rows * cols),
+                rows, cols));
+        float[] xTall = g(random, tall * cols);
+        float[] dyTall = g(random, tall * cols);
+        F32Buffer meanTall = f32(tall);
+        F32Buffer rstdTall = f32(tall);
+        LayerNorm.forward(f32(xTall), f32(g(random, cols)), null, f32(tall * cols), meanTall, rstdTall, tall, cols, 1e-5f)
+                .runOnCpu();
+        add(cases, "layer norm weight grads", LayerNorm.weightGradPartial(f32(xTall), meanTall, rstdTall, f32(dyTall),
+                f32(chunks * cols), f32(chunks * cols), tall, cols));
+        add(cases, "rms norm weight grad", RmsNorm.weightGradPartial(f32(xTall), rstdTall, f32(dyTall), f32(chunks * cols),
+                tall, cols));
+
+        int tokens = 37;
+        int heads = 3;
+        int headDim = 16;
+        long[] strides = Rope.contiguousStrides(tokens, heads, headDim);
+        add(cases, "rope", Rope.forward(f32(g(random, 2 * tokens * heads * headDim)), strides,
+                f32(2 * tokens * heads * headDim), strides, 2, tokens, heads, headDim, 100, 1_000_000f));
+        add(cases, "rope backward", Rope.backward(f32(g(random, 2 * tokens * heads * headDim)), strides,
+                f32(2 * tokens * heads * headDim), strides, 2, tokens, heads, headDim, 0, 10_000f));
+
+        int vocab = 50;
+        int dim = 40;
+        int[] ids = new int[tokens * 3];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = random.nextInt(vocab);
+        }
+        add(cases, "embedding", Embedding.forward(I32Buffer.wrap(ids), f32(g(random, vocab * dim)), f32(ids.length * dim),
+                ids.length, dim, vocab));
+        float[] dout = g(random, ids.length * dim);
+        add(cases, "embedding backward", Embedding.backward(I32Buffer.wrap(ids), f32(dout), f32(g(random, vocab * dim)),
+                ids.length, dim, vocab));
+        add(cases, "embedding backward atomic", Embedding.backwardAtomic(I32Buffer.wrap(ids), f32(dout),
+                f32(g(random, vocab * dim)), ids.length, dim, vocab));
+
+        int[] targets = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            targets[r] = r % 4 == 0 ? CrossEntropy.IGNORE_INDEX : random.nextInt(cols);
+        }
+        F32Buffer lse = f32(rows);
+        add(cases, "cross entropy", CrossEntropy.forward(f32(logits), I32Buffer.wrap(targets), f32(rows), lse, rows, cols));
+        add(cases, "cross entropy backward", CrossEntropy.backward(f32(logits), I32Buffer.wrap(targets), lse,
+                f32(Fixtures.uniform(random, rows, 0.1, 1)), f32(rows * cols), rows, cols));
+
+        add(cases, "adamw", AdamW.step(f32(g(random, n)), f32(g(random, n)), f32(g(random, n)),
+                f32(Fixtures.uniform(random, n, 0, 1)), n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 1f));
+
+        attention(cases, random);
+        return cases;
+    }
+
+    private static void attention(List<ParityCase> cases, SplittableRandom random) {
+        Shape shape = new Shape(2, 37, 37, 4, 2, 24, (float) (1 / Math.sqrt(24)));
+        Strides strides = Strides.contiguous(37, 4, 24);
+        Strides kvStrides = Strides.contiguous(37, 2, 24);
+        int qn = 2 * 37 * 4 * 24;
+        int kvn = 2 * 37 * 2 * 24;
+        F32Buffer q = f32(g(random, qn));
+        F32Buffer k = f32(g(random, kvn));
+        F32Buffer v = f32(g(random, kvn));
+        F32Buffer o = f32(qn);
+        F32Buffer lse = f32(2 * 4 * 37);
+        add(cases, "attention causal gqa", Attention.forward(shape, Mask.causal(0), q, strides, k, v, kvStrides, o, strides, lse));
+        List<KernelLaunch> backward = Attention.backward(shape, Mask.causal(0), q, f32(qn), strides, k, v, f32(kvn), f32(kvn),
+                kvStrides, o, f32(g(random, qn)), strides, lse, f32(2 * 4 * 37));
+        String[] names = {"attention backward delta", "attention backward dq", "attention backward dk dv"};
+        for (int i = 0; i < backward.size(); i++) {
+            add(cases, names[i], backward.get(i));
+        }
+        byte[] mask = new byte[2 * 37 * 37];
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = (byte) (random.nextInt(4) == 0 ? 0 : 1);
+        }
+        java.util.Arrays.fill(mask, 5 * 37, 6 * 37, (byte) 0);  // a query that sees nothing
+        add(cases, "attention explicit mask", Attention.forward(shape, Mask.explicit(I8Buffer.wrap(mask), 37 * 37, 0, 37), q,
+                strides, k, v, kvStrides, f32(qn), strides, f32(2 * 4 * 37)));
+    }
+
+    private static void add(List<ParityCase> cases, String label, KernelLaunch launch) {
+        cases.add(ParityCase.run(label, launch, ATOL, RTOL, List.of()));
+    }
+
+    private static float[] g(SplittableRandom random, int n) {
+        return Fixtures.gaussian(random, n, 1);
+    }
+
+    private static F32Buffer f32(float[] values) {
+        return F32Buffer.wrap(values.clone());
+    }
+
+    private static F32Buffer f32(int n) {
+        return F32Buffer.wrap(new float[n]);
+    }
+}
