@@ -453,7 +453,9 @@ public final class Trainer {
     private String banner(long startStep) {
         long total = model.parameterCount();
         long training = trainableList.stream().mapToLong(p -> p.value().numel()).sum();
-        String from = startStep == 0 ? "" : String.format(Locale.ROOT, "resuming at step %d from %s; ", startStep + 1, lastCheckpoint);
+        String from = startStep == 0 ? ""
+                : startStep >= config.totalSteps() ? String.format(Locale.ROOT, "already complete at step %d (%s); ", startStep, lastCheckpoint)
+                : String.format(Locale.ROOT, "resuming at step %d from %s; ", startStep + 1, lastCheckpoint);
         return String.format(Locale.ROOT, "stage %d (NVLM-%s): %straining %s, %,d of %,d parameters; %d steps of %d x %d rows;"
                         + " run folder %s", config.stage().number(), model.config().architecture(), from,
                 config.stage().trainedParts(model.config().architecture()), training, total, config.totalSteps(),

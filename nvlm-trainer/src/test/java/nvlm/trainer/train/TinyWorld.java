@@ -19,7 +19,7 @@ import nvlm.tensor.Tensor;
  * 4 image tokens each; decoder width 32, 2 layers, vocabulary 64) and a {@link BatchSource} of
  * random but valid batches (spec 10) for each architecture.
  */
-final class TinyWorld {
+public final class TinyWorld {
     static final long PAD = 0;
     static final long IM_END = 1;
     static final long IMAGE_CONTEXT = 2;
@@ -34,7 +34,7 @@ final class TinyWorld {
     private TinyWorld() {
     }
 
-    static NvlmConfig config(Architecture arch) {
+    public static NvlmConfig config(Architecture arch) {
         VisionConfig vision = new VisionConfig(TILE, 14, 16, 2, 1, 32, "rms_norm", 1e-6, true, false, 0);
         LlmConfig llm = new LlmConfig(32, 2, 2, 1, 64, VOCAB, 1e-6, 1e4, false);
         return new NvlmConfig(arch, "test", vision, 0.5, new NvlmConfig.ProjectorConfig(32, true), llm,
@@ -42,7 +42,7 @@ final class TinyWorld {
                 new NvlmConfig.TokensConfig(IMAGE_CONTEXT, PAD, IM_END));
     }
 
-    static Nvlm model(Architecture arch, long seed) {
+    public static Nvlm model(Architecture arch, long seed) {
         Nvlm model = Nvlm.create(config(arch), new SplittableRandom(seed));
         if (arch != Architecture.D) {
             // Open the gates a little, as stage 1 would after a few steps, so the cross-attention
@@ -62,7 +62,7 @@ final class TinyWorld {
      * (seed, step, global row) alone, so k micro-batches of m rows hold exactly the rows of one
      * batch of k * m rows.
      */
-    record Source(Architecture arch, long seed, int rows, int tiles, int answer, boolean varyAnswers) implements BatchSource {
+    public record Source(Architecture arch, long seed, int rows, int tiles, int answer, boolean varyAnswers) implements BatchSource {
         @Override
         public Batch batch(long step, int microStep) {
             return rows(step, microStep * rows, rows);
@@ -146,12 +146,12 @@ final class TinyWorld {
         }
     }
 
-    static Source source(Architecture arch, long seed, int rows) {
+    public static Source source(Architecture arch, long seed, int rows) {
         return new Source(arch, seed, rows, arch == Architecture.H ? 3 : 1, 4, false);
     }
 
     /** Every parameter's raw bytes by name (bit-exact comparisons). */
-    static Map<String, byte[]> snapshot(Nvlm model) {
+    public static Map<String, byte[]> snapshot(Nvlm model) {
         Map<String, byte[]> out = new LinkedHashMap<>();
         model.namedParameters().forEach((name, p) -> out.put(name, p.value().toBytes()));
         return out;
@@ -165,7 +165,7 @@ final class TinyWorld {
     }
 
     /** Names whose bytes differ between two snapshots. */
-    static List<String> differing(Map<String, byte[]> a, Map<String, byte[]> b) {
+    public static List<String> differing(Map<String, byte[]> a, Map<String, byte[]> b) {
         if (!a.keySet().equals(b.keySet())) {
             throw new AssertionError("different tensor names: " + a.keySet() + " vs " + b.keySet());
         }
