@@ -280,7 +280,7 @@ public final class Trainer {
         long start = System.nanoTime();
         Accumulated acc;
         double gradNorm;
-        try (var scope = MemoryScope.open()) {
+        try (var _ = MemoryScope.open()) {
             acc = accumulateGradients(next);
             if (acc == null) {
                 return null;
@@ -339,7 +339,7 @@ public final class Trainer {
             if (counts[i] == 0) {
                 continue; // a micro-batch without labels adds nothing to the step's mean loss
             }
-            try (var micro = MemoryScope.open()) {
+            try (var _ = MemoryScope.open()) {
                 Tensor microLoss = model.forward(batches[i].to(device)).loss();
                 double value = microLoss.item();
                 if (!Double.isFinite(value)) {
@@ -388,7 +388,7 @@ public final class Trainer {
     private void evaluate() throws IOException {
         Map<String, Double> accuracy;
         model.eval();
-        try (var noGrad = GradMode.disabled(); var scope = MemoryScope.open()) {
+        try (var _ = GradMode.disabled(); var _ = MemoryScope.open()) {
             accuracy = options.evaluator().evaluate(model);
         } catch (IOException | RuntimeException e) {
             throw e;

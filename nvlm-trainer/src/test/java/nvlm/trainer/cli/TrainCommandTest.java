@@ -68,6 +68,7 @@ class TrainCommandTest {
         UsageException locked = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
                 () -> command.run(List.of("--resume", "r", "--batches", "b", "--lr", "1")));
         assertTrue(locked.getMessage().contains("--lr cannot be changed on --resume"), locked.getMessage());
+        assertEquals(0, Main.run(List.of("train", "--help")), "the command is registered with ./nvlm");
         assertEquals(2, Main.run(List.of("train", "--stage")), "a flag without its value is a usage error");
     }
 }

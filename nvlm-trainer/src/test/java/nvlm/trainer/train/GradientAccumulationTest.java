@@ -45,7 +45,7 @@ class GradientAccumulationTest {
     private Result gradients(Architecture arch, BatchSource source, int accumulation, String name) throws Exception {
         StageConfig config = Recipe.toy(arch, Stage.SFT).withBatch(M, accumulation);
         Trainer trainer = Trainer.start(TinyWorld.model(arch, 9), config, source, dir.resolve(name), TrainerOptions.quiet(0));
-        try (var scope = MemoryScope.open()) {
+        try (var _ = MemoryScope.open()) {
             Trainer.Accumulated acc = trainer.accumulateGradients(1);
             Map<String, float[]> grads = new LinkedHashMap<>();
             Map<String, Float> scale = new LinkedHashMap<>();
@@ -106,7 +106,7 @@ class GradientAccumulationTest {
             // With unequal counts, weighting micro-batches equally (loss / k) would be measurably wrong.
             Trainer probe = Trainer.start(TinyWorld.model(arch, 9), Recipe.toy(arch, Stage.SFT).withBatch(M, 1), micro,
                     dir.resolve("probe"), TrainerOptions.quiet(0));
-            try (var scope = MemoryScope.open(); var noGrad = nvlm.tensor.GradMode.disabled()) {
+            try (var _ = MemoryScope.open(); var _ = nvlm.tensor.GradMode.disabled()) {
                 for (int i = 0; i < K; i++) {
                     plainMean += probe.model().forward(micro.batch(1, i)).loss().item() / K;
                 }

@@ -34,7 +34,7 @@ class RepeatabilityTest {
             Trainer trainer = Trainer.start(TinyWorld.model(arch, 6), config, TinyWorld.source(arch, 8, 2),
                     dir.resolve("run" + rep), TrainerOptions.quiet(0));
             Map<String, byte[]> bits = new LinkedHashMap<>();
-            try (var scope = MemoryScope.open()) {
+            try (var _ = MemoryScope.open()) {
                 Trainer.Accumulated acc = trainer.accumulateGradients(1);
                 bits.put("loss", Double.toString(acc.loss()).getBytes());
                 trainer.trainableParameters().forEach((name, p) -> bits.put(name, p.grad().toBytes()));

@@ -47,7 +47,7 @@ class TrainerWiringTest {
         for (int step = 1; step <= 5; step++) {
             double loss = 0;
             double norm;
-            try (var scope = MemoryScope.open()) {
+            try (var _ = MemoryScope.open()) {
                 Batch[] batches = {source.batch(step, 0), source.batch(step, 1)};
                 long total = Trainer.labelledTokens(batches[0]) + Trainer.labelledTokens(batches[1]);
                 for (Batch b : batches) {
