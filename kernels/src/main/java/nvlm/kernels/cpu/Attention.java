@@ -348,7 +348,7 @@ public final class Attention {
             sum = sum.add(p);
         }
         float alpha = (float) Math.exp(oldMax - newMax);
-        w.rowSum[r] = w.rowSum[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
+        w.rowSum[r] = w.rowSum[r] * alpha + (float) VectorMath.sumLanes(sum);
         w.rowMax[r] = newMax;
         if (alpha != 1f) {
             scaleRow(w.acc, r * dp, dp, alpha);

@@ -1,0 +1,72 @@
+package nvlm.trainer.train;
+
+import nvlm.model.Architecture;
+import nvlm.model.Nvlm;
+import nvlm.model.xattn.GatedCrossAttention;
+
+/**
+ * The two training stages of the paper (section 4.1, spec 11) and which parts of the model each
+ * one trains. The vision encoder is frozen in both.
+ */
+public enum Stage {
+    /**
+     * Stage 1, pretraining / alignment: the LLM is frozen. Trains the projector {@code mlp1} (D),
+     * the gated cross-attention blocks and their 1-layer projector (X), or both (H).
+     */
+    PRETRAINING(1),
+    /** Stage 2, supervised fine-tuning: the LLM is unfrozen too; the vision encoder stays frozen. */
+    SFT(2);
+
+    private final int number;
+
+    Stage(int number) {
+        this.number = number;
+    }
+
+    /** 1 or 2, as in the paper and in {@code ./nvlm train --stage}. */
+    public int number() {
+        return number;
+    }
+
+    public static Stage of(int number) {
+        for (Stage s : values()) {
+            if (s.number == number) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("stage must be 1 (pretraining) or 2 (SFT), got " + number);
+    }
+
+    /**
+     * Sets every parameter's trainable flag for this stage (spec 11). Every architecture's
+     * projector trains in both stages (NVLM-X's is the 1-layer one of spec 4); the cross-attention
+     * blocks live under {@code language_model} and train in stage 1 although the rest of the
+     * LLM is frozen.
+     */
+    public void applyTo(Nvlm model) {
+        model.trainable(false);
+        model.projector().trainable(true);
+        switch (this) {
+            case PRETRAINING -> {
+                if (model.config().architecture() != Architecture.D) {
+                    for (GatedCrossAttention block : model.language().crossAttentionBlocks()) {
+                        block.trainable(true);
+                    }
+                }
+            }
+            case SFT -> model.language().trainable(true);
+        }
+    }
+
+    /** What {@link #applyTo} trains, in words, for logs and {@code --help}. */
+    public String trainedParts(Architecture architecture) {
+        return switch (this) {
+            case PRETRAINING -> switch (architecture) {
+                case D -> "projector (mlp1)";
+                case X -> "cross-attention blocks and the 1-layer projector (mlp1)";
+                case H -> "projector (mlp1) and cross-attention blocks";
+            };
+            case SFT -> "projector (mlp1) and the whole LLM" + (architecture == Architecture.D ? "" : " with its cross-attention blocks");
+        };
+    }
+}

@@ -1,0 +1,485 @@
+package nvlm.trainer.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import nvlm.kernels.DType;
+import nvlm.model.Batch;
+import nvlm.model.Nvlm;
+import nvlm.model.checkpoint.Checkpoint;
+import nvlm.tensor.Device;
+import nvlm.tensor.GradMode;
+import nvlm.tensor.MemoryScope;
+import nvlm.tensor.Tensor;
+import nvlm.tensor.io.Json;
+import nvlm.tensor.nn.Parameter;
+import nvlm.tensor.optim.AdamW;
+import nvlm.tensor.optim.CosineSchedule;
+import nvlm.tensor.optim.GradClip;
+
+/**
+ * The training loop of one stage (spec 11). Per optimizer step:
+ * <ol>
+ *   <li>the step's {@code gradAccumulation} micro-batches are fetched from the {@link BatchSource};</li>
+ *   <li>each micro-batch's mean loss is back-propagated with weight
+ *       {@code labelled(micro) / labelled(step)}, so the accumulated gradient is the gradient of
+ *       the mean loss over every labelled token of the step, exactly what one batch holding all
+ *       the rows would give (spec 8), whatever the micro-batches' label counts;</li>
+ *   <li>a non-finite loss or gradient norm stops training before the parameters change
+ *       ({@link TrainingDivergedException});</li>
+ *   <li>gradients are clipped to the global norm {@code clipNorm};</li>
+ *   <li>the learning rate is the cosine schedule's for this step; AdamW steps; gradients are cleared.</li>
+ * </ol>
+ * Each step runs in a {@link MemoryScope} (each micro-batch in a nested one), so activations go
+ * back to the pool when it ends. The trainer draws no random numbers and the batches are a pure
+ * function of the step, so a run resumed from a checkpoint computes the same bits as one that
+ * never stopped.
+ *
+ * <p>Run folder:
+ * <pre>
+ * &lt;run&gt;/stage.json      the StageConfig
+ * &lt;run&gt;/metrics.jsonl   one record per step, evaluations, stop reasons ({@link MetricsLog})
+ * &lt;run&gt;/checkpoints/    resumable checkpoints ({@link TrainingCheckpoint})
+ * &lt;run&gt;/model/          the final model folder (config.json, model.safetensors) once the stage completes
+ * </pre>
+ */
+public final class Trainer {
+    public static final String STAGE_FILE = "stage.json";
+    public static final String MODEL_DIR = "model";
+    /** Smoothing of the displayed loss (an exponential moving average, bias-corrected). */
+    private static final double LOSS_SMOOTHING = 0.9;
+    /** How long a Ctrl-C waits for the current step and the checkpoint before the JVM exits anyway. */
+    private static final long INTERRUPT_WAIT_SECONDS = 600;
+
+    private final Nvlm model;
+    private final StageConfig config;
+    private final BatchSource source;
+    private final Path runDir;
+    private final TrainerOptions options;
+    private final Map<String, Parameter> trainable;
+    private final List<Parameter> trainableList;
+    private final AdamW optimizer;
+    private final CosineSchedule schedule;
+    private final MetricsLog metrics;
+    private final Device device;
+
+    private long step;
+    private double lossAverage;
+    private long tokens;
+    private long samples;
+    private double trainSeconds;
+    private Path lastCheckpoint;
+    private Map<String, Double> lastEvaluation;
+    private volatile boolean stopRequested;
+    private volatile CountDownLatch finished = new CountDownLatch(0);
+
+    /** What one optimizer step did. */
+    public record StepRecord(long step, double loss, double lr, double gradNorm, long tokens, long labelledTokens,
+                             long samples, double seconds) {
+    }
+
+    private Trainer(Nvlm model, StageConfig config, BatchSource source, Path runDir, TrainerOptions options,
+                    MetricsLog metrics) {
+        this.model = model;
+        this.config = config;
+        this.source = source;
+        this.runDir = runDir;
+        this.options = options;
+        this.metrics = metrics;
+        config.stage().applyTo(model);
+        model.train(true);
+        this.trainable = ParameterGroups.trainable(model);
+        this.trainableList = List.copyOf(trainable.values());
+        this.optimizer = new AdamW(ParameterGroups.of(model, config));
+        this.schedule = config.schedule();
+        this.device = trainableList.getFirst().value().device();
+    }
+
+    /**
+     * A fresh stage on {@code model} in the empty (or new) folder {@code runDir}. Sets the
+     * stage's trainable flags on the model (vision always frozen).
+     */
+    public static Trainer start(Nvlm model, StageConfig config, BatchSource source, Path runDir, TrainerOptions options)
+            throws IOException {
+        Files.createDirectories(runDir);
+        TrainingCheckpoint.removeIncomplete(runDir);
+        var existing = TrainingCheckpoint.latest(runDir);
+        if (existing.isPresent()) {
+            throw new IllegalStateException(runDir + " already holds checkpoints (newest: " + existing.get().getFileName()
+                    + "); resume that run or choose another run folder");
+        }
+        Path stageFile = runDir.resolve(STAGE_FILE);
+        Path tmp = runDir.resolve(STAGE_FILE + ".tmp");
+        Files.writeString(tmp, Json.writePretty(config.toJson()));
+        Files.move(tmp, stageFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        MetricsLog metrics = MetricsLog.open(runDir.resolve(MetricsLog.FILE), 0);
+        return new Trainer(model, config, source, runDir, options, metrics);
+    }
+
+    /**
+     * Continues the run in {@code runDir} from its newest checkpoint: model, optimizer moments,
+     * step and the metrics log (cut back to the checkpoint) are restored, and the next batch is
+     * the one an uninterrupted run would have taken. {@code source} must be built with the same
+     * data seed as the original run.
+     */
+    public static Trainer resume(Path runDir, BatchSource source, TrainerOptions options) throws IOException {
+        TrainingCheckpoint.removeIncomplete(runDir);
+        Path checkpoint = TrainingCheckpoint.latest(runDir).orElseThrow(() -> new IllegalStateException(
+                "nothing to resume: " + runDir.resolve(TrainingCheckpoint.DIR) + " holds no complete checkpoint"));
+        TrainingCheckpoint.State state = TrainingCheckpoint.readState(checkpoint);
+        Nvlm model = TrainingCheckpoint.readModel(checkpoint, options.device());
+        MetricsLog metrics = MetricsLog.open(runDir.resolve(MetricsLog.FILE), state.metricsLength());
+        Trainer trainer = new Trainer(model, state.config(), source, runDir, options, metrics);
+        TrainingCheckpoint.readOptimizer(checkpoint, trainer.optimizer, trainer.trainable);
+        if (trainer.optimizer.stepCount() != state.step()) {
+            throw new IllegalStateException(checkpoint + ": optimizer state has " + trainer.optimizer.stepCount()
+                    + " steps but trainer.json says " + state.step());
+        }
+        trainer.step = state.step();
+        trainer.lossAverage = state.smoothedLoss();
+        trainer.tokens = state.tokens();
+        trainer.samples = state.samples();
+        trainer.trainSeconds = state.trainSeconds();
+        trainer.lastCheckpoint = checkpoint;
+        return trainer;
+    }
+
+    public Nvlm model() {
+        return model;
+    }
+
+    public StageConfig config() {
+        return config;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** The trainable parameters by full name (what the optimizer updates). */
+    public Map<String, Parameter> trainableParameters() {
+        return trainable;
+    }
+
+    public Path runDir() {
+        return runDir;
+    }
+
+    /** Optimizer steps completed. */
+    public long step() {
+        return step;
+    }
+
+    /** The newest checkpoint written or resumed from (null before the first). */
+    public Path lastCheckpoint() {
+        return lastCheckpoint;
+    }
+
+    /** The latest evaluation result (null before any). */
+    public Map<String, Double> lastEvaluation() {
+        return lastEvaluation;
+    }
+
+    /**
+     * Asks the loop to stop: a step in progress is abandoned between micro-batches (its
+     * gradients are dropped, parameters untouched) or finished if already past them, then a
+     * checkpoint is written and {@link #run()} returns INTERRUPTED. Safe from any thread.
+     */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /**
+     * Trains until the stage's last step or a stop request. Writes a checkpoint every
+     * {@code checkpointEvery} steps, at the end and on interrupt, and the final model folder
+     * when complete.
+     *
+     * @throws TrainingDivergedException on a NaN or infinite loss or gradient norm (no checkpoint
+     *                                   is written; the newest on disk is the last good one)
+     */
+    public TrainResult run() throws IOException {
+        finished = new CountDownLatch(1);
+        Thread hook = options.handleInterrupts() ? installInterruptHook() : null;
+        long linesEvery = options.linesEvery() > 0 ? options.linesEvery() : ProgressBar.defaultLinesEvery(config.totalSteps());
+        ProgressBar bar = new ProgressBar(options.progressOut(), options.progress(), "stage " + config.stage().number(),
+                config.totalSteps(), linesEvery);
+        long startStep = step;
+        long startTokens = tokens;
+        long startSamples = samples;
+        long startNanos = System.nanoTime();
+        double lastLoss = Double.NaN;
+        try {
+            bar.message(banner(startStep));
+            while (step < config.totalSteps() && !stopRequested) {
+                StepRecord record = trainStep();
+                if (record == null) {
+                    break; // abandoned on a stop request
+                }
+                lastLoss = record.loss();
+                metrics.append(trainRecord(record));
+                double elapsed = (System.nanoTime() - startNanos) / 1e9;
+                long done = step - startStep;
+                bar.update(step, smoothedLoss(), record.lr(), (tokens - startTokens) / elapsed, (samples - startSamples) / elapsed,
+                        (config.totalSteps() - step) * elapsed / done);
+                boolean last = step == config.totalSteps();
+                // Evaluate before checkpointing, so the checkpoint's metrics length includes the record.
+                if (!last && options.evaluator() != null && options.evalEvery() > 0 && step % options.evalEvery() == 0) {
+                    evaluate();
+                }
+                if (!last && options.checkpointEvery() > 0 && step % options.checkpointEvery() == 0) {
+                    saveCheckpoint();
+                }
+            }
+            if (step >= config.totalSteps()) {
+                if (options.evaluator() != null) {
+                    evaluate();
+                }
+                Path checkpoint = saveCheckpoint();
+                Path modelDir = writeFinalModel();
+                bar.message(String.format(Locale.ROOT, "stage %d done: %d steps, loss %.4f; model in %s",
+                        config.stage().number(), step, smoothedLoss(), modelDir));
+                return new TrainResult(TrainResult.Status.COMPLETED, step, lastLoss, checkpoint, modelDir);
+            }
+            Path checkpoint = lastCheckpoint != null && TrainingCheckpoint.stepOf(lastCheckpoint) == step
+                    ? lastCheckpoint : saveCheckpoint();
+            metrics.append(stopRecord("interrupted", "stopped on request after step " + step));
+            bar.message("interrupted after step " + step + " of " + config.totalSteps() + ": checkpoint saved to " + checkpoint
+                    + "; resume the run to continue");
+            return new TrainResult(TrainResult.Status.INTERRUPTED, step, lastLoss, checkpoint, null);
+        } catch (TrainingDivergedException e) {
+            metrics.append(stopRecord("diverged", e.getMessage()));
+            bar.message(e.getMessage());
+            throw e;
+        } finally {
+            bar.finish();
+            finished.countDown();
+            if (hook != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // The JVM is exiting (Ctrl-C): the hook is running and waits for the latch above.
+                }
+            }
+        }
+    }
+
+    /**
+     * One optimizer step (the next one). Returns null when a stop request abandoned it before
+     * the optimizer ran; the parameters and optimizer are then untouched.
+     */
+    public StepRecord trainStep() {
+        long next = step + 1;
+        double lr = schedule.lr(Math.toIntExact(next));
+        long start = System.nanoTime();
+        Accumulated acc;
+        double gradNorm;
+        try (var _ = MemoryScope.open()) {
+            acc = accumulateGradients(next);
+            if (acc == null) {
+                return null;
+            }
+            gradNorm = GradClip.clipGlobalNorm(trainableList, config.clipNorm() > 0 ? config.clipNorm() : Double.POSITIVE_INFINITY);
+            if (!Double.isFinite(gradNorm)) {
+                optimizer.zeroGrad();
+                throw new TrainingDivergedException(next, "gradient norm", gradNorm, "loss " + acc.loss(), lastCheckpoint);
+            }
+            optimizer.setLearningRate(lr);
+            optimizer.step();
+            optimizer.zeroGrad();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        step = next;
+        lossAverage = LOSS_SMOOTHING * lossAverage + (1 - LOSS_SMOOTHING) * acc.loss();
+        tokens += acc.tokens();
+        samples += acc.samples();
+        trainSeconds += seconds;
+        return new StepRecord(next, acc.loss(), lr, gradNorm, acc.tokens(), acc.labelledTokens(), acc.samples(), seconds);
+    }
+
+    /** The forward/backward half of a step: the step's mean loss and what it was taken over. */
+    record Accumulated(double loss, long labelledTokens, long tokens, long samples) {
+    }
+
+    /**
+     * Forward and backward over the micro-batches of {@code batchStep}, leaving the accumulated
+     * gradient of the step's mean loss on the trainable parameters. Null when a stop request
+     * abandoned it (gradients cleared). Runs in the caller's memory scope.
+     */
+    Accumulated accumulateGradients(long batchStep) {
+        int k = config.gradAccumulation();
+        Batch[] batches = new Batch[k];
+        long[] counts = new long[k];
+        long labelled = 0;
+        long stepTokens = 0;
+        long stepSamples = 0;
+        for (int i = 0; i < k; i++) {
+            batches[i] = source.batch(batchStep, i);
+            counts[i] = labelledTokens(batches[i]);
+            labelled += counts[i];
+            stepTokens += source.tokensIn(batches[i]);
+            stepSamples += batches[i].rows();
+        }
+        if (labelled == 0) {
+            throw new IllegalStateException("step " + batchStep + ": none of its " + k + " micro-batches has a labelled token"
+                    + " (every label after the first position is -100); the data source must give each step some labels");
+        }
+        double loss = 0;
+        for (int i = 0; i < k; i++) {
+            if (stopRequested) {
+                optimizer.zeroGrad();
+                return null;
+            }
+            if (counts[i] == 0) {
+                continue; // a micro-batch without labels adds nothing to the step's mean loss
+            }
+            try (var _ = MemoryScope.open()) {
+                Tensor microLoss = model.forward(batches[i].to(device)).loss();
+                double value = microLoss.item();
+                if (!Double.isFinite(value)) {
+                    optimizer.zeroGrad();
+                    throw new TrainingDivergedException(batchStep, "loss", value, "micro-batch " + i + " of " + k, lastCheckpoint);
+                }
+                // d(step mean)/d(micro mean) = labelled(micro) / labelled(step): seeding backward with
+                // it makes the accumulated gradient that of one batch holding every row (spec 8).
+                double weight = (double) counts[i] / labelled;
+                microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                loss += weight * value;
+            }
+        }
+        return new Accumulated(loss, labelled, stepTokens, stepSamples);
+    }
+
+    /**
+     * Tokens the loss is taken over: labels other than -100 at positions 1..T-1 (the model
+     * shifts, spec 8, so a label at position 0 is never predicted).
+     */
+    public static long labelledTokens(Batch batch) {
+        long[] labels = batch.labels().toLongArray();
+        int length = Math.toIntExact(batch.length());
+        long n = 0;
+        for (int i = 0; i < labels.length; i++) {
+            if (i % length != 0 && labels[i] != Nvlm.IGNORE_INDEX) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Writes a checkpoint of the current step now (also what the Ctrl-C path calls). */
+    public Path saveCheckpoint() throws IOException {
+        TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
+                samples, trainSeconds);
+        lastCheckpoint = TrainingCheckpoint.write(runDir, model, optimizer, trainable, state, options.keepCheckpoints());
+        return lastCheckpoint;
+    }
+
+    /** The displayed loss: the moving average corrected for its zero start. */
+    public double smoothedLoss() {
+        return step == 0 ? Double.NaN : lossAverage / (1 - Math.pow(LOSS_SMOOTHING, step));
+    }
+
+    private void evaluate() throws IOException {
+        Map<String, Double> accuracy;
+        model.eval();
+        try (var _ = GradMode.disabled(); var _ = MemoryScope.open()) {
+            accuracy = options.evaluator().evaluate(model);
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("evaluation at step " + step + " failed: " + e.getMessage(), e);
+        } finally {
+            model.train(true);
+        }
+        lastEvaluation = Map.copyOf(accuracy);
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("type", "eval");
+        record.put("stage", (long) config.stage().number());
+        record.put("step", step);
+        Map<String, Object> values = new LinkedHashMap<>();
+        new java.util.TreeMap<>(accuracy).forEach(values::put);
+        record.put("accuracy", values);
+        metrics.append(record);
+    }
+
+    private Path writeFinalModel() throws IOException {
+        Path target = runDir.resolve(MODEL_DIR);
+        Path tmp = runDir.resolve("." + MODEL_DIR + ".tmp");
+        Path old = runDir.resolve("." + MODEL_DIR + ".old");
+        TrainingCheckpoint.deleteRecursively(tmp);
+        TrainingCheckpoint.deleteRecursively(old);
+        Checkpoint.save(model, tmp);
+        if (Files.exists(target)) {
+            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        TrainingCheckpoint.deleteRecursively(old);
+        return target;
+    }
+
+    private Map<String, Object> trainRecord(StepRecord r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", "train");
+        m.put("stage", (long) config.stage().number());
+        m.put("step", r.step());
+        m.put("loss", r.loss());
+        m.put("lr", r.lr());
+        m.put("grad_norm", r.gradNorm());
+        m.put("tokens", r.tokens());
+        m.put("labelled_tokens", r.labelledTokens());
+        m.put("samples", r.samples());
+        m.put("seconds", r.seconds());
+        m.put("samples_per_s", r.samples() / r.seconds());
+        m.put("tokens_per_s", r.tokens() / r.seconds());
+        return m;
+    }
+
+    private Map<String, Object> stopRecord(String reason, String message) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", "stop");
+        m.put("stage", (long) config.stage().number());
+        m.put("step", step);
+        m.put("reason", reason);
+        m.put("message", message);
+        return m;
+    }
+
+    private String banner(long startStep) {
+        long total = model.parameterCount();
+        long training = trainableList.stream().mapToLong(p -> p.value().numel()).sum();
+        String from = startStep == 0 ? ""
+                : startStep >= config.totalSteps() ? String.format(Locale.ROOT, "already complete at step %d (%s); ", startStep, lastCheckpoint)
+                : String.format(Locale.ROOT, "resuming at step %d from %s; ", startStep + 1, lastCheckpoint);
+        return String.format(Locale.ROOT, "stage %d (NVLM-%s): %straining %s, %,d of %,d parameters; %d steps of %d x %d rows;"
+                        + " run folder %s", config.stage().number(), model.config().architecture(), from,
+                config.stage().trainedParts(model.config().architecture()), training, total, config.totalSteps(),
+                config.gradAccumulation(), config.microBatchSize(), runDir);
+    }
+
+    /**
+     * Ctrl-C and SIGTERM start the JVM's shutdown; this hook asks the loop to stop and waits for
+     * it to save the checkpoint, so the process exits only after the checkpoint is on disk.
+     */
+    private Thread installInterruptHook() {
+        CountDownLatch done = finished;
+        Thread hook = new Thread(() -> {
+            requestStop();
+            options.progressOut().println();
+            options.progressOut().println("interrupt: stopping after the current step and saving a checkpoint...");
+            options.progressOut().flush();
+            try {
+                done.await(INTERRUPT_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "nvlm-trainer-interrupt");
+        Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
+    }
+}

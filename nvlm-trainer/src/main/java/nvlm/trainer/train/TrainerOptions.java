@@ -1,0 +1,63 @@
+package nvlm.trainer.train;
+
+import java.io.PrintStream;
+import nvlm.tensor.Device;
+
+/**
+ * How a run is driven, as opposed to what it computes ({@link StageConfig}): none of these
+ * change the trained bits.
+ *
+ * @param checkpointEvery  steps between checkpoints (0: only at the end and on interrupt)
+ * @param keepCheckpoints  newest checkpoints kept on disk (at least 1)
+ * @param progress         progress display mode
+ * @param progressOut      where progress goes (stderr)
+ * @param linesEvery       steps between plain progress lines when not on a terminal (0: ~5% of the run)
+ * @param evalEvery        steps between evaluations (0: only at the end, when an evaluator is set)
+ * @param evaluator        evaluation hook, or null
+ * @param handleInterrupts install a shutdown hook so Ctrl-C / SIGTERM saves a checkpoint before exit
+ * @param device           where a resumed model is loaded
+ */
+public record TrainerOptions(int checkpointEvery, int keepCheckpoints, ProgressBar.Mode progress, PrintStream progressOut,
+                             long linesEvery, int evalEvery, Evaluator evaluator, boolean handleInterrupts, Device device) {
+
+    public TrainerOptions {
+        if (checkpointEvery < 0 || keepCheckpoints < 1 || linesEvery < 0 || evalEvery < 0) {
+            throw new IllegalArgumentException("trainer options: checkpoint_every, lines_every and eval_every must be >= 0 and"
+                    + " keep_checkpoints >= 1; got " + checkpointEvery + ", " + linesEvery + ", " + evalEvery + ", " + keepCheckpoints);
+        }
+    }
+
+    /** Checkpoint every 50 steps, keep 2, automatic progress on stderr, Ctrl-C handled, CPU. */
+    public static TrainerOptions defaults() {
+        return new TrainerOptions(50, 2, ProgressBar.Mode.auto(), System.err, 0, 0, null, true, Device.CPU);
+    }
+
+    /** For tests and library use: no progress output, no signal handling. */
+    public static TrainerOptions quiet(int checkpointEvery) {
+        return new TrainerOptions(checkpointEvery, 2, ProgressBar.Mode.OFF, System.err, 0, 0, null, false, Device.CPU);
+    }
+
+    public TrainerOptions withCheckpointEvery(int every) {
+        return new TrainerOptions(every, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device);
+    }
+
+    public TrainerOptions withKeepCheckpoints(int keep) {
+        return new TrainerOptions(checkpointEvery, keep, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device);
+    }
+
+    public TrainerOptions withProgress(ProgressBar.Mode mode, PrintStream out, long every) {
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, mode, out, every, evalEvery, evaluator, handleInterrupts, device);
+    }
+
+    public TrainerOptions withEvaluator(Evaluator e, int every) {
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, every, e, handleInterrupts, device);
+    }
+
+    public TrainerOptions withInterruptHandling(boolean handle) {
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handle, device);
+    }
+
+    public TrainerOptions withDevice(Device d) {
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, d);
+    }
+}

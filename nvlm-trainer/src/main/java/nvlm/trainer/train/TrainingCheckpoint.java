@@ -1,0 +1,231 @@
+package nvlm.trainer.train;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import nvlm.model.Nvlm;
+import nvlm.model.checkpoint.Checkpoint;
+import nvlm.tensor.Device;
+import nvlm.tensor.Tensor;
+import nvlm.tensor.io.Json;
+import nvlm.tensor.io.Safetensors;
+import nvlm.tensor.nn.Parameter;
+import nvlm.tensor.optim.AdamW;
+
+/**
+ * A resumable training checkpoint: one folder per saved step under {@code <run>/checkpoints/}.
+ *
+ * <pre>
+ * checkpoints/step-00000040/
+ *   model/config.json, model/model.safetensors   the model folder (Checkpoint.save, F32: exact bits)
+ *   optimizer.safetensors                        AdamW state: &lt;param&gt;.exp_avg, &lt;param&gt;.exp_avg_sq, step
+ *   trainer.json                                 {@link State}: step, stage config, metrics length, counters
+ * </pre>
+ *
+ * A checkpoint is written into {@code .tmp-step-N} and renamed into place, so every
+ * {@code step-N} folder is complete; older ones are removed only after the new one is in place.
+ * The data position is the step number alone, because {@link BatchSource} batches are a pure
+ * function of (step, micro-step), and the trainer draws no random numbers.
+ */
+public final class TrainingCheckpoint {
+    public static final String DIR = "checkpoints";
+    public static final String MODEL = "model";
+    public static final String OPTIMIZER = "optimizer.safetensors";
+    public static final String STATE = "trainer.json";
+    public static final String FORMAT = "nvlm-trainer-checkpoint/1";
+
+    private static final Pattern STEP_DIR = Pattern.compile("step-(\\d+)");
+
+    private TrainingCheckpoint() {
+    }
+
+    /**
+     * The trainer's own state at a step boundary.
+     *
+     * @param step          optimizer steps completed; the next batch is {@code step + 1}
+     * @param config        the stage's hyper-parameters
+     * @param metricsLength bytes of metrics.jsonl written up to this step
+     * @param smoothedLoss  the progress bar's smoothed loss (display only)
+     * @param tokens        tokens seen so far
+     * @param samples       rows seen so far
+     * @param trainSeconds  wall time spent in steps so far
+     */
+    public record State(long step, StageConfig config, long metricsLength, double smoothedLoss, long tokens, long samples,
+                        double trainSeconds) {
+
+        public Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("format", FORMAT);
+            m.put("step", step);
+            m.put("next_batch_step", step + 1);
+            m.put("stage_config", config.toJson());
+            m.put("metrics_length", metricsLength);
+            m.put("smoothed_loss", smoothedLoss);
+            m.put("tokens", tokens);
+            m.put("samples", samples);
+            m.put("train_seconds", trainSeconds);
+            return m;
+        }
+
+        @SuppressWarnings("unchecked")
+        public static State fromJson(String text, String source) {
+            Map<String, Object> m = Json.parseObject(text);
+            if (!FORMAT.equals(m.get("format"))) {
+                throw new IllegalArgumentException(source + ": format is " + m.get("format") + ", expected " + FORMAT);
+            }
+            if (!(m.get("stage_config") instanceof Map<?, ?> config)) {
+                throw new IllegalArgumentException(source + ": field 'stage_config' must be an object");
+            }
+            Object smoothed = m.get("smoothed_loss");
+            return new State(longField(m, "step", source), StageConfig.fromJson((Map<String, Object>) config, source),
+                    longField(m, "metrics_length", source), smoothed instanceof Number n ? n.doubleValue() : Double.NaN,
+                    longField(m, "tokens", source), longField(m, "samples", source),
+                    m.get("train_seconds") instanceof Number n ? n.doubleValue() : 0.0);
+        }
+
+        private static long longField(Map<String, Object> m, String key, String source) {
+            if (!(m.get(key) instanceof Long n)) {
+                throw new IllegalArgumentException(source + ": field '" + key + "' must be an integer");
+            }
+            return n;
+        }
+    }
+
+    /** {@code <run>/checkpoints/step-0000000N}. */
+    public static Path folder(Path runDir, long step) {
+        return runDir.resolve(DIR).resolve(String.format("step-%08d", step));
+    }
+
+    /**
+     * Writes a checkpoint of {@code model} and {@code optimizer} ({@code names}: the trainable
+     * parameters by full name) at {@code state.step()}, then keeps only the newest {@code keep}.
+     * Returns the checkpoint folder.
+     */
+    public static Path write(Path runDir, Nvlm model, AdamW optimizer, Map<String, Parameter> names, State state, int keep)
+            throws IOException {
+        Path checkpoints = Files.createDirectories(runDir.resolve(DIR));
+        Path target = folder(runDir, state.step());
+        Path tmp = checkpoints.resolve(".tmp-" + target.getFileName());
+        deleteRecursively(tmp);
+        Files.createDirectories(tmp);
+        Checkpoint.save(model, tmp.resolve(MODEL));
+        Safetensors.save(tmp.resolve(OPTIMIZER), optimizer.stateDict(names));
+        Files.writeString(tmp.resolve(STATE), Json.writePretty(state.toJson()));
+        if (Files.exists(target)) {
+            // The same step saved again (an interrupt right after a periodic save): swap it.
+            Path old = checkpoints.resolve(".old-" + target.getFileName());
+            deleteRecursively(old);
+            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            deleteRecursively(old);
+        } else {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        }
+        prune(runDir, keep);
+        return target;
+    }
+
+    /** Complete checkpoint folders of a run, oldest first. */
+    public static List<Path> list(Path runDir) throws IOException {
+        Path checkpoints = runDir.resolve(DIR);
+        if (!Files.isDirectory(checkpoints)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(checkpoints)) {
+            return entries.filter(p -> STEP_DIR.matcher(p.getFileName().toString()).matches())
+                    .filter(p -> Files.isRegularFile(p.resolve(STATE)))
+                    .sorted(Comparator.comparingLong(TrainingCheckpoint::stepOf))
+                    .toList();
+        }
+    }
+
+    /** The newest complete checkpoint of a run. */
+    public static Optional<Path> latest(Path runDir) throws IOException {
+        List<Path> all = list(runDir);
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.getLast());
+    }
+
+    /** The step a checkpoint folder holds, from its name. */
+    public static long stepOf(Path folder) {
+        Matcher m = STEP_DIR.matcher(folder.getFileName().toString());
+        if (!m.matches()) {
+            throw new IllegalArgumentException(folder + " is not a checkpoint folder (step-NNNNNNNN)");
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    public static State readState(Path folder) throws IOException {
+        Path file = folder.resolve(STATE);
+        return State.fromJson(Files.readString(file), file.toString());
+    }
+
+    /** The checkpoint's model, on {@code device}. */
+    public static Nvlm readModel(Path folder, Device device) throws IOException {
+        return Checkpoint.load(folder.resolve(MODEL), device);
+    }
+
+    /** Loads the optimizer moments and step count saved with a checkpoint. */
+    public static void readOptimizer(Path folder, AdamW optimizer, Map<String, Parameter> names) throws IOException {
+        Path file = folder.resolve(OPTIMIZER);
+        Map<String, Tensor> saved = Safetensors.load(file);
+        try {
+            optimizer.loadStateDict(saved, names);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Removes leftovers of interrupted writes ({@code .tmp-}, {@code .old-}, {@code .trash-} folders). */
+    public static void removeIncomplete(Path runDir) throws IOException {
+        Path checkpoints = runDir.resolve(DIR);
+        if (!Files.isDirectory(checkpoints)) {
+            return;
+        }
+        List<Path> leftovers;
+        try (Stream<Path> entries = Files.list(checkpoints)) {
+            leftovers = entries.filter(p -> p.getFileName().toString().startsWith(".")).toList();
+        }
+        for (Path p : leftovers) {
+            deleteRecursively(p);
+        }
+    }
+
+    private static void prune(Path runDir, int keep) throws IOException {
+        List<Path> all = new ArrayList<>(list(runDir));
+        for (int i = 0; i < all.size() - Math.max(1, keep); i++) {
+            Path old = all.get(i);
+            // Rename first, so a half-deleted folder never looks like a checkpoint.
+            Path trash = old.resolveSibling(".trash-" + old.getFileName());
+            Files.move(old, trash, StandardCopyOption.ATOMIC_MOVE);
+            deleteRecursively(trash);
+        }
+    }
+
+    static void deleteRecursively(Path path) throws IOException {
+        if (!Files.exists(path)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(path)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+}

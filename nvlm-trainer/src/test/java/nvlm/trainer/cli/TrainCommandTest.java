@@ -1,0 +1,74 @@
+package nvlm.trainer.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import nvlm.model.Architecture;
+import nvlm.model.checkpoint.Checkpoint;
+import nvlm.trainer.train.MetricsLog;
+import nvlm.trainer.train.TinyWorld;
+import nvlm.trainer.train.TrainingCheckpoint;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainCommandTest {
+    @TempDir
+    Path dir;
+
+    private static String run(TrainCommand command, ByteArrayOutputStream bytes, String... words) throws Exception {
+        bytes.reset();
+        int status = command.run(List.of(words));
+        assertEquals(0, status, bytes.toString(StandardCharsets.UTF_8));
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void trainsAStageFromBatchFilesAndResumesAFinishedRunIdempotently() throws Exception {
+        Path model = dir.resolve("model");
+        Checkpoint.save(TinyWorld.model(Architecture.X, 1), model);
+        Path batches = Files.createDirectories(dir.resolve("batches"));
+        for (int i = 0; i < 3; i++) {
+            TinyWorld.source(Architecture.X, 4, 2).batch(i + 1, 0).write(batches.resolve("b" + i + ".safetensors"));
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        TrainCommand command = new TrainCommand(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        Path out = dir.resolve("run");
+        String printed = run(command, bytes, "--model", model.toString(), "--stage", "1", "--batches", batches.toString(),
+                "--out", out.toString(), "--steps", "4", "--accumulation", "2", "--checkpoint-every", "2", "--progress", "off");
+        assertTrue(printed.contains("model: " + out.resolve("model")), printed);
+        assertEquals(4, MetricsLog.read(out.resolve(MetricsLog.FILE)).size());
+        assertEquals(List.of(TrainingCheckpoint.folder(out, 2), TrainingCheckpoint.folder(out, 4)), TrainingCheckpoint.list(out));
+        byte[] trained = Files.readAllBytes(out.resolve("model/model.safetensors"));
+
+        run(command, bytes, "--resume", out.toString(), "--batches", batches.toString(), "--progress", "off");
+        assertTrue(Files.mismatch(out.resolve("model/model.safetensors"), model.resolve("model.safetensors")) != -1L,
+                "training changed the model");
+        assertTrue(java.util.Arrays.equals(trained, Files.readAllBytes(out.resolve("model/model.safetensors"))),
+                "resuming a finished run changes nothing");
+    }
+
+    @Test
+    void helpExplainsEveryFlagAndMistakesAreUsageErrors() throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        TrainCommand command = new TrainCommand(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        String help = run(command, bytes, "--help");
+        for (String flag : List.of("model", "stage", "batches", "out", "resume", "recipe", "steps", "warmup", "lr", "min-lr",
+                "accumulation", "clip", "weight-decay", "checkpoint-every", "keep", "device", "progress", "help")) {
+            assertTrue(help.contains("--" + flag + " "), "--help explains --" + flag);
+        }
+        UsageException missing = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> command.run(List.of("--model", "m", "--stage", "1", "--out", "o")));
+        assertTrue(missing.getMessage().contains("--batches is required"), missing.getMessage());
+        UsageException locked = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> command.run(List.of("--resume", "r", "--batches", "b", "--lr", "1")));
+        assertTrue(locked.getMessage().contains("--lr cannot be changed on --resume"), locked.getMessage());
+        assertEquals(0, Main.run(List.of("train", "--help")), "the command is registered with ./nvlm");
+        assertEquals(2, Main.run(List.of("train", "--stage")), "a flag without its value is a usage error");
+    }
+}
