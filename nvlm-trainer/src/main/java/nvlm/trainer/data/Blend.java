@@ -9,16 +9,30 @@ import java.util.List;
  * are relative; {@link WorldDataset} realizes them as exact counts.
  */
 public record Blend(List<Entry> entries) {
-    /** One component: a family in the image view ({@code described} false) or the described view. */
-    public record Entry(Family family, boolean described, double weight) {
+    /** One component: a family in one {@link View}. */
+    public record Entry(Family family, View view, double weight) {
         public Entry {
             if (!(weight > 0) || Double.isInfinite(weight)) {
                 throw new IllegalArgumentException("blend weight of " + family.id() + " must be positive, got " + weight);
             }
         }
 
+        /** The image view ({@code described} false) or the described view. */
+        public Entry(Family family, boolean described, double weight) {
+            this(family, described ? View.DESCRIBED : View.IMAGE, weight);
+        }
+
+        public boolean described() {
+            return view == View.DESCRIBED;
+        }
+
+        /** Whether the entry's samples come without a picture. */
+        public boolean textOnly() {
+            return !family.hasImage() || view.textOnly();
+        }
+
         public String name() {
-            return family.id() + (described && family.hasImage() ? "(described)" : "");
+            return family.id() + (view != View.IMAGE && family.hasImage() ? "(" + view.id() + ")" : "");
         }
     }
 
@@ -38,17 +52,24 @@ public record Blend(List<Entry> entries) {
     }
 
     /**
-     * Stage 0, decoder: the text-only tasks (half) and the described view of every image task,
-     * captioning included (where the answer copies the caption).
+     * Stage 0, decoder: the text-only tasks (40%), the cells view of every image task (52%; the
+     * picture as one symbol per image token, {@link CellSymbols}: where the decoder learns to
+     * read pictures laid out as image tokens), and a little of the described view (8%; the
+     * caption in place of the picture). The harder families (counting, chart) get more weight.
      */
     public static Blend stage0Text() {
         List<Entry> e = new ArrayList<>();
         for (Family f : TEXT) {
-            e.add(new Entry(f, false, 0.25));
+            e.add(new Entry(f, View.IMAGE, 0.2));
         }
-        e.add(new Entry(Family.CAPTION, true, 0.1));
+        e.add(new Entry(Family.CAPTION, View.CELLS, 0.06));
+        e.add(new Entry(Family.OCR, View.CELLS, 0.10));
+        e.add(new Entry(Family.COUNTING, View.CELLS, 0.12));
+        e.add(new Entry(Family.SPATIAL, View.CELLS, 0.10));
+        e.add(new Entry(Family.CHART, View.CELLS, 0.14));
+        e.add(new Entry(Family.CAPTION, View.DESCRIBED, 0.02));
         for (Family f : VQA) {
-            e.add(new Entry(f, true, 0.1));
+            e.add(new Entry(f, View.DESCRIBED, 0.015));
         }
         return new Blend(e);
     }
@@ -91,7 +112,7 @@ public record Blend(List<Entry> entries) {
         double total = 0;
         for (Entry e : entries) {
             total += e.weight;
-            if (!e.family.hasImage() || e.described) {
+            if (e.textOnly()) {
                 text += e.weight;
             }
         }

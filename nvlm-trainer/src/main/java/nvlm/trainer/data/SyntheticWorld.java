@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import nvlm.model.tiling.RgbImage;
+import nvlm.model.tiling.TagMode;
 
 /**
  * The embedded synthetic world: the default training and evaluation data, drawn in memory
@@ -81,22 +82,177 @@ public final class SyntheticWorld {
         return Example.of(id(split, family, index, true), family.id(), List.of(), describedQuestion(t), t.answer());
     }
 
+    /**
+     * The cells view: the picture replaced by one symbol per image token, in NVLM-D's token layout
+     * with {@code tagMode}'s tile tags ({@link CellSymbols}); the same as {@link #example} for
+     * text-only families.
+     */
+    public Example cellsExample(Split split, Family family, long index, TagMode tagMode) {
+        Task t = task(split, family, index);
+        if (t.scene() == null) {
+            return example(split, family, index);
+        }
+        return Example.of(split.id() + "/" + family.id() + "/" + index + "/cells", family.id(), List.of(), cellsQuestion(t, tagMode),
+                t.answer());
+    }
+
+    /** The example of {@code view} (tile tags of the cells view: {@code tagMode}). */
+    public Example example(Split split, Family family, long index, View view, TagMode tagMode) {
+        return example(split, family, index, view, tagMode, 1);
+    }
+
+    /**
+     * The example of {@code view} as a conversation of up to {@code questions} questions about
+     * the same picture: the task's own first, then others the world asks about such pictures
+     * ({@link #questions}), in an order drawn from the example's seed. Training data only: the
+     * picture (the costly part of a sample) then carries several answers. Text-only families and
+     * {@code questions} 1 give the single-question example.
+     */
+    public Example example(Split split, Family family, long index, View view, TagMode tagMode, int questions) {
+        Task t = task(split, family, index);
+        if (t.scene() == null || questions <= 1) {
+            return switch (view) {
+                case IMAGE -> example(split, family, index);
+                case DESCRIBED -> describedExample(split, family, index);
+                case CELLS -> cellsExample(split, family, index, tagMode);
+            };
+        }
+        List<RgbImage> images = view == View.IMAGE ? List.of(t.scene().render(config)) : List.of();
+        return new Example(conversationId(split, family, index, view, questions), family.id(), images,
+                conversation(split, family, index, t, view, tagMode, questions));
+    }
+
     /** The example without drawing its picture. */
     public Outline outline(Split split, Family family, long index, boolean described) {
+        return outline(split, family, index, described ? View.DESCRIBED : View.IMAGE, TagMode.ONE_D, 1);
+    }
+
+    /** The example of {@code view} without drawing its picture. */
+    public Outline outline(Split split, Family family, long index, View view, TagMode tagMode) {
+        return outline(split, family, index, view, tagMode, 1);
+    }
+
+    /** The conversation example of {@code view} without drawing its picture. */
+    public Outline outline(Split split, Family family, long index, View view, TagMode tagMode, int questions) {
         Task t = task(split, family, index);
-        boolean image = t.scene() != null && !described;
-        String question = t.scene() != null && described ? describedQuestion(t)
-                : (image ? Turn.IMAGE_PLACEHOLDER + "\n" : "") + t.question();
+        boolean image = t.scene() != null && view == View.IMAGE;
         int[] w = image ? new int[] {t.scene().cols() * config.tileSize()} : new int[0];
         int[] h = image ? new int[] {t.scene().rows() * config.tileSize()} : new int[0];
-        return new Outline(id(split, family, index, described && t.scene() != null), family.id(), w, h,
+        if (t.scene() == null) {
+            return new Outline(id(split, family, index, false), family.id(), w, h,
+                    List.of(Turn.user(t.question()), Turn.assistant(t.answer())));
+        }
+        if (questions > 1 || view == View.CELLS) {
+            return new Outline(questions > 1 ? conversationId(split, family, index, view, questions)
+                    : split.id() + "/" + family.id() + "/" + index + "/cells", family.id(), w, h,
+                    conversation(split, family, index, t, view, tagMode, questions));
+        }
+        boolean described = view == View.DESCRIBED;
+        String question = described ? describedQuestion(t) : Turn.IMAGE_PLACEHOLDER + "\n" + t.question();
+        return new Outline(id(split, family, index, described), family.id(), w, h,
                 List.of(Turn.user(question), Turn.assistant(t.answer())));
+    }
+
+    private static String conversationId(Split split, Family family, long index, View view, int questions) {
+        return split.id() + "/" + family.id() + "/" + index + (view == View.IMAGE ? "" : "/" + view.id())
+                + (questions > 1 ? "/q" + questions : "");
+    }
+
+    /** The turns: the picture (in its view) and the task's question, its answer, then the extra questions and answers. */
+    private List<Turn> conversation(Split split, Family family, long index, Task t, View view, TagMode tagMode, int questions) {
+        String picture = switch (view) {
+            case IMAGE -> Turn.IMAGE_PLACEHOLDER;
+            case DESCRIBED -> "Picture: " + t.scene().caption();
+            case CELLS -> CellSymbols.imageText(t.scene(), config, tagMode);
+        };
+        List<Turn> turns = new ArrayList<>();
+        turns.add(Turn.user(picture + "\n" + t.question()));
+        turns.add(Turn.assistant(t.answer()));
+        if (questions > 1) {
+            List<String[]> more = new ArrayList<>(questions(t.scene()));
+            more.removeIf(qa -> qa[0].equals(t.question()));
+            SplittableRandom rng = new SplittableRandom(Mix.seed(config.seed(), split.salt(), family.ordinal(), index, 0x9e57L));
+            for (int i = more.size() - 1; i > 0; i--) {
+                int j = rng.nextInt(i + 1);
+                String[] x = more.get(i);
+                more.set(i, more.get(j));
+                more.set(j, x);
+            }
+            for (int i = 0; i < Math.min(questions - 1, more.size()); i++) {
+                turns.add(Turn.user(more.get(i)[0]));
+                turns.add(Turn.assistant(more.get(i)[1]));
+            }
+        }
+        return turns;
+    }
+
+    /**
+     * Every question (with its answer) the world's VQA families ask about pictures like
+     * {@code scene}, in a fixed order: OCR of a board's text, what is in each region of a board
+     * (grids the spatial family uses), counts of each colour and each shape present in a scatter,
+     * a chart's tallest bar and each bar's value. Captioning is not among them.
+     */
+    public List<String[]> questions(Scene scene) {
+        List<String[]> out = new ArrayList<>();
+        switch (scene) {
+            case Scene.Board b -> {
+                if (b.text() != null) {
+                    out.add(new String[] {OCR_QUESTION, b.text().code()});
+                }
+                boolean named = spatialGrids.stream().anyMatch(g -> g[0] == b.cols() && g[1] == b.rows());
+                for (int k = 0; named && k < b.items().size(); k++) {
+                    out.add(new String[] {spatialQuestion(regionName(b.cols(), b.rows(), k % b.cols(), k / b.cols())),
+                            b.items().get(k).describe()});
+                }
+            }
+            case Scene.Scatter sc -> {
+                for (Colour c : Colour.values()) {
+                    int n = sc.count(c, null);
+                    if (n > 0) {
+                        out.add(new String[] {colourCountQuestion(c), String.valueOf(n)});
+                    }
+                }
+                for (Shape sh : Shape.values()) {
+                    int n = sc.count(null, sh);
+                    if (n > 0) {
+                        out.add(new String[] {shapeCountQuestion(sh), String.valueOf(n)});
+                    }
+                }
+            }
+            case Scene.Chart c -> {
+                out.add(new String[] {TALLEST_QUESTION, Scene.Chart.label(c.tallest())});
+                for (int i = 0; i < c.values().length; i++) {
+                    out.add(new String[] {barValueQuestion(i), String.valueOf(c.values()[i])});
+                }
+            }
+        }
+        return out;
+    }
+
+    static String spatialQuestion(String region) {
+        return "What is in the " + region + " part?";
+    }
+
+    static String colourCountQuestion(Colour colour) {
+        return "How many " + colour.word() + " shapes are there?";
+    }
+
+    static String shapeCountQuestion(Shape shape) {
+        return "How many " + shape.plural() + " are there?";
+    }
+
+    static String barValueQuestion(int bar) {
+        return "What is the value of bar " + Scene.Chart.label(bar) + "?";
     }
 
     /** Stage-0 vision data: a picture of any kind with per-cell targets (see {@link VisionExample}). */
     public VisionExample visionExample(Split split, long index) {
         Task t = task(split, Family.CAPTION, index);
         return VisionExample.of(t.scene(), config);
+    }
+
+    String cellsQuestion(Task t, TagMode tagMode) {
+        return CellSymbols.imageText(t.scene(), config, tagMode) + "\n" + t.question();
     }
 
     private static String describedQuestion(Task t) {
@@ -132,7 +288,7 @@ public final class SyntheticWorld {
                     yield imageTask(family, c, TALLEST_QUESTION, Scene.Chart.label(c.tallest()));
                 }
                 int bar = rng.nextInt(c.values().length);
-                yield imageTask(family, c, "What is the value of bar " + Scene.Chart.label(bar) + "?", String.valueOf(c.values()[bar]));
+                yield imageTask(family, c, barValueQuestion(bar), String.valueOf(c.values()[bar]));
             }
             case TEXT_ARITHMETIC -> arithmetic(rng);
             case TEXT_STRING -> string(rng);
@@ -210,7 +366,7 @@ public final class SyntheticWorld {
         Scene.Board b = board(rng, grid, false);
         int k = rng.nextInt(grid[0] * grid[1]);
         String region = regionName(grid[0], grid[1], k % grid[0], k / grid[0]);
-        return imageTask(Family.SPATIAL, b, "What is in the " + region + " part?", b.items().get(k).describe());
+        return imageTask(Family.SPATIAL, b, spatialQuestion(region), b.items().get(k).describe());
     }
 
     /** "top left", "bottom", "middle right", ...: rows top/middle/bottom, columns left/middle/right; a side with one tile is not named. */
@@ -258,7 +414,7 @@ public final class SyntheticWorld {
             placed.add(new Scene.Placed(s, c, cells[2 * i], cells[2 * i + 1]));
         }
         Scene.Scatter scene = new Scene.Scatter(grid[0], grid[1], placed);
-        String question = byColour ? "How many " + colour.word() + " shapes are there?" : "How many " + shape.plural() + " are there?";
+        String question = byColour ? colourCountQuestion(colour) : shapeCountQuestion(shape);
         return imageTask(Family.COUNTING, scene, question, String.valueOf(count));
     }
 

@@ -1,6 +1,7 @@
 package nvlm.trainer.data;
 
 import java.util.SplittableRandom;
+import nvlm.model.tiling.TagMode;
 
 /**
  * {@code size} examples of one split of the synthetic world in the proportions of a
@@ -13,8 +14,28 @@ public final class WorldDataset implements ExampleSource {
     private final Split split;
     private final Blend blend;
     private final byte[] entryOf;
+    private final TagMode tagMode;
+    private final int questions;
 
+    /** A dataset whose cells views (if any) use 1d tile tags (spec 6, the default). */
     public WorldDataset(SyntheticWorld world, Split split, Blend blend, int size) {
+        this(world, split, blend, size, TagMode.ONE_D);
+    }
+
+    /** {@code tagMode}: the tile tags of the blend's cells views, the model's (spec 6). */
+    public WorldDataset(SyntheticWorld world, Split split, Blend blend, int size, TagMode tagMode) {
+        this(world, split, blend, size, tagMode, 1);
+    }
+
+    /**
+     * {@code questions}: questions per picture; above 1, each image example is a conversation
+     * about its picture ({@link SyntheticWorld#example(Split, Family, long, View, TagMode, int)}).
+     */
+    public WorldDataset(SyntheticWorld world, Split split, Blend blend, int size, TagMode tagMode, int questions) {
+        if (questions < 1) {
+            throw new IllegalArgumentException("questions per picture must be >= 1, got " + questions);
+        }
+        this.questions = questions;
         if (size < 0) {
             throw new IllegalArgumentException("dataset size must be >= 0, got " + size);
         }
@@ -24,6 +45,7 @@ public final class WorldDataset implements ExampleSource {
         this.world = world;
         this.split = split;
         this.blend = blend;
+        this.tagMode = tagMode;
         this.entryOf = new byte[size];
         int[] counts = blend.counts(size);
         int at = 0;
@@ -66,13 +88,13 @@ public final class WorldDataset implements ExampleSource {
     @Override
     public Example get(int index) {
         Blend.Entry e = entry(index);
-        return e.described() ? world.describedExample(split, e.family(), index) : world.example(split, e.family(), index);
+        return world.example(split, e.family(), index, e.view(), tagMode, questions);
     }
 
     @Override
     public Outline outline(int index) {
         Blend.Entry e = entry(index);
-        return world.outline(split, e.family(), index, e.described());
+        return world.outline(split, e.family(), index, e.view(), tagMode, questions);
     }
 
     /** The task behind example {@code index} (scene, question, answer, key). */

@@ -33,6 +33,8 @@ public final class Recipe {
         double weightDecay = d ? 0.1 : 0.05;
         double clip = d ? 10.0 : 1.0;
         return switch (stage) {
+            case TEXT_PRETRAINING -> throw new IllegalArgumentException("stage 0 (the decoder backbone) is not in the paper's recipe;"
+                    + " see BackboneRecipe");
             case PRETRAINING -> config(stage, 1e-4, d ? 2.5e-5 : 1e-5, STAGE1_STEPS,
                     0.9, arch == Architecture.H ? 0.98 : 0.95, weightDecay, clip, 0.0);
             case SFT -> d

@@ -6,9 +6,16 @@ import nvlm.model.xattn.GatedCrossAttention;
 
 /**
  * The two training stages of the paper (section 4.1, spec 11) and which parts of the model each
- * one trains. The vision encoder is frozen in both.
+ * one trains. The vision encoder is frozen in both. Stage 0 is this project's: the paper starts
+ * from a pretrained LLM, which cannot be downloaded here, so the decoder is first trained alone on
+ * the synthetic world's text ({@link nvlm.trainer.backbone.BackboneRecipe}).
  */
 public enum Stage {
+    /**
+     * Stage 0, the decoder backbone (project decision, not in the paper): only the LLM trains, on
+     * text-only batches (the vision encoder and projector are not used).
+     */
+    TEXT_PRETRAINING(0),
     /**
      * Stage 1, pretraining / alignment: the LLM is frozen. Trains the projector {@code mlp1} (D),
      * the gated cross-attention blocks and their 1-layer projector (X), or both (H).
@@ -23,7 +30,7 @@ public enum Stage {
         this.number = number;
     }
 
-    /** 1 or 2, as in the paper and in {@code ./nvlm train --stage}. */
+    /** 1 or 2, as in the paper and in {@code ./nvlm train --stage}; 0 for the decoder backbone. */
     public int number() {
         return number;
     }
@@ -34,7 +41,7 @@ public enum Stage {
                 return s;
             }
         }
-        throw new IllegalArgumentException("stage must be 1 (pretraining) or 2 (SFT), got " + number);
+        throw new IllegalArgumentException("stage must be 1 (pretraining) or 2 (SFT) (or 0, the decoder backbone), got " + number);
     }
 
     /**
@@ -47,6 +54,13 @@ public enum Stage {
         model.trainable(false);
         model.projector().trainable(true);
         switch (this) {
+            case TEXT_PRETRAINING -> {
+                model.projector().trainable(false);
+                model.language().trainable(true);
+                for (GatedCrossAttention block : model.language().crossAttentionBlocks()) {
+                    block.trainable(false);
+                }
+            }
             case PRETRAINING -> {
                 if (model.config().architecture() != Architecture.D) {
                     for (GatedCrossAttention block : model.language().crossAttentionBlocks()) {
@@ -61,6 +75,7 @@ public enum Stage {
     /** What {@link #applyTo} trains, in words, for logs and {@code --help}. */
     public String trainedParts(Architecture architecture) {
         return switch (this) {
+            case TEXT_PRETRAINING -> "the LLM (decoder backbone, text only)";
             case PRETRAINING -> switch (architecture) {
                 case D -> "projector (mlp1)";
                 case X -> "cross-attention blocks and the 1-layer projector (mlp1)";

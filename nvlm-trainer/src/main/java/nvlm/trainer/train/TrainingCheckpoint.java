@@ -212,7 +212,7 @@ public final class TrainingCheckpoint {
         }
     }
 
-    static void deleteRecursively(Path path) throws IOException {
+    public static void deleteRecursively(Path path) throws IOException {
         if (!Files.exists(path)) {
             return;
         }

@@ -1,0 +1,60 @@
+package nvlm.trainer.pipeline;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import nvlm.model.Architecture;
+import nvlm.trainer.train.Recipe;
+import nvlm.trainer.train.Stage;
+import nvlm.trainer.train.StageConfig;
+
+/**
+ * The stages of {@code ./nvlm demo}: the paper's recipe (spec 11, {@link Recipe#paper}: what is
+ * frozen, AdamW betas, weight decay, clipping, cosine with warmup, stage 2's text-only mixing)
+ * with step counts, batch sizes and learning rates sized for the tiny preset on two CPU cores,
+ * and the evaluation's sample counts.
+ *
+ * @param stage1           stage 1 (pretraining: LLM frozen)
+ * @param stage2           stage 2 (SFT: LLM trained, text-only data mixed in)
+ * @param evalSamples      test examples per image family
+ * @param textEvalSamples  test examples per text-only family (cheap, and the text comparison with the backbone needs them)
+ */
+public record DemoRecipe(StageConfig stage1, StageConfig stage2, int evalSamples, int textEvalSamples) {
+    /** Warmup is this fraction of a stage's steps. */
+    static final double WARMUP_FRACTION = 0.1;
+
+    public static DemoRecipe of(Architecture arch, long seed) {
+        StageConfig s1 = sized(Recipe.paper(arch, Stage.PRETRAINING), 150, 8, 2e-3, seed);
+        StageConfig s2 = sized(Recipe.paper(arch, Stage.SFT), 250, 8, 5e-4, seed + 1);
+        return new DemoRecipe(s1, s2, 200, 400);
+    }
+
+    /** {@code base} with toy steps, rows per step and peak learning rate (the paper's min/peak ratio kept). */
+    static StageConfig sized(StageConfig base, int steps, int batch, double peak, long seed) {
+        return base.withSteps(steps, Math.max(1, (int) Math.round(steps * WARMUP_FRACTION)))
+                .withLearningRates(peak, peak * base.minLr() / base.peakLr())
+                .withBatch(batch, 1)
+                .withSeed(seed);
+    }
+
+    public DemoRecipe withSteps(int steps1, int steps2) {
+        return new DemoRecipe(stage1.withSteps(steps1, Math.max(1, (int) Math.round(steps1 * WARMUP_FRACTION))),
+                stage2.withSteps(steps2, Math.max(1, (int) Math.round(steps2 * WARMUP_FRACTION))), evalSamples, textEvalSamples);
+    }
+
+    public DemoRecipe withEvalSamples(int image, int text) {
+        return new DemoRecipe(stage1, stage2, image, text);
+    }
+
+    public DemoRecipe withStages(StageConfig s1, StageConfig s2) {
+        return new DemoRecipe(s1, s2, evalSamples, textEvalSamples);
+    }
+
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("stage1", stage1.toJson());
+        m.put("stage2", stage2.toJson());
+        m.put("eval_samples", (long) evalSamples);
+        m.put("text_eval_samples", (long) textEvalSamples);
+        return m;
+    }
+}
