@@ -106,6 +106,15 @@ public record Blend(List<Entry> entries) {
         return new Blend(e);
     }
 
+    /** The text-only tasks alone, in equal parts (what is mixed into user data in stage 2). */
+    public static Blend textOnly() {
+        List<Entry> e = new ArrayList<>();
+        for (Family f : TEXT) {
+            e.add(new Entry(f, View.IMAGE, 1.0 / TEXT.size()));
+        }
+        return new Blend(e);
+    }
+
     /** The fraction of samples that are text-only (no image). */
     public double textFraction() {
         double text = 0;

@@ -54,13 +54,16 @@ public final class Evaluation {
     /**
      * The first {@code perFamily} examples of each exact-match family in {@code split}, in
      * {@code view} (the image view for evaluating a model, the cells or described view for the
-     * stage-0 decoder). Text-only families get {@code textPerFamily}.
+     * stage-0 decoder). Text-only families get {@code textPerFamily}. Families with no examples are left out.
      */
     public static Map<String, List<Example>> worldExamples(SyntheticWorld world, Split split, int perFamily, int textPerFamily,
                                                            View view, TagMode tagMode) {
         Map<String, List<Example>> out = new LinkedHashMap<>();
         for (Family f : families()) {
             int n = f.hasImage() ? perFamily : textPerFamily;
+            if (n == 0) {
+                continue;
+            }
             List<Example> examples = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 examples.add(world.example(split, f, i, view, tagMode));
@@ -124,11 +127,25 @@ public final class Evaluation {
             if (n > 0 && tokens[n - 1] == imEnd) {
                 n--;
             }
-            int[] ids = new int[n];
-            for (int i = 0; i < n; i++) {
-                ids[i] = Math.toIntExact(tokens[i]);
+            // The presets pad the vocabulary past the tokenizer's ids (to a multiple of 64); a model that
+            // emits one of those ids has answered with no text there.
+            StringBuilder text = new StringBuilder();
+            int vocab = encoder.tokenizer().vocabSize();
+            int from = 0;
+            for (int i = 0; i <= n; i++) {
+                if (i == n || tokens[i] >= vocab) {
+                    int[] ids = new int[i - from];
+                    for (int k = from; k < i; k++) {
+                        ids[k - from] = Math.toIntExact(tokens[k]);
+                    }
+                    text.append(encoder.tokenizer().decode(ids));
+                    if (i < n) {
+                        text.append('\uFFFD');
+                    }
+                    from = i + 1;
+                }
             }
-            return encoder.tokenizer().decode(ids);
+            return text.toString();
         }
     }
 }

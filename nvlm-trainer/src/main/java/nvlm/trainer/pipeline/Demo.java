@@ -96,9 +96,8 @@ public final class Demo {
                 worldSeed);
 
         long t = System.nanoTime();
-        Map<String, List<Example>> textExamples = new LinkedHashMap<>(Evaluation.worldExamples(world, Split.TEST, 0,
-                s.recipe().textEvalSamples(), View.IMAGE, tagMode));
-        textExamples.values().removeIf(List::isEmpty);
+        Map<String, List<Example>> textExamples = Evaluation.worldExamples(world, Split.TEST, 0, s.recipe().textEvalSamples(),
+                View.IMAGE, tagMode);
         EvalResult backboneText = Evaluation.run(model, encoder, textExamples, Evaluation.MAX_NEW_TOKENS, null);
         seconds.put("backbone_eval", elapsed(t));
         log.print("backbone (stage 0) text-only accuracy:\n" + backboneText.table());
@@ -106,7 +105,8 @@ public final class Demo {
         t = System.nanoTime();
         Map<String, List<Example>> stage1Examples = Evaluation.worldExamples(world, Split.VALIDATION, s.recipe().evalSamples() / 4,
                 s.recipe().textEvalSamples() / 4, View.IMAGE, tagMode);
-        TrainResult r1 = train(model, s.recipe().stage1(), world, config, s, options(s, m -> Evaluation.run(m, encoder, stage1Examples,
+        DataSpec data = DataSpec.world(worldSeed, s.recipe().questions());
+        TrainResult r1 = train(model, s.recipe().stage1(), data, config, options(s, m -> Evaluation.run(m, encoder, stage1Examples,
                 Evaluation.MAX_NEW_TOKENS, null).accuracies()), s.out().resolve("stage1"));
         seconds.put("stage1", elapsed(t));
 
@@ -114,7 +114,7 @@ public final class Demo {
         Map<String, List<Example>> testExamples = Evaluation.worldExamples(world, Split.TEST, s.recipe().evalSamples(),
                 s.recipe().textEvalSamples(), View.IMAGE, tagMode);
         EvalResult[] finalEval = new EvalResult[1];
-        TrainResult r2 = train(model, s.recipe().stage2(), world, config, s, options(s, m -> {
+        TrainResult r2 = train(model, s.recipe().stage2(), data, config, options(s, m -> {
             long e = System.nanoTime();
             finalEval[0] = Evaluation.run(m, encoder, testExamples, Evaluation.MAX_NEW_TOKENS, null);
             seconds.put("eval", elapsed(e));
@@ -169,7 +169,7 @@ public final class Demo {
         for (Map<String, Object> r : nvlm.trainer.train.MetricsLog.read(runDir.resolve(nvlm.trainer.train.MetricsLog.FILE))) {
             if ("eval".equals(r.get("type")) && r.get("accuracy") instanceof Map<?, ?> acc) {
                 out.clear();
-                acc.forEach((k, v) -> out.put((String) k, ((Number) v).doubleValue()));
+                acc.forEach((k, v) -> out.put((String) k, v instanceof Number n ? n.doubleValue() : Double.NaN));
             }
         }
         return out;
@@ -180,9 +180,10 @@ public final class Demo {
                 .withEvaluator(evaluator, 0);
     }
 
-    private static TrainResult train(Nvlm model, StageConfig config, SyntheticWorld world, NvlmConfig modelConfig, Settings s,
+    private static TrainResult train(Nvlm model, StageConfig config, DataSpec data, NvlmConfig modelConfig,
                                      TrainerOptions options, Path runDir) throws IOException {
-        try (LoaderBatches batches = WorldStage.batches(world, modelConfig, config, SampleEncoder.Options.defaults())) {
+        data.write(runDir);
+        try (LoaderBatches batches = WorldStage.batches(data.source(config, modelConfig), data.encoder(modelConfig), config)) {
             TrainResult r = Trainer.start(model, config, batches, runDir, options).run();
             if (r.status() != TrainResult.Status.COMPLETED) {
                 throw new IllegalStateException("stage " + config.stage().number() + " stopped after step " + r.step()

@@ -17,15 +17,18 @@ import nvlm.trainer.train.StageConfig;
  * @param stage2           stage 2 (SFT: LLM trained, text-only data mixed in)
  * @param evalSamples      test examples per image family
  * @param textEvalSamples  test examples per text-only family (cheap, and the text comparison with the backbone needs them)
+ * @param questions        questions per training picture ({@link nvlm.trainer.data.SyntheticWorld#example(nvlm.trainer.data.Split,
+ *                         nvlm.trainer.data.Family, long, nvlm.trainer.data.View, nvlm.model.tiling.TagMode, int)}): a picture
+ *                         costs far more than a question, so several answers per picture train faster
  */
-public record DemoRecipe(StageConfig stage1, StageConfig stage2, int evalSamples, int textEvalSamples) {
+public record DemoRecipe(StageConfig stage1, StageConfig stage2, int evalSamples, int textEvalSamples, int questions) {
     /** Warmup is this fraction of a stage's steps. */
     static final double WARMUP_FRACTION = 0.1;
 
     public static DemoRecipe of(Architecture arch, long seed) {
         StageConfig s1 = sized(Recipe.paper(arch, Stage.PRETRAINING), 150, 8, 2e-3, seed);
         StageConfig s2 = sized(Recipe.paper(arch, Stage.SFT), 250, 8, 5e-4, seed + 1);
-        return new DemoRecipe(s1, s2, 200, 400);
+        return new DemoRecipe(s1, s2, 200, 400, 3);
     }
 
     /** {@code base} with toy steps, rows per step and peak learning rate (the paper's min/peak ratio kept). */
@@ -38,15 +41,16 @@ public record DemoRecipe(StageConfig stage1, StageConfig stage2, int evalSamples
 
     public DemoRecipe withSteps(int steps1, int steps2) {
         return new DemoRecipe(stage1.withSteps(steps1, Math.max(1, (int) Math.round(steps1 * WARMUP_FRACTION))),
-                stage2.withSteps(steps2, Math.max(1, (int) Math.round(steps2 * WARMUP_FRACTION))), evalSamples, textEvalSamples);
+                stage2.withSteps(steps2, Math.max(1, (int) Math.round(steps2 * WARMUP_FRACTION))), evalSamples, textEvalSamples,
+                questions);
     }
 
     public DemoRecipe withEvalSamples(int image, int text) {
-        return new DemoRecipe(stage1, stage2, image, text);
+        return new DemoRecipe(stage1, stage2, image, text, questions);
     }
 
     public DemoRecipe withStages(StageConfig s1, StageConfig s2) {
-        return new DemoRecipe(s1, s2, evalSamples, textEvalSamples);
+        return new DemoRecipe(s1, s2, evalSamples, textEvalSamples, questions);
     }
 
     public Map<String, Object> toJson() {
@@ -55,6 +59,7 @@ public record DemoRecipe(StageConfig stage1, StageConfig stage2, int evalSamples
         m.put("stage2", stage2.toJson());
         m.put("eval_samples", (long) evalSamples);
         m.put("text_eval_samples", (long) textEvalSamples);
+        m.put("questions", (long) questions);
         return m;
     }
 }

@@ -58,16 +58,28 @@ class TrainCommandTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         TrainCommand command = new TrainCommand(new PrintStream(bytes, true, StandardCharsets.UTF_8));
         String help = run(command, bytes, "--help");
-        for (String flag : List.of("model", "stage", "batches", "out", "resume", "recipe", "steps", "warmup", "lr", "min-lr",
-                "accumulation", "clip", "weight-decay", "checkpoint-every", "keep", "device", "progress", "help")) {
+        for (String flag : List.of("arch", "preset", "backbones", "vision-from", "llm-from", "no-backbones", "from", "model", "stage",
+                "world-seed", "questions", "llava", "images", "text-ratio", "low-res", "batches", "recipe", "steps", "warmup", "lr",
+                "min-lr", "beta1", "beta2", "eps", "weight-decay", "clip", "batch", "accumulation", "seed", "out", "resume",
+                "eval-every", "eval-samples", "checkpoint-every", "keep", "device", "progress", "help")) {
             assertTrue(help.contains("--" + flag + " "), "--help explains --" + flag);
         }
         UsageException missing = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
-                () -> command.run(List.of("--model", "m", "--stage", "1", "--out", "o")));
-        assertTrue(missing.getMessage().contains("--batches is required"), missing.getMessage());
+                () -> command.run(List.of("--stage", "1", "--out", "o")));
+        assertTrue(missing.getMessage().contains("give --arch d|x|h"), missing.getMessage());
+        UsageException noModel = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> command.run(List.of("--batches", "b", "--stage", "1", "--out", "o")));
+        assertTrue(noModel.getMessage().contains("--batches needs --model"), noModel.getMessage());
+        UsageException stage0 = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> command.run(List.of("--arch", "d", "--stage", "0", "--out", "o")));
+        assertTrue(stage0.getMessage().contains("pretrain-backbones"), stage0.getMessage());
+        UsageException stage1Text = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> command.run(List.of("--arch", "d", "--stage", "1", "--out", dir.resolve("t").toString(), "--text-ratio", "0.3",
+                        "--no-backbones")));
+        assertTrue(stage1Text.getMessage().contains("--text-ratio applies to stage 2"), stage1Text.getMessage());
         UsageException locked = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
                 () -> command.run(List.of("--resume", "r", "--batches", "b", "--lr", "1")));
-        assertTrue(locked.getMessage().contains("--lr cannot be changed on --resume"), locked.getMessage());
+        assertTrue(locked.getMessage().contains("--lr cannot be given with --resume"), locked.getMessage());
         assertEquals(0, Main.run(List.of("train", "--help")), "the command is registered with ./nvlm");
         assertEquals(2, Main.run(List.of("train", "--stage")), "a flag without its value is a usage error");
     }

@@ -1,0 +1,120 @@
+package nvlm.trainer.pipeline;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import nvlm.model.config.NvlmConfig;
+import nvlm.model.tiling.TagMode;
+import nvlm.tensor.io.Json;
+import nvlm.trainer.data.Blend;
+import nvlm.trainer.data.ExampleSource;
+import nvlm.trainer.data.LlavaDataset;
+import nvlm.trainer.data.Mixture;
+import nvlm.trainer.data.SampleEncoder;
+import nvlm.trainer.data.Split;
+import nvlm.trainer.data.SyntheticWorld;
+import nvlm.trainer.data.WorldConfig;
+import nvlm.trainer.data.WorldDataset;
+import nvlm.trainer.train.Stage;
+import nvlm.trainer.train.StageConfig;
+
+/**
+ * What a training run reads, kept in the run folder ({@value #FILE}) so that {@code --resume}
+ * rebuilds exactly the same batches: the synthetic world (its seed, questions per picture) or a
+ * LLaVA-format file with its image folder (stage 2 mixes the world's text-only tasks into it), and
+ * how images are tiled.
+ *
+ * @param llavaFile     LLaVA JSON / JSONL, or null for the synthetic world
+ * @param imageFolder   where the LLaVA file's image paths point (null: the file's folder)
+ * @param worldSeed     the world's seed (its splits); also the text-only tasks' world for LLaVA data
+ * @param questions     questions per world picture (1: one example per question, as evaluated)
+ * @param lowResolution one S x S tile per image instead of dynamic high resolution (spec 1, the paper's baseline)
+ */
+public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution) {
+    public static final String FILE = "data.json";
+
+    public DataSpec {
+        if (questions < 1) {
+            throw new IllegalArgumentException("questions per picture must be >= 1, got " + questions);
+        }
+    }
+
+    public static DataSpec world(long seed, int questions) {
+        return new DataSpec(null, null, seed, questions, false);
+    }
+
+    public boolean isWorld() {
+        return llavaFile == null;
+    }
+
+    public DataSpec withLowResolution(boolean low) {
+        return new DataSpec(llavaFile, imageFolder, worldSeed, questions, low);
+    }
+
+    /** How samples are encoded for a model under this spec. */
+    public SampleEncoder encoder(NvlmConfig model) {
+        return WorldStage.encoder(model, SampleEncoder.Options.defaults().withLowResolution(lowResolution));
+    }
+
+    /** The training examples of a stage: {@code steps x rows per step} of them. */
+    public ExampleSource source(StageConfig config, NvlmConfig model) throws IOException {
+        SyntheticWorld world = new SyntheticWorld(WorldConfig.forModel(model, worldSeed));
+        TagMode tagMode = TagMode.parse(model.tiling().tagMode());
+        int rows = Math.multiplyExact(config.totalSteps(), config.globalBatchSize());
+        if (isWorld()) {
+            return new WorldDataset(world, Split.TRAIN, WorldStage.blend(config), rows, tagMode, questions);
+        }
+        LlavaDataset user = LlavaDataset.open(llavaFile, imageFolder != null ? imageFolder : llavaFile.toAbsolutePath().getParent());
+        double text = config.stage() == Stage.SFT ? config.textOnlyRatio() : 0;
+        if (text >= 1) {
+            throw new IllegalArgumentException("text-only ratio " + text + " leaves no room for the LLaVA data");
+        }
+        ExampleSource textOnly = new WorldDataset(world, Split.TRAIN, Blend.textOnly(), Math.max(1, rows), tagMode);
+        return text > 0 ? Mixture.withTextOnly(user, textOnly, text, rows, config.seed())
+                : new Mixture(List.of(user), new double[] {1}, rows, config.seed());
+    }
+
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kind", isWorld() ? "world" : "llava");
+        if (!isWorld()) {
+            m.put("llava_file", llavaFile.toAbsolutePath().toString());
+            m.put("image_folder", imageFolder == null ? null : imageFolder.toAbsolutePath().toString());
+        }
+        m.put("world_seed", worldSeed);
+        m.put("questions", (long) questions);
+        m.put("low_resolution", lowResolution);
+        return m;
+    }
+
+    public static DataSpec fromJson(Map<String, Object> m, String source) {
+        try {
+            boolean world = "world".equals(m.get("kind"));
+            Path file = world ? null : Path.of((String) m.get("llava_file"));
+            Path images = world || m.get("image_folder") == null ? null : Path.of((String) m.get("image_folder"));
+            return new DataSpec(file, images, (Long) m.get("world_seed"), Math.toIntExact((Long) m.get("questions")),
+                    (Boolean) m.get("low_resolution"));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(source + ": not a data spec (" + e + ")", e);
+        }
+    }
+
+    public void write(Path runDir) throws IOException {
+        Files.createDirectories(runDir);
+        Path tmp = runDir.resolve(FILE + ".tmp");
+        Files.writeString(tmp, Json.writePretty(toJson()) + "\n");
+        Files.move(tmp, runDir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    public static DataSpec read(Path runDir) throws IOException {
+        Path file = runDir.resolve(FILE);
+        if (!Files.exists(file)) {
+            throw new IOException(runDir + " has no " + FILE + " (was it made by ./nvlm train with world or LLaVA data?)");
+        }
+        return fromJson(Json.parseObject(Files.readString(file)), file.toString());
+    }
+}

@@ -1,0 +1,80 @@
+package nvlm.trainer.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import nvlm.model.Architecture;
+import nvlm.model.config.NvlmConfig;
+import nvlm.model.config.Presets;
+import nvlm.model.prompt.Sample;
+import nvlm.model.tiling.TagMode;
+import nvlm.model.tokenizer.ProjectTokenizer;
+import org.junit.jupiter.api.Test;
+
+class CellSymbolsTest {
+    private static final NvlmConfig TINY = Presets.get("tiny", Architecture.D);
+    private static final SyntheticWorld WORLD = new SyntheticWorld(WorldConfig.forModel(TINY, 3));
+    private static final SampleEncoder ENCODER = SampleEncoder.forConfig(TINY, ProjectTokenizer.instance(),
+            SampleEncoder.Options.defaults());
+
+    @Test
+    void cellsViewHasNvlmDsTokenLayoutWithOneSymbolPerImageToken() {
+        for (Family f : List.of(Family.CAPTION, Family.OCR, Family.COUNTING, Family.SPATIAL, Family.CHART)) {
+            for (int i = 0; i < 20; i++) {
+                Sample image = ENCODER.encode(WORLD.example(Split.TRAIN, f, i));
+                Sample cells = ENCODER.encode(WORLD.cellsExample(Split.TRAIN, f, i, TagMode.ONE_D));
+                String where = f.id() + " " + i;
+                assertEquals(image.length(), cells.length(), where + ": same token count");
+                int symbols = 0;
+                for (int t = 0; t < image.length(); t++) {
+                    if (image.inputIds()[t] == ProjectTokenizer.IMAGE_CONTEXT) {
+                        int id = cells.inputIds()[t];
+                        assertTrue(id < 128 && CellSymbols.ALPHABET.indexOf((char) id) >= 0 || id == CellSymbols.THUMBNAIL,
+                                where + ": a symbol where the image token is, got " + id);
+                        symbols++;
+                    } else {
+                        assertEquals(image.inputIds()[t], cells.inputIds()[t], where + ": token " + t + " is the same in both views");
+                    }
+                    assertEquals(image.labels()[t], cells.labels()[t], where + ": labels agree at " + t);
+                }
+                assertEquals(image.imageTiles()[0] * TINY.tokensPerTile(), symbols, where + ": one symbol per image token");
+            }
+        }
+    }
+
+    @Test
+    void symbolsTellContentAndTheImageEdgesOfEmptyCells() {
+        assertEquals('.', CellSymbols.symbol(CellClass.EMPTY, false, false, false, false));
+        assertEquals('(', CellSymbols.symbol(CellClass.EMPTY, true, false, true, false));
+        assertEquals(']', CellSymbols.symbol(CellClass.EMPTY, false, true, false, true));
+        assertEquals('_', CellSymbols.symbol(CellClass.EMPTY, false, true, false, false));
+        assertEquals('K', CellSymbols.symbol(CellClass.glyph('K'), true, false, true, false), "content wins over the frame");
+        assertEquals('a', CellSymbols.symbol(CellClass.shape(Shape.CIRCLE, Colour.RED), false, false, false, false));
+        assertEquals('#', CellSymbols.symbol(CellClass.BAR, false, false, false, false));
+        Set<Character> distinct = new HashSet<>();
+        for (char c : CellSymbols.ALPHABET.toCharArray()) {
+            distinct.add(c);
+            assertEquals(c, CellSymbols.ALPHABET.charAt(CellSymbols.classOf(c)));
+        }
+        assertEquals(CellSymbols.COUNT, distinct.size(), "symbols are distinct");
+        assertEquals(-1, CellSymbols.ALPHABET.indexOf(CellSymbols.THUMBNAIL), "thumbnail cells are no class of the vision head");
+    }
+
+    @Test
+    void theFrameSymbolsOutlineTheImage() {
+        Scene.Board board = new Scene.Board(3, 2, List.of(new Scene.Blank(), new Scene.Blank(), new Scene.Blank(), new Scene.Blank(),
+                new Scene.Blank(), new Scene.Blank()));
+        WorldConfig config = WORLD.config();
+        int[] classes = board.cellClasses(config);
+        assertEquals("(^^^{...{...{...", new String(CellSymbols.ofTile(board, config, classes, 0)), "top left tile");
+        assertEquals("^^^^............", new String(CellSymbols.ofTile(board, config, classes, 1)), "top middle tile");
+        assertEquals("...}...}...}___]", new String(CellSymbols.ofTile(board, config, classes, 5)), "bottom right tile");
+        assertEquals("????????????????", new String(CellSymbols.ofTile(board, config, classes, 6)), "the thumbnail");
+        Scene.Board single = new Scene.Board(1, 1, List.of(new Scene.Figure(Shape.SQUARE, Colour.BLUE)));
+        assertEquals("<Image><tile_global_thumbnail>(^^){ii}{ii}[__]</Image>", CellSymbols.imageText(single, config, TagMode.ONE_D),
+                "a single tile is the whole picture: real cells, the thumbnail tag, no thumbnail");
+    }
+}
