@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import nvlm.kernels.DType;
@@ -22,6 +23,7 @@ import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.data.Blend;
 import nvlm.trainer.data.DataLoader;
+import nvlm.trainer.data.Example;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
@@ -30,6 +32,7 @@ import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
 import nvlm.trainer.eval.EvalResult;
 import nvlm.trainer.eval.Evaluation;
+import nvlm.trainer.train.Evaluator;
 import nvlm.trainer.train.LoaderBatches;
 import nvlm.trainer.train.ProgressBar;
 import nvlm.trainer.train.TrainResult;
@@ -57,7 +60,23 @@ public final class BackbonePretraining {
     /** Rows per length-bucketing pool of the decoder's data loader. */
     static final int POOL_BATCHES = 16;
 
+    /** Decoder steps between the small evaluations that show how stage 0 is going (they do not change training). */
+    static final int TEXT_EVAL_EVERY = 1000;
+    /** Test examples per family of those evaluations. */
+    static final int TEXT_EVAL_SAMPLES = 50;
+
     private BackbonePretraining() {
+    }
+
+    /** Exact match on the cells view of the test split, printed as a table to {@code progress}. */
+    private static Evaluator progressEvaluator(SyntheticWorld world, NvlmConfig config, SampleEncoder encoder, PrintStream progress) {
+        Map<String, List<Example>> examples = Evaluation.worldExamples(world, Split.TEST, TEXT_EVAL_SAMPLES, TEXT_EVAL_SAMPLES, View.CELLS,
+                TagMode.parse(config.tiling().tagMode()));
+        return model -> {
+            EvalResult result = Evaluation.run(model, encoder, examples, Evaluation.MAX_NEW_TOKENS, null);
+            progress.print("  decoder on the cells view (" + TEXT_EVAL_SAMPLES + " test examples per family):\n" + result.table());
+            return result.accuracies();
+        };
     }
 
     /** The world every stage of a run uses: the preset's tile geometry, seeded like the backbones. */
@@ -86,7 +105,8 @@ public final class BackbonePretraining {
         TrainResult text;
         try (LoaderBatches batches = new LoaderBatches(loader, 1)) {
             TrainerOptions options = TrainerOptions.defaults().withCheckpointEvery(500).withKeepCheckpoints(1)
-                    .withProgress(mode, progress, 0).withInterruptHandling(false);
+                    .withProgress(mode, progress, 0).withInterruptHandling(false)
+                    .withEvaluator(progressEvaluator(world, config, encoder, progress), TEXT_EVAL_EVERY);
             Trainer trainer = Files.exists(textRun.resolve("checkpoints"))
                     ? Trainer.resume(textRun, batches, options) : Trainer.start(model, recipe.textStage(), batches, textRun, options);
             text = trainer.run();

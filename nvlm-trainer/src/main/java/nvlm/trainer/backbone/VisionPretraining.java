@@ -60,6 +60,7 @@ public final class VisionPretraining {
         ProgressBar bar = new ProgressBar(out, mode, "stage 0 vision", steps, ProgressBar.defaultLinesEvery(steps));
         bar.message(String.format(Locale.ROOT, "stage 0 (vision encoder): InternViT + a throwaway head telling each image token's cell"
                 + " symbol; %,d parameters; %d steps of %d pictures", model.parameterCount(), steps, recipe.visionImages()));
+        int tokensPerTile = (config.gridSize() / 2) * (config.gridSize() / 2);
         long start = System.nanoTime();
         double smoothed = 0;
         long tiles = 0;
@@ -96,10 +97,12 @@ public final class VisionPretraining {
                 record.put("grad_norm", norm);
                 record.put("samples", (long) recipe.visionImages());
                 record.put("tiles", (long) batch.tiles());
+                record.put("tokens", (long) batch.tiles() * tokensPerTile);
                 record.put("seconds", seconds);
                 record.put("samples_per_s", recipe.visionImages() / seconds);
                 metrics.append(record);
-                bar.update(step, smoothed / (1 - Math.pow(0.9, step)), lr, tiles / elapsed, step * recipe.visionImages() / elapsed,
+                // Tokens: the image tokens the head is trained on (cells of the regular tiles).
+                bar.update(step, smoothed / (1 - Math.pow(0.9, step)), lr, tiles * tokensPerTile / elapsed, step * recipe.visionImages() / elapsed,
                         (steps - step) * elapsed / step);
             }
         } finally {

@@ -14,11 +14,18 @@
  * halftone, legible in the tiles and averaged away in the thumbnail (which is what dynamic high
  * resolution is for). {@link nvlm.trainer.data.WorldPreview} writes PNG sheets of samples.
  *
+ * <h2>Views and conversations</h2>
+ * An image task comes in three {@link nvlm.trainer.data.View}s: the picture, its caption in text
+ * (described), or one symbol per image token in NVLM-D's token layout
+ * ({@link nvlm.trainer.data.CellSymbols}, the cells view). A training example may also ask several
+ * questions about one picture ({@link nvlm.trainer.data.SyntheticWorld#questions}).
+ *
  * <h2>Stage 0</h2>
- * Decoder: {@link nvlm.trainer.data.Blend#stage0Text()}, the text-only tasks plus the described view
- * of every image task (the caption in place of the picture). Vision encoder:
- * {@link nvlm.trainer.data.VisionExample} / {@link nvlm.trainer.data.VisionBatch}, per-cell classes
- * ({@link nvlm.trainer.data.CellClass}) and per-tile edge bits for a throwaway head.
+ * Decoder: {@link nvlm.trainer.data.Blend#stage0Text()}, mostly the cells view of the image tasks,
+ * the text-only tasks, a little of the described view. Vision encoder: the cell symbols of each
+ * tile ({@link nvlm.trainer.data.CellSymbols#ofTile}; {@link nvlm.trainer.data.VisionExample} /
+ * {@link nvlm.trainer.data.VisionBatch} hold the content classes {@link nvlm.trainer.data.CellClass}
+ * and per-tile edge bits for other heads).
  *
  * <h2>Pipeline</h2>
  * An {@link nvlm.trainer.data.ExampleSource} ({@link nvlm.trainer.data.WorldDataset},

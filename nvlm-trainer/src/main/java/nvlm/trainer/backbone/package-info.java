@@ -1,0 +1,25 @@
+/**
+ * Stage 0: the backbones stages 1 and 2 start from (project decision; the paper starts from
+ * pretrained InternViT and Qwen2 weights, which cannot be downloaded here).
+ *
+ * <ul>
+ *   <li>{@link nvlm.trainer.backbone.BackboneRecipe}: the hyper-parameters, and the hash the shipped
+ *       backbones record;</li>
+ *   <li>{@link nvlm.trainer.backbone.VisionPretraining}: InternViT with a throwaway head
+ *       ({@link nvlm.trainer.backbone.CellClassifier}) telling the cell symbol of each pixel-shuffled
+ *       token ({@link nvlm.trainer.data.CellSymbols}), on world pictures
+ *       ({@link nvlm.trainer.backbone.CellBatch}); {@link nvlm.trainer.backbone.CellAccuracy} per kind
+ *       of cell;</li>
+ *   <li>the decoder: {@link nvlm.trainer.train.Trainer} with
+ *       {@link nvlm.trainer.train.Stage#TEXT_PRETRAINING} on {@link nvlm.trainer.data.Blend#stage0Text()},
+ *       where every picture is written out as one symbol per image token in NVLM-D's layout (the
+ *       cells view), so the decoder learns the tasks before it sees an image;</li>
+ *   <li>{@link nvlm.trainer.backbone.BackbonePretraining}: both, into one model folder with a
+ *       manifest ({@code ./nvlm pretrain-backbones});</li>
+ *   <li>{@link nvlm.trainer.backbone.Backbones}: the shipped copy (resources
+ *       {@value nvlm.trainer.backbone.Backbones#SHIPPED_RESOURCE}), and loading the vision encoder
+ *       and the LLM into a model of any architecture, from these backbones or from real
+ *       checkpoints.</li>
+ * </ul>
+ */
+package nvlm.trainer.backbone;
