@@ -35,6 +35,12 @@ import jdk.incubator.vector.VectorOperators;
 public final class Attention {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+    /**
+     * At most this many (query head of a group, query) rows per kv head take the few-queries
+     * forward, which reads k and v rows in place: packing a whole KV cache for one decoding step
+     * costs several times the attention itself.
+     */
+    private static final int FEW_QUERY_ROWS = 16;
 
     private Attention() {
     }
@@ -58,6 +64,10 @@ public final class Attention {
             return;
         }
         Geometry g = new Geometry(s, mask, maskOffset, maskBatchStride, maskRowStride);
+        if (s.qLen() * s.group() <= FEW_QUERY_ROWS) {
+            forwardFewQueries(g, q, k, v, out, lse, lseOffset);
+            return;
+        }
         int kvCount = s.batch() * s.kvHeads();
         float[][] keysT = new float[kvCount][];
         float[][] values = new float[kvCount][];
@@ -71,7 +81,7 @@ public final class Attention {
         });
         int queryBlocks = g.qPad / BLOCK;
         Parallel.forRange(s.batch() * s.qHeads() * queryBlocks, 1, (start, end) -> {
-            ForwardTiles w = new ForwardTiles(g);
+            ForwardTiles w = new ForwardTiles(g, false);
             for (int task = start; task < end; task++) {
                 int head = task / queryBlocks;
                 int b = head / s.qHeads();
@@ -265,17 +275,28 @@ public final class Attention {
         }
     }
 
-    /** One worker's tiles for forward: its query block, a score tile, the output accumulator and softmax state. */
+    /** One worker's tiles for forward: its query rows, a score tile, the output accumulator and softmax state. */
     private static final class ForwardTiles {
         final float[] q;
         final float[] scores = new float[BLOCK * BLOCK];
         final float[] acc;
         final float[] rowMax = new float[BLOCK];
         final float[] rowSum = new float[BLOCK];
+        /** Few-queries path only: one k row and a block of v rows, padded to dp. */
+        final float[] keyRow;
+        final float[] valueRows;
 
-        ForwardTiles(Geometry g) {
-            q = new float[BLOCK * g.d];
+        ForwardTiles(Geometry g, boolean fewQueries) {
+            q = new float[BLOCK * g.dp];
             acc = new float[BLOCK * g.dp];
+            keyRow = fewQueries ? new float[g.dp] : null;
+            valueRows = fewQueries ? new float[BLOCK * g.dp] : null;
+        }
+
+        void reset(int rows, int dp) {
+            Arrays.fill(rowMax, NEG_INF);
+            Arrays.fill(rowSum, 0f);
+            Arrays.fill(acc, 0, rows * dp, 0f);
         }
     }
 
@@ -285,9 +306,7 @@ public final class Attention {
         AttentionShape s = g.s;
         int rows = Math.min(BLOCK, s.qLen() - i0);
         AttentionTiles.packRows(q, b, h, i0, rows, g.d, s.scale(), w.q, 0, g.d);
-        Arrays.fill(w.rowMax, NEG_INF);
-        Arrays.fill(w.rowSum, 0f);
-        Arrays.fill(w.acc, 0, rows * g.dp, 0f);
+        w.reset(rows, g.dp);
         int keyEnd = g.keyEnd(i0, rows);
         for (int j0 = 0; j0 < keyEnd; j0 += BLOCK) {
             int nk = Math.min(BLOCK, s.kvLen() - j0);
@@ -297,30 +316,90 @@ public final class Attention {
             }
             matmul(rows, cols, g.d, w.q, 0, g.d, 1, keysT, (j0 / BLOCK) * g.d * BLOCK, BLOCK, w.scores, 0, BLOCK, false);
             for (int r = 0; r < rows; r++) {
-                int at = r * BLOCK;
-                int visibleEnd = nk;
-                if (g.causal()) {
-                    visibleEnd = Math.clamp(i0 + r + g.causalOffset - j0 + 1L, 0, nk);
-                }
-                Arrays.fill(w.scores, at + visibleEnd, at + cols, NEG_INF);
-                if (g.explicit()) {
-                    for (int j = 0; j < visibleEnd; j++) {
-                        if (!g.maskAllows(b, i0 + r, j0 + j)) {
-                            w.scores[at + j] = NEG_INF;
-                        }
-                    }
-                }
+                maskRow(g, w.scores, r * BLOCK, b, i0 + r, j0, nk, cols);
                 onlineSoftmax(w, r, cols, g.dp);
             }
             matmul(rows, g.dp, cols, w.scores, 0, BLOCK, 1, values, j0 * g.dp, g.dp, w.acc, 0, g.dp, true);
         }
         for (int r = 0; r < rows; r++) {
-            float sum = w.rowSum[r];
-            float logSumExp = sum == 0f ? NEG_INF : w.rowMax[r] + (float) Math.log(sum);
-            scaleRow(w.acc, r * g.dp, g.dp, sum == 0f ? 0f : 1f / sum);
-            lse.setAtIndex(F32, lseRow + i0 + r, logSumExp);
+            lse.setAtIndex(F32, lseRow + i0 + r, finishRow(w, r, g.dp));
         }
         AttentionTiles.unpackRows(w.acc, 0, g.dp, out, b, h, i0, rows, g.d);
+    }
+
+    /**
+     * Forward for every query of a kv head's group at once, reading k and v rows in place (no
+     * packed copy of the cache). Row r of the tiles is query r % qLen of group member r / qLen.
+     * Scores are dot products, one reduction each: cheap enough for the few rows this path takes.
+     */
+    private static void forwardFewQueries(Geometry g, HeadView q, HeadView k, HeadView v, HeadView out,
+                                          MemorySegment lse, long lseOffset) {
+        AttentionShape s = g.s;
+        int rows = s.group() * s.qLen();
+        Parallel.forRange(s.batch() * s.kvHeads(), 1, (start, end) -> {
+            ForwardTiles w = new ForwardTiles(g, true);
+            for (int task = start; task < end; task++) {
+                int b = task / s.kvHeads();
+                int kvHead = task % s.kvHeads();
+                int firstHead = kvHead * s.group();
+                for (int member = 0; member < s.group(); member++) {
+                    AttentionTiles.packRows(q, b, firstHead + member, 0, s.qLen(), g.d, s.scale(), w.q,
+                            member * s.qLen() * g.dp, g.dp);
+                }
+                w.reset(rows, g.dp);
+                int keyEnd = g.keyEnd(0, s.qLen());
+                for (int j0 = 0; j0 < keyEnd; j0 += BLOCK) {
+                    int nk = Math.min(BLOCK, s.kvLen() - j0);
+                    int cols = roundUp(nk, LANES);
+                    if (g.explicit() && !g.anyAllowed(b, 0, s.qLen(), j0, nk)) {
+                        continue;
+                    }
+                    for (int j = 0; j < nk; j++) {
+                        AttentionTiles.packRows(k, b, kvHead, j0 + j, 1, g.d, 1f, w.keyRow, 0, g.dp);
+                        for (int r = 0; r < rows; r++) {
+                            w.scores[r * BLOCK + j] = AttentionTiles.dot(w.q, r * g.dp, w.keyRow, g.dp);
+                        }
+                    }
+                    for (int r = 0; r < rows; r++) {
+                        maskRow(g, w.scores, r * BLOCK, b, r % s.qLen(), j0, nk, cols);
+                        onlineSoftmax(w, r, cols, g.dp);
+                    }
+                    AttentionTiles.packRows(v, b, kvHead, j0, nk, g.d, 1f, w.valueRows, 0, g.dp);
+                    matmul(rows, g.dp, nk, w.scores, 0, BLOCK, 1, w.valueRows, 0, g.dp, w.acc, 0, g.dp, true);
+                }
+                for (int member = 0; member < s.group(); member++) {
+                    long lseRow = lseOffset + (long) (b * s.qHeads() + firstHead + member) * s.qLen();
+                    for (int i = 0; i < s.qLen(); i++) {
+                        lse.setAtIndex(F32, lseRow + i, finishRow(w, member * s.qLen() + i, g.dp));
+                    }
+                    AttentionTiles.unpackRows(w.acc, member * s.qLen() * g.dp, g.dp, out, b, firstHead + member, 0,
+                            s.qLen(), g.d);
+                }
+            }
+        });
+    }
+
+    /** Sets the scores of keys query i may not see (and the padding past nk) to -infinity. */
+    private static void maskRow(Geometry g, float[] scores, int at, int b, int i, int j0, int nk, int cols) {
+        int visibleEnd = nk;
+        if (g.causal()) {
+            visibleEnd = Math.clamp(i + g.causalOffset - j0 + 1L, 0, nk);
+        }
+        Arrays.fill(scores, at + visibleEnd, at + cols, NEG_INF);
+        if (g.explicit()) {
+            for (int j = 0; j < visibleEnd; j++) {
+                if (!g.maskAllows(b, i, j0 + j)) {
+                    scores[at + j] = NEG_INF;
+                }
+            }
+        }
+    }
+
+    /** Normalizes accumulator row r by its softmax sum and returns its lse; a row that saw nothing gets 0 and -inf. */
+    private static float finishRow(ForwardTiles w, int r, int dp) {
+        float sum = w.rowSum[r];
+        scaleRow(w.acc, r * dp, dp, sum == 0f ? 0f : 1f / sum);
+        return sum == 0f ? NEG_INF : w.rowMax[r] + (float) Math.log(sum);
     }
 
     /**

@@ -75,6 +75,15 @@ final class AttentionTiles {
         }
     }
 
+    /** a[aOff, aOff + len) . b[0, len), len a multiple of {@link #LANES}. */
+    static float dot(float[] a, int aOff, float[] b, int len) {
+        FloatVector acc = FloatVector.zero(SPECIES);
+        for (int c = 0; c < len; c += LANES) {
+            acc = FloatVector.fromArray(SPECIES, a, aOff + c).fma(FloatVector.fromArray(SPECIES, b, c), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
     /** Four rows of c times four vectors of columns: 16 accumulators, each loaded b vector feeds 4 FMAs. */
     private static void kernel4x4(int k, float[] a, int a0, int lda, int aStep, float[] b, int bp, int ldb,
                                   float[] c, int c0, int ldc, boolean accumulate) {
