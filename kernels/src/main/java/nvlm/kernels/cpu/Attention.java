@@ -8,6 +8,7 @@ import static nvlm.kernels.cpu.AttentionTiles.roundUp;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -35,6 +36,8 @@ import jdk.incubator.vector.VectorOperators;
 public final class Attention {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+    /** Eight mask bytes as one word, byte t in bits [8t, 8t + 8) whatever the platform's byte order. */
+    private static final ValueLayout.OfLong MASK_WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /**
      * At most this many (query head of a group, query) rows per kv head take the few-queries
      * forward, which reads k and v rows in place: packing a whole KV cache for one decoding step
@@ -257,15 +260,54 @@ public final class Attention {
             return causal() ? Math.max(0, j0 - causalOffset) : 0;
         }
 
-        boolean maskAllows(int b, int i, int j) {
-            return mask.get(ValueLayout.JAVA_BYTE, maskOffset + b * maskBatchStride + i * maskRowStride + j) != 0;
+        /**
+         * Sets x[at + j] (and y[at + j] when y is not null) to {@code hidden} for every key j in
+         * [0, count) that the explicit mask hides from query i. Reads the mask 8 bytes at a time:
+         * cross-attention masks are long runs, so most words need no per-byte look.
+         */
+        void hideMasked(float[] x, float[] y, int at, float hidden, int b, int i, int j0, int count) {
+            long row = maskOffset + b * maskBatchStride + i * maskRowStride + j0;
+            int j = 0;
+            for (; j + 8 <= count; j += 8) {
+                long bytes = mask.get(MASK_WORD, row + j);
+                if (hasZeroByte(bytes)) {
+                    for (int t = 0; t < 8; t++) {
+                        if (((bytes >>> (8 * t)) & 0xff) == 0) {
+                            hide(x, y, at + j + t, hidden);
+                        }
+                    }
+                }
+            }
+            for (; j < count; j++) {
+                if (mask.get(ValueLayout.JAVA_BYTE, row + j) == 0) {
+                    hide(x, y, at + j, hidden);
+                }
+            }
+        }
+
+        private static void hide(float[] x, float[] y, int index, float hidden) {
+            x[index] = hidden;
+            if (y != null) {
+                y[index] = hidden;
+            }
+        }
+
+        /** Whether any of the 8 bytes of a word is 0 (the classic SWAR test, exact for the "any" question). */
+        private static boolean hasZeroByte(long bytes) {
+            return ((bytes - 0x0101010101010101L) & ~bytes & 0x8080808080808080L) != 0;
         }
 
         /** Whether the explicit mask lets any of queries [i0, i0 + rows) see any of keys [j0, j0 + cols). */
         boolean anyAllowed(int b, int i0, int rows, int j0, int cols) {
             for (int r = 0; r < rows; r++) {
                 long at = maskOffset + b * maskBatchStride + (i0 + r) * maskRowStride + j0;
-                for (int j = 0; j < cols; j++) {
+                int j = 0;
+                for (; j + 8 <= cols; j += 8) {
+                    if (mask.get(MASK_WORD, at + j) != 0) {
+                        return true;
+                    }
+                }
+                for (; j < cols; j++) {
                     if (mask.get(ValueLayout.JAVA_BYTE, at + j) != 0) {
                         return true;
                     }
@@ -387,11 +429,7 @@ public final class Attention {
         }
         Arrays.fill(scores, at + visibleEnd, at + cols, NEG_INF);
         if (g.explicit()) {
-            for (int j = 0; j < visibleEnd; j++) {
-                if (!g.maskAllows(b, i, j0 + j)) {
-                    scores[at + j] = NEG_INF;
-                }
-            }
+            g.hideMasked(scores, null, at, NEG_INF, b, i, j0, visibleEnd);
         }
     }
 
@@ -426,7 +464,8 @@ public final class Attention {
             p.intoArray(scores, at + j);
             sum = sum.add(p);
         }
-        float alpha = (float) Math.exp(oldMax - newMax);
+        // The running max rarely moves after the first blocks: skip the scalar exp then.
+        float alpha = newMax == oldMax ? 1f : (float) Math.exp(oldMax - newMax);
         w.rowSum[r] = w.rowSum[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
         w.rowMax[r] = newMax;
         if (alpha != 1f) {
@@ -485,12 +524,7 @@ public final class Attention {
             }
             scoreGradientRow(w.probs, w.dScores, at, cols, visibleEnd, lse[i], delta[i]);
             if (g.explicit()) {
-                for (int j = 0; j < visibleEnd; j++) {
-                    if (!g.maskAllows(b, i, j0 + j)) {
-                        w.probs[at + j] = 0f;
-                        w.dScores[at + j] = 0f;
-                    }
-                }
+                g.hideMasked(w.probs, w.dScores, at, 0f, b, i, j0, visibleEnd);
             }
         }
         return true;
