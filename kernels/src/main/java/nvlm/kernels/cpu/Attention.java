@@ -37,7 +37,8 @@ public final class Attention {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
     /** Eight mask bytes as one word, byte t in bits [8t, 8t + 8) whatever the platform's byte order. */
-    private static final ValueLayout.OfLong MASK_WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong MASK_WORD =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /**
      * At most this many (query head of a group, query) rows per kv head take the few-queries
      * forward, which reads k and v rows in place: packing a whole KV cache for one decoding step
@@ -49,14 +50,20 @@ public final class Attention {
     }
 
     /**
-     * out = softmax(scale * q k^T + mask) v per (batch, query head); query head h reads kv head h / (qHeads / kvHeads) (GQA;
-     * qHeads % kvHeads == 0). CAUSAL: query i may see key j iff j <= i + (kvLen - qLen) (bottom-right aligned, so decoding
-     * with a KV cache works: qLen 1, kvLen = cache length). EXPLICIT: `mask` is a byte tensor [batch, qLen, kvLen]
-     * (nonzero = may attend) at maskOffset with strides (maskBatchStride may be 0 to broadcast; the kv dim is contiguous),
-     * shared by all heads. A query row with no visible key gets out = 0 and lse = -infinity.
-     * lse [batch, qHeads, qLen] contiguous f32 (log-sum-exp of the scaled, masked scores) is written for backward.
-     * Memory is O(T*d): online softmax over key blocks, never a qLen x kvLen buffer (not even per head).
-     * Offsets and strides of views and lse count floats; those of the mask count bytes.
+     * out = softmax(scale * q k^T + mask) v per (batch, query head); query head h reads kv head
+     * h / (qHeads / kvHeads) (GQA; qHeads % kvHeads == 0). CAUSAL: query i may see key j iff
+     * j <= i + (kvLen - qLen) (bottom-right aligned, so decoding with a KV cache works: qLen 1,
+     * kvLen = cache length). EXPLICIT: {@code mask} is a byte tensor [batch, qLen, kvLen]
+     * (nonzero = may attend) at maskOffset with strides (maskBatchStride may be 0 to broadcast; the
+     * kv dim is contiguous), shared by all heads; mask and its offset/strides are ignored (mask may
+     * be null) for NONE and CAUSAL. A query row with no visible key gets out = 0 and
+     * lse = -infinity. lse [batch, qHeads, qLen] contiguous f32 (log-sum-exp of the scaled, masked
+     * scores) is written at lseOffset for backward. Memory is O(T*d): online softmax over key
+     * blocks, never a qLen x kvLen buffer (not even per head). Offsets and strides of views and lse
+     * count floats; those of the mask count bytes.
+     *
+     * @throws IllegalArgumentException naming the argument: a null or read-only output, a view or
+     *     mask whose addressed range leaves its segment, a negative offset or stride
      */
     public static void forward(AttentionShape s, HeadView q, HeadView k, HeadView v,
                                MemorySegment mask, long maskOffset, long maskBatchStride, long maskRowStride,
@@ -98,10 +105,14 @@ public final class Attention {
     }
 
     /**
-     * Gradients given dOut (same layout as out), the forward's out and lse. dq, dk, dv are OVERWRITTEN (with GQA dk/dv sum
-     * over the query heads of a group). Rows with lse = -inf contribute nothing. Flash-attention-2 style: recompute
-     * probabilities blockwise from lse; D_i = rowsum(dOut_i * out_i). O(T*d) memory, deterministic: one pass parallel
-     * over (batch, kv head, key block) for dk/dv and one over (batch, q head, query block) for dq.
+     * Gradients given dOut (same layout as out), the forward's out and lse. dq, dk, dv are
+     * OVERWRITTEN (with GQA dk/dv sum over the query heads of a group). Rows with lse = -inf
+     * contribute nothing. Flash-attention-2 style: recompute probabilities blockwise from lse;
+     * D_i = rowsum(dOut_i * out_i). O(T*d) memory, deterministic: one pass parallel over
+     * (batch, kv head, key block) for dk/dv and one over (batch, q head, query block) for dq.
+     * Every input is packed before any output is written, so outputs may alias inputs.
+     *
+     * @throws IllegalArgumentException naming the argument, as {@link #forward}
      */
     public static void backward(AttentionShape s, HeadView q, HeadView k, HeadView v,
                                 MemorySegment mask, long maskOffset, long maskBatchStride, long maskRowStride,
@@ -356,7 +367,8 @@ public final class Attention {
             if (g.explicit() && !g.anyAllowed(b, i0, rows, j0, nk)) {
                 continue;
             }
-            matmul(rows, cols, g.d, w.q, 0, g.d, 1, keysT, (j0 / BLOCK) * g.d * BLOCK, BLOCK, w.scores, 0, BLOCK, false);
+            int panel = (j0 / BLOCK) * g.d * BLOCK;
+            matmul(rows, cols, g.d, w.q, 0, g.d, 1, keysT, panel, BLOCK, w.scores, 0, BLOCK, false);
             for (int r = 0; r < rows; r++) {
                 maskRow(g, w.scores, r * BLOCK, b, i0 + r, j0, nk, cols);
                 onlineSoftmax(w, r, cols, g.dp);

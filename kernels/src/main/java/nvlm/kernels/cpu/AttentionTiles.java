@@ -50,12 +50,13 @@ final class AttentionTiles {
             for (; j + 4 * LANES <= n; j += 4 * LANES) {
                 int i = 0;
                 for (; i + 4 <= m; i += 4) {
-                    kernel4x4(k, a, aOff + i * lda, lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                    kernel4x4(k, a, aOff + i * lda, lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc,
+                            accumulate);
                 }
                 for (; i < m; i++) {
                     kernel1x2(k, a, aOff + i * lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
-                    kernel1x2(k, a, aOff + i * lda, aStep, b, bOff + j + 2 * LANES, ldb, c, cOff + i * ldc + j + 2 * LANES,
-                            accumulate);
+                    kernel1x2(k, a, aOff + i * lda, aStep, b, bOff + j + 2 * LANES, ldb, c,
+                            cOff + i * ldc + j + 2 * LANES, accumulate);
                 }
             }
         }
