@@ -52,7 +52,7 @@ public final class CrossEntropy {
             }
             long lr = lOff + (long) r * vocab;
             float max = Softmax.rowMax(logits, lr, vocab);
-            double logSumExp = max + Math.log(Softmax.sumExp(logits, lr, vocab, max, null, 0));
+            double logSumExp = max + Math.log(Softmax.sumExp(logits, lr, vocab, max));
             lse.setAtIndex(F32, lseOff + r, (float) logSumExp);
             rowLoss[r] = logSumExp - logits.getAtIndex(F32, lr + target);
         });
@@ -87,10 +87,18 @@ public final class CrossEntropy {
                 return;
             }
             float rowLse = lse.getAtIndex(F32, lseOff + r);
-            for (int i = 0; i < vocab; i += LANES) {
+            FloatVector lseV = FloatVector.broadcast(SPECIES, rowLse);
+            FloatVector scaleV = FloatVector.broadcast(SPECIES, scale);
+            int bound = SPECIES.loopBound(vocab);
+            int i = 0;
+            for (; i < bound; i += LANES) {
+                VectorMath.exp(Softmax.load(logits, lr + i).sub(lseV)).mul(scaleV)
+                        .intoMemorySegment(gLogits, (gr + i) * 4, ORDER);
+            }
+            if (i < vocab) {
                 VectorMask<Float> m = SPECIES.indexInRange(i, vocab);
-                FloatVector p = VectorMath.exp(Softmax.load(logits, lr + i, m).sub(rowLse));
-                p.mul(scale).intoMemorySegment(gLogits, (gr + i) * 4, ORDER, m);
+                VectorMath.exp(Softmax.load(logits, lr + i, m).sub(lseV)).mul(scaleV)
+                        .intoMemorySegment(gLogits, (gr + i) * 4, ORDER, m);
             }
             // The target entry is scale * (p - 1), p computed by the same vector exp as the row.
             float p = VectorMath.exp(FloatVector.broadcast(SPECIES, logits.getAtIndex(F32, lr + target) - rowLse)).lane(0);

@@ -134,7 +134,15 @@ public final class Elementwise {
 
     private static void unaryBackwardRange(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff,
                                            MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, long n) {
-        for (long i = 0; i < n; i += LANES) {
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER);
+            FloatVector yv = y == null ? null : FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER);
+            backward(op, xv, yv, gv).intoMemorySegment(gx, (gxOff + i) * 4, ORDER);
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
             FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
             FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER, m);
@@ -227,35 +235,68 @@ public final class Elementwise {
                 binaryRow(op, a, aOff + ia, as, b, bOff + ib, bs, out, outOff + o, len));
     }
 
+    /** One row of the broadcast loop; each stride pattern is its own method so each gets its own JIT profile. */
     private static void binaryRow(Binary op, MemorySegment a, long aOff, long as, MemorySegment b, long bOff, long bs,
                                   MemorySegment out, long outOff, long n) {
         if (as == 1 && bs == 1) {
-            for (long i = 0; i < n; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, n);
-                FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
-                FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
-                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
-            }
+            binaryContiguous(op, a, aOff, b, bOff, out, outOff, n);
         } else if (as == 1 && bs == 0) {
-            FloatVector bv = FloatVector.broadcast(SPECIES, b.getAtIndex(F32, bOff));
-            for (long i = 0; i < n; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, n);
-                FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
-                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
-            }
+            binaryScalarB(op, a, aOff, b.getAtIndex(F32, bOff), out, outOff, n);
         } else if (as == 0 && bs == 1) {
-            FloatVector av = FloatVector.broadcast(SPECIES, a.getAtIndex(F32, aOff));
-            for (long i = 0; i < n; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, n);
-                FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
-                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
-            }
+            binaryScalarA(op, a.getAtIndex(F32, aOff), b, bOff, out, outOff, n);
         } else {
             for (long i = 0; i < n; i++) {
                 float av = a.getAtIndex(F32, aOff + i * as);
                 float bv = b.getAtIndex(F32, bOff + i * bs);
                 out.setAtIndex(F32, outOff + i, apply(op, av, bv));
             }
+        }
+    }
+
+    private static void binaryContiguous(Binary op, MemorySegment a, long aOff, MemorySegment b, long bOff,
+                                         MemorySegment out, long outOff, long n) {
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER);
+            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
+            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
+        }
+    }
+
+    private static void binaryScalarB(Binary op, MemorySegment a, long aOff, float b, MemorySegment out, long outOff, long n) {
+        FloatVector bv = FloatVector.broadcast(SPECIES, b);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
+        }
+    }
+
+    private static void binaryScalarA(Binary op, float a, MemorySegment b, long bOff, MemorySegment out, long outOff, long n) {
+        FloatVector av = FloatVector.broadcast(SPECIES, a);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
         }
     }
 
@@ -303,31 +344,47 @@ public final class Elementwise {
     public static void affine(MemorySegment x, long xOff, MemorySegment y, long yOff, long n, float alpha, float beta) {
         Arguments.requireF32("x", x, xOff, n);
         Arguments.requireF32("y", y, yOff, n);
-        ElementBlocks.forElements(n, (s, e) -> {
-            long len = e - s;
-            for (long i = 0; i < len; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, len);
-                FloatVector.fromMemorySegment(SPECIES, x, (xOff + s + i) * 4, ORDER, m)
-                        .fma(alpha, beta)
-                        .intoMemorySegment(y, (yOff + s + i) * 4, ORDER, m);
-            }
-        });
+        ElementBlocks.forElements(n, (s, e) -> affineRange(x, xOff + s, y, yOff + s, e - s, alpha, beta));
+    }
+
+    private static void affineRange(MemorySegment x, long xOff, MemorySegment y, long yOff, long n, float alpha, float beta) {
+        FloatVector a = FloatVector.broadcast(SPECIES, alpha);
+        FloatVector b = FloatVector.broadcast(SPECIES, beta);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER).fma(a, b)
+                    .intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m).fma(a, b)
+                    .intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        }
     }
 
     /** y[i] += alpha * x[i] (one fused multiply-add). */
     public static void axpy(float alpha, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
         Arguments.requireF32("x", x, xOff, n);
         Arguments.requireF32("y", y, yOff, n);
-        FloatVector av = FloatVector.broadcast(SPECIES, alpha);
-        ElementBlocks.forElements(n, (s, e) -> {
-            long len = e - s;
-            for (long i = 0; i < len; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, len);
-                FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + s + i) * 4, ORDER, m);
-                FloatVector yv = FloatVector.fromMemorySegment(SPECIES, y, (yOff + s + i) * 4, ORDER, m);
-                xv.fma(av, yv).intoMemorySegment(y, (yOff + s + i) * 4, ORDER, m);
-            }
-        });
+        ElementBlocks.forElements(n, (s, e) -> axpyRange(alpha, x, xOff + s, y, yOff + s, e - s));
+    }
+
+    private static void axpyRange(float alpha, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
+        FloatVector a = FloatVector.broadcast(SPECIES, alpha);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
+            FloatVector yv = FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER);
+            xv.fma(a, yv).intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
+            FloatVector yv = FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER, m);
+            xv.fma(a, yv).intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        }
     }
 
     public static void fill(MemorySegment y, long yOff, long n, float value) {
@@ -336,10 +393,15 @@ public final class Elementwise {
             y.asSlice(yOff * 4, n * 4).fill((byte) 0);
             return;
         }
-        FloatVector v = FloatVector.broadcast(SPECIES, value);
         ElementBlocks.forElements(n, (s, e) -> {
+            FloatVector v = FloatVector.broadcast(SPECIES, value);
             long len = e - s;
-            for (long i = 0; i < len; i += LANES) {
+            long bound = SPECIES.loopBound(len);
+            long i = 0;
+            for (; i < bound; i += LANES) {
+                v.intoMemorySegment(y, (yOff + s + i) * 4, ORDER);
+            }
+            if (i < len) {
                 v.intoMemorySegment(y, (yOff + s + i) * 4, ORDER, SPECIES.indexInRange(i, len));
             }
         });

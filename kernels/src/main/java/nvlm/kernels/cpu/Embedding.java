@@ -71,10 +71,14 @@ public final class Embedding {
                 }
                 long src = gOutOff + r * dim;
                 long dst = gTableOff + id * dim;
-                for (int j = c0; j < c1; j += LANES) {
+                int j = c0;
+                for (; j + LANES <= c1; j += LANES) {
+                    Softmax.load(gTable, dst + j).add(Softmax.load(gOut, src + j)).intoMemorySegment(gTable, (dst + j) * 4, ORDER);
+                }
+                if (j < c1) {
                     VectorMask<Float> m = SPECIES.indexInRange(j, c1);
-                    FloatVector g = Softmax.load(gOut, src + j, m);
-                    Softmax.load(gTable, dst + j, m).add(g).intoMemorySegment(gTable, (dst + j) * 4, ORDER, m);
+                    Softmax.load(gTable, dst + j, m).add(Softmax.load(gOut, src + j, m))
+                            .intoMemorySegment(gTable, (dst + j) * 4, ORDER, m);
                 }
             }
         });

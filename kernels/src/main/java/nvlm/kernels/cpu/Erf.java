@@ -1,8 +1,6 @@
 package nvlm.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -59,7 +57,7 @@ public final class Erf {
         p = p.fma(s, FloatVector.broadcast(species, P2));
         p = p.fma(s, FloatVector.broadcast(species, P1));
         p = p.fma(s, FloatVector.broadcast(species, P0));
-        FloatVector small = ax.mul(p);
+        FloatVector small = x.mul(p); // odd, keeps the sign of x (and of -0)
 
         FloatVector xc = ax.max(1f).min(4f);
         FloatVector t = FloatVector.broadcast(species, 1f).div(xc);
@@ -76,11 +74,9 @@ public final class Erf {
         FloatVector e = VectorMath.exp(xc.mul(xc).neg());
         FloatVector large = e.mul(q).neg().add(1f);
 
-        VectorMask<Float> useSmall = ax.compare(VectorOperators.LE, 1f);
-        FloatVector magnitude = large.blend(small, useSmall);
-        // erf is odd: copy the sign bit of x (NaN lanes are NaN in both branches and stay NaN).
-        IntVector sign = x.reinterpretAsInts().and(0x80000000);
-        return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
+        // NaN lanes are NaN in both branches (the compare is false, so the large branch is taken).
+        return large.blend(small, ax.compare(VectorOperators.LE, 1f));
     }
 
     /**

@@ -30,8 +30,10 @@ public final class Reduce {
 
     /** Elements per f32 partial sum along a contiguous axis. */
     static final int SUM_BLOCK = 2048;
-    /** Output columns handled together when inner > 1 (accumulators stay in L1). */
+    /** Output columns handled together when inner > 1 (one task's share). */
     private static final int COL_BLOCK = 1024;
+    /** Columns whose running sums stay in registers while walking down the axis: 4 vectors. */
+    private static final int STRIP = 4 * LANES;
 
     private Reduce() {
     }
@@ -126,9 +128,15 @@ public final class Reduce {
     private static double sumBlock(MemorySegment x, long off, long n) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-        for (long i = 0; i < n; i += LANES) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER, m);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER);
+            acc0 = acc0.add(VectorMath.low(v));
+            acc1 = acc1.add(VectorMath.high(v));
+        }
+        if (i < n) {
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER, SPECIES.indexInRange(i, n));
             acc0 = acc0.add(VectorMath.low(v));
             acc1 = acc1.add(VectorMath.high(v));
         }
@@ -138,7 +146,12 @@ public final class Reduce {
     private static float extremeContiguous(Op op, MemorySegment x, long off, long n) {
         VectorOperators.Associative vop = op == Op.MAX ? VectorOperators.MAX : VectorOperators.MIN;
         FloatVector acc = FloatVector.broadcast(SPECIES, x.getAtIndex(F32, off));
-        for (long i = 0; i < n; i += LANES) {
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            acc = acc.lanewise(vop, FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER));
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
             // Masked-off lanes load 0, so blend the running value back into them.
             FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER, m);
@@ -166,23 +179,66 @@ public final class Reduce {
             MemorySegment.copy(acc, 0, out, F32, (outBase + c0) * 4, width);
             return;
         }
-        // Sum rows into double accumulators, one f32 vector (two double vectors) at a time.
-        double[] total = new double[width];
-        int dl = DOUBLES.length();
-        for (int a = 0; a < axis; a++) {
-            long row = base + (long) a * inner + c0;
-            for (int j = 0; j < width; j += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(j, width);
-                FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (row + j) * 4L, ORDER, m);
-                VectorMask<Double> m0 = DOUBLES.indexInRange(j, width);
-                VectorMask<Double> m1 = DOUBLES.indexInRange(j + dl, width);
-                DoubleVector.fromArray(DOUBLES, total, j, m0).add(VectorMath.low(v)).intoArray(total, j, m0);
-                DoubleVector.fromArray(DOUBLES, total, j + dl, m1).add(VectorMath.high(v)).intoArray(total, j + dl, m1);
+        // Sum down the rows for STRIP columns at a time, the running sums kept in double registers.
+        int j = c0;
+        for (; j + STRIP <= c1; j += STRIP) {
+            sumStrip(op, x, base + j, axis, inner, out, outBase + j);
+        }
+        for (; j < c1; j += LANES) {
+            VectorMask<Float> m = SPECIES.indexInRange(j, c1);
+            DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+            DoubleVector acc1 = DoubleVector.zero(DOUBLES);
+            for (int a = 0; a < axis; a++) {
+                FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (base + (long) a * inner + j) * 4L, ORDER, m);
+                acc0 = acc0.add(VectorMath.low(v));
+                acc1 = acc1.add(VectorMath.high(v));
             }
+            float[] sums = finish(op, acc0, acc1, axis);
+            MemorySegment.copy(sums, 0, out, F32, (outBase + j) * 4, Math.min(LANES, c1 - j));
         }
-        for (int j = 0; j < width; j++) {
-            out.setAtIndex(F32, outBase + c0 + j, finish(op, total[j], axis));
+    }
+
+    /** Four vectors of columns starting at column {@code col} (x index), summed over the axis. */
+    private static void sumStrip(Op op, MemorySegment x, long col, int axis, int inner, MemorySegment out, long outIndex) {
+        DoubleVector a0 = DoubleVector.zero(DOUBLES);
+        DoubleVector a1 = DoubleVector.zero(DOUBLES);
+        DoubleVector a2 = DoubleVector.zero(DOUBLES);
+        DoubleVector a3 = DoubleVector.zero(DOUBLES);
+        DoubleVector a4 = DoubleVector.zero(DOUBLES);
+        DoubleVector a5 = DoubleVector.zero(DOUBLES);
+        DoubleVector a6 = DoubleVector.zero(DOUBLES);
+        DoubleVector a7 = DoubleVector.zero(DOUBLES);
+        for (int a = 0; a < axis; a++) {
+            long at = (col + (long) a * inner) * 4L;
+            FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, x, at, ORDER);
+            FloatVector v1 = FloatVector.fromMemorySegment(SPECIES, x, at + 4L * LANES, ORDER);
+            FloatVector v2 = FloatVector.fromMemorySegment(SPECIES, x, at + 8L * LANES, ORDER);
+            FloatVector v3 = FloatVector.fromMemorySegment(SPECIES, x, at + 12L * LANES, ORDER);
+            a0 = a0.add(VectorMath.low(v0));
+            a1 = a1.add(VectorMath.high(v0));
+            a2 = a2.add(VectorMath.low(v1));
+            a3 = a3.add(VectorMath.high(v1));
+            a4 = a4.add(VectorMath.low(v2));
+            a5 = a5.add(VectorMath.high(v2));
+            a6 = a6.add(VectorMath.low(v3));
+            a7 = a7.add(VectorMath.high(v3));
         }
+        MemorySegment.copy(finish(op, a0, a1, axis), 0, out, F32, outIndex * 4, LANES);
+        MemorySegment.copy(finish(op, a2, a3, axis), 0, out, F32, (outIndex + LANES) * 4, LANES);
+        MemorySegment.copy(finish(op, a4, a5, axis), 0, out, F32, (outIndex + 2L * LANES) * 4, LANES);
+        MemorySegment.copy(finish(op, a6, a7, axis), 0, out, F32, (outIndex + 3L * LANES) * 4, LANES);
+    }
+
+    /** The f32 results of one vector of columns whose sums are in (low, high). */
+    private static float[] finish(Op op, DoubleVector low, DoubleVector high, int axis) {
+        double[] lo = low.toArray();
+        double[] hi = high.toArray();
+        float[] out = new float[LANES];
+        for (int k = 0; k < lo.length; k++) {
+            out[k] = finish(op, lo[k], axis);
+            out[lo.length + k] = finish(op, hi[k], axis);
+        }
+        return out;
     }
 
     /**

@@ -32,7 +32,7 @@ public final class Softmax {
             long xr = xOff + (long) r * cols;
             long yr = yOff + (long) r * cols;
             float max = rowMax(x, xr, cols);
-            double sum = sumExp(x, xr, cols, max, y, yr);
+            double sum = expAndSum(x, xr, cols, max, y, yr);
             scale(y, yr, cols, (float) (1 / sum));
         });
     }
@@ -46,12 +46,17 @@ public final class Softmax {
             long yr = yOff + (long) r * cols;
             long gr = gyOff + (long) r * cols;
             long xr = gxOff + (long) r * cols;
-            float dot = (float) dot(y, yr, gy, gr, cols);
-            for (int i = 0; i < cols; i += LANES) {
+            FloatVector dot = FloatVector.broadcast(SPECIES, (float) dot(y, yr, gy, gr, cols));
+            int bound = SPECIES.loopBound(cols);
+            int i = 0;
+            for (; i < bound; i += LANES) {
+                FloatVector yv = load(y, yr + i);
+                yv.mul(load(gy, gr + i).sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER);
+            }
+            if (i < cols) {
                 VectorMask<Float> m = SPECIES.indexInRange(i, cols);
                 FloatVector yv = load(y, yr + i, m);
-                FloatVector gv = load(gy, gr + i, m);
-                yv.mul(gv.sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
+                yv.mul(load(gy, gr + i, m).sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
             }
         });
     }
@@ -63,9 +68,13 @@ public final class Softmax {
             long xr = xOff + (long) r * cols;
             long yr = yOff + (long) r * cols;
             float max = rowMax(x, xr, cols);
-            double sum = sumExp(x, xr, cols, max, null, 0);
-            float lse = (float) (max + Math.log(sum));
-            for (int i = 0; i < cols; i += LANES) {
+            FloatVector lse = FloatVector.broadcast(SPECIES, (float) (max + Math.log(sumExp(x, xr, cols, max))));
+            int bound = SPECIES.loopBound(cols);
+            int i = 0;
+            for (; i < bound; i += LANES) {
+                load(x, xr + i).sub(lse).intoMemorySegment(y, (yr + i) * 4, ORDER);
+            }
+            if (i < cols) {
                 VectorMask<Float> m = SPECIES.indexInRange(i, cols);
                 load(x, xr + i, m).sub(lse).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
             }
@@ -81,11 +90,16 @@ public final class Softmax {
             long yr = yOff + (long) r * cols;
             long gr = gyOff + (long) r * cols;
             long xr = gxOff + (long) r * cols;
-            FloatVector sum = FloatVector.broadcast(SPECIES, (float) Reduce.sumContiguous(gy, gr, cols));
-            for (int i = 0; i < cols; i += LANES) {
+            FloatVector negSum = FloatVector.broadcast(SPECIES, (float) -Reduce.sumContiguous(gy, gr, cols));
+            int bound = SPECIES.loopBound(cols);
+            int i = 0;
+            for (; i < bound; i += LANES) {
+                VectorMath.exp(load(y, yr + i)).fma(negSum, load(gy, gr + i)).intoMemorySegment(gx, (xr + i) * 4, ORDER);
+            }
+            if (i < cols) {
                 VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                FloatVector e = VectorMath.exp(load(y, yr + i, m));
-                e.neg().fma(sum, load(gy, gr + i, m)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
+                VectorMath.exp(load(y, yr + i, m)).fma(negSum, load(gy, gr + i, m))
+                        .intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
             }
         });
     }
@@ -118,6 +132,10 @@ public final class Softmax {
         });
     }
 
+    static FloatVector load(MemorySegment seg, long index) {
+        return FloatVector.fromMemorySegment(SPECIES, seg, index * 4, ORDER);
+    }
+
     static FloatVector load(MemorySegment seg, long index, VectorMask<Float> m) {
         return FloatVector.fromMemorySegment(SPECIES, seg, index * 4, ORDER, m);
     }
@@ -138,18 +156,45 @@ public final class Softmax {
         return acc.reduceLanes(VectorOperators.MAX);
     }
 
-    /** sum(exp(x - max)) over n floats, accumulated in double; stores each exp(x - max) into y when y is not null. */
-    static double sumExp(MemorySegment x, long off, int n, float max, MemorySegment y, long yOff) {
+    /** sum(exp(x - max)) over n floats, accumulated in double. */
+    static double sumExp(MemorySegment x, long off, int n, float max) {
+        FloatVector mx = FloatVector.broadcast(SPECIES, max);
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-        FloatVector zero = FloatVector.zero(SPECIES);
-        for (int i = 0; i < n; i += LANES) {
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector e = VectorMath.exp(load(x, off + i).sub(mx));
+            acc0 = acc0.add(VectorMath.low(e));
+            acc1 = acc1.add(VectorMath.high(e));
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector e = VectorMath.exp(load(x, off + i, m).sub(max));
-            if (y != null) {
-                e.intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
-            }
-            e = zero.blend(e, m);
+            FloatVector e = FloatVector.zero(SPECIES).blend(VectorMath.exp(load(x, off + i, m).sub(mx)), m);
+            acc0 = acc0.add(VectorMath.low(e));
+            acc1 = acc1.add(VectorMath.high(e));
+        }
+        return VectorMath.sumLanes(acc0.add(acc1));
+    }
+
+    /** Stores y = exp(x - max) over n floats and returns their sum (accumulated in double). */
+    static double expAndSum(MemorySegment x, long off, int n, float max, MemorySegment y, long yOff) {
+        FloatVector mx = FloatVector.broadcast(SPECIES, max);
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = DoubleVector.zero(DOUBLES);
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector e = VectorMath.exp(load(x, off + i).sub(mx));
+            e.intoMemorySegment(y, (yOff + i) * 4, ORDER);
+            acc0 = acc0.add(VectorMath.low(e));
+            acc1 = acc1.add(VectorMath.high(e));
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector e = VectorMath.exp(load(x, off + i, m).sub(mx));
+            e.intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+            e = FloatVector.zero(SPECIES).blend(e, m);
             acc0 = acc0.add(VectorMath.low(e));
             acc1 = acc1.add(VectorMath.high(e));
         }
@@ -160,9 +205,16 @@ public final class Softmax {
     static double dot(MemorySegment a, long aOff, MemorySegment b, long bOff, int n) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-        for (int i = 0; i < n; i += LANES) {
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector p = load(a, aOff + i).mul(load(b, bOff + i));
+            acc0 = acc0.add(VectorMath.low(p));
+            acc1 = acc1.add(VectorMath.high(p));
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector p = load(a, aOff + i, m).mul(load(b, bOff + i, m));
+            FloatVector p = load(a, aOff + i, m).mul(load(b, bOff + i, m)); // masked-off lanes are 0 * 0
             acc0 = acc0.add(VectorMath.low(p));
             acc1 = acc1.add(VectorMath.high(p));
         }
@@ -170,9 +222,15 @@ public final class Softmax {
     }
 
     static void scale(MemorySegment y, long off, int n, float s) {
-        for (int i = 0; i < n; i += LANES) {
+        FloatVector sv = FloatVector.broadcast(SPECIES, s);
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            load(y, off + i).mul(sv).intoMemorySegment(y, (off + i) * 4, ORDER);
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            load(y, off + i, m).mul(s).intoMemorySegment(y, (off + i) * 4, ORDER, m);
+            load(y, off + i, m).mul(sv).intoMemorySegment(y, (off + i) * 4, ORDER, m);
         }
     }
 }

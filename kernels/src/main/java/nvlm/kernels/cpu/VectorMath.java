@@ -17,6 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * for {@code reduceLanes(ADD)} on floats, whose intrinsic may reorder the additions:
  * {@link #sumLanes} adds the lanes in a fixed order instead.
  *
+ * <p>Signs are restored with compare/blend rather than bit operations: reinterpretAsInts() on a
+ * float vector compiles to noticeably slower code than a blend.
+ *
  * <p>The polynomials are the Cephes single-precision ones (S. L. Moshier, Cephes Math Library:
  * expf, logf, tanhf, sinf, cosf), with the range reductions done branch-free. Measured max errors
  * against double precision are stated in VectorMathTest.
@@ -68,8 +71,8 @@ final class VectorMath {
         IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
         FloatVector scale1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector scale2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector result = p.mul(scale1).mul(scale2);
-        return result.blend(x, x.test(VectorOperators.IS_NAN));
+        // NaN needs no special case: max/min propagate it into n and p.
+        return p.mul(scale1).mul(scale2);
     }
 
     /** Natural log, within ~1 ulp; log(0) = -inf, log(negative) = NaN, log(+inf) = +inf. */
@@ -105,7 +108,7 @@ final class VectorMath {
         // Special values: 0 -> -inf, negative -> NaN, +inf and NaN pass through.
         result = result.blend(c(s, Float.NEGATIVE_INFINITY), x.compare(VectorOperators.EQ, 0f));
         result = result.blend(c(s, Float.NaN), x.compare(VectorOperators.LT, 0f));
-        VectorMask<Float> passThrough = x.test(VectorOperators.IS_NAN).or(x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+        VectorMask<Float> passThrough = x.compare(VectorOperators.NE, x).or(x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
         return result.blend(x, passThrough);
     }
 
@@ -122,7 +125,7 @@ final class VectorMath {
         FloatVector small = p.mul(z).fma(x, x);
         FloatVector e = exp(ax.add(ax).min(40f));
         FloatVector large = c(s, 1f).sub(c(s, 2f).div(e.add(1f)));
-        large = copySign(large, x);
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         return large.blend(small, ax.compare(VectorOperators.LT, 0.625f));
     }
 
@@ -177,7 +180,7 @@ final class VectorMath {
         }
         result = result.blend(result.neg(), negate.cast(s));
         if (!cosine) {
-            result = copySignXor(result, x);
+            result = result.blend(result.neg(), x.compare(VectorOperators.LT, 0f)); // sin is odd
         }
         VectorMask<Float> huge = ax.compare(VectorOperators.GT, TRIG_MAX);
         if (huge.anyTrue()) {
@@ -190,19 +193,8 @@ final class VectorMath {
             }
             result = FloatVector.fromArray(s, out, 0);
         }
-        return result.blend(x.sub(x), x.test(VectorOperators.IS_NAN).or(x.test(VectorOperators.IS_INFINITE)));
-    }
-
-    /** |magnitude| with the sign of {@code sign}. */
-    static FloatVector copySign(FloatVector magnitude, FloatVector sign) {
-        IntVector signBit = sign.reinterpretAsInts().and(0x80000000);
-        return magnitude.reinterpretAsInts().and(0x7fffffff).or(signBit).reinterpretAsFloats();
-    }
-
-    /** value with its sign flipped where {@code sign} is negative. */
-    private static FloatVector copySignXor(FloatVector value, FloatVector sign) {
-        IntVector signBit = sign.reinterpretAsInts().and(0x80000000);
-        return value.reinterpretAsInts().lanewise(VectorOperators.XOR, signBit).reinterpretAsFloats();
+        // NaN and +-inf give NaN (x - x); comparisons instead of test(IS_NAN), which compiles to slower code.
+        return result.blend(x.sub(x), x.compare(VectorOperators.NE, x).or(ax.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY)));
     }
 
     private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;

@@ -103,7 +103,9 @@ class AttentionMemoryTest {
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < D; c++) {
                 float e = expected.getAtIndex(F32, (long) r * D + c);
-                assertEquals(e, AttentionTest.get(out, 0, 0, first + r, c), 2e-5f, "out[" + (first + r) + "," + c + "]");
+                int row = first + r;
+                int channel = c;
+                assertEquals(e, AttentionTest.get(out, 0, 0, row, c), 2e-5f, () -> "out[" + row + "," + channel + "]");
             }
         }
     }
