@@ -82,7 +82,7 @@ final class AttentionTiles {
         for (int c = 0; c < len; c += LANES) {
             acc = FloatVector.fromArray(SPECIES, a, aOff + c).fma(FloatVector.fromArray(SPECIES, b, c), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return (float) VectorMath.sumLanes(acc);
     }
 
     /** Four rows of c times four vectors of columns: 16 accumulators, each loaded b vector feeds 4 FMAs. */

@@ -39,7 +39,7 @@ public final class TinyWorld {
         LlmConfig llm = new LlmConfig(32, 2, 2, 1, 64, VOCAB, 1e-6, 1e4, false);
         return new NvlmConfig(arch, "test", vision, 0.5, new NvlmConfig.ProjectorConfig(32, true), llm,
                 arch == Architecture.D ? 0 : 1, new NvlmConfig.TilingConfig(1, 6, true, "1d"),
-                new NvlmConfig.TokensConfig(IMAGE_CONTEXT, PAD, IM_END));
+                new nvlm.model.prompt.SpecialTokens((int) IMAGE_CONTEXT, (int) PAD, (int) IM_END));
     }
 
     public static Nvlm model(Architecture arch, long seed) {
