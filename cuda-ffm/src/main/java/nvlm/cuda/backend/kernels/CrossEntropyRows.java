@@ -20,9 +20,10 @@ public final class CrossEntropyRows {
     }
 
     /**
-     * Per row: lse[r] = log sum exp(logits[r, :]) and stats[r] = lse[r] - logits[r, target],
-     * stats[rows + r] = 1; on an ignored row lse[r] = 0 and both stats are 0 (as the CPU backend).
-     * A target outside [0, vocab) gives a NaN loss.
+     * Per row: lse[r] = log sum exp(logits[r, :]), stats[r] = lse[r] - logits[r, target] (the
+     * loss), stats[rows + r] = 1 (labelled) and stats[2 rows + r] = 1 if the target lies outside
+     * [0, vocab) (the host then throws, as the CPU backend does), else 0. On an ignored row
+     * lse[r] = 0 and the three stats are 0.
      */
     @Kernel
     static void forwardKernel(KernelContext kc, F32Buffer logits, I64Buffer targets, long ignoreIndex, F32Buffer lse,
@@ -36,6 +37,7 @@ public final class CrossEntropyRows {
                     lse.set(row, 0f);
                     stats.set(row, 0f);
                     stats.set(rows + row, 0f);
+                    stats.set(2 * rows + row, 0f);
                 }
                 continue;
             }
@@ -53,9 +55,11 @@ public final class CrossEntropyRows {
             if (kc.lix() == 0) {
                 double logSumExp = max + Math.log(sum);
                 lse.set(row, (float) logSumExp);
-                double picked = target >= 0 && target < vocab ? logits.get(base + target) : Double.NaN;
+                boolean inRange = target >= 0 && target < vocab;
+                double picked = inRange ? logits.get(base + target) : Double.NaN;
                 stats.set(row, (float) (logSumExp - picked));
                 stats.set(rows + row, 1f);
+                stats.set(2 * rows + row, inRange ? 0f : 1f);
             }
         }
     }
@@ -80,13 +84,13 @@ public final class CrossEntropyRows {
 
     // ---- launchers -----------------------------------------------------------------------------
 
-    /** stats holds 2 * rows floats: per-row losses, then per-row labelled flags. */
+    /** stats holds 3 * rows floats: per-row losses, labelled flags, out-of-range-target flags. */
     public static KernelLaunch forward(F32Buffer logits, I64Buffer targets, long ignoreIndex, F32Buffer lse,
                                        F32Buffer stats, long rows, long vocab) {
         Launches.requireLength("CrossEntropyRows.forward", "logits", logits, rows * vocab);
         Launches.requireLength("CrossEntropyRows.forward", "targets", targets, rows);
         Launches.requireLength("CrossEntropyRows.forward", "lse", lse, rows);
-        Launches.requireLength("CrossEntropyRows.forward", "stats", stats, 2 * rows);
+        Launches.requireLength("CrossEntropyRows.forward", "stats", stats, 3 * rows);
         return new KernelLaunch(GpuKernel.of(CrossEntropyRows.class, "forwardKernel"), Launches.perRow(rows),
                 List.of(logits, targets, ignoreIndex, lse, stats, rows, vocab));
     }
