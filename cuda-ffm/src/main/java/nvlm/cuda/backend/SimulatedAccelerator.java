@@ -10,6 +10,7 @@ import nvlm.cuda.CudaStream;
 import nvlm.cuda.DeviceBuffer;
 import nvlm.kernels.DType;
 import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.hat.LaunchConfig;
 
 /**
  * The host standing in for a GPU: "device" memory is host memory handed out by the same
@@ -29,6 +30,33 @@ public final class SimulatedAccelerator implements Accelerator {
     private final CudaStream stream = CudaStream.wrap(1);
     private final CachingAllocator allocator = new CachingAllocator(new HostDriver());
     private final Activity activity = new Activity();
+    private final boolean compactBlocks;
+
+    /** Kernels run with the launch configurations the GPU gets. */
+    public SimulatedAccelerator() {
+        this(false);
+    }
+
+    /**
+     * With {@code compactBlocks}, the kernels whose threads stride through their block's work by
+     * the block size (row reductions, norms, softmax, attention: every loop steps by
+     * {@code kc.lsx()} and the block reductions take any power of two) run with one warp (32
+     * threads) per block instead of 128 or 256. Same results, far fewer virtual threads meeting at
+     * each barrier: whole-model tests run in seconds. The kernels' own tests and the backend
+     * parity checks run the GPU's configurations.
+     */
+    public SimulatedAccelerator(boolean compactBlocks) {
+        this.compactBlocks = compactBlocks;
+    }
+
+    /** Kernels that compute the same for any power-of-two block size up to their launch's (see the constructor). */
+    private static final java.util.Set<String> BLOCK_SIZE_AGNOSTIC = java.util.Set.of(
+            "Softmax.forwardKernel", "Softmax.backwardKernel", "LayerNorm.forwardKernel", "LayerNorm.backwardKernel",
+            "RmsNorm.forwardKernel", "RmsNorm.backwardKernel", "Reduce.rowSumKernel", "Reduce.rowMaxKernel",
+            "Attention.forwardKernel", "Attention.backwardQueryKernel", "Attention.backwardKeyValueKernel",
+            "Reductions.lastAxisKernel", "CrossEntropyRows.forwardKernel");
+
+    private static final int WARP = 32;
 
     @Override
     public String description() {
@@ -86,12 +114,29 @@ public final class SimulatedAccelerator implements Accelerator {
         }
     }
 
+    /** Host seconds per kernel name, when -Dnvlm.cuda.simulate.profile=true (to find what makes tests slow). */
+    public final java.util.Map<String, double[]> profile = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final boolean PROFILE = Boolean.getBoolean("nvlm.cuda.simulate.profile");
+
     @Override
     public void launch(KernelLaunch launch) {
         synchronized (activity) {
             activity.launches++;
         }
-        launch.runOnCpu();
+        long started = System.nanoTime();
+        KernelLaunch run = launch;
+        LaunchConfig c = launch.config();
+        if (compactBlocks && c.blockX() > WARP && c.blockY() == 1 && c.blockZ() == 1
+                && BLOCK_SIZE_AGNOSTIC.contains(launch.kernel().name())) {
+            run = new KernelLaunch(launch.kernel(), new LaunchConfig(c.gridX(), c.gridY(), c.gridZ(), WARP, 1, 1),
+                    launch.arguments());
+        }
+        run.runOnCpu();
+        if (PROFILE) {
+            double[] entry = profile.computeIfAbsent(launch.kernel().name(), k -> new double[2]);
+            entry[0] += (System.nanoTime() - started) / 1e9;
+            entry[1]++;
+        }
     }
 
     @Override
@@ -99,7 +144,13 @@ public final class SimulatedAccelerator implements Accelerator {
         synchronized (activity) {
             activity.gemms++;
         }
+        long started = System.nanoTime();
         ColumnMajorGemm.run(call, HOST_MEMORY);
+        if (PROFILE) {
+            double[] entry = profile.computeIfAbsent("GEMM", k -> new double[2]);
+            entry[0] += (System.nanoTime() - started) / 1e9;
+            entry[1]++;
+        }
     }
 
     @Override

@@ -19,6 +19,10 @@ public final class CrossEntropyRows {
     private CrossEntropyRows() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel BACKWARD_KERNEL = GpuKernel.of(CrossEntropyRows.class, "backwardKernel");
+    private static final GpuKernel FORWARD_KERNEL = GpuKernel.of(CrossEntropyRows.class, "forwardKernel");
+
     /**
      * Per row: lse[r] = log sum exp(logits[r, :]), stats[r] = lse[r] - logits[r, target] (the
      * loss), stats[rows + r] = 1 (labelled) and stats[2 rows + r] = 1 if the target lies outside
@@ -91,7 +95,7 @@ public final class CrossEntropyRows {
         Launches.requireLength("CrossEntropyRows.forward", "targets", targets, rows);
         Launches.requireLength("CrossEntropyRows.forward", "lse", lse, rows);
         Launches.requireLength("CrossEntropyRows.forward", "stats", stats, 3 * rows);
-        return new KernelLaunch(GpuKernel.of(CrossEntropyRows.class, "forwardKernel"), Launches.perRow(rows),
+        return new KernelLaunch(FORWARD_KERNEL, Launches.perRow(rows),
                 List.of(logits, targets, ignoreIndex, lse, stats, rows, vocab));
     }
 
@@ -101,7 +105,7 @@ public final class CrossEntropyRows {
         Launches.requireLength("CrossEntropyRows.backward", "targets", targets, rows);
         Launches.requireLength("CrossEntropyRows.backward", "lse", lse, rows);
         Launches.requireLength("CrossEntropyRows.backward", "gLogits", gLogits, rows * vocab);
-        return new KernelLaunch(GpuKernel.of(CrossEntropyRows.class, "backwardKernel"),
+        return new KernelLaunch(BACKWARD_KERNEL,
                 Launches.elementwise(rows * vocab), List.of(logits, targets, ignoreIndex, lse, scale, gLogits, rows, vocab));
     }
 }

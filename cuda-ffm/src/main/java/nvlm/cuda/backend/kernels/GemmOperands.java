@@ -18,6 +18,9 @@ public final class GemmOperands {
     private GemmOperands() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel PACK_BF16_KERNEL = GpuKernel.of(GemmOperands.class, "packBf16Kernel");
+
     @Kernel
     static void packBf16Kernel(KernelContext kc, F32Buffer src, long batchStride, long rowStride, BF16Buffer dst,
                                long batch, long rows, long cols) {
@@ -38,7 +41,7 @@ public final class GemmOperands {
         Launches.requireLength("GemmOperands.packBf16", "src", src,
                 (batch - 1) * batchStride + (rows - 1) * rowStride + cols);
         Launches.requireLength("GemmOperands.packBf16", "dst", dst, batch * rows * cols);
-        return new KernelLaunch(GpuKernel.of(GemmOperands.class, "packBf16Kernel"),
+        return new KernelLaunch(PACK_BF16_KERNEL,
                 Launches.elementwise(batch * rows * cols), List.of(src, batchStride, rowStride, dst, batch, rows, cols));
     }
 }

@@ -19,6 +19,12 @@ public final class IndexedRows {
     private IndexedRows() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel COPY_ROWS_KERNEL = GpuKernel.of(IndexedRows.class, "copyRowsKernel");
+    private static final GpuKernel GATHER_KERNEL = GpuKernel.of(IndexedRows.class, "gatherKernel");
+    private static final GpuKernel SCATTER_ADD_ATOMIC_KERNEL = GpuKernel.of(IndexedRows.class, "scatterAddAtomicKernel");
+    private static final GpuKernel SCATTER_ADD_KERNEL = GpuKernel.of(IndexedRows.class, "scatterAddKernel");
+
     /**
      * Above this many (table rows x ids) pairs the deterministic backward, which gives each table
      * row to one block that scans every id, costs more than atomics: about 2^26 id reads.
@@ -91,7 +97,7 @@ public final class IndexedRows {
         Launches.requireLength("IndexedRows.gather", "table", table, vocab * dim);
         Launches.requireLength("IndexedRows.gather", "ids", ids, count);
         Launches.requireLength("IndexedRows.gather", "out", out, count * dim);
-        return new KernelLaunch(GpuKernel.of(IndexedRows.class, "gatherKernel"), Launches.elementwise(count * dim),
+        return new KernelLaunch(GATHER_KERNEL, Launches.elementwise(count * dim),
                 List.of(table, ids, out, count, dim, vocab));
     }
 
@@ -113,10 +119,10 @@ public final class IndexedRows {
         Launches.requireLength("IndexedRows.scatterAdd", "gTable", gTable, vocab * dim);
         if (deterministic(count, vocab)) {
             LaunchConfig grid = LaunchConfig.of((int) Math.max(1, Math.min(Integer.MAX_VALUE, vocab)), scatterThreads(dim));
-            return new KernelLaunch(GpuKernel.of(IndexedRows.class, "scatterAddKernel"), grid,
+            return new KernelLaunch(SCATTER_ADD_KERNEL, grid,
                     List.of(gOut, ids, gTable, count, dim, vocab));
         }
-        return new KernelLaunch(GpuKernel.of(IndexedRows.class, "scatterAddAtomicKernel"),
+        return new KernelLaunch(SCATTER_ADD_ATOMIC_KERNEL,
                 Launches.elementwise(count * dim), List.of(gOut, ids, gTable, count, dim, vocab));
     }
 
@@ -124,7 +130,7 @@ public final class IndexedRows {
         Launches.requireLength("IndexedRows.copyRows", "dst", dst, dstRows * dim);
         Launches.requireLength("IndexedRows.copyRows", "index", index, count);
         Launches.requireLength("IndexedRows.copyRows", "src", src, count * dim);
-        return new KernelLaunch(GpuKernel.of(IndexedRows.class, "copyRowsKernel"), Launches.elementwise(count * dim),
+        return new KernelLaunch(COPY_ROWS_KERNEL, Launches.elementwise(count * dim),
                 List.of(dst, index, src, count, dim, dstRows));
     }
 }

@@ -19,6 +19,14 @@ public final class Pointwise {
     private Pointwise() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel AFFINE_KERNEL = GpuKernel.of(Pointwise.class, "affineKernel");
+    private static final GpuKernel UNARY_BACKWARD_KERNEL = GpuKernel.of(Pointwise.class, "unaryBackwardKernel");
+    private static final GpuKernel UNARY_KERNEL = GpuKernel.of(Pointwise.class, "unaryKernel");
+    private static final GpuKernel WHERE_KERNEL = GpuKernel.of(Pointwise.class, "whereKernel");
+    private static final GpuKernel BINARY_KERNEL = GpuKernel.of(Pointwise.class, "binaryKernel");
+    private static final GpuKernel COMPARE_KERNEL = GpuKernel.of(Pointwise.class, "compareKernel");
+
     public static final int RECIPROCAL = 0;
     public static final int SIN = 1;
     public static final int COS = 2;
@@ -181,7 +189,7 @@ public final class Pointwise {
         Launches.require(op >= RECIPROCAL && op <= COS, "Pointwise.unary: unknown op " + op);
         Launches.requireLength("Pointwise.unary", "x", x, n);
         Launches.requireLength("Pointwise.unary", "y", y, n);
-        return new KernelLaunch(GpuKernel.of(Pointwise.class, "unaryKernel"), Launches.elementwise(n), List.of(op, x, y, n));
+        return new KernelLaunch(UNARY_KERNEL, Launches.elementwise(n), List.of(op, x, y, n));
     }
 
     public static KernelLaunch unaryBackward(int op, F32Buffer x, F32Buffer dy, F32Buffer dx, long n) {
@@ -189,14 +197,14 @@ public final class Pointwise {
         Launches.requireLength("Pointwise.unaryBackward", "x", x, n);
         Launches.requireLength("Pointwise.unaryBackward", "dy", dy, n);
         Launches.requireLength("Pointwise.unaryBackward", "dx", dx, n);
-        return new KernelLaunch(GpuKernel.of(Pointwise.class, "unaryBackwardKernel"), Launches.elementwise(n),
+        return new KernelLaunch(UNARY_BACKWARD_KERNEL, Launches.elementwise(n),
                 List.of(op, x, dy, dx, n));
     }
 
     public static KernelLaunch affine(F32Buffer x, F32Buffer y, long n, float alpha, float beta) {
         Launches.requireLength("Pointwise.affine", "x", x, n);
         Launches.requireLength("Pointwise.affine", "y", y, n);
-        return new KernelLaunch(GpuKernel.of(Pointwise.class, "affineKernel"), Launches.elementwise(n),
+        return new KernelLaunch(AFFINE_KERNEL, Launches.elementwise(n),
                 List.of(x, y, n, alpha, beta));
     }
 
@@ -204,18 +212,19 @@ public final class Pointwise {
     public static KernelLaunch binary(int op, F32Buffer a, long[] aStrides, F32Buffer b, long[] bStrides, F32Buffer out,
                                       long[] shape) {
         Launches.require(op >= ADD && op <= POW, "Pointwise.binary: unknown op " + op);
-        return broadcast("binaryKernel", op, a, aStrides, b, bStrides, out, shape);
+        return broadcast(BINARY_KERNEL, op, a, aStrides, b, bStrides, out, shape);
     }
 
     /** out (BOOL, contiguous) = a cmp b. */
     public static KernelLaunch compare(int op, F32Buffer a, long[] aStrides, F32Buffer b, long[] bStrides, I8Buffer out,
                                        long[] shape) {
         Launches.require(op >= EQ && op <= GE, "Pointwise.compare: unknown op " + op);
-        return broadcast("compareKernel", op, a, aStrides, b, bStrides, out, shape);
+        return broadcast(COMPARE_KERNEL, op, a, aStrides, b, bStrides, out, shape);
     }
 
-    private static KernelLaunch broadcast(String kernel, int op, F32Buffer a, long[] aStrides, F32Buffer b,
+    private static KernelLaunch broadcast(GpuKernel gpuKernel, int op, F32Buffer a, long[] aStrides, F32Buffer b,
                                           long[] bStrides, nvlm.kernels.hat.Buffer out, long[] shape) {
+        String kernel = gpuKernel.method().getName();
         checkRank(kernel, shape, aStrides, bStrides);
         Launches.requireSpan("Pointwise." + kernel, "a", a, shape, aStrides);
         Launches.requireSpan("Pointwise." + kernel, "b", b, shape, bStrides);
@@ -229,7 +238,7 @@ public final class Pointwise {
         at = Launches.padded(args, at, bStrides, 0L);
         args[at++] = out;
         Launches.padded(args, at, shape, 1L);
-        return new KernelLaunch(GpuKernel.of(Pointwise.class, kernel), Launches.elementwise(n), List.of(args));
+        return new KernelLaunch(gpuKernel, Launches.elementwise(n), List.of(args));
     }
 
     /** out = cond ? a : b over {@code shape}; cond, a and b read through their strides. */
@@ -251,7 +260,7 @@ public final class Pointwise {
         at = Launches.padded(args, at, bStrides, 0L);
         args[at++] = out;
         Launches.padded(args, at, shape, 1L);
-        return new KernelLaunch(GpuKernel.of(Pointwise.class, "whereKernel"), Launches.elementwise(n), List.of(args));
+        return new KernelLaunch(WHERE_KERNEL, Launches.elementwise(n), List.of(args));
     }
 
     private static void checkRank(String kernel, long[] shape, long[] aStrides, long[] bStrides) {

@@ -27,6 +27,13 @@ public final class Reductions {
     private Reductions() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel ARGMAX_KERNEL = GpuKernel.of(Reductions.class, "argmaxKernel");
+    private static final GpuKernel CHUNK_KERNEL = GpuKernel.of(Reductions.class, "chunkKernel");
+    private static final GpuKernel COMBINE_CHUNKS_KERNEL = GpuKernel.of(Reductions.class, "combineChunksKernel");
+    private static final GpuKernel LAST_AXIS_KERNEL = GpuKernel.of(Reductions.class, "lastAxisKernel");
+    private static final GpuKernel SQUARES_KERNEL = GpuKernel.of(Reductions.class, "squaresKernel");
+
     // In nvlm.tensor.ReduceOp order.
     public static final int SUM = 0;
     public static final int MEAN = 1;
@@ -186,7 +193,7 @@ public final class Reductions {
         checkOp(op);
         Launches.requireLength("Reductions.lastAxis", "x", x, rows * cols);
         Launches.requireLength("Reductions.lastAxis", "out", out, rows);
-        return new KernelLaunch(GpuKernel.of(Reductions.class, "lastAxisKernel"), Launches.perRow(rows),
+        return new KernelLaunch(LAST_AXIS_KERNEL, Launches.perRow(rows),
                 List.of(op, x, out, rows, cols));
     }
 
@@ -199,9 +206,9 @@ public final class Reductions {
         Launches.requireLength("Reductions.chunked", "partial", partial, outer * chunks * inner);
         Launches.requireLength("Reductions.chunked", "out", out, outer * inner);
         return List.of(
-                new KernelLaunch(GpuKernel.of(Reductions.class, "chunkKernel"),
+                new KernelLaunch(CHUNK_KERNEL,
                         Launches.elementwise(outer * chunks * inner), List.of(op, x, partial, outer, axis, inner, chunks)),
-                new KernelLaunch(GpuKernel.of(Reductions.class, "combineChunksKernel"),
+                new KernelLaunch(COMBINE_CHUNKS_KERNEL,
                         Launches.elementwise(outer * inner), List.of(op, partial, out, outer, axis, inner, chunks)));
     }
 
@@ -209,7 +216,7 @@ public final class Reductions {
         Launches.require(axis >= 1, "Reductions.argmax: empty axis");
         Launches.requireLength("Reductions.argmax", "x", x, outer * axis * inner);
         Launches.requireLength("Reductions.argmax", "out", out, outer * inner);
-        return new KernelLaunch(GpuKernel.of(Reductions.class, "argmaxKernel"), Launches.elementwise(outer * inner),
+        return new KernelLaunch(ARGMAX_KERNEL, Launches.elementwise(outer * inner),
                 List.of(x, out, outer, axis, inner));
     }
 
@@ -224,7 +231,7 @@ public final class Reductions {
         LaunchConfig grid = squaresGrid(n);
         Launches.requireLength("Reductions.squares", "x", x, n);
         Launches.requireLength("Reductions.squares", "partial", partial, grid.blocks() * grid.threadsPerBlock());
-        return new KernelLaunch(GpuKernel.of(Reductions.class, "squaresKernel"), grid, List.of(x, partial, n));
+        return new KernelLaunch(SQUARES_KERNEL, grid, List.of(x, partial, n));
     }
 
     private static void checkOp(int op) {

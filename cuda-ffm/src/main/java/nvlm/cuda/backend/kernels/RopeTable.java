@@ -18,6 +18,9 @@ public final class RopeTable {
     private RopeTable() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel ROTATE_KERNEL = GpuKernel.of(RopeTable.class, "rotateKernel");
+
     /** inv_freq[i] = theta^(-2i/headDim) in double (spec 5), as the CPU backend computes it. */
     public static double inverseFrequency(int i, int headDim, double theta) {
         return Math.pow(theta, -2.0 * i / headDim);
@@ -72,7 +75,7 @@ public final class RopeTable {
         Launches.requireLength("RopeTable.rotate", "x", x, rows * headDim);
         Launches.requireLength("RopeTable.rotate", "y", y, rows * headDim);
         Launches.requireLength("RopeTable.rotate", "table", table, (long) positions * headDim);
-        return new KernelLaunch(GpuKernel.of(RopeTable.class, "rotateKernel"), Launches.elementwise(rows * (headDim / 2)),
+        return new KernelLaunch(ROTATE_KERNEL, Launches.elementwise(rows * (headDim / 2)),
                 List.of(x, y, table, rows, seq, heads, headDim, startPos, positions, inverse ? -1f : 1f));
     }
 }

@@ -29,6 +29,10 @@ public final class TypedCopy {
     private TypedCopy() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel COPY_KERNEL = GpuKernel.of(TypedCopy.class, "copyKernel");
+    private static final GpuKernel FILL_KERNEL = GpuKernel.of(TypedCopy.class, "fillKernel");
+
     /** The largest rank a copy takes; leading size-1 dimensions pad lower ranks. */
     public static final int MAX_RANK = 6;
 
@@ -187,7 +191,7 @@ public final class TypedCopy {
         at = TypedBuffers.put(args, at, dstType, dst);
         at = Launches.padded(args, at, dstStrides, 0L);
         at = Launches.padded(args, at, shape, 1L);
-        return new KernelLaunch(GpuKernel.of(TypedCopy.class, "copyKernel"), Launches.elementwise(Launches.numel(shape)),
+        return new KernelLaunch(COPY_KERNEL, Launches.elementwise(Launches.numel(shape)),
                 List.of(args));
     }
 
@@ -204,6 +208,6 @@ public final class TypedCopy {
             case I32 -> (long) (int) value;
             default -> (long) value;
         };
-        return new KernelLaunch(GpuKernel.of(TypedCopy.class, "fillKernel"), Launches.elementwise(n), List.of(args));
+        return new KernelLaunch(FILL_KERNEL, Launches.elementwise(n), List.of(args));
     }
 }
