@@ -132,6 +132,11 @@ public final class CudaAccelerator implements Accelerator {
         return cublas;
     }
 
+    /** Makes the device's context current on the calling thread (for driver calls made outside this class, e.g. events). */
+    public void makeCurrent() {
+        ensureCurrent();
+    }
+
     private void ensureCurrent() {
         if (!current.get()) {
             device.makeCurrent();
