@@ -128,9 +128,18 @@ public final class GpuCheck {
             device.put("memory_gib", gpu.device().totalMemory() / (double) (1L << 30));
             say(String.format(Locale.ROOT, "DEVICE %s: opened and %d kernels compiled (NVRTC, parallel) in %.1f s",
                     gpu.description(), nvlm.cuda.backend.kernels.BackendKernels.all().size(), gpu.compileSeconds()));
+            Map<String, String> failures = gpu.compileFailures();
+            if (!failures.isEmpty()) {
+                device.put("compile_failures", new ArrayList<>(failures.keySet()));
+                failures.forEach((name, log) -> {
+                    errors().add("kernel " + name + " did not compile: " + log.lines().findFirst().orElse(""));
+                    say("KERNEL " + name + " FAIL to compile:\n" + log);
+                });
+            }
         } catch (Throwable e) {
             device.put("error", describe(e));
-            say("DEVICE FAIL " + describe(e));
+            say("DEVICE FAIL " + e);
+            e.printStackTrace(System.out);
             write();
             return;
         }

@@ -74,6 +74,7 @@ public final class CudaAccelerator implements Accelerator {
     private final String arch;
     private final boolean syncEachOp;
     private final Map<GpuKernel, CudaKernel> functions = new ConcurrentHashMap<>();
+    private final Map<GpuKernel, RuntimeException> failures = new ConcurrentHashMap<>();
     private final List<CudaModule> modules = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment slots = arena.allocate(8L * MAX_ARGS, 8);
@@ -160,7 +161,8 @@ public final class CudaAccelerator implements Accelerator {
     /**
      * Compiles every backend kernel: NVRTC runs in parallel (each program is independent; NVRTC
      * allows concurrent compiles of different programs), images are cached on disk, then the
-     * modules are loaded here in order.
+     * modules are loaded here in order. A kernel that fails to compile or load does not stop the
+     * others: its failure is kept ({@link #compileFailures}) and thrown by its first launch.
      */
     private void compileAll() {
         Target target = target();
@@ -179,17 +181,17 @@ public final class CudaAccelerator implements Accelerator {
             }
             for (int i = 0; i < kernels.size(); i++) {
                 GpuKernel kernel = kernels.get(i);
-                byte[] image;
                 try {
-                    image = images.get(i).get();
+                    load(kernel, images.get(i).get());
                 } catch (java.util.concurrent.ExecutionException e) {
-                    throw e.getCause() instanceof RuntimeException r ? r
-                            : new IllegalStateException("compiling " + kernel.name() + ": " + e.getCause(), e.getCause());
+                    failures.put(kernel, e.getCause() instanceof RuntimeException r ? r
+                            : new IllegalStateException("compiling " + kernel.name() + ": " + e.getCause(), e.getCause()));
+                } catch (RuntimeException e) {
+                    failures.put(kernel, e);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted while compiling the CUDA backend's kernels", e);
                 }
-                load(kernel, image);
             }
         } finally {
             pool.shutdownNow();
@@ -223,10 +225,22 @@ public final class CudaAccelerator implements Accelerator {
         return function;
     }
 
+    /** Kernels that failed to compile or load at start, with the error (NVRTC's log in its message). */
+    public Map<String, String> compileFailures() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        failures.forEach((k, e) -> out.put(k.name(), String.valueOf(e.getMessage())));
+        return out;
+    }
+
     /** A kernel outside {@link BackendKernels} (a test's, say): compiled on first launch. */
     private CudaKernel function(GpuKernel kernel) {
         CudaKernel f = functions.get(kernel);
         if (f == null) {
+            RuntimeException failed = failures.get(kernel);
+            if (failed != null) {
+                throw new IllegalStateException("kernel " + kernel.name() + " did not compile for " + arch + ": "
+                        + failed.getMessage(), failed);
+            }
             f = load(kernel, image(kernel, target(), KernelCache.standard()));
         }
         return f;
