@@ -26,7 +26,9 @@ started=$(date +%s)
 
 echo "== java ($(( $(date +%s) - started )) s)"
 # Each section has its own limit inside (ops 60, models 40, gemm 25, attention 30, train 70 s).
-NVLM_KERNEL_CACHE=$work/kernels timeout -k 5 225 "$java" -Xmx24g -cp "$jar" nvlm.bench.gpu.GpuCheck \
+# The driver mount and PyTorch's CUDA 13 wheels, in case the bindings' own search misses them.
+libs=$(ls -d /usr/local/nvidia/lib64 /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu13/lib 2>/dev/null | paste -sd:)
+LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" NVLM_KERNEL_CACHE=$work/kernels timeout -k 5 225 "$java" -Xmx24g -cp "$jar" nvlm.bench.gpu.GpuCheck \
   --out "$out" --work "$work" --golden tests/reference/golden 2>&1 | tee "$out/java.log"
 echo "java exit ${PIPESTATUS[0]}"
 

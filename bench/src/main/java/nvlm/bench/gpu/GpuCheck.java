@@ -93,7 +93,9 @@ public final class GpuCheck {
             check.prepareTrainingInputs();
             return;
         }
-        List<String> sections = List.of(options.getOrDefault("sections", "ops,models,gemm,attention,train").split(","));
+        // Order: the sections least likely to fault the device first (a device fault is sticky and
+        // would fail everything after it); the broad op sweep, with its odd shapes, last.
+        List<String> sections = List.of(options.getOrDefault("sections", "gemm,models,train,attention,ops").split(","));
         check.run(sections);
         System.exit(0);
     }
@@ -142,6 +144,15 @@ public final class GpuCheck {
             e.printStackTrace(System.out);
             write();
             return;
+        }
+        if (sections.contains("train")) {
+            // The PyTorch peer reads these even when the Java training section fails.
+            try {
+                prepareTrainingInputs();
+            } catch (IOException | RuntimeException e) {
+                errors().add("prepare: " + describe(e));
+                say("PREPARE FAIL " + describe(e));
+            }
         }
         ExecutorService pool = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "gpu-check-section");
