@@ -246,13 +246,17 @@ public final class CudaAccelerator implements Accelerator {
         return f;
     }
 
-    @Override
-    public synchronized void launch(KernelLaunch launch) {
-        ensureCurrent();
-        CudaKernel function = function(launch.kernel());
+    /**
+     * Writes each argument of a launch into its 8-byte slot of {@code slots}, as cuLaunchKernel
+     * reads them (the driver takes each parameter's size from the kernel image): buffers as their
+     * device address (placeholders, which hold no tensor, as a null pointer), int-sized values
+     * (boolean, byte, short, char, int) as 4-byte ints, long, float and double as themselves.
+     */
+    static void packArguments(KernelLaunch launch, MemorySegment slots) {
         List<Object> arguments = launch.arguments();
-        if (arguments.size() > MAX_ARGS) {
-            throw new IllegalArgumentException(launch + ": " + arguments.size() + " arguments, at most " + MAX_ARGS);
+        if (arguments.size() > slots.byteSize() / 8) {
+            throw new IllegalArgumentException(launch + ": " + arguments.size() + " arguments, at most "
+                    + slots.byteSize() / 8);
         }
         for (int i = 0; i < arguments.size(); i++) {
             long at = 8L * i;
@@ -270,6 +274,13 @@ public final class CudaAccelerator implements Accelerator {
                         + arguments.get(i).getClass().getName() + " cannot be passed to a kernel");
             }
         }
+    }
+
+    @Override
+    public synchronized void launch(KernelLaunch launch) {
+        ensureCurrent();
+        CudaKernel function = function(launch.kernel());
+        packArguments(launch, slots);
         LaunchConfig c = launch.config();
         function.launchPacked(c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(), stream.handle(), params);
         activity.launches++;
