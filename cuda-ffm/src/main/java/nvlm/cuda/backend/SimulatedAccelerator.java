@@ -114,9 +114,16 @@ public final class SimulatedAccelerator implements Accelerator {
         }
     }
 
-    /** Host seconds per kernel name, when -Dnvlm.cuda.simulate.profile=true (to find what makes tests slow). */
-    public final java.util.Map<String, double[]> profile = new java.util.concurrent.ConcurrentHashMap<>();
+    /** With -Dnvlm.cuda.simulate.profile=true, host seconds and launches per kernel (what makes a test slow). */
     private static final boolean PROFILE = Boolean.getBoolean("nvlm.cuda.simulate.profile");
+    private final Map<String, double[]> profile = new ConcurrentHashMap<>();
+
+    /** Kernel name (and "GEMM") to {seconds, launches}, when profiling is on; else empty. */
+    public Map<String, double[]> profile() {
+        Map<String, double[]> copy = new java.util.TreeMap<>();
+        profile.forEach((k, v) -> copy.put(k, v.clone()));
+        return copy;
+    }
 
     @Override
     public void launch(KernelLaunch launch) {
