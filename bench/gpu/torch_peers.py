@@ -114,7 +114,14 @@ def main():
     ap.add_argument("--sections", default="gemm,attention,train")
     ap.add_argument("--train-steps", type=int, default=10)
     args = ap.parse_args()
-    report = {"torch": torch.__version__, "device": torch.cuda.get_device_name(0), "errors": []}
+    report = {"torch": torch.__version__, "errors": []}
+    try:
+        report["device"] = torch.cuda.get_device_name(0)
+    except Exception as e:  # noqa: BLE001 - write the JSON anyway, with the reason
+        report["errors"].append(f"no CUDA device: {type(e).__name__}: {e}")
+        with open(args.out, "w") as f:
+            json.dump(report, f, indent=2)
+        raise SystemExit(f"torch_peers.py: no CUDA device ({e})")
     for section in args.sections.split(","):
         started = time.perf_counter()
         try:
