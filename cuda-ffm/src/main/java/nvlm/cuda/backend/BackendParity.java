@@ -237,7 +237,10 @@ public final class BackendParity {
 
     // ------------------------------------------------------------------ comparison
 
-    /** ||got - want|| / ||want||; NaN if either holds a NaN, infinity if infinities differ. */
+    /**
+     * ||got - want|| / ||want|| (the RMS of got - want when want is all zeros); NaN if either holds
+     * a NaN, infinity if infinities differ.
+     */
     static double relativeError(float[] got, float[] want) {
         if (got.length != want.length) {
             return Double.NaN;
@@ -260,7 +263,11 @@ public final class BackendParity {
             norm += (double) w * w;
         }
         if (norm == 0) {
-            return diff == 0 ? 0 : Double.POSITIVE_INFINITY;
+            // An all-zero reference (LayerNorm over one column: y = b and dx = 0 exactly) has no
+            // relative error: the H200 run reported infinity for a 197x1 LayerNorm, where fused
+            // multiply-adds can leave rounding residues. Take the RMS absolute error instead; NaN
+            // and unwritten (poisoned) outputs still fail.
+            return got.length == 0 ? 0 : Math.sqrt(diff / got.length);
         }
         return Math.sqrt(diff / norm);
     }
