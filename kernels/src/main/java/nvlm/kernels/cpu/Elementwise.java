@@ -76,11 +76,11 @@ public final class Elementwise {
             case SQUARE -> x.mul(x);
             case RECIPROCAL -> ones().div(x);
             case TANH -> VectorMath.tanh(x);
-            case SIGMOID -> sigmoid(x);
+            case SIGMOID -> VectorMath.sigmoid(x);
             case RELU -> x.max(0f);
             case GELU_ERF -> geluErf(x);
             case GELU_TANH -> geluTanh(x);
-            case SILU -> x.mul(sigmoid(x));
+            case SILU -> x.mul(VectorMath.sigmoid(x));
             case SIN -> VectorMath.sin(x);
             case COS -> VectorMath.cos(x);
         };
@@ -90,19 +90,21 @@ public final class Elementwise {
         return FloatVector.broadcast(SPECIES, 1f);
     }
 
-    private static FloatVector sigmoid(FloatVector x) {
-        return ones().div(VectorMath.exp(x.neg()).add(1f));
-    }
-
     private static FloatVector geluErf(FloatVector x) {
-        // x * 0.5 * (1 + erf(x / sqrt(2)))
-        return x.mul(0.5f).mul(Erf.erf(x.mul(SQRT1_2)).add(1f));
+        // x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 = erfc(-x / sqrt 2) / 2: the erfc form has one
+        // branch and keeps relative accuracy for negative x, where 1 + erf cancels.
+        return x.mul(0.5f).mul(Erf.erfc(x.mul(-SQRT1_2)));
     }
 
     private static FloatVector geluTanh(FloatVector x) {
-        // 0.5 * x * (1 + tanh(kBeta * (x + kKappa * x^3)))
-        FloatVector inner = x.mul(x).mul(x).mul(GELU_KAPPA).add(x).mul(GELU_BETA);
-        return x.mul(0.5f).mul(VectorMath.tanh(inner).add(1f));
+        // 0.5 x (1 + tanh(u)), u = kBeta (x + kKappa x^3), written as x sigmoid(2u) (the same function:
+        // (1 + tanh u) / 2 = sigmoid(2u)), which needs one exp and does not cancel for negative x.
+        return x.mul(VectorMath.sigmoid(geluTanhInner(x).mul(2f)));
+    }
+
+    /** u = kBeta (x + kKappa x^3). */
+    private static FloatVector geluTanhInner(FloatVector x) {
+        return x.mul(x).mul(x).mul(GELU_KAPPA).add(x).mul(GELU_BETA);
     }
 
     /** Whether the backward of {@code op} is written in terms of the forward result y. */
@@ -132,60 +134,79 @@ public final class Elementwise {
                 unaryBackwardRange(op, x, xOff + s, loadResult ? y : null, yOff + s, gy, gyOff + s, gx, gxOff + s, e - s));
     }
 
+    /** y is null when the caller passed none or the op does not need it; then it is recomputed where needed. */
     private static void unaryBackwardRange(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff,
                                            MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, long n) {
+        boolean recompute = y == null && backwardUsesResult(op);
         long bound = SPECIES.loopBound(n);
         long i = 0;
         for (; i < bound; i += LANES) {
             FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
             FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER);
-            FloatVector yv = y == null ? null : FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER);
+            FloatVector yv = y != null ? FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER)
+                    : recompute ? forward(op, xv) : xv;
             backward(op, xv, yv, gv).intoMemorySegment(gx, (gxOff + i) * 4, ORDER);
         }
         if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
             FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
             FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER, m);
-            FloatVector yv = y == null ? null : FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER, m);
+            FloatVector yv = y != null ? FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER, m)
+                    : recompute ? forward(op, xv) : xv;
             backward(op, xv, yv, gv).intoMemorySegment(gx, (gxOff + i) * 4, ORDER, m);
         }
     }
 
-    /** gy * f'(x) for one vector; y = f(x) or null. Formulas as in PyTorch's derivatives.yaml. */
+    /**
+     * gy * f'(x) for one vector; y = f(x) (required for the ops of {@link #backwardUsesResult},
+     * ignored otherwise). Formulas as in PyTorch's derivatives.yaml.
+     * Every multi-step case is its own small method so this switch stays inlinable.
+     */
     static FloatVector backward(Unary op, FloatVector x, FloatVector y, FloatVector gy) {
         return switch (op) {
             case NEG -> gy.neg();
-            case EXP -> gy.mul(y != null ? y : forward(op, x));
+            case EXP -> gy.mul(y);
             case LOG -> gy.div(x);
-            case SQRT -> gy.div((y != null ? y : forward(op, x)).mul(2f));
-            case RSQRT -> {
-                FloatVector r = y != null ? y : forward(op, x);
-                yield gy.mul(-0.5f).mul(r.mul(r).mul(r));
-            }
+            case SQRT -> gy.div(y.mul(2f));
+            case RSQRT -> rsqrtBackward(y, gy);
             case ABS -> gy.mul(sign(x));
             case SQUARE -> gy.mul(2f).mul(x);
-            case RECIPROCAL -> {
-                FloatVector r = y != null ? y : forward(op, x);
-                yield gy.neg().mul(r.mul(r));
-            }
-            case TANH -> {
-                FloatVector t = y != null ? y : forward(op, x);
-                yield gy.mul(t.mul(t).neg().add(1f));
-            }
-            case SIGMOID -> {
-                FloatVector s = y != null ? y : forward(op, x);
-                yield gy.mul(s.neg().add(1f)).mul(s);
-            }
+            case RECIPROCAL -> reciprocalBackward(y, gy);
+            case TANH -> tanhBackward(y, gy);
+            case SIGMOID -> sigmoidBackward(y, gy);
             case RELU -> gy.blend(FloatVector.zero(SPECIES), x.compare(VectorOperators.LE, 0f));
             case GELU_ERF -> geluErfBackward(x, gy);
             case GELU_TANH -> geluTanhBackward(x, gy);
-            case SILU -> {
-                FloatVector s = sigmoid(x);
-                yield gy.mul(s).mul(x.mul(s.neg().add(1f)).add(1f));
-            }
+            case SILU -> siluBackward(x, gy);
             case SIN -> gy.mul(VectorMath.cos(x));
             case COS -> gy.mul(VectorMath.sin(x).neg());
         };
+    }
+
+    /** -0.5 gy r^3, r = rsqrt(x). */
+    private static FloatVector rsqrtBackward(FloatVector r, FloatVector gy) {
+        return gy.mul(-0.5f).mul(r.mul(r).mul(r));
+    }
+
+    /** -gy r^2, r = 1/x. */
+    private static FloatVector reciprocalBackward(FloatVector r, FloatVector gy) {
+        return gy.neg().mul(r.mul(r));
+    }
+
+    /** gy (1 - t^2), t = tanh(x). */
+    private static FloatVector tanhBackward(FloatVector t, FloatVector gy) {
+        return gy.mul(t.mul(t).neg().add(1f));
+    }
+
+    /** gy (1 - s) s, s = sigmoid(x). */
+    private static FloatVector sigmoidBackward(FloatVector s, FloatVector gy) {
+        return gy.mul(s.neg().add(1f)).mul(s);
+    }
+
+    /** gy s (1 + x (1 - s)), s = sigmoid(x). */
+    private static FloatVector siluBackward(FloatVector x, FloatVector gy) {
+        FloatVector s = VectorMath.sigmoid(x);
+        return gy.mul(s).mul(x.mul(s.neg().add(1f)).add(1f));
     }
 
     /** sgn(x): 1, -1, or 0 at zero (PyTorch's abs backward); NaN maps to 0. */
@@ -196,21 +217,19 @@ public final class Elementwise {
     }
 
     private static FloatVector geluErfBackward(FloatVector x, FloatVector gy) {
-        // cdf = 0.5 (1 + erf(x / sqrt 2)); pdf = kAlpha exp(-x^2 / 2); gx = gy (cdf + x pdf)
-        FloatVector cdf = Erf.erf(x.mul(SQRT1_2)).add(1f).mul(0.5f);
+        // cdf = Phi(x) = erfc(-x / sqrt 2) / 2; pdf = kAlpha exp(-x^2 / 2); gx = gy (cdf + x pdf)
+        FloatVector cdf = Erf.erfc(x.mul(-SQRT1_2)).mul(0.5f);
         FloatVector pdf = VectorMath.exp(x.mul(x).mul(-0.5f)).mul(GELU_ALPHA);
         return gy.mul(x.mul(pdf).add(cdf));
     }
 
     private static FloatVector geluTanhBackward(FloatVector x, FloatVector gy) {
-        FloatVector xSq = x.mul(x);
-        FloatVector inner = xSq.mul(x).mul(GELU_KAPPA).add(x).mul(GELU_BETA);
-        FloatVector t = VectorMath.tanh(inner);
-        FloatVector left = x.mul(0.5f);
-        FloatVector leftDerivative = t.add(1f).mul(0.5f);
-        FloatVector tanhDerivative = xSq.mul(3f * GELU_KAPPA).add(1f).mul(GELU_BETA);
-        FloatVector rightDerivative = t.mul(t).neg().add(1f).mul(tanhDerivative);
-        return gy.mul(left.mul(rightDerivative).add(leftDerivative));
+        // d/dx [x s], s = sigmoid(2u): s + 2 x s (1 - s) u', u' = kBeta (1 + 3 kKappa x^2); equal to
+        // PyTorch's 0.5 (1 + t) + 0.5 x (1 - t^2) u' with t = tanh(u) = 2s - 1.
+        FloatVector s = VectorMath.sigmoid(geluTanhInner(x).mul(2f));
+        FloatVector du = x.mul(x).mul(3f * GELU_KAPPA).add(1f).mul(GELU_BETA);
+        FloatVector ds = s.neg().add(1f).mul(s).mul(2f);
+        return gy.mul(x.mul(ds).fma(du, s));
     }
 
     // ---------------------------------------------------------------- binary
