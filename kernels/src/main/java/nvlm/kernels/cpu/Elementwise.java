@@ -52,16 +52,24 @@ public final class Elementwise {
 
     private static void unaryRange(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
         long bound = SPECIES.loopBound(n);
-        long i = 0;
-        for (; i < bound; i += LANES) {
+        for (long i = 0; i < bound; i += LANES) {
             FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
             forward(op, v).intoMemorySegment(y, (yOff + i) * 4, ORDER);
         }
-        if (i < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
-            forward(op, v).intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        if (bound < n) {
+            unaryTail(op, x, xOff + bound, y, yOff + bound, n - bound);
         }
+    }
+
+    /**
+     * The last partial vector, masked. Tails live in their own methods throughout this package:
+     * C2 stops inlining vector code once a compilation reaches ~18000 IR nodes, and a second copy of
+     * a transcendental in the loop method is enough to get there (the vectors would then be boxed).
+     */
+    private static void unaryTail(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, n);
+        FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, xOff * 4, ORDER, m);
+        forward(op, v).intoMemorySegment(y, yOff * 4, ORDER, m);
     }
 
     /** f(x) for one vector. */
@@ -129,6 +137,10 @@ public final class Elementwise {
         }
         Arguments.requireF32("gy", gy, gyOff, n);
         Arguments.requireF32("gx", gx, gxOff, n);
+        if (op == Unary.GELU_ERF) {
+            ElementBlocks.forElements(n, (s, e) -> geluErfBackwardRange(x, xOff + s, gy, gyOff + s, gx, gxOff + s, e - s));
+            return;
+        }
         boolean loadResult = y != null && backwardUsesResult(op);
         ElementBlocks.forElements(n, (s, e) ->
                 unaryBackwardRange(op, x, xOff + s, loadResult ? y : null, yOff + s, gy, gyOff + s, gx, gxOff + s, e - s));
@@ -139,22 +151,26 @@ public final class Elementwise {
                                            MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, long n) {
         boolean recompute = y == null && backwardUsesResult(op);
         long bound = SPECIES.loopBound(n);
-        long i = 0;
-        for (; i < bound; i += LANES) {
+        for (long i = 0; i < bound; i += LANES) {
             FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
             FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER);
             FloatVector yv = y != null ? FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER)
                     : recompute ? forward(op, xv) : xv;
             backward(op, xv, yv, gv).intoMemorySegment(gx, (gxOff + i) * 4, ORDER);
         }
-        if (i < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
-            FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER, m);
-            FloatVector yv = y != null ? FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER, m)
-                    : recompute ? forward(op, xv) : xv;
-            backward(op, xv, yv, gv).intoMemorySegment(gx, (gxOff + i) * 4, ORDER, m);
+        if (bound < n) {
+            unaryBackwardTail(op, x, xOff + bound, y, yOff + bound, gy, gyOff + bound, gx, gxOff + bound, n - bound);
         }
+    }
+
+    private static void unaryBackwardTail(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff,
+                                          MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, long n) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, n);
+        FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, xOff * 4, ORDER, m);
+        FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, gyOff * 4, ORDER, m);
+        FloatVector yv = y != null ? FloatVector.fromMemorySegment(SPECIES, y, yOff * 4, ORDER, m)
+                : backwardUsesResult(op) ? forward(op, xv) : xv;
+        backward(op, xv, yv, gv).intoMemorySegment(gx, gxOff * 4, ORDER, m);
     }
 
     /**
@@ -217,10 +233,59 @@ public final class Elementwise {
     }
 
     private static FloatVector geluErfBackward(FloatVector x, FloatVector gy) {
-        // cdf = Phi(x) = erfc(-x / sqrt 2) / 2; pdf = kAlpha exp(-x^2 / 2); gx = gy (cdf + x pdf)
-        FloatVector cdf = Erf.erfc(x.mul(-SQRT1_2)).mul(0.5f);
-        FloatVector pdf = VectorMath.exp(x.mul(x).mul(-0.5f)).mul(GELU_ALPHA);
-        return gy.mul(x.mul(pdf).add(cdf));
+        return gy.mul(x.mul(geluPdf(x)).add(geluCdf(x)));
+    }
+
+    /** Phi(x) = erfc(-x / sqrt 2) / 2. */
+    private static FloatVector geluCdf(FloatVector x) {
+        return Erf.erfc(x.mul(-SQRT1_2)).mul(0.5f);
+    }
+
+    /** phi(x) = kAlpha exp(-x^2 / 2). */
+    private static FloatVector geluPdf(FloatVector x) {
+        return VectorMath.exp(x.mul(x).mul(-0.5f)).mul(GELU_ALPHA);
+    }
+
+    /** Elements per chunk of the GELU backward (a multiple of every vector length). */
+    private static final int GELU_CHUNK = 512;
+
+    /**
+     * gx = gy (Phi(x) + x phi(x)) in chunks copied to zero-padded heap arrays, one transcendental per
+     * loop method: erfc and exp together (plus a masked tail) exceed C2's IR-node budget for inlining
+     * vector code. The padded lanes are computed and dropped; each element's result is the same as
+     * {@link #backward} would give it. gx may alias gy or x.
+     */
+    private static void geluErfBackwardRange(MemorySegment x, long xOff, MemorySegment gy, long gyOff,
+                                             MemorySegment gx, long gxOff, long n) {
+        float[] xs = new float[GELU_CHUNK];
+        float[] gs = new float[GELU_CHUNK];
+        float[] cdf = new float[GELU_CHUNK];
+        for (long c = 0; c < n; c += GELU_CHUNK) {
+            int len = (int) Math.min(GELU_CHUNK, n - c);
+            int padded = (len + LANES - 1) / LANES * LANES;
+            MemorySegment.copy(x, F32, (xOff + c) * 4, xs, 0, len);
+            MemorySegment.copy(gy, F32, (gyOff + c) * 4, gs, 0, len);
+            java.util.Arrays.fill(xs, len, padded, 0f);
+            java.util.Arrays.fill(gs, len, padded, 0f);
+            geluCdfChunk(xs, cdf, padded);
+            geluGradChunk(xs, gs, cdf, padded);
+            MemorySegment.copy(gs, 0, gx, F32, (gxOff + c) * 4, len);
+        }
+    }
+
+    private static void geluCdfChunk(float[] xs, float[] cdf, int n) {
+        for (int i = 0; i < n; i += LANES) {
+            geluCdf(FloatVector.fromArray(SPECIES, xs, i)).intoArray(cdf, i);
+        }
+    }
+
+    /** gs = gs * (cdf + x pdf(x)), the same operation order as {@link #geluErfBackward}. */
+    private static void geluGradChunk(float[] xs, float[] gs, float[] cdf, int n) {
+        for (int i = 0; i < n; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(SPECIES, xs, i);
+            FloatVector.fromArray(SPECIES, gs, i).mul(xv.mul(geluPdf(xv)).add(FloatVector.fromArray(SPECIES, cdf, i)))
+                    .intoArray(gs, i);
+        }
     }
 
     private static FloatVector geluTanhBackward(FloatVector x, FloatVector gy) {

@@ -156,25 +156,33 @@ public final class Softmax {
         return acc.reduceLanes(VectorOperators.MAX);
     }
 
-    /** sum(exp(x - max)) over n floats, accumulated in double. */
+    /**
+     * sum(exp(x - max)) over n floats, accumulated in double. The masked tail is its own method:
+     * exp is large in C2's IR, and two copies of it in one loop method exhaust the inlining budget.
+     */
     static double sumExp(MemorySegment x, long off, int n, float max) {
         FloatVector mx = FloatVector.broadcast(SPECIES, max);
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
         int bound = SPECIES.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += LANES) {
+        for (int i = 0; i < bound; i += LANES) {
             FloatVector e = VectorMath.exp(load(x, off + i).sub(mx));
             acc0 = acc0.add(VectorMath.low(e));
             acc1 = acc1.add(VectorMath.high(e));
         }
-        if (i < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector e = FloatVector.zero(SPECIES).blend(VectorMath.exp(load(x, off + i, m).sub(mx)), m);
-            acc0 = acc0.add(VectorMath.low(e));
-            acc1 = acc1.add(VectorMath.high(e));
+        double[] lanes = acc0.add(acc1).toArray();
+        double sum = 0;
+        for (double v : lanes) {
+            sum += v;
         }
-        return VectorMath.sumLanes(acc0.add(acc1));
+        return bound < n ? sum + sumExpTail(x, off, bound, n, max) : sum;
+    }
+
+    /** The masked last vector of {@link #sumExp}: exp(x - max) for indices [i, n), summed in lane order. */
+    private static double sumExpTail(MemorySegment x, long off, int i, int n, float max) {
+        VectorMask<Float> m = SPECIES.indexInRange(i, n);
+        FloatVector e = FloatVector.zero(SPECIES).blend(VectorMath.exp(load(x, off + i, m).sub(max)), m);
+        return VectorMath.sumLanes(VectorMath.low(e).add(VectorMath.high(e)));
     }
 
     /** Stores y = exp(x - max) over n floats and returns their sum (accumulated in double). */
@@ -183,22 +191,27 @@ public final class Softmax {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
         int bound = SPECIES.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += LANES) {
+        for (int i = 0; i < bound; i += LANES) {
             FloatVector e = VectorMath.exp(load(x, off + i).sub(mx));
             e.intoMemorySegment(y, (yOff + i) * 4, ORDER);
             acc0 = acc0.add(VectorMath.low(e));
             acc1 = acc1.add(VectorMath.high(e));
         }
-        if (i < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector e = VectorMath.exp(load(x, off + i, m).sub(mx));
-            e.intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
-            e = FloatVector.zero(SPECIES).blend(e, m);
-            acc0 = acc0.add(VectorMath.low(e));
-            acc1 = acc1.add(VectorMath.high(e));
+        double[] lanes = acc0.add(acc1).toArray();
+        double sum = 0;
+        for (double v : lanes) {
+            sum += v;
         }
-        return VectorMath.sumLanes(acc0.add(acc1));
+        return bound < n ? sum + expAndSumTail(x, off, bound, n, max, y, yOff) : sum;
+    }
+
+    /** The masked last vector of {@link #expAndSum}. */
+    private static double expAndSumTail(MemorySegment x, long off, int i, int n, float max, MemorySegment y, long yOff) {
+        VectorMask<Float> m = SPECIES.indexInRange(i, n);
+        FloatVector e = VectorMath.exp(load(x, off + i, m).sub(max));
+        e.intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        e = FloatVector.zero(SPECIES).blend(e, m);
+        return VectorMath.sumLanes(VectorMath.low(e).add(VectorMath.high(e)));
     }
 
     /** sum(a * b) over n floats: f32 products, accumulated in double. */
