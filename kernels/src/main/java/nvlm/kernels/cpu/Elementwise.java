@@ -14,8 +14,11 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Every contiguous loop runs the vector body over full vectors and a masked vector for the
  * tail, so an element's result never depends on its position (the same input bits give the same
- * output bits whatever the offset, length or thread count). Formulas follow PyTorch's CPU kernels
- * (aten/src/ATen/native/cpu/Activation.cpp, UnaryOpsKernel.cpp, and the autograd derivatives).
+ * output bits whatever the offset, length or thread count). Transcendentals come from
+ * {@link VectorMath} and {@link Erf} (not the Vector API's EXP/TANH/..., whose results change when
+ * the JIT compiles a method). Formulas follow PyTorch's CPU kernels (aten/src/ATen/native/cpu/
+ * Activation.cpp, UnaryOpsKernel.cpp, and the autograd derivatives), except that exact GELU uses
+ * Phi(x) = erfc(-x/sqrt 2)/2 and tanh GELU x sigmoid(2u): the same functions, without cancellation.
  */
 public final class Elementwise {
     public enum Unary { NEG, EXP, LOG, SQRT, RSQRT, ABS, SQUARE, RECIPROCAL, TANH, SIGMOID, RELU, GELU_ERF, GELU_TANH, SILU, SIN, COS }
@@ -477,18 +480,19 @@ public final class Elementwise {
             y.asSlice(yOff * 4, n * 4).fill((byte) 0);
             return;
         }
-        ElementBlocks.forElements(n, (s, e) -> {
-            FloatVector v = FloatVector.broadcast(SPECIES, value);
-            long len = e - s;
-            long bound = SPECIES.loopBound(len);
-            long i = 0;
-            for (; i < bound; i += LANES) {
-                v.intoMemorySegment(y, (yOff + s + i) * 4, ORDER);
-            }
-            if (i < len) {
-                v.intoMemorySegment(y, (yOff + s + i) * 4, ORDER, SPECIES.indexInRange(i, len));
-            }
-        });
+        ElementBlocks.forElements(n, (s, e) -> fillRange(y, yOff + s, e - s, value));
+    }
+
+    private static void fillRange(MemorySegment y, long yOff, long n, float value) {
+        FloatVector v = FloatVector.broadcast(SPECIES, value);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            v.intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            v.intoMemorySegment(y, (yOff + i) * 4, ORDER, SPECIES.indexInRange(i, n));
+        }
     }
 
     // ---------------------------------------------------------------- where, compare

@@ -46,19 +46,25 @@ public final class Softmax {
             long yr = yOff + (long) r * cols;
             long gr = gyOff + (long) r * cols;
             long xr = gxOff + (long) r * cols;
-            FloatVector dot = FloatVector.broadcast(SPECIES, (float) dot(y, yr, gy, gr, cols));
-            int bound = SPECIES.loopBound(cols);
-            int i = 0;
-            for (; i < bound; i += LANES) {
-                FloatVector yv = load(y, yr + i);
-                yv.mul(load(gy, gr + i).sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER);
-            }
-            if (i < cols) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                FloatVector yv = load(y, yr + i, m);
-                yv.mul(load(gy, gr + i, m).sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
-            }
+            softmaxGradientRow(y, yr, gy, gr, gx, xr, cols, (float) dot(y, yr, gy, gr, cols));
         });
+    }
+
+    /** gx = y * (gy - dot) over one row. (Vector loops live in named methods, not lambdas: they compile better.) */
+    private static void softmaxGradientRow(MemorySegment y, long yr, MemorySegment gy, long gr, MemorySegment gx, long xr,
+                                           int cols, float dotValue) {
+        FloatVector dot = FloatVector.broadcast(SPECIES, dotValue);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector yv = load(y, yr + i);
+            yv.mul(load(gy, gr + i).sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER);
+        }
+        if (i < cols) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+            FloatVector yv = load(y, yr + i, m);
+            yv.mul(load(gy, gr + i, m).sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
+        }
     }
 
     /** y = x - max - log(sum(exp(x - max))) per row; y may alias x. */
@@ -68,16 +74,7 @@ public final class Softmax {
             long xr = xOff + (long) r * cols;
             long yr = yOff + (long) r * cols;
             float max = rowMax(x, xr, cols);
-            FloatVector lse = FloatVector.broadcast(SPECIES, (float) (max + Math.log(sumExp(x, xr, cols, max))));
-            int bound = SPECIES.loopBound(cols);
-            int i = 0;
-            for (; i < bound; i += LANES) {
-                load(x, xr + i).sub(lse).intoMemorySegment(y, (yr + i) * 4, ORDER);
-            }
-            if (i < cols) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                load(x, xr + i, m).sub(lse).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
-            }
+            shift(x, xr, y, yr, cols, (float) (max + Math.log(sumExp(x, xr, cols, max))));
         });
     }
 
@@ -90,18 +87,27 @@ public final class Softmax {
             long yr = yOff + (long) r * cols;
             long gr = gyOff + (long) r * cols;
             long xr = gxOff + (long) r * cols;
-            FloatVector negSum = FloatVector.broadcast(SPECIES, (float) -Reduce.sumContiguous(gy, gr, cols));
-            int bound = SPECIES.loopBound(cols);
-            int i = 0;
-            for (; i < bound; i += LANES) {
-                VectorMath.exp(load(y, yr + i)).fma(negSum, load(gy, gr + i)).intoMemorySegment(gx, (xr + i) * 4, ORDER);
-            }
-            if (i < cols) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                VectorMath.exp(load(y, yr + i, m)).fma(negSum, load(gy, gr + i, m))
-                        .intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
-            }
+            logSoftmaxGradientRow(y, yr, gy, gr, gx, xr, cols, (float) -Reduce.sumContiguous(gy, gr, cols));
         });
+    }
+
+    /** gx = exp(y) * negSum + gy over one row. */
+    private static void logSoftmaxGradientRow(MemorySegment y, long yr, MemorySegment gy, long gr, MemorySegment gx, long xr,
+                                              int cols, float negSumValue) {
+        FloatVector negSum = FloatVector.broadcast(SPECIES, negSumValue);
+        int bound = SPECIES.loopBound(cols);
+        for (int i = 0; i < bound; i += LANES) {
+            VectorMath.exp(load(y, yr + i)).fma(negSum, load(gy, gr + i)).intoMemorySegment(gx, (xr + i) * 4, ORDER);
+        }
+        if (bound < cols) {
+            logSoftmaxGradientTail(y, yr, gy, gr, gx, xr, bound, cols, negSum);
+        }
+    }
+
+    private static void logSoftmaxGradientTail(MemorySegment y, long yr, MemorySegment gy, long gr, MemorySegment gx, long xr,
+                                               int i, int cols, FloatVector negSum) {
+        VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+        VectorMath.exp(load(y, yr + i, m)).fma(negSum, load(gy, gr + i, m)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
     }
 
     // ---------------------------------------------------------------- row primitives (also used by CrossEntropy)
@@ -232,6 +238,20 @@ public final class Softmax {
             acc1 = acc1.add(VectorMath.high(p));
         }
         return VectorMath.sumLanes(acc0.add(acc1));
+    }
+
+    /** y = x - s over n floats. */
+    static void shift(MemorySegment x, long xOff, MemorySegment y, long yOff, int n, float s) {
+        FloatVector sv = FloatVector.broadcast(SPECIES, s);
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            load(x, xOff + i).sub(sv).intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            load(x, xOff + i, m).sub(sv).intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        }
     }
 
     static void scale(MemorySegment y, long off, int n, float s) {
