@@ -147,12 +147,23 @@ public final class LayerNorm {
         }
     }
 
-    /** One row of the backward: writes gx, adds this row's gy * xhat and gy into the chunk's partials. */
+    /**
+     * One row of the backward: writes gx, adds this row's gy * xhat and gy into the chunk's partials.
+     * The two passes are separate methods: C2 stops inlining vector operations once a compilation
+     * holds ~18000 IR nodes, and a method with two vector loops (each with its masked tail) crosses that.
+     */
     private static void backwardRow(MemorySegment x, long xr, MemorySegment w, long wOff, float mu, float rs,
                                     MemorySegment gy, long gr, MemorySegment gx, long gxr, float[] gwc, float[] gbc, int cols) {
+        double[] sums = gradientSums(x, xr, w, wOff, mu, rs, gy, gr, cols);
+        gradientRow(x, xr, w, wOff, mu, rs, gy, gr, gx, gxr, gwc, gbc, cols,
+                (float) (sums[0] / cols), (float) (sums[1] / cols));
+    }
+
+    /** {sum(g), sum(g * xhat)} over the row, g = gy * w, in double (masked-off lanes load 0: g = 0). */
+    private static double[] gradientSums(MemorySegment x, long xr, MemorySegment w, long wOff, float mu, float rs,
+                                         MemorySegment gy, long gr, int cols) {
         FloatVector muV = FloatVector.broadcast(SPECIES, mu);
         FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
-        // Pass 1: sum(g) and sum(g * xhat), g = gy * w, in double (masked-off lanes load 0: g = 0).
         DoubleVector accG0 = DoubleVector.zero(DOUBLES);
         DoubleVector accG1 = DoubleVector.zero(DOUBLES);
         DoubleVector accGX0 = DoubleVector.zero(DOUBLES);
@@ -178,10 +189,20 @@ public final class LayerNorm {
             accGX0 = accGX0.add(VectorMath.low(gxh));
             accGX1 = accGX1.add(VectorMath.high(gxh));
         }
-        FloatVector meanG = FloatVector.broadcast(SPECIES, (float) (VectorMath.sumLanes(accG0.add(accG1)) / cols));
-        FloatVector meanGX = FloatVector.broadcast(SPECIES, (float) (VectorMath.sumLanes(accGX0.add(accGX1)) / cols));
-        // Pass 2: gx = rs * (g - mean(g) - xhat * mean(g * xhat)), and the partials.
-        for (i = 0; i < bound; i += LANES) {
+        return new double[] {VectorMath.sumLanes(accG0.add(accG1)), VectorMath.sumLanes(accGX0.add(accGX1))};
+    }
+
+    /** gx = rs * (g - mean(g) - xhat * mean(g * xhat)), and the row's gy * xhat and gy into the partials. */
+    private static void gradientRow(MemorySegment x, long xr, MemorySegment w, long wOff, float mu, float rs,
+                                    MemorySegment gy, long gr, MemorySegment gx, long gxr, float[] gwc, float[] gbc, int cols,
+                                    float meanGValue, float meanGXValue) {
+        FloatVector muV = FloatVector.broadcast(SPECIES, mu);
+        FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
+        FloatVector meanG = FloatVector.broadcast(SPECIES, meanGValue);
+        FloatVector meanGX = FloatVector.broadcast(SPECIES, meanGXValue);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
             FloatVector xhat = Softmax.load(x, xr + i).sub(muV).mul(rsV);
             FloatVector gyv = Softmax.load(gy, gr + i);
             FloatVector g = gyv.mul(Softmax.load(w, wOff + i));

@@ -32,8 +32,10 @@ public final class Reduce {
     static final int SUM_BLOCK = 2048;
     /** Output columns handled together when inner > 1 (one task's share). */
     private static final int COL_BLOCK = 1024;
-    /** Columns whose running sums stay in registers while walking down the axis: 4 vectors. */
-    private static final int STRIP = 4 * LANES;
+    /** Columns whose running sums stay in registers while walking down a row block: 2 vectors. */
+    private static final int STRIP = 2 * LANES;
+    /** Rows summed per visit of a column strip when inner > 1 (a block of them stays in cache and TLB). */
+    private static final int ROW_BLOCK = 64;
 
     private Reduce() {
     }
@@ -179,66 +181,64 @@ public final class Reduce {
             MemorySegment.copy(acc, 0, out, F32, (outBase + c0) * 4, width);
             return;
         }
-        // Sum down the rows for STRIP columns at a time, the running sums kept in double registers.
-        int j = c0;
-        for (; j + STRIP <= c1; j += STRIP) {
-            sumStrip(op, x, base + j, axis, inner, out, outBase + j);
-        }
-        for (; j < c1; j += LANES) {
-            VectorMask<Float> m = SPECIES.indexInRange(j, c1);
-            DoubleVector acc0 = DoubleVector.zero(DOUBLES);
-            DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-            for (int a = 0; a < axis; a++) {
-                FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (base + (long) a * inner + j) * 4L, ORDER, m);
-                acc0 = acc0.add(VectorMath.low(v));
-                acc1 = acc1.add(VectorMath.high(v));
+        // Double running sums per column. Rows are walked in blocks of ROW_BLOCK; within a block, STRIP
+        // columns at a time keep their sums in registers, so x streams through once, page by page.
+        double[] total = new double[width];
+        for (int a0 = 0; a0 < axis; a0 += ROW_BLOCK) {
+            int a1 = Math.min(axis, a0 + ROW_BLOCK);
+            int j = 0;
+            for (; j + STRIP <= width; j += STRIP) {
+                sumStrip(x, base + c0 + j, a0, a1, inner, total, j);
             }
-            float[] sums = finish(op, acc0, acc1, axis);
-            MemorySegment.copy(sums, 0, out, F32, (outBase + j) * 4, Math.min(LANES, c1 - j));
+            for (; j < width; j += LANES) {
+                sumColumns(x, base + c0 + j, a0, a1, inner, total, j, width);
+            }
+        }
+        for (int j = 0; j < width; j++) {
+            out.setAtIndex(F32, outBase + c0 + j, finish(op, total[j], axis));
         }
     }
 
-    /** Four vectors of columns starting at column {@code col} (x index), summed over the axis. */
-    private static void sumStrip(Op op, MemorySegment x, long col, int axis, int inner, MemorySegment out, long outIndex) {
-        DoubleVector a0 = DoubleVector.zero(DOUBLES);
-        DoubleVector a1 = DoubleVector.zero(DOUBLES);
-        DoubleVector a2 = DoubleVector.zero(DOUBLES);
-        DoubleVector a3 = DoubleVector.zero(DOUBLES);
-        DoubleVector a4 = DoubleVector.zero(DOUBLES);
-        DoubleVector a5 = DoubleVector.zero(DOUBLES);
-        DoubleVector a6 = DoubleVector.zero(DOUBLES);
-        DoubleVector a7 = DoubleVector.zero(DOUBLES);
-        for (int a = 0; a < axis; a++) {
+    /**
+     * total[t .. t + STRIP) += rows [a0, a1) of the STRIP columns starting at x index col. (Two
+     * vectors wide: with more, C2's IR-node budget runs out and the vector helpers stop inlining.)
+     */
+    private static void sumStrip(MemorySegment x, long col, int a0, int a1, int inner, double[] total, int t) {
+        int dl = DOUBLES.length();
+        DoubleVector s0 = DoubleVector.fromArray(DOUBLES, total, t);
+        DoubleVector s1 = DoubleVector.fromArray(DOUBLES, total, t + dl);
+        DoubleVector s2 = DoubleVector.fromArray(DOUBLES, total, t + 2 * dl);
+        DoubleVector s3 = DoubleVector.fromArray(DOUBLES, total, t + 3 * dl);
+        for (int a = a0; a < a1; a++) {
             long at = (col + (long) a * inner) * 4L;
             FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, x, at, ORDER);
             FloatVector v1 = FloatVector.fromMemorySegment(SPECIES, x, at + 4L * LANES, ORDER);
-            FloatVector v2 = FloatVector.fromMemorySegment(SPECIES, x, at + 8L * LANES, ORDER);
-            FloatVector v3 = FloatVector.fromMemorySegment(SPECIES, x, at + 12L * LANES, ORDER);
-            a0 = a0.add(VectorMath.low(v0));
-            a1 = a1.add(VectorMath.high(v0));
-            a2 = a2.add(VectorMath.low(v1));
-            a3 = a3.add(VectorMath.high(v1));
-            a4 = a4.add(VectorMath.low(v2));
-            a5 = a5.add(VectorMath.high(v2));
-            a6 = a6.add(VectorMath.low(v3));
-            a7 = a7.add(VectorMath.high(v3));
+            s0 = s0.add(VectorMath.low(v0));
+            s1 = s1.add(VectorMath.high(v0));
+            s2 = s2.add(VectorMath.low(v1));
+            s3 = s3.add(VectorMath.high(v1));
         }
-        MemorySegment.copy(finish(op, a0, a1, axis), 0, out, F32, outIndex * 4, LANES);
-        MemorySegment.copy(finish(op, a2, a3, axis), 0, out, F32, (outIndex + LANES) * 4, LANES);
-        MemorySegment.copy(finish(op, a4, a5, axis), 0, out, F32, (outIndex + 2L * LANES) * 4, LANES);
-        MemorySegment.copy(finish(op, a6, a7, axis), 0, out, F32, (outIndex + 3L * LANES) * 4, LANES);
+        s0.intoArray(total, t);
+        s1.intoArray(total, t + dl);
+        s2.intoArray(total, t + 2 * dl);
+        s3.intoArray(total, t + 3 * dl);
     }
 
-    /** The f32 results of one vector of columns whose sums are in (low, high). */
-    private static float[] finish(Op op, DoubleVector low, DoubleVector high, int axis) {
-        double[] lo = low.toArray();
-        double[] hi = high.toArray();
-        float[] out = new float[LANES];
-        for (int k = 0; k < lo.length; k++) {
-            out[k] = finish(op, lo[k], axis);
-            out[lo.length + k] = finish(op, hi[k], axis);
+    /** total[t .. min(t + LANES, width)) += rows [a0, a1) of those columns (masked at the edge). */
+    private static void sumColumns(MemorySegment x, long col, int a0, int a1, int inner, double[] total, int t, int width) {
+        int dl = DOUBLES.length();
+        VectorMask<Float> m = SPECIES.indexInRange(t, width);
+        VectorMask<Double> m0 = DOUBLES.indexInRange(t, width);
+        VectorMask<Double> m1 = DOUBLES.indexInRange(t + dl, width);
+        DoubleVector s0 = DoubleVector.fromArray(DOUBLES, total, t, m0);
+        DoubleVector s1 = DoubleVector.fromArray(DOUBLES, total, t + dl, m1);
+        for (int a = a0; a < a1; a++) {
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (col + (long) a * inner) * 4L, ORDER, m);
+            s0 = s0.add(VectorMath.low(v));
+            s1 = s1.add(VectorMath.high(v));
         }
-        return out;
+        s0.intoArray(total, t, m0);
+        s1.intoArray(total, t + dl, m1);
     }
 
     /**

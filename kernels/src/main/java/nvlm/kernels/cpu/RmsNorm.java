@@ -88,11 +88,20 @@ public final class RmsNorm {
         ColumnGradients.addInto(gwPart, gw, gwOff, cols);
     }
 
-    /** One row of the backward: writes gx and adds this row's gy * xhat into the chunk's partial. */
+    /**
+     * One row of the backward: writes gx and adds this row's gy * xhat into the chunk's partial. The
+     * two passes are separate methods to stay under C2's IR-node budget for inlining (see LayerNorm).
+     */
     private static void backwardRow(MemorySegment x, long xr, MemorySegment w, long wOff, float rs, MemorySegment gy, long gr,
                                     MemorySegment gx, long gxr, float[] gwc, int cols) {
+        float meanGX = (float) (gradientDot(x, xr, w, wOff, rs, gy, gr, cols) / cols);
+        gradientRow(x, xr, w, wOff, rs, gy, gr, gx, gxr, gwc, cols, meanGX);
+    }
+
+    /** sum(g * xhat) in double, g = gy * w; masked-off lanes load 0, so their products are 0. */
+    private static double gradientDot(MemorySegment x, long xr, MemorySegment w, long wOff, float rs, MemorySegment gy,
+                                      long gr, int cols) {
         FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
-        // sum(g * xhat) in double; masked-off lanes load 0, so their products are 0.
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
         int bound = SPECIES.loopBound(cols);
@@ -110,8 +119,17 @@ public final class RmsNorm {
             acc0 = acc0.add(VectorMath.low(p));
             acc1 = acc1.add(VectorMath.high(p));
         }
-        FloatVector meanGX = FloatVector.broadcast(SPECIES, (float) (VectorMath.sumLanes(acc0.add(acc1)) / cols));
-        for (i = 0; i < bound; i += LANES) {
+        return VectorMath.sumLanes(acc0.add(acc1));
+    }
+
+    /** gx = rs * (g - xhat * mean(g * xhat)), and the row's gy * xhat into the partial. */
+    private static void gradientRow(MemorySegment x, long xr, MemorySegment w, long wOff, float rs, MemorySegment gy, long gr,
+                                    MemorySegment gx, long gxr, float[] gwc, int cols, float meanGXValue) {
+        FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
+        FloatVector meanGX = FloatVector.broadcast(SPECIES, meanGXValue);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
             FloatVector xhat = Softmax.load(x, xr + i).mul(rsV);
             FloatVector gyv = Softmax.load(gy, gr + i);
             FloatVector g = gyv.mul(Softmax.load(w, wOff + i));
