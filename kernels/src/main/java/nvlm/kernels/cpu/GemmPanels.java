@@ -52,11 +52,22 @@ final class GemmPanels {
     record Operand(DType type, MemorySegment segment, long base, long ld, boolean transposed) {
     }
 
-    /** Per-thread scratch: the run a source row is widened into, and the 16-bit bits behind it. */
+    /**
+     * Per-thread scratch, grown on demand: the runs source rows are widened into, the 16-bit
+     * bits behind them, and two more buffers for the packing and skinny paths.
+     */
     static final class Scratch {
         float[] run = new float[0];
         float[] part = new float[0];
+        float[] rows = new float[0];
         short[] bits = new short[0];
+
+        float[] rows(int length) {
+            if (rows.length < length) {
+                rows = new float[length];
+            }
+            return rows;
+        }
 
         float[] run(int length) {
             if (run.length < length) {

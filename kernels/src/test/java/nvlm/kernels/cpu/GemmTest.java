@@ -137,6 +137,20 @@ class GemmTest {
     }
 
     @Test
+    void fewRowProductsMatchReferenceIncludingTheThreadedPath() {
+        // m <= GemmSkinny.MAX_M streams B unpacked; these sizes are large enough to split columns.
+        int variant = 0;
+        for (int m = 1; m <= GemmSkinny.MAX_M + 1; m++) {
+            for (int t = 0; t < 4; t++, variant++) {
+                DType type = variant % 3 == 0 ? DType.BF16 : variant % 3 == 1 ? DType.F16 : DType.F32;
+                check(new Case(DType.F32, type, (t & 1) != 0, (t & 2) != 0, 1 + variant % 2, m, 700 + variant, 400 - m,
+                        variant % 2 == 0 ? 1f : -0.5f, variant % 4 == 0 ? 0f : 0.5f,
+                        Layout.PADDED, Layout.DENSE, Layout.PADDED, variant % 2 == 1, variant));
+            }
+        }
+    }
+
+    @Test
     void attentionShapedBatchMatchesReference() {
         // batch 16 of 64x32x64, the scores/values products of multi-head attention over [seq, heads, dim].
         check(new Case(DType.F32, DType.F32, false, true, 16, 64, 64, 32, 0.125f, 0f,
