@@ -58,7 +58,7 @@ final class GemmBench implements Bench.Subcommand {
     /** One call to time: {@code batch} products C[m,n] = op(A) op(B). */
     record Shape(int batch, int m, int n, int k) {
         static Shape parse(String word) {
-            String[] parts = word.trim().toLowerCase().split("x");
+            String[] parts = word.trim().toLowerCase().split("x", -1);
             try {
                 int[] sizes = new int[parts.length];
                 for (int i = 0; i < parts.length; i++) {

@@ -62,8 +62,8 @@ class GemmTest {
     private static final Gen<DType> TYPES = Generate.pick(List.of(DType.F32, DType.BF16, DType.F16));
     private static final Gen<Layout> LAYOUTS = Generate.enumValues(Layout.class);
 
-    private static Gen<Case> cases(Gen<Integer> dims, Gen<Integer> batches) {
-        Gen<int[]> shapes = dims.zip(dims, dims, batches, (m, n, k, batch) -> new int[] {m, n, k, batch});
+    private static Gen<Case> cases(Gen<Integer> dims, Gen<Integer> depths, Gen<Integer> batches) {
+        Gen<int[]> shapes = dims.zip(dims, depths, batches, (m, n, k, batch) -> new int[] {m, n, k, batch});
         Gen<DType[]> types = TYPES.zip(TYPES, (a, b) -> new DType[] {a, b});
         Gen<Layout[]> layouts = LAYOUTS.zip(LAYOUTS, LAYOUTS, (a, b, c) -> new Layout[] {a, b, c == Layout.BROADCAST ? Layout.PADDED : c});
         Gen<float[]> scalars = Generate.pick(List.of(1f, -0.75f, 2.5f, 0f)).mix(Generate.constant(1f), 50)
@@ -106,15 +106,16 @@ class GemmTest {
     @Test
     void matchesReferenceOnRandomShapesLayoutsAndDtypes() {
         qt().withExamples(300).withShrinkCycles(50)
-                .forAll(cases(SMALL_DIMS, Generate.pick(List.of(1, 1, 2, 3))))
+                .forAll(cases(SMALL_DIMS, SMALL_DIMS, Generate.pick(List.of(1, 1, 2, 3))))
                 .checkAssert(GemmTest::check);
     }
 
     @Test
     void matchesReferenceOnLargerShapesThatTakeTheThreadedPath() {
-        // 2*m*n*k above Gemm.PARALLEL_MIN_FLOPS for most draws: slabs and batch tasks are exercised.
+        // 2*m*n*k above Gemm.PARALLEL_MIN_FLOPS for most draws: slabs and batch tasks are
+        // exercised, and k often spans several KC blocks (C accumulated over passes).
         qt().withExamples(8).withShrinkCycles(10)
-                .forAll(cases(Generate.range(100, 170), Generate.pick(List.of(1, 2, 3))))
+                .forAll(cases(Generate.range(100, 170), Generate.range(100, 2 * Gemm.KC + 50), Generate.pick(List.of(1, 2, 3))))
                 .checkAssert(GemmTest::check);
     }
 
@@ -181,6 +182,28 @@ class GemmTest {
         for (int e = 0; e < batched.length; e++) {
             assertEquals(Float.floatToRawIntBits(single[e]), Float.floatToRawIntBits(batched[e]), "element " + e);
             assertEquals(Float.floatToRawIntBits(repeated[e]), Float.floatToRawIntBits(batched[e]), "element " + e);
+        }
+    }
+
+    @Test
+    void resultsDoNotDependOnTheThreadCount() {
+        // Segments confined to this thread make Gemm run on it alone; shared ones use the pool.
+        int m = 300, n = 200, k = 700;
+        SplittableRandom random = new SplittableRandom(11);
+        float[] a = randomFloats(random, m * k);
+        float[] b = randomFloats(random, k * n);
+        float[][] results = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            try (Arena arena = run == 0 ? Arena.ofConfined() : Arena.ofShared()) {
+                MemorySegment sa = arena.allocateFrom(ValueLayout.JAVA_FLOAT, a);
+                MemorySegment sb = arena.allocateFrom(ValueLayout.JAVA_FLOAT, b);
+                MemorySegment sc = arena.allocate(ValueLayout.JAVA_FLOAT, (long) m * n);
+                Gemm.sgemm(false, true, m, n, k, 1f, sa, 0, k, sb, 0, k, 0f, sc, 0, n);
+                results[run] = sc.toArray(ValueLayout.JAVA_FLOAT);
+            }
+        }
+        for (int e = 0; e < m * n; e++) {
+            assertEquals(Float.floatToRawIntBits(results[0][e]), Float.floatToRawIntBits(results[1][e]), "element " + e);
         }
     }
 
