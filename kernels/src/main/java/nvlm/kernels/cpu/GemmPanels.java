@@ -2,7 +2,6 @@ package nvlm.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -33,7 +32,6 @@ final class GemmPanels {
     static final int NR = GemmMicroKernel.NR;
     private static final int V = GemmMicroKernel.V;
     private static final VectorSpecies<Float> SPECIES = GemmMicroKernel.SPECIES;
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** V bf16 bit patterns, widened to one float vector. */
     private static final VectorSpecies<Short> BF16_SPECIES =
             VectorSpecies.of(short.class, VectorShape.forBitSize(V * Short.SIZE));
