@@ -8,12 +8,14 @@ import nvlm.kernels.cpu.GemmPanels.Scratch;
 
 /**
  * General matrix multiply on the CPU: packed panels ({@link GemmPanels}), cache blocking and a
- * register-tiled Vector API micro-kernel ({@link GemmMicroKernel}), the Goto/BLIS structure.
+ * register-tiled Vector API micro-kernel ({@link GemmMicroKernel}), the Goto/BLIS structure;
+ * products with at most {@link GemmSkinny#MAX_M} rows stream B unpacked ({@link GemmSkinny}).
  * Tested against {@link GemmReference}.
  *
  * <p>Threads split C into slabs (whole matrices of a batch, or row/column ranges of one matrix),
  * never the k dimension, and the k blocking depends only on k; so every element of C is summed
  * in the same order whatever the thread count or timing, and results are bit-identical.
+ * Products under {@link #PARALLEL_MIN_FLOPS} run on the calling thread.
  */
 public final class Gemm {
     // Block sizes for Zen 5 (48 KiB L1d, 1 MiB L2 per core), chosen by measurement on 1024^3,
