@@ -58,7 +58,7 @@ final class GemmBench implements Bench.Subcommand {
     /** One call to time: {@code batch} products C[m,n] = op(A) op(B). */
     record Shape(int batch, int m, int n, int k) {
         static Shape parse(String word) {
-            String[] parts = word.trim().toLowerCase().split("x");
+            String[] parts = word.trim().toLowerCase().split("x", -1);
             try {
                 int[] sizes = new int[parts.length];
                 for (int i = 0; i < parts.length; i++) {
@@ -186,8 +186,8 @@ final class GemmBench implements Bench.Subcommand {
         if (!layout.equals("nn")) {
             line.put("layout", layout);
         }
-        line.put("java_gflops", round(javaGflops, 1));
-        line.put("numpy_gflops", numpyGflops == null ? null : round(numpyGflops, 1));
+        line.put("java_gflops", significant(javaGflops));
+        line.put("numpy_gflops", numpyGflops == null ? null : significant(numpyGflops));
         line.put("ratio", numpyGflops == null ? null : round(javaGflops / numpyGflops, 3));
         return line;
     }
@@ -266,6 +266,15 @@ final class GemmBench implements Bench.Subcommand {
         Arrays.sort(sorted);
         int mid = sorted.length / 2;
         return sorted.length % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
+    }
+
+    /** Four significant digits: 175.3, 0.04211 (tiny shapes must not print as 0.0). */
+    private static double significant(double value) {
+        if (value == 0 || !Double.isFinite(value)) {
+            return value;
+        }
+        int decimals = Math.max(0, 3 - (int) Math.floor(Math.log10(Math.abs(value))));
+        return round(value, decimals);
     }
 
     private static double round(double value, int decimals) {

@@ -2,7 +2,6 @@ package nvlm.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -33,7 +32,6 @@ final class GemmPanels {
     static final int NR = GemmMicroKernel.NR;
     private static final int V = GemmMicroKernel.V;
     private static final VectorSpecies<Float> SPECIES = GemmMicroKernel.SPECIES;
-    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** V bf16 bit patterns, widened to one float vector. */
     private static final VectorSpecies<Short> BF16_SPECIES =
             VectorSpecies.of(short.class, VectorShape.forBitSize(V * Short.SIZE));
@@ -52,11 +50,22 @@ final class GemmPanels {
     record Operand(DType type, MemorySegment segment, long base, long ld, boolean transposed) {
     }
 
-    /** Per-thread scratch: the run a source row is widened into, and the 16-bit bits behind it. */
+    /**
+     * Per-thread scratch, grown on demand: the runs source rows are widened into, the 16-bit
+     * bits behind them, and two more buffers for the packing and skinny paths.
+     */
     static final class Scratch {
         float[] run = new float[0];
         float[] part = new float[0];
+        float[] rows = new float[0];
         short[] bits = new short[0];
+
+        float[] rows(int length) {
+            if (rows.length < length) {
+                rows = new float[length];
+            }
+            return rows;
+        }
 
         float[] run(int length) {
             if (run.length < length) {

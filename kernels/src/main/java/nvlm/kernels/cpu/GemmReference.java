@@ -26,9 +26,10 @@ public final class GemmReference {
             long aBase = aOffset + i * strideA;
             long bBase = bOffset + i * strideB;
             long cBase = cOffset + i * strideC;
-            // Widen op(A) and op(B) once, so the triple loop below is plain array arithmetic.
+            // Widen op(A) and op(B) once, so the triple loop below is plain array arithmetic
+            // (op(B) kept column by column, so the inner loop walks both arrays in order).
             double[][] opA = new double[m][k];
-            double[][] opB = new double[k][n];
+            double[][] opBColumns = new double[n][k];
             if (alpha != 0) {
                 for (int r = 0; r < m; r++) {
                     for (int p = 0; p < k; p++) {
@@ -37,15 +38,17 @@ public final class GemmReference {
                 }
                 for (int p = 0; p < k; p++) {
                     for (int col = 0; col < n; col++) {
-                        opB[p][col] = element(bType, b, transB ? bBase + col * ldb + p : bBase + p * ldb + col);
+                        opBColumns[col][p] = element(bType, b, transB ? bBase + col * ldb + p : bBase + p * ldb + col);
                     }
                 }
             }
             for (int r = 0; r < m; r++) {
                 for (int col = 0; col < n; col++) {
+                    double[] row = opA[r];
+                    double[] column = opBColumns[col];
                     double sum = 0;
                     for (int p = 0; p < k; p++) {
-                        sum += opA[r][p] * opB[p][col];
+                        sum += row[p] * column[p];
                     }
                     long cIndex = cBase + r * ldc + col;
                     double result = (double) alpha * sum;
