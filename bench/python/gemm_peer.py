@@ -5,7 +5,8 @@ shared machine, load changes between minutes, and interleaving keeps the ratio h
 Protocol, one JSON object per line:
   started:  prints {"ready": true, "numpy": version, "blas": config summary}
             or {"error": why} and exits (numpy missing, ...)
-  request:  {"m": M, "n": N, "k": K, "layout": "nn" | "nt" | "tn", "samples": S, "min_seconds": T}
+  request:  {"batch": B, "m": M, "n": N, "k": K, "layout": "nn" | "nt" | "tn", "samples": S,
+             "min_seconds": T}   (batch > 1: B independent products, numpy's stacked matmul)
   reply:    {"seconds": [per-call seconds of each sample]}
 The thread count is the caller's: it sets OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before start.
 """
@@ -35,15 +36,18 @@ def main():
         if not line:
             continue
         req = json.loads(line)
-        m, n, k, layout = req["m"], req["n"], req["k"], req.get("layout", "nn")
-        key = (m, n, k, layout)
+        batch, m, n, k = req.get("batch", 1), req["m"], req["n"], req["k"]
+        layout = req.get("layout", "nn")
+        key = (batch, m, n, k, layout)
         if key not in cache:
             cache.clear()  # keep one shape's operands alive at a time
-            a = rng.uniform(-1, 1, (k, m) if layout == "tn" else (m, k)).astype(np.float32)
-            b = rng.uniform(-1, 1, (n, k) if layout == "nt" else (k, n)).astype(np.float32)
+            lead = (batch,) if batch > 1 else ()
+            a = rng.uniform(-1, 1, lead + ((k, m) if layout == "tn" else (m, k))).astype(np.float32)
+            b = rng.uniform(-1, 1, lead + ((n, k) if layout == "nt" else (k, n))).astype(np.float32)
             # Transposed views: numpy hands BLAS the transpose flag, it does not copy.
-            cache[key] = (a.T if layout == "tn" else a, b.T if layout == "nt" else b,
-                          np.empty((m, n), dtype=np.float32))
+            a = np.swapaxes(a, -1, -2) if layout == "tn" else a
+            b = np.swapaxes(b, -1, -2) if layout == "nt" else b
+            cache[key] = (a, b, np.empty(lead + (m, n), dtype=np.float32))
         a, b, c = cache[key]
         np.matmul(a, b, out=c)  # warm-up: thread pool start, page faults of c
         start = time.perf_counter()

@@ -24,6 +24,7 @@ public final class Bench implements Command {
 
     static {
         SUBCOMMANDS.put("gemm", new GemmBench());
+        SUBCOMMANDS.put("train", new TrainBench());
     }
 
     @Override

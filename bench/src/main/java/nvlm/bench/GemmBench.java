@@ -25,8 +25,11 @@ import nvlm.trainer.cli.UsageException;
  * line per (op, shape) with median-based GFLOP/s = 2mnk / median seconds.
  */
 final class GemmBench implements Bench.Subcommand {
-    /** Square sizes, then the projections of a 512-wide decoder over 4096 tokens (m x n x k). */
-    static final String DEFAULT_SHAPES = "256,512,1024,2048,4096x1536x512,4096x512x1536,4096x512x512";
+    /**
+     * Square sizes, the projections of a 512-wide decoder over 4096 tokens (m x n x k), and 64
+     * small products per call like attention's per-head ones (batch x m x n x k).
+     */
+    static final String DEFAULT_SHAPES = "256,512,1024,2048,4096x1536x512,4096x512x1536,4096x512x512,64x128x64x128";
 
     private static final String HELP = """
             usage: ./nvlm bench gemm [--shapes LIST] [--ops LIST] [--layout nn|nt|tn] [--repeats N]
@@ -39,7 +42,8 @@ final class GemmBench implements Bench.Subcommand {
               {"op":"sgemm","m":..,"n":..,"k":..,"java_gflops":..,"numpy_gflops":..,"ratio":..}
             numpy_gflops and ratio are null when python3/numpy is missing (the reason goes to stderr).
 
-              --shapes LIST      comma-separated sizes: N (N x N x N) or MxNxK, i.e. C[m,n] = A[m,k] B[k,n]
+              --shapes LIST      comma-separated sizes: N (N x N x N), MxNxK (C[m,n] = A[m,k] B[k,n]) or
+                                 BATCHxMxNxK (that many independent products per call)
                                  (default %s)
               --ops LIST         sgemm (f32 A and B) and/or gemm_bf16 (bf16 A and B, f32 C, compared with
                                  numpy's f32 sgemm because numpy has no bf16 matmul) (default sgemm,gemm_bf16)
@@ -51,34 +55,32 @@ final class GemmBench implements Bench.Subcommand {
               --json-only        no notes on stderr
             """.formatted(DEFAULT_SHAPES);
 
-    /** One product to time: C[m,n] = op(A) op(B). */
-    record Shape(int m, int n, int k) {
+    /** One call to time: {@code batch} products C[m,n] = op(A) op(B). */
+    record Shape(int batch, int m, int n, int k) {
         static Shape parse(String word) {
-            String[] parts = word.trim().toLowerCase().split("x");
+            String[] parts = word.trim().toLowerCase().split("x", -1);
             try {
-                if (parts.length == 1) {
-                    int size = Integer.parseInt(parts[0]);
-                    return checked(new Shape(size, size, size), word);
+                int[] sizes = new int[parts.length];
+                for (int i = 0; i < parts.length; i++) {
+                    sizes[i] = Integer.parseInt(parts[i]);
+                    if (sizes[i] < 1) {
+                        throw new UsageException("--shapes: '" + word + "' has a size below 1");
+                    }
                 }
-                if (parts.length == 3) {
-                    return checked(new Shape(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]),
-                            Integer.parseInt(parts[2])), word);
+                switch (sizes.length) {
+                    case 1: return new Shape(1, sizes[0], sizes[0], sizes[0]);
+                    case 3: return new Shape(1, sizes[0], sizes[1], sizes[2]);
+                    case 4: return new Shape(sizes[0], sizes[1], sizes[2], sizes[3]);
+                    default: break;
                 }
             } catch (NumberFormatException e) {
                 // reported below
             }
-            throw new UsageException("--shapes: '" + word + "' is neither N nor MxNxK");
-        }
-
-        private static Shape checked(Shape shape, String word) {
-            if (shape.m() < 1 || shape.n() < 1 || shape.k() < 1) {
-                throw new UsageException("--shapes: '" + word + "' has a size below 1");
-            }
-            return shape;
+            throw new UsageException("--shapes: '" + word + "' is none of N, MxNxK, BATCHxMxNxK");
         }
 
         double flops() {
-            return 2.0 * m * n * k;
+            return 2.0 * batch * m * n * k;
         }
     }
 
@@ -160,7 +162,7 @@ final class GemmBench implements Bench.Subcommand {
                     product.run();
                 }
                 javaSeconds[r] = (System.nanoTime() - start) * 1e-9 / perSample;
-                double[] numpy = peer.time(shape.m(), shape.n(), shape.k(), layout, 1, minSeconds);
+                double[] numpy = peer.time(shape.batch(), shape.m(), shape.n(), shape.k(), layout, 1, minSeconds);
                 if (numpy != null) {
                     for (double s : numpy) {
                         numpySeconds.add(s);
@@ -175,14 +177,17 @@ final class GemmBench implements Bench.Subcommand {
         }
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("op", op);
+        if (shape.batch() > 1) {
+            line.put("batch", (long) shape.batch());
+        }
         line.put("m", (long) shape.m());
         line.put("n", (long) shape.n());
         line.put("k", (long) shape.k());
         if (!layout.equals("nn")) {
             line.put("layout", layout);
         }
-        line.put("java_gflops", round(javaGflops, 1));
-        line.put("numpy_gflops", numpyGflops == null ? null : round(numpyGflops, 1));
+        line.put("java_gflops", significant(javaGflops));
+        line.put("numpy_gflops", numpyGflops == null ? null : significant(numpyGflops));
         line.put("ratio", numpyGflops == null ? null : round(javaGflops / numpyGflops, 3));
         return line;
     }
@@ -203,15 +208,16 @@ final class GemmBench implements Bench.Subcommand {
             this.transA = layout.equals("tn");
             this.transB = layout.equals("nt");
             SplittableRandom random = new SplittableRandom(1);
-            this.a = random(arena, type, (long) shape.m() * shape.k(), random);
-            this.b = random(arena, type, (long) shape.k() * shape.n(), random);
-            this.c = arena.allocate(ValueLayout.JAVA_FLOAT, (long) shape.m() * shape.n());
+            this.a = random(arena, type, (long) shape.batch() * shape.m() * shape.k(), random);
+            this.b = random(arena, type, (long) shape.batch() * shape.k() * shape.n(), random);
+            this.c = arena.allocate(ValueLayout.JAVA_FLOAT, (long) shape.batch() * shape.m() * shape.n());
         }
 
         void run() {
             int m = shape.m(), n = shape.n(), k = shape.k();
-            Gemm.gemm(type, type, transA, transB, 1, m, n, k, 1f,
-                    a, 0, transA ? m : k, 0, b, 0, transB ? k : n, 0, 0f, c, 0, n, 0);
+            Gemm.gemm(type, type, transA, transB, shape.batch(), m, n, k, 1f,
+                    a, 0, transA ? m : k, (long) m * k, b, 0, transB ? k : n, (long) k * n,
+                    0f, c, 0, n, (long) m * n);
         }
 
         private static MemorySegment random(Arena arena, DType type, long count, SplittableRandom random) {
@@ -235,12 +241,22 @@ final class GemmBench implements Bench.Subcommand {
      */
     private static void warmUp(String layout) {
         try (Arena arena = Arena.ofShared()) {
-            Product f32 = new Product(arena, DType.F32, new Shape(96, 96, 96), layout);
-            Product bf16 = new Product(arena, DType.BF16, new Shape(96, 96, 96), layout);
-            long end = System.nanoTime() + 1_500_000_000L;
-            while (System.nanoTime() < end) {
-                f32.run();
-                bf16.run();
+            Product f32 = new Product(arena, DType.F32, new Shape(1, 96, 96, 96), layout);
+            Product bf16 = new Product(arena, DType.BF16, new Shape(1, 96, 96, 96), layout);
+            // Until a round of calls is no faster than the best so far, three times in a row (the
+            // JIT compiles in the background, slowly on a loaded machine), and at least a second.
+            long deadline = System.nanoTime() + 1_000_000_000L;
+            double best = Double.MAX_VALUE;
+            int stable = 0;
+            while (stable < 3 || System.nanoTime() < deadline) {
+                long start = System.nanoTime();
+                for (int i = 0; i < 50; i++) {
+                    f32.run();
+                    bf16.run();
+                }
+                double seconds = (System.nanoTime() - start) * 1e-9;
+                stable = seconds < 0.95 * best ? 0 : stable + 1;
+                best = Math.min(best, seconds);
             }
         }
     }
@@ -250,6 +266,15 @@ final class GemmBench implements Bench.Subcommand {
         Arrays.sort(sorted);
         int mid = sorted.length / 2;
         return sorted.length % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
+    }
+
+    /** Four significant digits: 175.3, 0.04211 (tiny shapes must not print as 0.0). */
+    private static double significant(double value) {
+        if (value == 0 || !Double.isFinite(value)) {
+            return value;
+        }
+        int decimals = Math.max(0, 3 - (int) Math.floor(Math.log10(Math.abs(value))));
+        return round(value, decimals);
     }
 
     private static double round(double value, int decimals) {

@@ -76,14 +76,16 @@ final class NumpyPeer implements AutoCloseable {
     }
 
     /**
-     * Per-call seconds of {@code samples} samples of C = A*B at this shape, each sample at least
+     * Per-call seconds of {@code samples} samples of C = A*B at this shape ({@code batch} products
+     * per call), each sample at least
      * {@code minSeconds} long; null (and the peer unavailable) when the peer failed.
      */
-    double[] time(int m, int n, int k, String layout, int samples, double minSeconds) {
+    double[] time(int batch, int m, int n, int k, String layout, int samples, double minSeconds) {
         if (!available()) {
             return null;
         }
         Map<String, Object> request = new LinkedHashMap<>();
+        request.put("batch", (long) batch);
         request.put("m", (long) m);
         request.put("n", (long) n);
         request.put("k", (long) k);

@@ -19,6 +19,10 @@ public final class Cublas implements AutoCloseable {
     private final MemorySegment handle;
     private final CudaStream stream;
     private final DeviceBuffer workspace;
+    // Host scalars of gemmColumnMajor, written before each call (cuBLAS reads them during the call).
+    private final Arena scalarArena = Arena.ofShared();
+    private final MemorySegment alphaSlot = scalarArena.allocate(C_FLOAT);
+    private final MemorySegment betaSlot = scalarArena.allocate(C_FLOAT);
     private boolean closed;
 
     private Cublas(MemorySegment handle, CudaStream stream, DeviceBuffer workspace) {
@@ -111,6 +115,36 @@ public final class Cublas implements AutoCloseable {
         }
     }
 
+    /**
+     * A column-major GEMM on raw device addresses, cuBLAS's own terms: for each of {@code batch}
+     * matrices C(m x n) = alpha op(A) op(B) + beta C, matrix i of A at {@code a + i * strideA}
+     * elements (likewise B and C). One cublasGemmEx call for a single matrix, else one
+     * cublasGemmStridedBatchedEx (a stride of 0 reuses a matrix). Nothing is allocated: the
+     * path for a tensor backend issuing thousands of products.
+     *
+     * @param transa      {@code CUBLAS_OP_N} or {@code CUBLAS_OP_T}
+     * @param computeType a {@code cublasComputeType_t} (see {@link GemmCompute#cublasComputeType})
+     */
+    public void gemmColumnMajor(int transa, int transb, int m, int n, int k, float alpha, long a, DType abType, int lda,
+                                long strideA, long b, int ldb, long strideB, float beta, long c, DType cType, int ldc,
+                                long strideC, int batch, int computeType) {
+        alphaSlot.set(C_FLOAT, 0, alpha);
+        betaSlot.set(C_FLOAT, 0, beta);
+        int type = GemmCompute.cudaDataType(abType);
+        int status = batch == 1
+                ? cublasGemmEx(handle(), transa, transb, m, n, k, alphaSlot, MemorySegment.ofAddress(a), type, lda,
+                        MemorySegment.ofAddress(b), type, ldb, betaSlot, MemorySegment.ofAddress(c),
+                        GemmCompute.cudaDataType(cType), ldc, computeType, CUBLAS_GEMM_DEFAULT())
+                : cublasGemmStridedBatchedEx(handle(), transa, transb, m, n, k, alphaSlot, MemorySegment.ofAddress(a), type,
+                        lda, strideA, MemorySegment.ofAddress(b), type, ldb, strideB, betaSlot, MemorySegment.ofAddress(c),
+                        GemmCompute.cudaDataType(cType), ldc, strideC, batch, computeType, CUBLAS_GEMM_DEFAULT());
+        if (status != CUBLAS_STATUS_SUCCESS()) {
+            check(status, (batch == 1 ? "cublasGemmEx" : "cublasGemmStridedBatchedEx") + "(op " + transa + "/" + transb
+                    + ", m=" + m + " n=" + n + " k=" + k + ", " + abType + "->" + cType + ", lda=" + lda + " ldb=" + ldb
+                    + " ldc=" + ldc + ", batch " + batch + ", compute " + computeType + ")");
+        }
+    }
+
     static void requireSize(String name, DeviceBuffer buffer, long elements, DType type) {
         long needed = elements * type.byteSize();
         if (buffer.byteSize() < needed) {
@@ -130,7 +164,8 @@ public final class Cublas implements AutoCloseable {
         return handle;
     }
 
-    static void check(int status, String call) {
+    /** Throws a {@link CublasException} naming {@code call} when {@code status} is not CUBLAS_STATUS_SUCCESS. */
+    public static void check(int status, String call) {
         if (status != CUBLAS_STATUS_SUCCESS()) {
             throw new CublasException(call, status, text(cublasGetStatusName(status)), text(cublasGetStatusString(status)));
         }
@@ -150,6 +185,7 @@ public final class Cublas implements AutoCloseable {
                 check(cublasDestroy_v2(handle), "cublasDestroy_v2");
             } finally {
                 workspace.close();
+                scalarArena.close();
             }
         }
     }

@@ -23,13 +23,14 @@ public class CudaDriverException extends CudaException {
     }
 
     /** Throws when {@code result} is not CUDA_SUCCESS. */
-    static void check(int result, String call) {
+    public static void check(int result, String call) {
         if (result != CUDA_SUCCESS()) {
             throw of(result, call);
         }
     }
 
-    static CudaDriverException of(int result, String call) {
+    /** The exception for a failed call's {@code result}, with CUDA's name and text for it. */
+    public static CudaDriverException of(int result, String call) {
         return new CudaDriverException(call, result, describe(result, true), describe(result, false));
     }
 

@@ -52,6 +52,22 @@ public final class CudaKernel {
         }
     }
 
+    /**
+     * Queues the kernel with its arguments already packed as cuLaunchKernel's kernelParams (an
+     * array of pointers to argument slots, as {@link KernelArgs#pack} makes): the path of callers
+     * that launch thousands of kernels and keep one packing buffer, so no launch allocates.
+     * Static shared memory only (no dynamic shared memory).
+     */
+    public void launchPacked(int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ, MemorySegment stream,
+                             MemorySegment kernelParams) {
+        int result = cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ, 0, stream, kernelParams,
+                MemorySegment.NULL);
+        if (result != CUDA_SUCCESS()) {
+            throw CudaDriverException.of(result, "cuLaunchKernel(" + name + ", grid (" + gridX + "," + gridY + ","
+                    + gridZ + "), block (" + blockX + "," + blockY + "," + blockZ + "))");
+        }
+    }
+
     /** A {@code CU_FUNC_ATTRIBUTE_*} value, e.g. NUM_REGS. */
     public int attribute(int attribute) {
         try (Arena arena = Arena.ofConfined()) {

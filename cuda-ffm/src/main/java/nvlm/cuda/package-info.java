@@ -14,6 +14,7 @@
  *       {@link nvlm.cuda.RowMajorGemm} shapes, {@link nvlm.cuda.GemmCompute}, {@link nvlm.cuda.Epilogue};</li>
  *   <li>{@link nvlm.cuda.DeviceCheck}: the GPU checks and the BF16 GEMM benchmark as a program.</li>
  * </ul>
+ * The tensor backend on top of this layer is {@link nvlm.cuda.backend}.
  * Objects holding native resources are {@link java.lang.AutoCloseable} and are released by
  * {@code close()}, never by the garbage collector. A device's primary context is current on the
  * thread that opened it; other threads call {@link nvlm.cuda.CudaDevice#makeCurrent()} first.

@@ -85,18 +85,37 @@ public final class AdamW {
 
     private static void update(Scalars k, MemorySegment param, long pOff, MemorySegment grad, long gOff,
                                MemorySegment m, long mOff, MemorySegment v, long vOff, long n) {
+        FloatVector decay = FloatVector.broadcast(SPECIES, k.decay());
         FloatVector lerpW = FloatVector.broadcast(SPECIES, k.lerpCoefficient());
+        boolean lerpSmall = k.lerpSmall();
+        FloatVector beta2 = FloatVector.broadcast(SPECIES, k.beta2());
         FloatVector c2 = FloatVector.broadcast(SPECIES, k.oneMinusBeta2());
-        for (long i = 0; i < n; i += LANES) {
+        FloatVector bc2Sqrt = FloatVector.broadcast(SPECIES, k.bc2Sqrt());
+        FloatVector eps = FloatVector.broadcast(SPECIES, k.eps());
+        FloatVector negStep = FloatVector.broadcast(SPECIES, k.negStepSize());
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector p = Softmax.load(param, pOff + i).mul(decay);
+            FloatVector g = Softmax.load(grad, gOff + i);
+            FloatVector mv = Softmax.load(m, mOff + i);
+            FloatVector vv = Softmax.load(v, vOff + i);
+            mv = lerpW.fma(g.sub(mv), lerpSmall ? mv : g);
+            vv = c2.mul(g).fma(g, vv.mul(beta2));
+            p = p.add(mv.mul(negStep).div(vv.sqrt().div(bc2Sqrt).add(eps)));
+            p.intoMemorySegment(param, (pOff + i) * 4, ORDER);
+            mv.intoMemorySegment(m, (mOff + i) * 4, ORDER);
+            vv.intoMemorySegment(v, (vOff + i) * 4, ORDER);
+        }
+        if (i < n) {
             VectorMask<Float> mask = SPECIES.indexInRange(i, n);
-            FloatVector p = Softmax.load(param, pOff + i, mask).mul(k.decay());
+            FloatVector p = Softmax.load(param, pOff + i, mask).mul(decay);
             FloatVector g = Softmax.load(grad, gOff + i, mask);
             FloatVector mv = Softmax.load(m, mOff + i, mask);
             FloatVector vv = Softmax.load(v, vOff + i, mask);
-            mv = lerpW.fma(g.sub(mv), k.lerpSmall() ? mv : g);
-            vv = c2.mul(g).fma(g, vv.mul(k.beta2()));
-            FloatVector denom = vv.sqrt().div(k.bc2Sqrt()).add(k.eps());
-            p = p.add(mv.mul(k.negStepSize()).div(denom));
+            mv = lerpW.fma(g.sub(mv), lerpSmall ? mv : g);
+            vv = c2.mul(g).fma(g, vv.mul(beta2));
+            p = p.add(mv.mul(negStep).div(vv.sqrt().div(bc2Sqrt).add(eps)));
             p.intoMemorySegment(param, (pOff + i) * 4, ORDER, mask);
             mv.intoMemorySegment(m, (mOff + i) * 4, ORDER, mask);
             vv.intoMemorySegment(v, (vOff + i) * 4, ORDER, mask);
@@ -124,11 +143,19 @@ public final class AdamW {
     private static double sumOfSquaresBlock(MemorySegment x, long off, long n) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-        for (long i = 0; i < n; i += LANES) {
-            VectorMask<Float> mask = SPECIES.indexInRange(i, n);
-            FloatVector f = Softmax.load(x, off + i, mask);
-            DoubleVector d0 = (DoubleVector) f.convertShape(VectorOperators.F2D, DOUBLES, 0);
-            DoubleVector d1 = (DoubleVector) f.convertShape(VectorOperators.F2D, DOUBLES, 1);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector f = Softmax.load(x, off + i);
+            DoubleVector d0 = VectorMath.low(f);
+            DoubleVector d1 = VectorMath.high(f);
+            acc0 = d0.fma(d0, acc0);
+            acc1 = d1.fma(d1, acc1);
+        }
+        if (i < n) {
+            FloatVector f = Softmax.load(x, off + i, SPECIES.indexInRange(i, n));
+            DoubleVector d0 = VectorMath.low(f);
+            DoubleVector d1 = VectorMath.high(f);
             acc0 = d0.fma(d0, acc0);
             acc1 = d1.fma(d1, acc1);
         }

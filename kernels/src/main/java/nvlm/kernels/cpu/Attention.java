@@ -8,6 +8,7 @@ import static nvlm.kernels.cpu.AttentionTiles.roundUp;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -35,19 +36,34 @@ import jdk.incubator.vector.VectorOperators;
 public final class Attention {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+    /** Eight mask bytes as one word, byte t in bits [8t, 8t + 8) whatever the platform's byte order. */
+    private static final ValueLayout.OfLong MASK_WORD =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * At most this many (query head of a group, query) rows per kv head take the few-queries
+     * forward, which reads k and v rows in place: packing a whole KV cache for one decoding step
+     * costs several times the attention itself.
+     */
+    private static final int FEW_QUERY_ROWS = 16;
 
     private Attention() {
     }
 
     /**
-     * out = softmax(scale * q k^T + mask) v per (batch, query head); query head h reads kv head h / (qHeads / kvHeads) (GQA;
-     * qHeads % kvHeads == 0). CAUSAL: query i may see key j iff j <= i + (kvLen - qLen) (bottom-right aligned, so decoding
-     * with a KV cache works: qLen 1, kvLen = cache length). EXPLICIT: `mask` is a byte tensor [batch, qLen, kvLen]
-     * (nonzero = may attend) at maskOffset with strides (maskBatchStride may be 0 to broadcast; the kv dim is contiguous),
-     * shared by all heads. A query row with no visible key gets out = 0 and lse = -infinity.
-     * lse [batch, qHeads, qLen] contiguous f32 (log-sum-exp of the scaled, masked scores) is written for backward.
-     * Memory is O(T*d): online softmax over key blocks, never a qLen x kvLen buffer (not even per head).
-     * Offsets and strides of views and lse count floats; those of the mask count bytes.
+     * out = softmax(scale * q k^T + mask) v per (batch, query head); query head h reads kv head
+     * h / (qHeads / kvHeads) (GQA; qHeads % kvHeads == 0). CAUSAL: query i may see key j iff
+     * j <= i + (kvLen - qLen) (bottom-right aligned, so decoding with a KV cache works: qLen 1,
+     * kvLen = cache length). EXPLICIT: {@code mask} is a byte tensor [batch, qLen, kvLen]
+     * (nonzero = may attend) at maskOffset with strides (maskBatchStride may be 0 to broadcast; the
+     * kv dim is contiguous), shared by all heads; mask and its offset/strides are ignored (mask may
+     * be null) for NONE and CAUSAL. A query row with no visible key gets out = 0 and
+     * lse = -infinity. lse [batch, qHeads, qLen] contiguous f32 (log-sum-exp of the scaled, masked
+     * scores) is written at lseOffset for backward. Memory is O(T*d): online softmax over key
+     * blocks, never a qLen x kvLen buffer (not even per head). Offsets and strides of views and lse
+     * count floats; those of the mask count bytes.
+     *
+     * @throws IllegalArgumentException naming the argument: a null or read-only output, a view or
+     *     mask whose addressed range leaves its segment, a negative offset or stride
      */
     public static void forward(AttentionShape s, HeadView q, HeadView k, HeadView v,
                                MemorySegment mask, long maskOffset, long maskBatchStride, long maskRowStride,
@@ -58,6 +74,10 @@ public final class Attention {
             return;
         }
         Geometry g = new Geometry(s, mask, maskOffset, maskBatchStride, maskRowStride);
+        if (s.qLen() * s.group() <= FEW_QUERY_ROWS) {
+            forwardFewQueries(g, q, k, v, out, lse, lseOffset);
+            return;
+        }
         int kvCount = s.batch() * s.kvHeads();
         float[][] keysT = new float[kvCount][];
         float[][] values = new float[kvCount][];
@@ -71,7 +91,7 @@ public final class Attention {
         });
         int queryBlocks = g.qPad / BLOCK;
         Parallel.forRange(s.batch() * s.qHeads() * queryBlocks, 1, (start, end) -> {
-            ForwardTiles w = new ForwardTiles(g);
+            ForwardTiles w = new ForwardTiles(g, false);
             for (int task = start; task < end; task++) {
                 int head = task / queryBlocks;
                 int b = head / s.qHeads();
@@ -85,10 +105,14 @@ public final class Attention {
     }
 
     /**
-     * Gradients given dOut (same layout as out), the forward's out and lse. dq, dk, dv are OVERWRITTEN (with GQA dk/dv sum
-     * over the query heads of a group). Rows with lse = -inf contribute nothing. Flash-attention-2 style: recompute
-     * probabilities blockwise from lse; D_i = rowsum(dOut_i * out_i). O(T*d) memory, deterministic: one pass parallel
-     * over (batch, kv head, key block) for dk/dv and one over (batch, q head, query block) for dq.
+     * Gradients given dOut (same layout as out), the forward's out and lse. dq, dk, dv are
+     * OVERWRITTEN (with GQA dk/dv sum over the query heads of a group). Rows with lse = -inf
+     * contribute nothing. Flash-attention-2 style: recompute probabilities blockwise from lse;
+     * D_i = rowsum(dOut_i * out_i). O(T*d) memory, deterministic: one pass parallel over
+     * (batch, kv head, key block) for dk/dv and one over (batch, q head, query block) for dq.
+     * Every input is packed before any output is written, so outputs may alias inputs.
+     *
+     * @throws IllegalArgumentException naming the argument, as {@link #forward}
      */
     public static void backward(AttentionShape s, HeadView q, HeadView k, HeadView v,
                                 MemorySegment mask, long maskOffset, long maskBatchStride, long maskRowStride,
@@ -247,15 +271,54 @@ public final class Attention {
             return causal() ? Math.max(0, j0 - causalOffset) : 0;
         }
 
-        boolean maskAllows(int b, int i, int j) {
-            return mask.get(ValueLayout.JAVA_BYTE, maskOffset + b * maskBatchStride + i * maskRowStride + j) != 0;
+        /**
+         * Sets x[at + j] (and y[at + j] when y is not null) to {@code hidden} for every key j in
+         * [0, count) that the explicit mask hides from query i. Reads the mask 8 bytes at a time:
+         * cross-attention masks are long runs, so most words need no per-byte look.
+         */
+        void hideMasked(float[] x, float[] y, int at, float hidden, int b, int i, int j0, int count) {
+            long row = maskOffset + b * maskBatchStride + i * maskRowStride + j0;
+            int j = 0;
+            for (; j + 8 <= count; j += 8) {
+                long bytes = mask.get(MASK_WORD, row + j);
+                if (hasZeroByte(bytes)) {
+                    for (int t = 0; t < 8; t++) {
+                        if (((bytes >>> (8 * t)) & 0xff) == 0) {
+                            hide(x, y, at + j + t, hidden);
+                        }
+                    }
+                }
+            }
+            for (; j < count; j++) {
+                if (mask.get(ValueLayout.JAVA_BYTE, row + j) == 0) {
+                    hide(x, y, at + j, hidden);
+                }
+            }
+        }
+
+        private static void hide(float[] x, float[] y, int index, float hidden) {
+            x[index] = hidden;
+            if (y != null) {
+                y[index] = hidden;
+            }
+        }
+
+        /** Whether any of the 8 bytes of a word is 0 (the classic SWAR test, exact for the "any" question). */
+        private static boolean hasZeroByte(long bytes) {
+            return ((bytes - 0x0101010101010101L) & ~bytes & 0x8080808080808080L) != 0;
         }
 
         /** Whether the explicit mask lets any of queries [i0, i0 + rows) see any of keys [j0, j0 + cols). */
         boolean anyAllowed(int b, int i0, int rows, int j0, int cols) {
             for (int r = 0; r < rows; r++) {
                 long at = maskOffset + b * maskBatchStride + (i0 + r) * maskRowStride + j0;
-                for (int j = 0; j < cols; j++) {
+                int j = 0;
+                for (; j + 8 <= cols; j += 8) {
+                    if (mask.get(MASK_WORD, at + j) != 0) {
+                        return true;
+                    }
+                }
+                for (; j < cols; j++) {
                     if (mask.get(ValueLayout.JAVA_BYTE, at + j) != 0) {
                         return true;
                     }
@@ -265,17 +328,28 @@ public final class Attention {
         }
     }
 
-    /** One worker's tiles for forward: its query block, a score tile, the output accumulator and softmax state. */
+    /** One worker's tiles for forward: its query rows, a score tile, the output accumulator and softmax state. */
     private static final class ForwardTiles {
         final float[] q;
         final float[] scores = new float[BLOCK * BLOCK];
         final float[] acc;
         final float[] rowMax = new float[BLOCK];
         final float[] rowSum = new float[BLOCK];
+        /** Few-queries path only: one k row and a block of v rows, padded to dp. */
+        final float[] keyRow;
+        final float[] valueRows;
 
-        ForwardTiles(Geometry g) {
-            q = new float[BLOCK * g.d];
+        ForwardTiles(Geometry g, boolean fewQueries) {
+            q = new float[BLOCK * g.dp];
             acc = new float[BLOCK * g.dp];
+            keyRow = fewQueries ? new float[g.dp] : null;
+            valueRows = fewQueries ? new float[BLOCK * g.dp] : null;
+        }
+
+        void reset(int rows, int dp) {
+            Arrays.fill(rowMax, NEG_INF);
+            Arrays.fill(rowSum, 0f);
+            Arrays.fill(acc, 0, rows * dp, 0f);
         }
     }
 
@@ -285,9 +359,7 @@ public final class Attention {
         AttentionShape s = g.s;
         int rows = Math.min(BLOCK, s.qLen() - i0);
         AttentionTiles.packRows(q, b, h, i0, rows, g.d, s.scale(), w.q, 0, g.d);
-        Arrays.fill(w.rowMax, NEG_INF);
-        Arrays.fill(w.rowSum, 0f);
-        Arrays.fill(w.acc, 0, rows * g.dp, 0f);
+        w.reset(rows, g.dp);
         int keyEnd = g.keyEnd(i0, rows);
         for (int j0 = 0; j0 < keyEnd; j0 += BLOCK) {
             int nk = Math.min(BLOCK, s.kvLen() - j0);
@@ -295,32 +367,89 @@ public final class Attention {
             if (g.explicit() && !g.anyAllowed(b, i0, rows, j0, nk)) {
                 continue;
             }
-            matmul(rows, cols, g.d, w.q, 0, g.d, 1, keysT, (j0 / BLOCK) * g.d * BLOCK, BLOCK, w.scores, 0, BLOCK, false);
+            int panel = (j0 / BLOCK) * g.d * BLOCK;
+            matmul(rows, cols, g.d, w.q, 0, g.d, 1, keysT, panel, BLOCK, w.scores, 0, BLOCK, false);
             for (int r = 0; r < rows; r++) {
-                int at = r * BLOCK;
-                int visibleEnd = nk;
-                if (g.causal()) {
-                    visibleEnd = Math.clamp(i0 + r + g.causalOffset - j0 + 1L, 0, nk);
-                }
-                Arrays.fill(w.scores, at + visibleEnd, at + cols, NEG_INF);
-                if (g.explicit()) {
-                    for (int j = 0; j < visibleEnd; j++) {
-                        if (!g.maskAllows(b, i0 + r, j0 + j)) {
-                            w.scores[at + j] = NEG_INF;
-                        }
-                    }
-                }
+                maskRow(g, w.scores, r * BLOCK, b, i0 + r, j0, nk, cols);
                 onlineSoftmax(w, r, cols, g.dp);
             }
             matmul(rows, g.dp, cols, w.scores, 0, BLOCK, 1, values, j0 * g.dp, g.dp, w.acc, 0, g.dp, true);
         }
         for (int r = 0; r < rows; r++) {
-            float sum = w.rowSum[r];
-            float logSumExp = sum == 0f ? NEG_INF : w.rowMax[r] + (float) Math.log(sum);
-            scaleRow(w.acc, r * g.dp, g.dp, sum == 0f ? 0f : 1f / sum);
-            lse.setAtIndex(F32, lseRow + i0 + r, logSumExp);
+            lse.setAtIndex(F32, lseRow + i0 + r, finishRow(w, r, g.dp));
         }
         AttentionTiles.unpackRows(w.acc, 0, g.dp, out, b, h, i0, rows, g.d);
+    }
+
+    /**
+     * Forward for every query of a kv head's group at once, reading k and v rows in place (no
+     * packed copy of the cache). Row r of the tiles is query r % qLen of group member r / qLen.
+     * Scores are dot products, one reduction each: cheap enough for the few rows this path takes.
+     */
+    private static void forwardFewQueries(Geometry g, HeadView q, HeadView k, HeadView v, HeadView out,
+                                          MemorySegment lse, long lseOffset) {
+        AttentionShape s = g.s;
+        int rows = s.group() * s.qLen();
+        Parallel.forRange(s.batch() * s.kvHeads(), 1, (start, end) -> {
+            ForwardTiles w = new ForwardTiles(g, true);
+            for (int task = start; task < end; task++) {
+                int b = task / s.kvHeads();
+                int kvHead = task % s.kvHeads();
+                int firstHead = kvHead * s.group();
+                for (int member = 0; member < s.group(); member++) {
+                    AttentionTiles.packRows(q, b, firstHead + member, 0, s.qLen(), g.d, s.scale(), w.q,
+                            member * s.qLen() * g.dp, g.dp);
+                }
+                w.reset(rows, g.dp);
+                int keyEnd = g.keyEnd(0, s.qLen());
+                for (int j0 = 0; j0 < keyEnd; j0 += BLOCK) {
+                    int nk = Math.min(BLOCK, s.kvLen() - j0);
+                    int cols = roundUp(nk, LANES);
+                    if (g.explicit() && !g.anyAllowed(b, 0, s.qLen(), j0, nk)) {
+                        continue;
+                    }
+                    for (int j = 0; j < nk; j++) {
+                        AttentionTiles.packRows(k, b, kvHead, j0 + j, 1, g.d, 1f, w.keyRow, 0, g.dp);
+                        for (int r = 0; r < rows; r++) {
+                            w.scores[r * BLOCK + j] = AttentionTiles.dot(w.q, r * g.dp, w.keyRow, g.dp);
+                        }
+                    }
+                    for (int r = 0; r < rows; r++) {
+                        maskRow(g, w.scores, r * BLOCK, b, r % s.qLen(), j0, nk, cols);
+                        onlineSoftmax(w, r, cols, g.dp);
+                    }
+                    AttentionTiles.packRows(v, b, kvHead, j0, nk, g.d, 1f, w.valueRows, 0, g.dp);
+                    matmul(rows, g.dp, nk, w.scores, 0, BLOCK, 1, w.valueRows, 0, g.dp, w.acc, 0, g.dp, true);
+                }
+                for (int member = 0; member < s.group(); member++) {
+                    long lseRow = lseOffset + (long) (b * s.qHeads() + firstHead + member) * s.qLen();
+                    for (int i = 0; i < s.qLen(); i++) {
+                        lse.setAtIndex(F32, lseRow + i, finishRow(w, member * s.qLen() + i, g.dp));
+                    }
+                    AttentionTiles.unpackRows(w.acc, member * s.qLen() * g.dp, g.dp, out, b, firstHead + member, 0,
+                            s.qLen(), g.d);
+                }
+            }
+        });
+    }
+
+    /** Sets the scores of keys query i may not see (and the padding past nk) to -infinity. */
+    private static void maskRow(Geometry g, float[] scores, int at, int b, int i, int j0, int nk, int cols) {
+        int visibleEnd = nk;
+        if (g.causal()) {
+            visibleEnd = Math.clamp(i + g.causalOffset - j0 + 1L, 0, nk);
+        }
+        Arrays.fill(scores, at + visibleEnd, at + cols, NEG_INF);
+        if (g.explicit()) {
+            g.hideMasked(scores, null, at, NEG_INF, b, i, j0, visibleEnd);
+        }
+    }
+
+    /** Normalizes accumulator row r by its softmax sum and returns its lse; a row that saw nothing gets 0 and -inf. */
+    private static float finishRow(ForwardTiles w, int r, int dp) {
+        float sum = w.rowSum[r];
+        scaleRow(w.acc, r * dp, dp, sum == 0f ? 0f : 1f / sum);
+        return sum == 0f ? NEG_INF : w.rowMax[r] + (float) Math.log(sum);
     }
 
     /**
@@ -347,7 +476,9 @@ public final class Attention {
             p.intoArray(scores, at + j);
             sum = sum.add(p);
         }
-        float alpha = (float) Math.exp(oldMax - newMax);
+        // The running max rarely moves after the first blocks: skip the scalar exp then.
+        float alpha = newMax == oldMax ? 1f : (float) Math.exp(oldMax - newMax);
+        // Fixed-order lane sum: reduceLanes(ADD) gives other bits once C2 compiles the method.
         w.rowSum[r] = w.rowSum[r] * alpha + (float) VectorMath.sumLanes(sum);
         w.rowMax[r] = newMax;
         if (alpha != 1f) {
@@ -406,12 +537,7 @@ public final class Attention {
             }
             scoreGradientRow(w.probs, w.dScores, at, cols, visibleEnd, lse[i], delta[i]);
             if (g.explicit()) {
-                for (int j = 0; j < visibleEnd; j++) {
-                    if (!g.maskAllows(b, i, j0 + j)) {
-                        w.probs[at + j] = 0f;
-                        w.dScores[at + j] = 0f;
-                    }
-                }
+                g.hideMasked(w.probs, w.dScores, at, 0f, b, i, j0, visibleEnd);
             }
         }
         return true;

@@ -52,8 +52,8 @@ final class AttentionArguments {
             throw new IllegalArgumentException(name + ".data must not be null");
         }
         if (view.offset() < 0 || view.batchStride() < 0 || view.headStride() < 0 || view.seqStride() < 0) {
-            throw new IllegalArgumentException(name + ": offset and strides must be >= 0 (the last dim has stride 1), got "
-                    + view);
+            throw new IllegalArgumentException(name
+                    + ": offset and strides must be >= 0 (the last dim has stride 1), got " + view);
         }
         if (written && view.data().isReadOnly()) {
             throw new IllegalArgumentException(name + " is written but its segment is read-only");

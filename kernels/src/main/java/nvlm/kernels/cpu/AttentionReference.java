@@ -8,9 +8,8 @@ import java.lang.foreign.ValueLayout;
  * at a time, its scores materialized in double, softmax, weighted sum; backward from the textbook
  * derivative. Same arguments and contract as {@link Attention}; slow on purpose.
  *
- * <p>The math lives in {@link #forward(AttentionShape, double[], double[], double[], Visibility, double[], double[])}
- * and {@link #backward(AttentionShape, double[], double[], double[], Visibility, double[], double[], double[], double[])}
- * over contiguous double arrays, so tests can check it against finite differences in double.
+ * <p>The math lives in package-private {@code forward} and {@code backward} overloads over
+ * contiguous double arrays, so tests can check it against finite differences in double.
  */
 public final class AttentionReference {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -127,7 +126,7 @@ public final class AttentionReference {
         }
     }
 
-    /** Fills p with the softmax of query row {@code qRow}'s visible scores; returns their log-sum-exp (-inf if none). */
+    /** Fills p with the softmax of query row qRow's visible scores; returns their log-sum-exp (-inf if none). */
     private static double probabilities(AttentionShape s, double[] q, int qRow, double[] k, int kv, int b, int i,
                                         Visibility visibility, double[] p) {
         int d = s.headDim();

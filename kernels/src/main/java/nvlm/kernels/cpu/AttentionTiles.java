@@ -50,12 +50,13 @@ final class AttentionTiles {
             for (; j + 4 * LANES <= n; j += 4 * LANES) {
                 int i = 0;
                 for (; i + 4 <= m; i += 4) {
-                    kernel4x4(k, a, aOff + i * lda, lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                    kernel4x4(k, a, aOff + i * lda, lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc,
+                            accumulate);
                 }
                 for (; i < m; i++) {
                     kernel1x2(k, a, aOff + i * lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
-                    kernel1x2(k, a, aOff + i * lda, aStep, b, bOff + j + 2 * LANES, ldb, c, cOff + i * ldc + j + 2 * LANES,
-                            accumulate);
+                    kernel1x2(k, a, aOff + i * lda, aStep, b, bOff + j + 2 * LANES, ldb, c,
+                            cOff + i * ldc + j + 2 * LANES, accumulate);
                 }
             }
         }
@@ -73,6 +74,15 @@ final class AttentionTiles {
                 kernel1x1(k, a, aOff + i * lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);
             }
         }
+    }
+
+    /** a[aOff, aOff + len) . b[0, len), len a multiple of {@link #LANES}. */
+    static float dot(float[] a, int aOff, float[] b, int len) {
+        FloatVector acc = FloatVector.zero(SPECIES);
+        for (int c = 0; c < len; c += LANES) {
+            acc = FloatVector.fromArray(SPECIES, a, aOff + c).fma(FloatVector.fromArray(SPECIES, b, c), acc);
+        }
+        return (float) VectorMath.sumLanes(acc);
     }
 
     /** Four rows of c times four vectors of columns: 16 accumulators, each loaded b vector feeds 4 FMAs. */

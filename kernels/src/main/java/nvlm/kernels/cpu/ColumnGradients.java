@@ -48,18 +48,29 @@ final class ColumnGradients {
         });
     }
 
-    /** g[j] += partials[0][j] + partials[1][j] + ... (left to right) for j < cols. */
+    /** g[j] += (partials[0][j] + partials[1][j] + ...), the partials added left to right, for j < cols. */
     static void addInto(float[][] partials, MemorySegment g, long gOff, int cols) {
-        ElementBlocks.forElements(cols, ElementBlocks.MIN_PER_TASK / Math.max(1, partials.length), (s, e) -> {
-            for (long j = s; j < e; j += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(j, e);
-                FloatVector sum = FloatVector.fromArray(SPECIES, partials[0], (int) j, m);
-                for (int c = 1; c < partials.length; c++) {
-                    sum = sum.add(FloatVector.fromArray(SPECIES, partials[c], (int) j, m));
-                }
-                FloatVector.fromMemorySegment(SPECIES, g, (gOff + j) * 4, ORDER, m).add(sum)
-                        .intoMemorySegment(g, (gOff + j) * 4, ORDER, m);
+        ElementBlocks.forElements(cols, ElementBlocks.MIN_PER_TASK / Math.max(1, partials.length),
+                (s, e) -> addRange(partials, g, gOff, (int) s, (int) e));
+    }
+
+    private static void addRange(float[][] partials, MemorySegment g, long gOff, int start, int end) {
+        int j = start;
+        for (; j + LANES <= end; j += LANES) {
+            FloatVector sum = FloatVector.fromArray(SPECIES, partials[0], j);
+            for (int c = 1; c < partials.length; c++) {
+                sum = sum.add(FloatVector.fromArray(SPECIES, partials[c], j));
             }
-        });
+            FloatVector.fromMemorySegment(SPECIES, g, (gOff + j) * 4, ORDER).add(sum).intoMemorySegment(g, (gOff + j) * 4, ORDER);
+        }
+        if (j < end) {
+            VectorMask<Float> m = SPECIES.indexInRange(j, end);
+            FloatVector sum = FloatVector.fromArray(SPECIES, partials[0], j, m);
+            for (int c = 1; c < partials.length; c++) {
+                sum = sum.add(FloatVector.fromArray(SPECIES, partials[c], j, m));
+            }
+            FloatVector.fromMemorySegment(SPECIES, g, (gOff + j) * 4, ORDER, m).add(sum)
+                    .intoMemorySegment(g, (gOff + j) * 4, ORDER, m);
+        }
     }
 }

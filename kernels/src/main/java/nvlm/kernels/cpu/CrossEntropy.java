@@ -52,7 +52,7 @@ public final class CrossEntropy {
             }
             long lr = lOff + (long) r * vocab;
             float max = Softmax.rowMax(logits, lr, vocab);
-            double logSumExp = max + Math.log(Softmax.sumExp(logits, lr, vocab, max, null, 0));
+            double logSumExp = max + Math.log(Softmax.sumExp(logits, lr, vocab, max));
             lse.setAtIndex(F32, lseOff + r, (float) logSumExp);
             rowLoss[r] = logSumExp - logits.getAtIndex(F32, lr + target);
         });
@@ -87,15 +87,31 @@ public final class CrossEntropy {
                 return;
             }
             float rowLse = lse.getAtIndex(F32, lseOff + r);
-            for (int i = 0; i < vocab; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, vocab);
-                FloatVector p = VectorMath.exp(Softmax.load(logits, lr + i, m).sub(rowLse));
-                p.mul(scale).intoMemorySegment(gLogits, (gr + i) * 4, ORDER, m);
-            }
+            probabilitiesRow(logits, lr, gLogits, gr, vocab, rowLse, scale);
             // The target entry is scale * (p - 1), p computed by the same vector exp as the row.
             float p = VectorMath.exp(FloatVector.broadcast(SPECIES, logits.getAtIndex(F32, lr + target) - rowLse)).lane(0);
             gLogits.setAtIndex(F32, gr + target, scale * (p - 1f));
         });
+    }
+
+    /** g = scale * exp(logits - lse) over one row. */
+    private static void probabilitiesRow(MemorySegment logits, long lr, MemorySegment g, long gr, int vocab, float lse,
+                                         float scale) {
+        FloatVector lseV = FloatVector.broadcast(SPECIES, lse);
+        FloatVector scaleV = FloatVector.broadcast(SPECIES, scale);
+        int bound = SPECIES.loopBound(vocab);
+        for (int i = 0; i < bound; i += LANES) {
+            VectorMath.exp(Softmax.load(logits, lr + i).sub(lseV)).mul(scaleV).intoMemorySegment(g, (gr + i) * 4, ORDER);
+        }
+        if (bound < vocab) {
+            probabilitiesTail(logits, lr, g, gr, bound, vocab, lseV, scaleV);
+        }
+    }
+
+    private static void probabilitiesTail(MemorySegment logits, long lr, MemorySegment g, long gr, int i, int vocab,
+                                          FloatVector lse, FloatVector scale) {
+        VectorMask<Float> m = SPECIES.indexInRange(i, vocab);
+        VectorMath.exp(Softmax.load(logits, lr + i, m).sub(lse)).mul(scale).intoMemorySegment(g, (gr + i) * 4, ORDER, m);
     }
 
     private static void checkArguments(MemorySegment logits, long lOff, int rows, int vocab, MemorySegment targets,

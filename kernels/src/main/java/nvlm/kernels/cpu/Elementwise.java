@@ -14,8 +14,11 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Every contiguous loop runs the vector body over full vectors and a masked vector for the
  * tail, so an element's result never depends on its position (the same input bits give the same
- * output bits whatever the offset, length or thread count). Formulas follow PyTorch's CPU kernels
- * (aten/src/ATen/native/cpu/Activation.cpp, UnaryOpsKernel.cpp, and the autograd derivatives).
+ * output bits whatever the offset, length or thread count). Transcendentals come from
+ * {@link VectorMath} and {@link Erf} (not the Vector API's EXP/TANH/..., whose results change when
+ * the JIT compiles a method). Formulas follow PyTorch's CPU kernels (aten/src/ATen/native/cpu/
+ * Activation.cpp, UnaryOpsKernel.cpp, and the autograd derivatives), except that exact GELU uses
+ * Phi(x) = erfc(-x/sqrt 2)/2 and tanh GELU x sigmoid(2u): the same functions, without cancellation.
  */
 public final class Elementwise {
     public enum Unary { NEG, EXP, LOG, SQRT, RSQRT, ABS, SQUARE, RECIPROCAL, TANH, SIGMOID, RELU, GELU_ERF, GELU_TANH, SILU, SIN, COS }
@@ -52,16 +55,24 @@ public final class Elementwise {
 
     private static void unaryRange(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
         long bound = SPECIES.loopBound(n);
-        long i = 0;
-        for (; i < bound; i += LANES) {
+        for (long i = 0; i < bound; i += LANES) {
             FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
             forward(op, v).intoMemorySegment(y, (yOff + i) * 4, ORDER);
         }
-        if (i < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
-            forward(op, v).intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        if (bound < n) {
+            unaryTail(op, x, xOff + bound, y, yOff + bound, n - bound);
         }
+    }
+
+    /**
+     * The last partial vector, masked. Tails live in their own methods throughout this package:
+     * C2 stops inlining vector code once a compilation reaches ~18000 IR nodes, and a second copy of
+     * a transcendental in the loop method is enough to get there (the vectors would then be boxed).
+     */
+    private static void unaryTail(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, n);
+        FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, xOff * 4, ORDER, m);
+        forward(op, v).intoMemorySegment(y, yOff * 4, ORDER, m);
     }
 
     /** f(x) for one vector. */
@@ -76,11 +87,11 @@ public final class Elementwise {
             case SQUARE -> x.mul(x);
             case RECIPROCAL -> ones().div(x);
             case TANH -> VectorMath.tanh(x);
-            case SIGMOID -> sigmoid(x);
+            case SIGMOID -> VectorMath.sigmoid(x);
             case RELU -> x.max(0f);
             case GELU_ERF -> geluErf(x);
             case GELU_TANH -> geluTanh(x);
-            case SILU -> x.mul(sigmoid(x));
+            case SILU -> x.mul(VectorMath.sigmoid(x));
             case SIN -> VectorMath.sin(x);
             case COS -> VectorMath.cos(x);
         };
@@ -90,19 +101,21 @@ public final class Elementwise {
         return FloatVector.broadcast(SPECIES, 1f);
     }
 
-    private static FloatVector sigmoid(FloatVector x) {
-        return ones().div(VectorMath.exp(x.neg()).add(1f));
-    }
-
     private static FloatVector geluErf(FloatVector x) {
-        // x * 0.5 * (1 + erf(x / sqrt(2)))
-        return x.mul(0.5f).mul(Erf.erf(x.mul(SQRT1_2)).add(1f));
+        // x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 = erfc(-x / sqrt 2) / 2: the erfc form has one
+        // branch and keeps relative accuracy for negative x, where 1 + erf cancels.
+        return x.mul(0.5f).mul(Erf.erfc(x.mul(-SQRT1_2)));
     }
 
     private static FloatVector geluTanh(FloatVector x) {
-        // 0.5 * x * (1 + tanh(kBeta * (x + kKappa * x^3)))
-        FloatVector inner = x.mul(x).mul(x).mul(GELU_KAPPA).add(x).mul(GELU_BETA);
-        return x.mul(0.5f).mul(VectorMath.tanh(inner).add(1f));
+        // 0.5 x (1 + tanh(u)), u = kBeta (x + kKappa x^3), written as x sigmoid(2u) (the same function:
+        // (1 + tanh u) / 2 = sigmoid(2u)), which needs one exp and does not cancel for negative x.
+        return x.mul(VectorMath.sigmoid(geluTanhInner(x).mul(2f)));
+    }
+
+    /** u = kBeta (x + kKappa x^3). */
+    private static FloatVector geluTanhInner(FloatVector x) {
+        return x.mul(x).mul(x).mul(GELU_KAPPA).add(x).mul(GELU_BETA);
     }
 
     /** Whether the backward of {@code op} is written in terms of the forward result y. */
@@ -127,57 +140,92 @@ public final class Elementwise {
         }
         Arguments.requireF32("gy", gy, gyOff, n);
         Arguments.requireF32("gx", gx, gxOff, n);
+        if (op == Unary.GELU_ERF) {
+            ElementBlocks.forElements(n, (s, e) -> geluErfBackwardRange(x, xOff + s, gy, gyOff + s, gx, gxOff + s, e - s));
+            return;
+        }
         boolean loadResult = y != null && backwardUsesResult(op);
         ElementBlocks.forElements(n, (s, e) ->
                 unaryBackwardRange(op, x, xOff + s, loadResult ? y : null, yOff + s, gy, gyOff + s, gx, gxOff + s, e - s));
     }
 
+    /** y is null when the caller passed none or the op does not need it; then it is recomputed where needed. */
     private static void unaryBackwardRange(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff,
                                            MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, long n) {
-        for (long i = 0; i < n; i += LANES) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
-            FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER, m);
-            FloatVector yv = y == null ? null : FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER, m);
-            backward(op, xv, yv, gv).intoMemorySegment(gx, (gxOff + i) * 4, ORDER, m);
+        boolean recompute = y == null && backwardUsesResult(op);
+        long bound = SPECIES.loopBound(n);
+        for (long i = 0; i < bound; i += LANES) {
+            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
+            FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, (gyOff + i) * 4, ORDER);
+            FloatVector yv = y != null ? FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER)
+                    : recompute ? forward(op, xv) : xv;
+            backward(op, xv, yv, gv).intoMemorySegment(gx, (gxOff + i) * 4, ORDER);
+        }
+        if (bound < n) {
+            unaryBackwardTail(op, x, xOff + bound, y, yOff + bound, gy, gyOff + bound, gx, gxOff + bound, n - bound);
         }
     }
 
-    /** gy * f'(x) for one vector; y = f(x) or null. Formulas as in PyTorch's derivatives.yaml. */
+    private static void unaryBackwardTail(Unary op, MemorySegment x, long xOff, MemorySegment y, long yOff,
+                                          MemorySegment gy, long gyOff, MemorySegment gx, long gxOff, long n) {
+        VectorMask<Float> m = SPECIES.indexInRange(0, n);
+        FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, xOff * 4, ORDER, m);
+        FloatVector gv = FloatVector.fromMemorySegment(SPECIES, gy, gyOff * 4, ORDER, m);
+        FloatVector yv = y != null ? FloatVector.fromMemorySegment(SPECIES, y, yOff * 4, ORDER, m)
+                : backwardUsesResult(op) ? forward(op, xv) : xv;
+        backward(op, xv, yv, gv).intoMemorySegment(gx, gxOff * 4, ORDER, m);
+    }
+
+    /**
+     * gy * f'(x) for one vector; y = f(x) (required for the ops of {@link #backwardUsesResult},
+     * ignored otherwise). Formulas as in PyTorch's derivatives.yaml.
+     * Every multi-step case is its own small method so this switch stays inlinable.
+     */
     static FloatVector backward(Unary op, FloatVector x, FloatVector y, FloatVector gy) {
         return switch (op) {
             case NEG -> gy.neg();
-            case EXP -> gy.mul(y != null ? y : forward(op, x));
+            case EXP -> gy.mul(y);
             case LOG -> gy.div(x);
-            case SQRT -> gy.div((y != null ? y : forward(op, x)).mul(2f));
-            case RSQRT -> {
-                FloatVector r = y != null ? y : forward(op, x);
-                yield gy.mul(-0.5f).mul(r.mul(r).mul(r));
-            }
+            case SQRT -> gy.div(y.mul(2f));
+            case RSQRT -> rsqrtBackward(y, gy);
             case ABS -> gy.mul(sign(x));
             case SQUARE -> gy.mul(2f).mul(x);
-            case RECIPROCAL -> {
-                FloatVector r = y != null ? y : forward(op, x);
-                yield gy.neg().mul(r.mul(r));
-            }
-            case TANH -> {
-                FloatVector t = y != null ? y : forward(op, x);
-                yield gy.mul(t.mul(t).neg().add(1f));
-            }
-            case SIGMOID -> {
-                FloatVector s = y != null ? y : forward(op, x);
-                yield gy.mul(s.neg().add(1f)).mul(s);
-            }
+            case RECIPROCAL -> reciprocalBackward(y, gy);
+            case TANH -> tanhBackward(y, gy);
+            case SIGMOID -> sigmoidBackward(y, gy);
             case RELU -> gy.blend(FloatVector.zero(SPECIES), x.compare(VectorOperators.LE, 0f));
             case GELU_ERF -> geluErfBackward(x, gy);
             case GELU_TANH -> geluTanhBackward(x, gy);
-            case SILU -> {
-                FloatVector s = sigmoid(x);
-                yield gy.mul(s).mul(x.mul(s.neg().add(1f)).add(1f));
-            }
+            case SILU -> siluBackward(x, gy);
             case SIN -> gy.mul(VectorMath.cos(x));
             case COS -> gy.mul(VectorMath.sin(x).neg());
         };
+    }
+
+    /** -0.5 gy r^3, r = rsqrt(x). */
+    private static FloatVector rsqrtBackward(FloatVector r, FloatVector gy) {
+        return gy.mul(-0.5f).mul(r.mul(r).mul(r));
+    }
+
+    /** -gy r^2, r = 1/x. */
+    private static FloatVector reciprocalBackward(FloatVector r, FloatVector gy) {
+        return gy.neg().mul(r.mul(r));
+    }
+
+    /** gy (1 - t^2), t = tanh(x). */
+    private static FloatVector tanhBackward(FloatVector t, FloatVector gy) {
+        return gy.mul(t.mul(t).neg().add(1f));
+    }
+
+    /** gy (1 - s) s, s = sigmoid(x). */
+    private static FloatVector sigmoidBackward(FloatVector s, FloatVector gy) {
+        return gy.mul(s.neg().add(1f)).mul(s);
+    }
+
+    /** gy s (1 + x (1 - s)), s = sigmoid(x). */
+    private static FloatVector siluBackward(FloatVector x, FloatVector gy) {
+        FloatVector s = VectorMath.sigmoid(x);
+        return gy.mul(s).mul(x.mul(s.neg().add(1f)).add(1f));
     }
 
     /** sgn(x): 1, -1, or 0 at zero (PyTorch's abs backward); NaN maps to 0. */
@@ -188,21 +236,68 @@ public final class Elementwise {
     }
 
     private static FloatVector geluErfBackward(FloatVector x, FloatVector gy) {
-        // cdf = 0.5 (1 + erf(x / sqrt 2)); pdf = kAlpha exp(-x^2 / 2); gx = gy (cdf + x pdf)
-        FloatVector cdf = Erf.erf(x.mul(SQRT1_2)).add(1f).mul(0.5f);
-        FloatVector pdf = VectorMath.exp(x.mul(x).mul(-0.5f)).mul(GELU_ALPHA);
-        return gy.mul(x.mul(pdf).add(cdf));
+        return gy.mul(x.mul(geluPdf(x)).add(geluCdf(x)));
+    }
+
+    /** Phi(x) = erfc(-x / sqrt 2) / 2. */
+    private static FloatVector geluCdf(FloatVector x) {
+        return Erf.erfc(x.mul(-SQRT1_2)).mul(0.5f);
+    }
+
+    /** phi(x) = kAlpha exp(-x^2 / 2). */
+    private static FloatVector geluPdf(FloatVector x) {
+        return VectorMath.exp(x.mul(x).mul(-0.5f)).mul(GELU_ALPHA);
+    }
+
+    /** Elements per chunk of the GELU backward (a multiple of every vector length). */
+    private static final int GELU_CHUNK = 512;
+
+    /**
+     * gx = gy (Phi(x) + x phi(x)) in chunks copied to zero-padded heap arrays, one transcendental per
+     * loop method: erfc and exp together (plus a masked tail) exceed C2's IR-node budget for inlining
+     * vector code. The padded lanes are computed and dropped; each element's result is the same as
+     * {@link #backward} would give it. gx may alias gy or x.
+     */
+    private static void geluErfBackwardRange(MemorySegment x, long xOff, MemorySegment gy, long gyOff,
+                                             MemorySegment gx, long gxOff, long n) {
+        float[] xs = new float[GELU_CHUNK];
+        float[] gs = new float[GELU_CHUNK];
+        float[] cdf = new float[GELU_CHUNK];
+        for (long c = 0; c < n; c += GELU_CHUNK) {
+            int len = (int) Math.min(GELU_CHUNK, n - c);
+            int padded = (len + LANES - 1) / LANES * LANES;
+            MemorySegment.copy(x, F32, (xOff + c) * 4, xs, 0, len);
+            MemorySegment.copy(gy, F32, (gyOff + c) * 4, gs, 0, len);
+            java.util.Arrays.fill(xs, len, padded, 0f);
+            java.util.Arrays.fill(gs, len, padded, 0f);
+            geluCdfChunk(xs, cdf, padded);
+            geluGradChunk(xs, gs, cdf, padded);
+            MemorySegment.copy(gs, 0, gx, F32, (gxOff + c) * 4, len);
+        }
+    }
+
+    private static void geluCdfChunk(float[] xs, float[] cdf, int n) {
+        for (int i = 0; i < n; i += LANES) {
+            geluCdf(FloatVector.fromArray(SPECIES, xs, i)).intoArray(cdf, i);
+        }
+    }
+
+    /** gs = gs * (cdf + x pdf(x)), the same operation order as {@link #geluErfBackward}. */
+    private static void geluGradChunk(float[] xs, float[] gs, float[] cdf, int n) {
+        for (int i = 0; i < n; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(SPECIES, xs, i);
+            FloatVector.fromArray(SPECIES, gs, i).mul(xv.mul(geluPdf(xv)).add(FloatVector.fromArray(SPECIES, cdf, i)))
+                    .intoArray(gs, i);
+        }
     }
 
     private static FloatVector geluTanhBackward(FloatVector x, FloatVector gy) {
-        FloatVector xSq = x.mul(x);
-        FloatVector inner = xSq.mul(x).mul(GELU_KAPPA).add(x).mul(GELU_BETA);
-        FloatVector t = VectorMath.tanh(inner);
-        FloatVector left = x.mul(0.5f);
-        FloatVector leftDerivative = t.add(1f).mul(0.5f);
-        FloatVector tanhDerivative = xSq.mul(3f * GELU_KAPPA).add(1f).mul(GELU_BETA);
-        FloatVector rightDerivative = t.mul(t).neg().add(1f).mul(tanhDerivative);
-        return gy.mul(left.mul(rightDerivative).add(leftDerivative));
+        // d/dx [x s], s = sigmoid(2u): s + 2 x s (1 - s) u', u' = kBeta (1 + 3 kKappa x^2); equal to
+        // PyTorch's 0.5 (1 + t) + 0.5 x (1 - t^2) u' with t = tanh(u) = 2s - 1.
+        FloatVector s = VectorMath.sigmoid(geluTanhInner(x).mul(2f));
+        FloatVector du = x.mul(x).mul(3f * GELU_KAPPA).add(1f).mul(GELU_BETA);
+        FloatVector ds = s.neg().add(1f).mul(s).mul(2f);
+        return gy.mul(x.mul(ds).fma(du, s));
     }
 
     // ---------------------------------------------------------------- binary
@@ -227,35 +322,68 @@ public final class Elementwise {
                 binaryRow(op, a, aOff + ia, as, b, bOff + ib, bs, out, outOff + o, len));
     }
 
+    /** One row of the broadcast loop; each stride pattern is its own method so each gets its own JIT profile. */
     private static void binaryRow(Binary op, MemorySegment a, long aOff, long as, MemorySegment b, long bOff, long bs,
                                   MemorySegment out, long outOff, long n) {
         if (as == 1 && bs == 1) {
-            for (long i = 0; i < n; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, n);
-                FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
-                FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
-                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
-            }
+            binaryContiguous(op, a, aOff, b, bOff, out, outOff, n);
         } else if (as == 1 && bs == 0) {
-            FloatVector bv = FloatVector.broadcast(SPECIES, b.getAtIndex(F32, bOff));
-            for (long i = 0; i < n; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, n);
-                FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
-                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
-            }
+            binaryScalarB(op, a, aOff, b.getAtIndex(F32, bOff), out, outOff, n);
         } else if (as == 0 && bs == 1) {
-            FloatVector av = FloatVector.broadcast(SPECIES, a.getAtIndex(F32, aOff));
-            for (long i = 0; i < n; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, n);
-                FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
-                apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
-            }
+            binaryScalarA(op, a.getAtIndex(F32, aOff), b, bOff, out, outOff, n);
         } else {
             for (long i = 0; i < n; i++) {
                 float av = a.getAtIndex(F32, aOff + i * as);
                 float bv = b.getAtIndex(F32, bOff + i * bs);
                 out.setAtIndex(F32, outOff + i, apply(op, av, bv));
             }
+        }
+    }
+
+    private static void binaryContiguous(Binary op, MemorySegment a, long aOff, MemorySegment b, long bOff,
+                                         MemorySegment out, long outOff, long n) {
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER);
+            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
+            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
+        }
+    }
+
+    private static void binaryScalarB(Binary op, MemorySegment a, long aOff, float b, MemorySegment out, long outOff, long n) {
+        FloatVector bv = FloatVector.broadcast(SPECIES, b);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector av = FloatVector.fromMemorySegment(SPECIES, a, (aOff + i) * 4, ORDER, m);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
+        }
+    }
+
+    private static void binaryScalarA(Binary op, float a, MemorySegment b, long bOff, MemorySegment out, long outOff, long n) {
+        FloatVector av = FloatVector.broadcast(SPECIES, a);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector bv = FloatVector.fromMemorySegment(SPECIES, b, (bOff + i) * 4, ORDER, m);
+            apply(op, av, bv).intoMemorySegment(out, (outOff + i) * 4, ORDER, m);
         }
     }
 
@@ -303,31 +431,47 @@ public final class Elementwise {
     public static void affine(MemorySegment x, long xOff, MemorySegment y, long yOff, long n, float alpha, float beta) {
         Arguments.requireF32("x", x, xOff, n);
         Arguments.requireF32("y", y, yOff, n);
-        ElementBlocks.forElements(n, (s, e) -> {
-            long len = e - s;
-            for (long i = 0; i < len; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, len);
-                FloatVector.fromMemorySegment(SPECIES, x, (xOff + s + i) * 4, ORDER, m)
-                        .fma(alpha, beta)
-                        .intoMemorySegment(y, (yOff + s + i) * 4, ORDER, m);
-            }
-        });
+        ElementBlocks.forElements(n, (s, e) -> affineRange(x, xOff + s, y, yOff + s, e - s, alpha, beta));
+    }
+
+    private static void affineRange(MemorySegment x, long xOff, MemorySegment y, long yOff, long n, float alpha, float beta) {
+        FloatVector a = FloatVector.broadcast(SPECIES, alpha);
+        FloatVector b = FloatVector.broadcast(SPECIES, beta);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER).fma(a, b)
+                    .intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m).fma(a, b)
+                    .intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        }
     }
 
     /** y[i] += alpha * x[i] (one fused multiply-add). */
     public static void axpy(float alpha, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
         Arguments.requireF32("x", x, xOff, n);
         Arguments.requireF32("y", y, yOff, n);
-        FloatVector av = FloatVector.broadcast(SPECIES, alpha);
-        ElementBlocks.forElements(n, (s, e) -> {
-            long len = e - s;
-            for (long i = 0; i < len; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, len);
-                FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + s + i) * 4, ORDER, m);
-                FloatVector yv = FloatVector.fromMemorySegment(SPECIES, y, (yOff + s + i) * 4, ORDER, m);
-                xv.fma(av, yv).intoMemorySegment(y, (yOff + s + i) * 4, ORDER, m);
-            }
-        });
+        ElementBlocks.forElements(n, (s, e) -> axpyRange(alpha, x, xOff + s, y, yOff + s, e - s));
+    }
+
+    private static void axpyRange(float alpha, MemorySegment x, long xOff, MemorySegment y, long yOff, long n) {
+        FloatVector a = FloatVector.broadcast(SPECIES, alpha);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER);
+            FloatVector yv = FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER);
+            xv.fma(a, yv).intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            FloatVector xv = FloatVector.fromMemorySegment(SPECIES, x, (xOff + i) * 4, ORDER, m);
+            FloatVector yv = FloatVector.fromMemorySegment(SPECIES, y, (yOff + i) * 4, ORDER, m);
+            xv.fma(a, yv).intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        }
     }
 
     public static void fill(MemorySegment y, long yOff, long n, float value) {
@@ -336,13 +480,19 @@ public final class Elementwise {
             y.asSlice(yOff * 4, n * 4).fill((byte) 0);
             return;
         }
+        ElementBlocks.forElements(n, (s, e) -> fillRange(y, yOff + s, e - s, value));
+    }
+
+    private static void fillRange(MemorySegment y, long yOff, long n, float value) {
         FloatVector v = FloatVector.broadcast(SPECIES, value);
-        ElementBlocks.forElements(n, (s, e) -> {
-            long len = e - s;
-            for (long i = 0; i < len; i += LANES) {
-                v.intoMemorySegment(y, (yOff + s + i) * 4, ORDER, SPECIES.indexInRange(i, len));
-            }
-        });
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            v.intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
+            v.intoMemorySegment(y, (yOff + i) * 4, ORDER, SPECIES.indexInRange(i, n));
+        }
     }
 
     // ---------------------------------------------------------------- where, compare

@@ -69,15 +69,21 @@ public final class Embedding {
                 if (id == skipId) {
                     continue;
                 }
-                long src = gOutOff + r * dim;
-                long dst = gTableOff + id * dim;
-                for (int j = c0; j < c1; j += LANES) {
-                    VectorMask<Float> m = SPECIES.indexInRange(j, c1);
-                    FloatVector g = Softmax.load(gOut, src + j, m);
-                    Softmax.load(gTable, dst + j, m).add(g).intoMemorySegment(gTable, (dst + j) * 4, ORDER, m);
-                }
+                addRow(gOut, gOutOff + r * dim, gTable, gTableOff + id * dim, c0, c1);
             }
         });
+    }
+
+    /** dst[j] += src[j] for j in [c0, c1). */
+    private static void addRow(MemorySegment src, long srcRow, MemorySegment dst, long dstRow, int c0, int c1) {
+        int j = c0;
+        for (; j + LANES <= c1; j += LANES) {
+            Softmax.load(dst, dstRow + j).add(Softmax.load(src, srcRow + j)).intoMemorySegment(dst, (dstRow + j) * 4, ORDER);
+        }
+        if (j < c1) {
+            VectorMask<Float> m = SPECIES.indexInRange(j, c1);
+            Softmax.load(dst, dstRow + j, m).add(Softmax.load(src, srcRow + j, m)).intoMemorySegment(dst, (dstRow + j) * 4, ORDER, m);
+        }
     }
 
     private static void checkArguments(String tableName, MemorySegment table, long tableOff, int vocab, int dim, MemorySegment ids,

@@ -1,10 +1,7 @@
 package nvlm.kernels.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The error function, which the Vector API lacks (needed by exact GELU, spec sections 2 and 4).
@@ -20,8 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Measured against a double-precision erf on a dense grid: max error 1.3e-7 absolute, about
  * 2.2 ulp (ErfTest checks both bounds). NaN propagates.
  *
- * <p>{@link #erf(double)} is a double-precision reference (about 1e-15 relative) used by the
- * scalar reference kernels.
+ * <p>{@link #erfc(FloatVector)} is the complement, used by exact GELU. {@link #erf(double)} and
+ * {@link #erfc(double)} are double-precision references (about 1e-15 relative) used by the scalar
+ * reference kernels and the tests.
  */
 public final class Erf {
     // P(s), s = x^2, for |x| <= 1
@@ -47,40 +45,90 @@ public final class Erf {
     private Erf() {
     }
 
-    /** f32 erf of every lane. */
+    /**
+     * f32 erf of every lane. (Each branch is its own small method: the JIT inlines methods only
+     * up to 325 bytecodes, and a vector helper that is not inlined boxes its vectors.)
+     */
     public static FloatVector erf(FloatVector x) {
-        VectorSpecies<Float> species = x.species();
         FloatVector ax = x.abs();
-        FloatVector s = ax.mul(ax);
-        FloatVector p = FloatVector.broadcast(species, P6);
-        p = p.fma(s, FloatVector.broadcast(species, P5));
-        p = p.fma(s, FloatVector.broadcast(species, P4));
-        p = p.fma(s, FloatVector.broadcast(species, P3));
-        p = p.fma(s, FloatVector.broadcast(species, P2));
-        p = p.fma(s, FloatVector.broadcast(species, P1));
-        p = p.fma(s, FloatVector.broadcast(species, P0));
-        FloatVector small = ax.mul(p);
+        FloatVector large = large(ax);
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
+        // NaN lanes are NaN in both branches (the compare is false, so the large branch is taken).
+        return large.blend(small(x), ax.compare(VectorOperators.LE, 1f));
+    }
 
+    /** x P(x^2): odd, so it keeps the sign of x (and of -0). */
+    private static FloatVector small(FloatVector x) {
+        FloatVector s = x.mul(x);
+        FloatVector p = x.broadcast(P6);
+        p = p.fma(s, x.broadcast(P5));
+        p = p.fma(s, x.broadcast(P4));
+        p = p.fma(s, x.broadcast(P3));
+        p = p.fma(s, x.broadcast(P2));
+        p = p.fma(s, x.broadcast(P1));
+        p = p.fma(s, x.broadcast(P0));
+        return x.mul(p);
+    }
+
+    /** 1 - exp(-x^2) Q(1/x) for |x| clamped to [1, 4]. */
+    private static FloatVector large(FloatVector ax) {
         FloatVector xc = ax.max(1f).min(4f);
-        FloatVector t = FloatVector.broadcast(species, 1f).div(xc);
-        FloatVector q = FloatVector.broadcast(species, Q9);
-        q = q.fma(t, FloatVector.broadcast(species, Q8));
-        q = q.fma(t, FloatVector.broadcast(species, Q7));
-        q = q.fma(t, FloatVector.broadcast(species, Q6));
-        q = q.fma(t, FloatVector.broadcast(species, Q5));
-        q = q.fma(t, FloatVector.broadcast(species, Q4));
-        q = q.fma(t, FloatVector.broadcast(species, Q3));
-        q = q.fma(t, FloatVector.broadcast(species, Q2));
-        q = q.fma(t, FloatVector.broadcast(species, Q1));
-        q = q.fma(t, FloatVector.broadcast(species, Q0));
+        FloatVector t = ax.broadcast(1f).div(xc);
+        FloatVector q = ax.broadcast(Q9);
+        q = q.fma(t, ax.broadcast(Q8));
+        q = q.fma(t, ax.broadcast(Q7));
+        q = q.fma(t, ax.broadcast(Q6));
+        q = q.fma(t, ax.broadcast(Q5));
+        q = q.fma(t, ax.broadcast(Q4));
+        q = q.fma(t, ax.broadcast(Q3));
+        q = q.fma(t, ax.broadcast(Q2));
+        q = q.fma(t, ax.broadcast(Q1));
+        q = q.fma(t, ax.broadcast(Q0));
         FloatVector e = VectorMath.exp(xc.mul(xc).neg());
-        FloatVector large = e.mul(q).neg().add(1f);
+        return e.mul(q).neg().add(1f);
+    }
 
-        VectorMask<Float> useSmall = ax.compare(VectorOperators.LE, 1f);
-        FloatVector magnitude = large.blend(small, useSmall);
-        // erf is odd: copy the sign bit of x (NaN lanes are NaN in both branches and stay NaN).
-        IntVector sign = x.reinterpretAsInts().and(0x80000000);
-        return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
+    /**
+     * f32 erfc of every lane: erfc(z) = t exp(-z^2 + R(t)), t = 1 / (1 + z/2), z = |x|, with the
+     * Chebyshev-fitted R of Numerical Recipes (Press et al., 2nd ed., section 6.2, "erfcc"; fractional
+     * error below 1.2e-7); erfc(x) = 2 - erfc(|x|) for x < 0. One branch and one exp, so it is cheaper
+     * than {@link #erf(FloatVector)}, and relative to erfc it stays accurate far into the tail, which
+     * is what GELU's Phi(x) = erfc(-x / sqrt 2) / 2 needs for negative x. Measured error in ErfTest.
+     */
+    public static FloatVector erfc(FloatVector x) {
+        FloatVector z = x.abs();
+        FloatVector t = z.broadcast(1f).div(z.fma(z.broadcast(0.5f), z.broadcast(1f)));
+        FloatVector r = t.broadcast(0.17087277f);
+        r = r.fma(t, t.broadcast(-0.82215223f));
+        r = r.fma(t, t.broadcast(1.48851587f));
+        r = r.fma(t, t.broadcast(-1.13520398f));
+        r = r.fma(t, t.broadcast(0.27886807f));
+        r = r.fma(t, t.broadcast(-0.18628806f));
+        r = r.fma(t, t.broadcast(0.09678418f));
+        r = r.fma(t, t.broadcast(0.37409196f));
+        r = r.fma(t, t.broadcast(1.00002368f));
+        r = r.fma(t, t.broadcast(-1.26551223f));
+        FloatVector result = t.mul(VectorMath.exp(z.neg().fma(z, r)));
+        return result.blend(result.neg().add(2f), x.compare(VectorOperators.LT, 0f));
+    }
+
+    /** Double-precision erfc: 1 - erf(x) for x < 2, else the continued fraction (full relative precision in the tail). */
+    public static double erfc(double x) {
+        if (Double.isNaN(x)) {
+            return x;
+        }
+        if (x < 2) {
+            return 1 - erf(x);
+        }
+        if (x > 27) {
+            return 0; // below the smallest double
+        }
+        // erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), evaluated from the tail.
+        double f = x;
+        for (int k = 200; k >= 1; k--) {
+            f = x + (k / 2.0) / f;
+        }
+        return Math.exp(-x * x) / Math.sqrt(Math.PI) / f;
     }
 
     /**

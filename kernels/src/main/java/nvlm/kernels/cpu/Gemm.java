@@ -8,22 +8,27 @@ import nvlm.kernels.cpu.GemmPanels.Scratch;
 
 /**
  * General matrix multiply on the CPU: packed panels ({@link GemmPanels}), cache blocking and a
- * register-tiled Vector API micro-kernel ({@link GemmMicroKernel}), the Goto/BLIS structure.
+ * register-tiled Vector API micro-kernel ({@link GemmMicroKernel}), the Goto/BLIS structure;
+ * products with at most {@link GemmSkinny#MAX_M} rows stream B unpacked ({@link GemmSkinny}).
  * Tested against {@link GemmReference}.
  *
  * <p>Threads split C into slabs (whole matrices of a batch, or row/column ranges of one matrix),
  * never the k dimension, and the k blocking depends only on k; so every element of C is summed
  * in the same order whatever the thread count or timing, and results are bit-identical.
+ * Products under {@link #PARALLEL_MIN_FLOPS} run on the calling thread.
  */
 public final class Gemm {
-    /** Depth of one packed block; C is read and written k / KC times. */
-    static final int KC = Integer.getInteger("kc", 256);
-    /** Rows of A packed per block. */
-    static final int MC = Integer.getInteger("mc", 256);
-    /** Columns of the packed B slice one micro-kernel sweep covers (kc x NC floats in L2). */
-    static final int NC = Integer.getInteger("nc", 512);
-    /** Columns of B packed at once (a kc x NB slice, in L3); A is packed n / NB times. */
-    static final int NB = Integer.getInteger("nb", 4096);
+    // Block sizes for Zen 5 (48 KiB L1d, 1 MiB L2 per core), chosen by measurement on 1024^3,
+    // 2048^3 and the decoder shapes; 256..768 for KC and 128..512 for NC measured within noise
+    // of each other, larger KC reads and writes C fewer times.
+    /** Depth of one packed block: C is read and written k / KC times; an A panel (MR x KC, 16 KiB) stays in L1. */
+    static final int KC = 512;
+    /** Rows of A packed per block (MC x KC, 256 KiB, in L2 beside the B columns in use). */
+    static final int MC = 128;
+    /** Columns of the packed B slice one sweep of A panels covers (KC x NC, 512 KiB, in L2). */
+    static final int NC = 256;
+    /** Columns of B packed at once (a KC x NB slice, in L3); A is packed n / NB times. */
+    static final int NB = 4096;
     /** Below this many flops in total, waking a second thread costs more than it saves. */
     static final long PARALLEL_MIN_FLOPS = 1L << 22;
 
@@ -81,7 +86,12 @@ public final class Gemm {
                 Operand opA = new Operand(aType, a, aOffset + i * strideA, lda, transA);
                 Operand opB = new Operand(bType, b, bOffset + i * strideB, ldb, transB);
                 long cBase = cOffset + i * strideC;
-                if (plan.splitRows()) {
+                if (m <= GemmSkinny.MAX_M) {
+                    int units = (n + GemmPanels.NR - 1) / GemmPanels.NR;
+                    int c0 = Math.min(n, units * slab / plan.slabs() * GemmPanels.NR);
+                    int c1 = Math.min(n, units * (slab + 1) / plan.slabs() * GemmPanels.NR);
+                    GemmSkinny.gemm(opA, opB, m, k, alpha, beta, c, cBase, ldc, c0, c1, workspace.scratch);
+                } else if (plan.splitRows()) {
                     int units = (m + GemmPanels.MR - 1) / GemmPanels.MR;
                     int r0 = Math.min(m, units * slab / plan.slabs() * GemmPanels.MR);
                     int r1 = Math.min(m, units * (slab + 1) / plan.slabs() * GemmPanels.MR);
@@ -120,8 +130,9 @@ public final class Gemm {
             int threads = Parallel.threads();
             int rowUnits = (m + GemmPanels.MR - 1) / GemmPanels.MR;
             int colUnits = (n + GemmPanels.NR - 1) / GemmPanels.NR;
-            boolean splitRows = rowUnits >= colUnits;
-            double flops = 2.0 * m * n * k * batch;
+            boolean splitRows = rowUnits >= colUnits && m > GemmSkinny.MAX_M;
+            // The skinny path streams B at a cost per element, not per flop: weigh it as MR rows.
+            double flops = 2.0 * Math.max(m, GemmPanels.MR) * n * k * batch;
             if (threads == 1 || flops < PARALLEL_MIN_FLOPS || !shareable) {
                 return new Plan(false, 1, splitRows);
             }
@@ -129,7 +140,7 @@ public final class Gemm {
             if (batch < 4 * threads) {
                 // Enough slabs that batch * slabs is a multiple of the thread count.
                 slabs = threads / gcd(batch, threads);
-                slabs = Math.max(1, Math.min(slabs, Math.max(rowUnits, colUnits)));
+                slabs = Math.max(1, Math.min(slabs, splitRows ? rowUnits : colUnits));
             }
             return new Plan(true, slabs, splitRows);
         }

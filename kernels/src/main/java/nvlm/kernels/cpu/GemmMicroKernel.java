@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * registers; the tile leaves the registers once, after the loop.
  *
  * <p>8x(2 vectors): 16 accumulators + 2 B vectors + 1 broadcast fit the 32 AVX-512 registers,
- * and 16 independent fma chains cover the fma latency on two fma pipes.
+ * and 16 independent fma chains cover the fma latency on two fma pipes. Measured alone on this
+ * Zen 5 (CPU time, kc = 256): about 190 GFLOP/s per core for 8x2, 12x2, 14x2 and 4x6 alike,
+ * about 145 for 6x4 and 8x3; MR = 8 also suits the packing transpose ({@link GemmPanels}).
  */
 final class GemmMicroKernel {
     static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;

@@ -26,17 +26,31 @@ public final class GemmReference {
             long aBase = aOffset + i * strideA;
             long bBase = bOffset + i * strideB;
             long cBase = cOffset + i * strideC;
+            // Widen op(A) and op(B) once, so the triple loop below is plain array arithmetic
+            // (op(B) kept column by column, so the inner loop walks both arrays in order).
+            double[][] opA = new double[m][k];
+            double[][] opBColumns = new double[n][k];
+            if (alpha != 0) {
+                for (int r = 0; r < m; r++) {
+                    for (int p = 0; p < k; p++) {
+                        opA[r][p] = element(aType, a, transA ? aBase + p * lda + r : aBase + r * lda + p);
+                    }
+                }
+                for (int p = 0; p < k; p++) {
+                    for (int col = 0; col < n; col++) {
+                        opBColumns[col][p] = element(bType, b, transB ? bBase + col * ldb + p : bBase + p * ldb + col);
+                    }
+                }
+            }
             for (int r = 0; r < m; r++) {
                 for (int col = 0; col < n; col++) {
-                    long cIndex = cBase + r * ldc + col;
+                    double[] row = opA[r];
+                    double[] column = opBColumns[col];
                     double sum = 0;
-                    if (alpha != 0) {
-                        for (int p = 0; p < k; p++) {
-                            long aIndex = transA ? aBase + p * lda + r : aBase + r * lda + p;
-                            long bIndex = transB ? bBase + col * ldb + p : bBase + p * ldb + col;
-                            sum += (double) element(aType, a, aIndex) * element(bType, b, bIndex);
-                        }
+                    for (int p = 0; p < k; p++) {
+                        sum += row[p] * column[p];
                     }
+                    long cIndex = cBase + r * ldc + col;
                     double result = (double) alpha * sum;
                     if (beta != 0) {
                         result += (double) beta * c.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, cIndex);

@@ -55,24 +55,50 @@ public final class LayerNorm {
             float rs = (float) (1 / Math.sqrt(var + eps));
             mean.setAtIndex(F32, meanOff + r, muHi);
             rstd.setAtIndex(F32, rstdOff + r, rs);
-            for (int i = 0; i < cols; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                FloatVector xhat = Softmax.load(x, xr + i, m).sub(muHi).sub(muLo).mul(rs);
-                FloatVector wv = Softmax.load(w, wOff + i, m);
-                FloatVector out = b == null ? xhat.mul(wv) : xhat.fma(wv, Softmax.load(b, bOff + i, m));
-                out.intoMemorySegment(y, (yr + i) * 4, ORDER, m);
-            }
+            normalizeRow(x, xr, w, wOff, b, bOff, y, yr, cols, muHi, muLo, rs);
         });
+    }
+
+    /** y = (x - hi - lo) * rs * w (+ b) for one row. */
+    private static void normalizeRow(MemorySegment x, long xr, MemorySegment w, long wOff, MemorySegment b, long bOff,
+                                     MemorySegment y, long yr, int cols, float muHi, float muLo, float rs) {
+        FloatVector hi = FloatVector.broadcast(SPECIES, muHi);
+        FloatVector lo = FloatVector.broadcast(SPECIES, muLo);
+        FloatVector scale = FloatVector.broadcast(SPECIES, rs);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector xhat = Softmax.load(x, xr + i).sub(hi).sub(lo).mul(scale);
+            FloatVector wv = Softmax.load(w, wOff + i);
+            FloatVector out = b == null ? xhat.mul(wv) : xhat.fma(wv, Softmax.load(b, bOff + i));
+            out.intoMemorySegment(y, (yr + i) * 4, ORDER);
+        }
+        if (i < cols) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+            FloatVector xhat = Softmax.load(x, xr + i, m).sub(hi).sub(lo).mul(scale);
+            FloatVector wv = Softmax.load(w, wOff + i, m);
+            FloatVector out = b == null ? xhat.mul(wv) : xhat.fma(wv, Softmax.load(b, bOff + i, m));
+            out.intoMemorySegment(y, (yr + i) * 4, ORDER, m);
+        }
     }
 
     /** sum((x - muHi - muLo)^2) over n floats: f32 squares accumulated in double. */
     static double sumSquaredDeviations(MemorySegment x, long off, int n, float muHi, float muLo) {
+        FloatVector hi = FloatVector.broadcast(SPECIES, muHi);
+        FloatVector lo = FloatVector.broadcast(SPECIES, muLo);
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-        FloatVector zero = FloatVector.zero(SPECIES);
-        for (int i = 0; i < n; i += LANES) {
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector d = Softmax.load(x, off + i).sub(hi).sub(lo);
+            FloatVector sq = d.mul(d);
+            acc0 = acc0.add(VectorMath.low(sq));
+            acc1 = acc1.add(VectorMath.high(sq));
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector d = zero.blend(Softmax.load(x, off + i, m).sub(muHi).sub(muLo), m);
+            FloatVector d = FloatVector.zero(SPECIES).blend(Softmax.load(x, off + i, m).sub(hi).sub(lo), m);
             FloatVector sq = d.mul(d);
             acc0 = acc0.add(VectorMath.low(sq));
             acc1 = acc1.add(VectorMath.high(sq));
@@ -110,47 +136,92 @@ public final class LayerNorm {
             float[] gwc = gwPart[c];
             float[] gbc = gbPart == null ? null : gbPart[c];
             for (int r = start; r < end; r++) {
-                long xr = xOff + (long) r * cols;
-                long gr = gyOff + (long) r * cols;
-                long gxr = gxOff + (long) r * cols;
-                float mu = mean.getAtIndex(F32, meanOff + r);
-                float rs = rstd.getAtIndex(F32, rstdOff + r);
-                // Pass 1: sum(g) and sum(g * xhat), g = gy * w (zero in masked-off lanes), in double.
-                DoubleVector accG0 = DoubleVector.zero(DOUBLES);
-                DoubleVector accG1 = DoubleVector.zero(DOUBLES);
-                DoubleVector accGX0 = DoubleVector.zero(DOUBLES);
-                DoubleVector accGX1 = DoubleVector.zero(DOUBLES);
-                for (int i = 0; i < cols; i += LANES) {
-                    VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                    FloatVector xhat = Softmax.load(x, xr + i, m).sub(mu).mul(rs);
-                    FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
-                    FloatVector gx0 = g.mul(xhat);
-                    accG0 = accG0.add(VectorMath.low(g));
-                    accG1 = accG1.add(VectorMath.high(g));
-                    accGX0 = accGX0.add(VectorMath.low(gx0));
-                    accGX1 = accGX1.add(VectorMath.high(gx0));
-                }
-                double sumG = VectorMath.sumLanes(accG0.add(accG1));
-                double sumGX = VectorMath.sumLanes(accGX0.add(accGX1));
-                float meanG = (float) (sumG / cols);
-                float meanGX = (float) (sumGX / cols);
-                // Pass 2: gx, and this chunk's gw / gb partials.
-                for (int i = 0; i < cols; i += LANES) {
-                    VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                    FloatVector xhat = Softmax.load(x, xr + i, m).sub(mu).mul(rs);
-                    FloatVector gyv = Softmax.load(gy, gr + i, m);
-                    FloatVector g = gyv.mul(Softmax.load(w, wOff + i, m));
-                    g.sub(meanG).sub(xhat.mul(meanGX)).mul(rs).intoMemorySegment(gx, (gxr + i) * 4, ORDER, m);
-                    gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i, m)).intoArray(gwc, i, m);
-                    if (gbc != null) {
-                        gyv.add(FloatVector.fromArray(SPECIES, gbc, i, m)).intoArray(gbc, i, m);
-                    }
-                }
+                backwardRow(x, xOff + (long) r * cols, w, wOff, mean.getAtIndex(F32, meanOff + r),
+                        rstd.getAtIndex(F32, rstdOff + r), gy, gyOff + (long) r * cols, gx, gxOff + (long) r * cols,
+                        gwc, gbc, cols);
             }
         });
         ColumnGradients.addInto(gwPart, gw, gwOff, cols);
         if (gb != null) {
             ColumnGradients.addInto(gbPart, gb, gbOff, cols);
+        }
+    }
+
+    /**
+     * One row of the backward: writes gx, adds this row's gy * xhat and gy into the chunk's partials.
+     * The two passes are separate methods: C2 stops inlining vector operations once a compilation
+     * holds ~18000 IR nodes, and a method with two vector loops (each with its masked tail) crosses that.
+     */
+    private static void backwardRow(MemorySegment x, long xr, MemorySegment w, long wOff, float mu, float rs,
+                                    MemorySegment gy, long gr, MemorySegment gx, long gxr, float[] gwc, float[] gbc, int cols) {
+        double[] sums = gradientSums(x, xr, w, wOff, mu, rs, gy, gr, cols);
+        gradientRow(x, xr, w, wOff, mu, rs, gy, gr, gx, gxr, gwc, gbc, cols,
+                (float) (sums[0] / cols), (float) (sums[1] / cols));
+    }
+
+    /** {sum(g), sum(g * xhat)} over the row, g = gy * w, in double (masked-off lanes load 0: g = 0). */
+    private static double[] gradientSums(MemorySegment x, long xr, MemorySegment w, long wOff, float mu, float rs,
+                                         MemorySegment gy, long gr, int cols) {
+        FloatVector muV = FloatVector.broadcast(SPECIES, mu);
+        FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
+        DoubleVector accG0 = DoubleVector.zero(DOUBLES);
+        DoubleVector accG1 = DoubleVector.zero(DOUBLES);
+        DoubleVector accGX0 = DoubleVector.zero(DOUBLES);
+        DoubleVector accGX1 = DoubleVector.zero(DOUBLES);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector xhat = Softmax.load(x, xr + i).sub(muV).mul(rsV);
+            FloatVector g = Softmax.load(gy, gr + i).mul(Softmax.load(w, wOff + i));
+            FloatVector gxh = g.mul(xhat);
+            accG0 = accG0.add(VectorMath.low(g));
+            accG1 = accG1.add(VectorMath.high(g));
+            accGX0 = accGX0.add(VectorMath.low(gxh));
+            accGX1 = accGX1.add(VectorMath.high(gxh));
+        }
+        if (i < cols) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+            FloatVector xhat = Softmax.load(x, xr + i, m).sub(muV).mul(rsV);
+            FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
+            FloatVector gxh = g.mul(xhat);
+            accG0 = accG0.add(VectorMath.low(g));
+            accG1 = accG1.add(VectorMath.high(g));
+            accGX0 = accGX0.add(VectorMath.low(gxh));
+            accGX1 = accGX1.add(VectorMath.high(gxh));
+        }
+        return new double[] {VectorMath.sumLanes(accG0.add(accG1)), VectorMath.sumLanes(accGX0.add(accGX1))};
+    }
+
+    /** gx = rs * (g - mean(g) - xhat * mean(g * xhat)), and the row's gy * xhat and gy into the partials. */
+    private static void gradientRow(MemorySegment x, long xr, MemorySegment w, long wOff, float mu, float rs,
+                                    MemorySegment gy, long gr, MemorySegment gx, long gxr, float[] gwc, float[] gbc, int cols,
+                                    float meanGValue, float meanGXValue) {
+        FloatVector muV = FloatVector.broadcast(SPECIES, mu);
+        FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
+        FloatVector meanG = FloatVector.broadcast(SPECIES, meanGValue);
+        FloatVector meanGX = FloatVector.broadcast(SPECIES, meanGXValue);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector xhat = Softmax.load(x, xr + i).sub(muV).mul(rsV);
+            FloatVector gyv = Softmax.load(gy, gr + i);
+            FloatVector g = gyv.mul(Softmax.load(w, wOff + i));
+            g.sub(meanG).sub(xhat.mul(meanGX)).mul(rsV).intoMemorySegment(gx, (gxr + i) * 4, ORDER);
+            gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i)).intoArray(gwc, i);
+            if (gbc != null) {
+                gyv.add(FloatVector.fromArray(SPECIES, gbc, i)).intoArray(gbc, i);
+            }
+        }
+        if (i < cols) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+            FloatVector xhat = Softmax.load(x, xr + i, m).sub(muV).mul(rsV);
+            FloatVector gyv = Softmax.load(gy, gr + i, m);
+            FloatVector g = gyv.mul(Softmax.load(w, wOff + i, m));
+            g.sub(meanG).sub(xhat.mul(meanGX)).mul(rsV).intoMemorySegment(gx, (gxr + i) * 4, ORDER, m);
+            gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i, m)).intoArray(gwc, i, m);
+            if (gbc != null) {
+                gyv.add(FloatVector.fromArray(SPECIES, gbc, i, m)).intoArray(gbc, i, m);
+            }
         }
     }
 }

@@ -30,8 +30,12 @@ public final class Reduce {
 
     /** Elements per f32 partial sum along a contiguous axis. */
     static final int SUM_BLOCK = 2048;
-    /** Output columns handled together when inner > 1 (accumulators stay in L1). */
+    /** Output columns handled together when inner > 1 (one task's share). */
     private static final int COL_BLOCK = 1024;
+    /** Columns whose running sums stay in registers while walking down a row block: 2 vectors. */
+    private static final int STRIP = 2 * LANES;
+    /** Rows summed per visit of a column strip when inner > 1 (a block of them stays in cache and TLB). */
+    private static final int ROW_BLOCK = 64;
 
     private Reduce() {
     }
@@ -126,9 +130,15 @@ public final class Reduce {
     private static double sumBlock(MemorySegment x, long off, long n) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-        for (long i = 0; i < n; i += LANES) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER, m);
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER);
+            acc0 = acc0.add(VectorMath.low(v));
+            acc1 = acc1.add(VectorMath.high(v));
+        }
+        if (i < n) {
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER, SPECIES.indexInRange(i, n));
             acc0 = acc0.add(VectorMath.low(v));
             acc1 = acc1.add(VectorMath.high(v));
         }
@@ -138,7 +148,12 @@ public final class Reduce {
     private static float extremeContiguous(Op op, MemorySegment x, long off, long n) {
         VectorOperators.Associative vop = op == Op.MAX ? VectorOperators.MAX : VectorOperators.MIN;
         FloatVector acc = FloatVector.broadcast(SPECIES, x.getAtIndex(F32, off));
-        for (long i = 0; i < n; i += LANES) {
+        long bound = SPECIES.loopBound(n);
+        long i = 0;
+        for (; i < bound; i += LANES) {
+            acc = acc.lanewise(vop, FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER));
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
             // Masked-off lanes load 0, so blend the running value back into them.
             FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (off + i) * 4, ORDER, m);
@@ -166,23 +181,64 @@ public final class Reduce {
             MemorySegment.copy(acc, 0, out, F32, (outBase + c0) * 4, width);
             return;
         }
-        // Sum rows into double accumulators, one f32 vector (two double vectors) at a time.
+        // Double running sums per column. Rows are walked in blocks of ROW_BLOCK; within a block, STRIP
+        // columns at a time keep their sums in registers, so x streams through once, page by page.
         double[] total = new double[width];
-        int dl = DOUBLES.length();
-        for (int a = 0; a < axis; a++) {
-            long row = base + (long) a * inner + c0;
-            for (int j = 0; j < width; j += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(j, width);
-                FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (row + j) * 4L, ORDER, m);
-                VectorMask<Double> m0 = DOUBLES.indexInRange(j, width);
-                VectorMask<Double> m1 = DOUBLES.indexInRange(j + dl, width);
-                DoubleVector.fromArray(DOUBLES, total, j, m0).add(VectorMath.low(v)).intoArray(total, j, m0);
-                DoubleVector.fromArray(DOUBLES, total, j + dl, m1).add(VectorMath.high(v)).intoArray(total, j + dl, m1);
+        for (int a0 = 0; a0 < axis; a0 += ROW_BLOCK) {
+            int a1 = Math.min(axis, a0 + ROW_BLOCK);
+            int j = 0;
+            for (; j + STRIP <= width; j += STRIP) {
+                sumStrip(x, base + c0 + j, a0, a1, inner, total, j);
+            }
+            for (; j < width; j += LANES) {
+                sumColumns(x, base + c0 + j, a0, a1, inner, total, j, width);
             }
         }
         for (int j = 0; j < width; j++) {
             out.setAtIndex(F32, outBase + c0 + j, finish(op, total[j], axis));
         }
+    }
+
+    /**
+     * total[t .. t + STRIP) += rows [a0, a1) of the STRIP columns starting at x index col. (Two
+     * vectors wide: with more, C2's IR-node budget runs out and the vector helpers stop inlining.)
+     */
+    private static void sumStrip(MemorySegment x, long col, int a0, int a1, int inner, double[] total, int t) {
+        int dl = DOUBLES.length();
+        DoubleVector s0 = DoubleVector.fromArray(DOUBLES, total, t);
+        DoubleVector s1 = DoubleVector.fromArray(DOUBLES, total, t + dl);
+        DoubleVector s2 = DoubleVector.fromArray(DOUBLES, total, t + 2 * dl);
+        DoubleVector s3 = DoubleVector.fromArray(DOUBLES, total, t + 3 * dl);
+        for (int a = a0; a < a1; a++) {
+            long at = (col + (long) a * inner) * 4L;
+            FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, x, at, ORDER);
+            FloatVector v1 = FloatVector.fromMemorySegment(SPECIES, x, at + 4L * LANES, ORDER);
+            s0 = s0.add(VectorMath.low(v0));
+            s1 = s1.add(VectorMath.high(v0));
+            s2 = s2.add(VectorMath.low(v1));
+            s3 = s3.add(VectorMath.high(v1));
+        }
+        s0.intoArray(total, t);
+        s1.intoArray(total, t + dl);
+        s2.intoArray(total, t + 2 * dl);
+        s3.intoArray(total, t + 3 * dl);
+    }
+
+    /** total[t .. min(t + LANES, width)) += rows [a0, a1) of those columns (masked at the edge). */
+    private static void sumColumns(MemorySegment x, long col, int a0, int a1, int inner, double[] total, int t, int width) {
+        int dl = DOUBLES.length();
+        VectorMask<Float> m = SPECIES.indexInRange(t, width);
+        VectorMask<Double> m0 = DOUBLES.indexInRange(t, width);
+        VectorMask<Double> m1 = DOUBLES.indexInRange(t + dl, width);
+        DoubleVector s0 = DoubleVector.fromArray(DOUBLES, total, t, m0);
+        DoubleVector s1 = DoubleVector.fromArray(DOUBLES, total, t + dl, m1);
+        for (int a = a0; a < a1; a++) {
+            FloatVector v = FloatVector.fromMemorySegment(SPECIES, x, (col + (long) a * inner) * 4L, ORDER, m);
+            s0 = s0.add(VectorMath.low(v));
+            s1 = s1.add(VectorMath.high(v));
+        }
+        s0.intoArray(total, t, m0);
+        s1.intoArray(total, t + dl, m1);
     }
 
     /**

@@ -51,7 +51,7 @@ public final class ReferenceKernels {
             case TANH -> Math.tanh(x);
             case SIGMOID -> 1 / (1 + Math.exp(-x));
             case RELU -> x > 0 ? x : (Double.isNaN(x) ? x : 0);
-            case GELU_ERF -> 0.5 * x * (1 + Erf.erf(x / Math.sqrt(2)));
+            case GELU_ERF -> 0.5 * x * Erf.erfc(-x / Math.sqrt(2));
             case GELU_TANH -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
             case SILU -> x / (1 + Math.exp(-x));
             case SIN -> Math.sin(x);
@@ -76,7 +76,7 @@ public final class ReferenceKernels {
                 yield s * (1 - s);
             }
             case RELU -> x > 0 ? 1 : 0;
-            case GELU_ERF -> 0.5 * (1 + Erf.erf(x / Math.sqrt(2))) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+            case GELU_ERF -> 0.5 * Erf.erfc(-x / Math.sqrt(2)) + x * Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
             case GELU_TANH -> {
                 double k = Math.sqrt(2 / Math.PI);
                 double u = k * (x + 0.044715 * x * x * x);

@@ -41,12 +41,23 @@ public final class RmsNorm {
             double meanSquare = Softmax.dot(x, xr, x, xr, cols) / cols;
             float rs = (float) (1 / Math.sqrt(meanSquare + eps));
             rstd.setAtIndex(F32, rstdOff + r, rs);
-            for (int i = 0; i < cols; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                Softmax.load(x, xr + i, m).mul(rs).mul(Softmax.load(w, wOff + i, m))
-                        .intoMemorySegment(y, (yr + i) * 4, ORDER, m);
-            }
+            scaleRow(x, xr, w, wOff, y, yr, cols, rs);
         });
+    }
+
+    /** y = (x * rs) * w for one row. */
+    private static void scaleRow(MemorySegment x, long xr, MemorySegment w, long wOff, MemorySegment y, long yr, int cols,
+                                 float rs) {
+        FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            Softmax.load(x, xr + i).mul(rsV).mul(Softmax.load(w, wOff + i)).intoMemorySegment(y, (yr + i) * 4, ORDER);
+        }
+        if (i < cols) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+            Softmax.load(x, xr + i, m).mul(rsV).mul(Softmax.load(w, wOff + i, m)).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
+        }
     }
 
     /** gx overwritten; gw ACCUMULATED into (the caller zeroes it). gx may alias gy. */
@@ -70,33 +81,68 @@ public final class RmsNorm {
         ColumnGradients.forChunks(rows, cols, (c, start, end) -> {
             float[] gwc = gwPart[c];
             for (int r = start; r < end; r++) {
-                long xr = xOff + (long) r * cols;
-                long gr = gyOff + (long) r * cols;
-                long gxr = gxOff + (long) r * cols;
-                float rs = rstd.getAtIndex(F32, rstdOff + r);
-                // sum(g * xhat) in double; masked-off lanes load 0, so their products are 0.
-                DoubleVector acc0 = DoubleVector.zero(DOUBLES);
-                DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-                for (int i = 0; i < cols; i += LANES) {
-                    VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                    FloatVector xhat = Softmax.load(x, xr + i, m).mul(rs);
-                    FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
-                    FloatVector p = g.mul(xhat);
-                    acc0 = acc0.add(VectorMath.low(p));
-                    acc1 = acc1.add(VectorMath.high(p));
-                }
-                double sumGX = VectorMath.sumLanes(acc0.add(acc1));
-                float meanGX = (float) (sumGX / cols);
-                for (int i = 0; i < cols; i += LANES) {
-                    VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                    FloatVector xhat = Softmax.load(x, xr + i, m).mul(rs);
-                    FloatVector gyv = Softmax.load(gy, gr + i, m);
-                    FloatVector g = gyv.mul(Softmax.load(w, wOff + i, m));
-                    g.sub(xhat.mul(meanGX)).mul(rs).intoMemorySegment(gx, (gxr + i) * 4, ORDER, m);
-                    gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i, m)).intoArray(gwc, i, m);
-                }
+                backwardRow(x, xOff + (long) r * cols, w, wOff, rstd.getAtIndex(F32, rstdOff + r), gy, gyOff + (long) r * cols,
+                        gx, gxOff + (long) r * cols, gwc, cols);
             }
         });
         ColumnGradients.addInto(gwPart, gw, gwOff, cols);
+    }
+
+    /**
+     * One row of the backward: writes gx and adds this row's gy * xhat into the chunk's partial. The
+     * two passes are separate methods to stay under C2's IR-node budget for inlining (see LayerNorm).
+     */
+    private static void backwardRow(MemorySegment x, long xr, MemorySegment w, long wOff, float rs, MemorySegment gy, long gr,
+                                    MemorySegment gx, long gxr, float[] gwc, int cols) {
+        float meanGX = (float) (gradientDot(x, xr, w, wOff, rs, gy, gr, cols) / cols);
+        gradientRow(x, xr, w, wOff, rs, gy, gr, gx, gxr, gwc, cols, meanGX);
+    }
+
+    /** sum(g * xhat) in double, g = gy * w; masked-off lanes load 0, so their products are 0. */
+    private static double gradientDot(MemorySegment x, long xr, MemorySegment w, long wOff, float rs, MemorySegment gy,
+                                      long gr, int cols) {
+        FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = DoubleVector.zero(DOUBLES);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector xhat = Softmax.load(x, xr + i).mul(rsV);
+            FloatVector p = Softmax.load(gy, gr + i).mul(Softmax.load(w, wOff + i)).mul(xhat);
+            acc0 = acc0.add(VectorMath.low(p));
+            acc1 = acc1.add(VectorMath.high(p));
+        }
+        if (i < cols) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+            FloatVector xhat = Softmax.load(x, xr + i, m).mul(rsV);
+            FloatVector p = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m)).mul(xhat);
+            acc0 = acc0.add(VectorMath.low(p));
+            acc1 = acc1.add(VectorMath.high(p));
+        }
+        return VectorMath.sumLanes(acc0.add(acc1));
+    }
+
+    /** gx = rs * (g - xhat * mean(g * xhat)), and the row's gy * xhat into the partial. */
+    private static void gradientRow(MemorySegment x, long xr, MemorySegment w, long wOff, float rs, MemorySegment gy, long gr,
+                                    MemorySegment gx, long gxr, float[] gwc, int cols, float meanGXValue) {
+        FloatVector rsV = FloatVector.broadcast(SPECIES, rs);
+        FloatVector meanGX = FloatVector.broadcast(SPECIES, meanGXValue);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector xhat = Softmax.load(x, xr + i).mul(rsV);
+            FloatVector gyv = Softmax.load(gy, gr + i);
+            FloatVector g = gyv.mul(Softmax.load(w, wOff + i));
+            g.sub(xhat.mul(meanGX)).mul(rsV).intoMemorySegment(gx, (gxr + i) * 4, ORDER);
+            gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i)).intoArray(gwc, i);
+        }
+        if (i < cols) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+            FloatVector xhat = Softmax.load(x, xr + i, m).mul(rsV);
+            FloatVector gyv = Softmax.load(gy, gr + i, m);
+            FloatVector g = gyv.mul(Softmax.load(w, wOff + i, m));
+            g.sub(xhat.mul(meanGX)).mul(rsV).intoMemorySegment(gx, (gxr + i) * 4, ORDER, m);
+            gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i, m)).intoArray(gwc, i, m);
+        }
     }
 }

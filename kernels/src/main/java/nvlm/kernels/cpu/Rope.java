@@ -71,17 +71,33 @@ public final class Rope {
                 int t0 = pos * half;
                 long xr = xOff + row * headDim;
                 long yr = yOff + row * headDim;
-                for (int i = 0; i < half; i += LANES) {
-                    VectorMask<Float> m = SPECIES.indexInRange(i, half);
-                    FloatVector c = FloatVector.fromArray(SPECIES, table.cos, t0 + i, m);
-                    FloatVector sn = FloatVector.fromArray(SPECIES, table.sin, t0 + i, m).mul(sign);
-                    FloatVector x1 = Softmax.load(x, xr + i, m);
-                    FloatVector x2 = Softmax.load(x, xr + half + i, m);
-                    x1.mul(c).sub(x2.mul(sn)).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
-                    x2.mul(c).add(x1.mul(sn)).intoMemorySegment(y, (yr + half + i) * 4, ORDER, m);
-                }
+                rotateRow(x, xr, y, yr, table.cos, table.sin, t0, half, sign);
             }
         });
+    }
+
+    /** y = the rotation of one head vector by the angles at table offset t0 (sin scaled by sign). */
+    private static void rotateRow(MemorySegment x, long xr, MemorySegment y, long yr, float[] cosTable, float[] sinTable,
+                                  int t0, int half, float sign) {
+        int bound = SPECIES.loopBound(half);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector c = FloatVector.fromArray(SPECIES, cosTable, t0 + i);
+            FloatVector sn = FloatVector.fromArray(SPECIES, sinTable, t0 + i).mul(sign);
+            FloatVector x1 = Softmax.load(x, xr + i);
+            FloatVector x2 = Softmax.load(x, xr + half + i);
+            x1.mul(c).sub(x2.mul(sn)).intoMemorySegment(y, (yr + i) * 4, ORDER);
+            x2.mul(c).add(x1.mul(sn)).intoMemorySegment(y, (yr + half + i) * 4, ORDER);
+        }
+        if (i < half) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, half);
+            FloatVector c = FloatVector.fromArray(SPECIES, cosTable, t0 + i, m);
+            FloatVector sn = FloatVector.fromArray(SPECIES, sinTable, t0 + i, m).mul(sign);
+            FloatVector x1 = Softmax.load(x, xr + i, m);
+            FloatVector x2 = Softmax.load(x, xr + half + i, m);
+            x1.mul(c).sub(x2.mul(sn)).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
+            x2.mul(c).add(x1.mul(sn)).intoMemorySegment(y, (yr + half + i) * 4, ORDER, m);
+        }
     }
 
     /** inv_freq[i] = theta^(-2i/headDim) in double (spec section 5). */

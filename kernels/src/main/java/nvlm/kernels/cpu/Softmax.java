@@ -32,7 +32,7 @@ public final class Softmax {
             long xr = xOff + (long) r * cols;
             long yr = yOff + (long) r * cols;
             float max = rowMax(x, xr, cols);
-            double sum = sumExp(x, xr, cols, max, y, yr);
+            double sum = expAndSum(x, xr, cols, max, y, yr);
             scale(y, yr, cols, (float) (1 / sum));
         });
     }
@@ -46,14 +46,25 @@ public final class Softmax {
             long yr = yOff + (long) r * cols;
             long gr = gyOff + (long) r * cols;
             long xr = gxOff + (long) r * cols;
-            float dot = (float) dot(y, yr, gy, gr, cols);
-            for (int i = 0; i < cols; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                FloatVector yv = load(y, yr + i, m);
-                FloatVector gv = load(gy, gr + i, m);
-                yv.mul(gv.sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
-            }
+            softmaxGradientRow(y, yr, gy, gr, gx, xr, cols, (float) dot(y, yr, gy, gr, cols));
         });
+    }
+
+    /** gx = y * (gy - dot) over one row. (Vector loops live in named methods, not lambdas: they compile better.) */
+    private static void softmaxGradientRow(MemorySegment y, long yr, MemorySegment gy, long gr, MemorySegment gx, long xr,
+                                           int cols, float dotValue) {
+        FloatVector dot = FloatVector.broadcast(SPECIES, dotValue);
+        int bound = SPECIES.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector yv = load(y, yr + i);
+            yv.mul(load(gy, gr + i).sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER);
+        }
+        if (i < cols) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+            FloatVector yv = load(y, yr + i, m);
+            yv.mul(load(gy, gr + i, m).sub(dot)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
+        }
     }
 
     /** y = x - max - log(sum(exp(x - max))) per row; y may alias x. */
@@ -63,12 +74,7 @@ public final class Softmax {
             long xr = xOff + (long) r * cols;
             long yr = yOff + (long) r * cols;
             float max = rowMax(x, xr, cols);
-            double sum = sumExp(x, xr, cols, max, null, 0);
-            float lse = (float) (max + Math.log(sum));
-            for (int i = 0; i < cols; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                load(x, xr + i, m).sub(lse).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
-            }
+            shift(x, xr, y, yr, cols, (float) (max + Math.log(sumExp(x, xr, cols, max))));
         });
     }
 
@@ -81,13 +87,27 @@ public final class Softmax {
             long yr = yOff + (long) r * cols;
             long gr = gyOff + (long) r * cols;
             long xr = gxOff + (long) r * cols;
-            FloatVector sum = FloatVector.broadcast(SPECIES, (float) Reduce.sumContiguous(gy, gr, cols));
-            for (int i = 0; i < cols; i += LANES) {
-                VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-                FloatVector e = VectorMath.exp(load(y, yr + i, m));
-                e.neg().fma(sum, load(gy, gr + i, m)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
-            }
+            logSoftmaxGradientRow(y, yr, gy, gr, gx, xr, cols, (float) -Reduce.sumContiguous(gy, gr, cols));
         });
+    }
+
+    /** gx = exp(y) * negSum + gy over one row. */
+    private static void logSoftmaxGradientRow(MemorySegment y, long yr, MemorySegment gy, long gr, MemorySegment gx, long xr,
+                                              int cols, float negSumValue) {
+        FloatVector negSum = FloatVector.broadcast(SPECIES, negSumValue);
+        int bound = SPECIES.loopBound(cols);
+        for (int i = 0; i < bound; i += LANES) {
+            VectorMath.exp(load(y, yr + i)).fma(negSum, load(gy, gr + i)).intoMemorySegment(gx, (xr + i) * 4, ORDER);
+        }
+        if (bound < cols) {
+            logSoftmaxGradientTail(y, yr, gy, gr, gx, xr, bound, cols, negSum);
+        }
+    }
+
+    private static void logSoftmaxGradientTail(MemorySegment y, long yr, MemorySegment gy, long gr, MemorySegment gx, long xr,
+                                               int i, int cols, FloatVector negSum) {
+        VectorMask<Float> m = SPECIES.indexInRange(i, cols);
+        VectorMath.exp(load(y, yr + i, m)).fma(negSum, load(gy, gr + i, m)).intoMemorySegment(gx, (xr + i) * 4, ORDER, m);
     }
 
     // ---------------------------------------------------------------- row primitives (also used by CrossEntropy)
@@ -118,6 +138,10 @@ public final class Softmax {
         });
     }
 
+    static FloatVector load(MemorySegment seg, long index) {
+        return FloatVector.fromMemorySegment(SPECIES, seg, index * 4, ORDER);
+    }
+
     static FloatVector load(MemorySegment seg, long index, VectorMask<Float> m) {
         return FloatVector.fromMemorySegment(SPECIES, seg, index * 4, ORDER, m);
     }
@@ -138,41 +162,108 @@ public final class Softmax {
         return acc.reduceLanes(VectorOperators.MAX);
     }
 
-    /** sum(exp(x - max)) over n floats, accumulated in double; stores each exp(x - max) into y when y is not null. */
-    static double sumExp(MemorySegment x, long off, int n, float max, MemorySegment y, long yOff) {
+    /**
+     * sum(exp(x - max)) over n floats, accumulated in double. The masked tail is its own method:
+     * exp is large in C2's IR, and two copies of it in one loop method exhaust the inlining budget.
+     */
+    static double sumExp(MemorySegment x, long off, int n, float max) {
+        FloatVector mx = FloatVector.broadcast(SPECIES, max);
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-        FloatVector zero = FloatVector.zero(SPECIES);
-        for (int i = 0; i < n; i += LANES) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector e = VectorMath.exp(load(x, off + i, m).sub(max));
-            if (y != null) {
-                e.intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
-            }
-            e = zero.blend(e, m);
+        int bound = SPECIES.loopBound(n);
+        for (int i = 0; i < bound; i += LANES) {
+            FloatVector e = VectorMath.exp(load(x, off + i).sub(mx));
             acc0 = acc0.add(VectorMath.low(e));
             acc1 = acc1.add(VectorMath.high(e));
         }
-        return VectorMath.sumLanes(acc0.add(acc1));
+        double[] lanes = acc0.add(acc1).toArray();
+        double sum = 0;
+        for (double v : lanes) {
+            sum += v;
+        }
+        return bound < n ? sum + sumExpTail(x, off, bound, n, max) : sum;
+    }
+
+    /** The masked last vector of {@link #sumExp}: exp(x - max) for indices [i, n), summed in lane order. */
+    private static double sumExpTail(MemorySegment x, long off, int i, int n, float max) {
+        VectorMask<Float> m = SPECIES.indexInRange(i, n);
+        FloatVector e = FloatVector.zero(SPECIES).blend(VectorMath.exp(load(x, off + i, m).sub(max)), m);
+        return VectorMath.sumLanes(VectorMath.low(e).add(VectorMath.high(e)));
+    }
+
+    /** Stores y = exp(x - max) over n floats and returns their sum (accumulated in double). */
+    static double expAndSum(MemorySegment x, long off, int n, float max, MemorySegment y, long yOff) {
+        FloatVector mx = FloatVector.broadcast(SPECIES, max);
+        DoubleVector acc0 = DoubleVector.zero(DOUBLES);
+        DoubleVector acc1 = DoubleVector.zero(DOUBLES);
+        int bound = SPECIES.loopBound(n);
+        for (int i = 0; i < bound; i += LANES) {
+            FloatVector e = VectorMath.exp(load(x, off + i).sub(mx));
+            e.intoMemorySegment(y, (yOff + i) * 4, ORDER);
+            acc0 = acc0.add(VectorMath.low(e));
+            acc1 = acc1.add(VectorMath.high(e));
+        }
+        double[] lanes = acc0.add(acc1).toArray();
+        double sum = 0;
+        for (double v : lanes) {
+            sum += v;
+        }
+        return bound < n ? sum + expAndSumTail(x, off, bound, n, max, y, yOff) : sum;
+    }
+
+    /** The masked last vector of {@link #expAndSum}. */
+    private static double expAndSumTail(MemorySegment x, long off, int i, int n, float max, MemorySegment y, long yOff) {
+        VectorMask<Float> m = SPECIES.indexInRange(i, n);
+        FloatVector e = VectorMath.exp(load(x, off + i, m).sub(max));
+        e.intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        e = FloatVector.zero(SPECIES).blend(e, m);
+        return VectorMath.sumLanes(VectorMath.low(e).add(VectorMath.high(e)));
     }
 
     /** sum(a * b) over n floats: f32 products, accumulated in double. */
     static double dot(MemorySegment a, long aOff, MemorySegment b, long bOff, int n) {
         DoubleVector acc0 = DoubleVector.zero(DOUBLES);
         DoubleVector acc1 = DoubleVector.zero(DOUBLES);
-        for (int i = 0; i < n; i += LANES) {
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            FloatVector p = load(a, aOff + i).mul(load(b, bOff + i));
+            acc0 = acc0.add(VectorMath.low(p));
+            acc1 = acc1.add(VectorMath.high(p));
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector p = load(a, aOff + i, m).mul(load(b, bOff + i, m));
+            FloatVector p = load(a, aOff + i, m).mul(load(b, bOff + i, m)); // masked-off lanes are 0 * 0
             acc0 = acc0.add(VectorMath.low(p));
             acc1 = acc1.add(VectorMath.high(p));
         }
         return VectorMath.sumLanes(acc0.add(acc1));
     }
 
-    static void scale(MemorySegment y, long off, int n, float s) {
-        for (int i = 0; i < n; i += LANES) {
+    /** y = x - s over n floats. */
+    static void shift(MemorySegment x, long xOff, MemorySegment y, long yOff, int n, float s) {
+        FloatVector sv = FloatVector.broadcast(SPECIES, s);
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            load(x, xOff + i).sub(sv).intoMemorySegment(y, (yOff + i) * 4, ORDER);
+        }
+        if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            load(y, off + i, m).mul(s).intoMemorySegment(y, (off + i) * 4, ORDER, m);
+            load(x, xOff + i, m).sub(sv).intoMemorySegment(y, (yOff + i) * 4, ORDER, m);
+        }
+    }
+
+    static void scale(MemorySegment y, long off, int n, float s) {
+        FloatVector sv = FloatVector.broadcast(SPECIES, s);
+        int bound = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += LANES) {
+            load(y, off + i).mul(sv).intoMemorySegment(y, (off + i) * 4, ORDER);
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            load(y, off + i, m).mul(sv).intoMemorySegment(y, (off + i) * 4, ORDER, m);
         }
     }
 }

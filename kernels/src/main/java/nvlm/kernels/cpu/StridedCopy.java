@@ -2,6 +2,13 @@ package nvlm.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 import nvlm.kernels.DType;
 
 /**
@@ -19,8 +26,8 @@ import nvlm.kernels.DType;
  */
 public final class StridedCopy {
     private static final int MAX_RANK = 8;
-    /** Tile edge of the blocked transpose: 32 x 32 f32 tiles are 4 KiB, well inside L1. */
-    private static final int TILE = 32;
+    /** Tile edge of the blocked transpose: 64 x 64 f32 tiles are 16 KiB, inside L1. */
+    private static final int TILE = 64;
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -71,22 +78,62 @@ public final class StridedCopy {
         long rowTiles = (rows + TILE - 1) / TILE;
         long colTiles = (cols + TILE - 1) / TILE;
         long tiles = rowTiles * colTiles;
+        boolean words = srcType == dstType && srcType.byteSize() == 4;
         ElementBlocks.forElements(tiles, Math.max(1, ElementBlocks.MIN_PER_TASK / (TILE * TILE)), (s, e) -> {
+            int[] tile = words ? new int[TILE * TILE] : null;
             for (long t = s; t < e; t++) {
                 long i0 = (t / colTiles) * TILE;
                 long j0 = (t % colTiles) * TILE;
-                long i1 = Math.min(rows, i0 + TILE);
-                long j1 = Math.min(cols, j0 + TILE);
-                for (long i = i0; i < i1; i++) {
-                    copyRow(srcType, src, srcOff + i + j0 * colStride, colStride, dstType, dst, dstOff + i * cols + j0, j1 - j0);
+                int h = (int) (Math.min(rows, i0 + TILE) - i0);
+                int w = (int) (Math.min(cols, j0 + TILE) - j0);
+                if (words) {
+                    transposeWordTile(src, srcOff + i0 + j0 * colStride, colStride, dst, dstOff + i0 * cols + j0, cols, h, w, tile);
+                } else {
+                    for (int i = 0; i < h; i++) {
+                        copyRow(srcType, src, srcOff + i0 + i + j0 * colStride, colStride, dstType, dst,
+                                dstOff + (i0 + i) * cols + j0, w);
+                    }
                 }
             }
         });
     }
 
+    /**
+     * One h x w tile of 4-byte elements: the source's w contiguous runs of h elements are bulk-read
+     * into a heap tile, transposed there (plain array loops, no per-element segment checks), and
+     * the destination's h runs of w elements bulk-written.
+     */
+    private static void transposeWordTile(MemorySegment src, long srcIndex, long colStride, MemorySegment dst, long dstIndex,
+                                          long dstRowStride, int h, int w, int[] tile) {
+        for (int j = 0; j < w; j++) {
+            MemorySegment.copy(src, I32, (srcIndex + j * colStride) * 4, tile, j * TILE, h);
+        }
+        int[] row = new int[TILE];
+        for (int i = 0; i < h; i++) {
+            for (int j = 0; j < w; j++) {
+                row[j] = tile[j * TILE + i];
+            }
+            MemorySegment.copy(row, 0, dst, I32, (dstIndex + i * dstRowStride) * 4, w);
+        }
+    }
+
     /** Copies n elements read with element stride {@code stride} into n contiguous elements. */
     private static void copyRow(DType srcType, MemorySegment src, long srcIndex, long stride,
                                 DType dstType, MemorySegment dst, long dstIndex, long n) {
+        if (srcType == dstType && stride == 1) {
+            // A contiguous run (e.g. the head dimension of a permuted [B, T, H, D] view): bulk copy.
+            int size = srcType.byteSize();
+            MemorySegment.copy(src, srcIndex * size, dst, dstIndex * size, n * size);
+            return;
+        }
+        if (stride == 1 && srcType == DType.F32 && dstType == DType.BF16) {
+            f32ToBf16(src, srcIndex, dst, dstIndex, n);
+            return;
+        }
+        if (stride == 1 && srcType == DType.BF16 && dstType == DType.F32) {
+            bf16ToF32(src, srcIndex, dst, dstIndex, n);
+            return;
+        }
         if (srcType == dstType) {
             switch (srcType.byteSize()) {
                 case 1 -> {
@@ -176,6 +223,48 @@ public final class StridedCopy {
             }
             case I64 -> seg.setAtIndex(I64, index, v);
             case BOOL -> seg.set(ValueLayout.JAVA_BYTE, index, (byte) (v != 0 ? 1 : 0));
+        }
+    }
+
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    /** Shorts with as many lanes as INTS (half the bits). */
+    private static final VectorSpecies<Short> SHORTS = VectorSpecies.of(short.class, VectorShape.forBitSize(INTS.vectorBitSize() / 2));
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    /**
+     * n contiguous f32 to bf16, vectorized; bit-identical to {@link DType#floatToBf16}: round to
+     * nearest even by adding 0x7fff plus the lowest kept bit, NaN kept quiet (0x0040 set).
+     */
+    private static void f32ToBf16(MemorySegment src, long srcIndex, MemorySegment dst, long dstIndex, long n) {
+        int lanes = INTS.length();
+        long i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            IntVector bits = IntVector.fromMemorySegment(INTS, src, (srcIndex + i) * 4, ORDER);
+            toBf16(bits).intoMemorySegment(dst, (dstIndex + i) * 2, ORDER);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(I16, dstIndex + i, DType.floatToBf16(src.getAtIndex(F32, srcIndex + i)));
+        }
+    }
+
+    private static ShortVector toBf16(IntVector bits) {
+        IntVector rounded = bits.add(bits.lanewise(VectorOperators.LSHR, 16).and(1).add(0x7fff)).lanewise(VectorOperators.LSHR, 16);
+        IntVector quietNaN = bits.lanewise(VectorOperators.LSHR, 16).or(0x0040);
+        VectorMask<Integer> nan = bits.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000);
+        return (ShortVector) rounded.blend(quietNaN, nan).convertShape(VectorOperators.I2S, SHORTS, 0);
+    }
+
+    /** n contiguous bf16 to f32 (exact widening: the bits shifted up by 16), vectorized. */
+    private static void bf16ToF32(MemorySegment src, long srcIndex, MemorySegment dst, long dstIndex, long n) {
+        int lanes = INTS.length();
+        long i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            ShortVector halves = ShortVector.fromMemorySegment(SHORTS, src, (srcIndex + i) * 2, ORDER);
+            ((IntVector) halves.convertShape(VectorOperators.ZERO_EXTEND_S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16)
+                    .intoMemorySegment(dst, (dstIndex + i) * 4, ORDER);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(F32, dstIndex + i, DType.bf16ToFloat(src.getAtIndex(I16, srcIndex + i)));
         }
     }
 }

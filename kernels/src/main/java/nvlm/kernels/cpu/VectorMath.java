@@ -17,6 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * for {@code reduceLanes(ADD)} on floats, whose intrinsic may reorder the additions:
  * {@link #sumLanes} adds the lanes in a fixed order instead.
  *
+ * <p>Signs are restored with compare/blend rather than bit operations: reinterpretAsInts() on a
+ * float vector compiles to noticeably slower code than a blend.
+ *
  * <p>The polynomials are the Cephes single-precision ones (S. L. Moshier, Cephes Math Library:
  * expf, logf, tanhf, sinf, cosf), with the range reductions done branch-free. Measured max errors
  * against double precision are stated in VectorMathTest.
@@ -42,13 +45,13 @@ final class VectorMath {
     private VectorMath() {
     }
 
-    private static FloatVector c(VectorSpecies<Float> s, float v) {
-        return FloatVector.broadcast(s, v);
+    private static FloatVector c(FloatVector like, float v) {
+        return like.broadcast(v);
     }
 
     /** e^x, within ~1 ulp; overflows to +inf, underflows through subnormals to 0; NaN stays NaN. */
     static FloatVector exp(FloatVector x) {
-        VectorSpecies<Float> s = x.species();
+        FloatVector s = x;
         FloatVector xc = x.max(EXP_MIN).min(EXP_MAX);
         // n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2].
         FloatVector shifted = xc.fma(c(s, LOG2E), c(s, ROUND_MAGIC));
@@ -68,13 +71,13 @@ final class VectorMath {
         IntVector half = ni.lanewise(VectorOperators.ASHR, 1);
         FloatVector scale1 = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector scale2 = ni.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector result = p.mul(scale1).mul(scale2);
-        return result.blend(x, x.test(VectorOperators.IS_NAN));
+        // NaN needs no special case: max/min propagate it into n and p.
+        return p.mul(scale1).mul(scale2);
     }
 
     /** Natural log, within ~1 ulp; log(0) = -inf, log(negative) = NaN, log(+inf) = +inf. */
     static FloatVector log(FloatVector x) {
-        VectorSpecies<Float> s = x.species();
+        FloatVector s = x;
         // Scale subnormals into the normal range first.
         VectorMask<Float> subnormal = x.compare(VectorOperators.LT, Float.MIN_NORMAL);
         FloatVector xs = x.blend(x.mul(8388608f), subnormal); // 2^23
@@ -86,7 +89,17 @@ final class VectorMath {
         VectorMask<Float> big = m.compare(VectorOperators.GT, 2 * SQRT_HALF);
         m = m.blend(m.mul(0.5f), big);
         FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(c(s, 0f).blend(c(s, 1f), big));
-        FloatVector f = m.sub(1f);
+        FloatVector result = logOfReduced(m.sub(1f), ef);
+        // Special values: 0 -> -inf, negative -> NaN, +inf and NaN pass through.
+        result = result.blend(c(s, Float.NEGATIVE_INFINITY), x.compare(VectorOperators.EQ, 0f));
+        result = result.blend(c(s, Float.NaN), x.compare(VectorOperators.LT, 0f));
+        VectorMask<Float> passThrough = x.compare(VectorOperators.NE, x).or(x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+        return result.blend(x, passThrough);
+    }
+
+    /** log((1 + f) 2^e) for f in [sqrt(1/2) - 1, sqrt(2) - 1): Cephes' polynomial. */
+    private static FloatVector logOfReduced(FloatVector f, FloatVector ef) {
+        FloatVector s = f;
         FloatVector z = f.mul(f);
         FloatVector p = c(s, 7.0376836292E-2f);
         p = p.fma(f, c(s, -1.1514610310E-1f));
@@ -100,18 +113,12 @@ final class VectorMath {
         FloatVector y = p.mul(f).mul(z);
         y = ef.fma(c(s, LN2_LO), y);
         y = z.fma(c(s, -0.5f), y);
-        FloatVector result = f.add(y);
-        result = ef.fma(c(s, LN2_HI), result);
-        // Special values: 0 -> -inf, negative -> NaN, +inf and NaN pass through.
-        result = result.blend(c(s, Float.NEGATIVE_INFINITY), x.compare(VectorOperators.EQ, 0f));
-        result = result.blend(c(s, Float.NaN), x.compare(VectorOperators.LT, 0f));
-        VectorMask<Float> passThrough = x.test(VectorOperators.IS_NAN).or(x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
-        return result.blend(x, passThrough);
+        return ef.fma(c(s, LN2_HI), f.add(y));
     }
 
     /** tanh, within ~2 ulp: Cephes' odd polynomial for |x| < 0.625, 1 - 2 / (e^(2|x|) + 1) beyond. */
     static FloatVector tanh(FloatVector x) {
-        VectorSpecies<Float> s = x.species();
+        FloatVector s = x;
         FloatVector ax = x.abs();
         FloatVector z = x.mul(x);
         FloatVector p = c(s, -5.70498872745E-3f);
@@ -122,13 +129,13 @@ final class VectorMath {
         FloatVector small = p.mul(z).fma(x, x);
         FloatVector e = exp(ax.add(ax).min(40f));
         FloatVector large = c(s, 1f).sub(c(s, 2f).div(e.add(1f)));
-        large = copySign(large, x);
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         return large.blend(small, ax.compare(VectorOperators.LT, 0.625f));
     }
 
     /** 1 / (1 + e^-x). */
     static FloatVector sigmoid(FloatVector x) {
-        return c(x.species(), 1f).div(exp(x.neg()).add(1f));
+        return x.broadcast(1f).div(exp(x.neg()).add(1f));
     }
 
     static FloatVector sin(FloatVector x) {
@@ -142,10 +149,25 @@ final class VectorMath {
     /**
      * Cephes sinf/cosf: j = floor(|x| 4/pi) rounded up to even selects the octant, |x| - j pi/4
      * in three parts, then the sin or cos polynomial on [-pi/4, pi/4] with the octant's sign.
+     * (Split into helpers below 325 bytecodes each, the JIT's inlining limit for hot methods.)
      */
     private static FloatVector sinCos(FloatVector x, boolean cosine) {
-        VectorSpecies<Float> s = x.species();
         FloatVector ax = x.abs();
+        FloatVector result = octantPolynomial(ax, cosine);
+        if (!cosine) {
+            result = result.blend(result.neg(), x.compare(VectorOperators.LT, 0f)); // sin is odd
+        }
+        VectorMask<Float> huge = ax.compare(VectorOperators.GT, TRIG_MAX);
+        if (huge.anyTrue()) {
+            result = strictLanes(x, result, huge, cosine);
+        }
+        // NaN and +-inf give NaN (x - x); comparisons instead of test(IS_NAN), which compiles to slower code.
+        return result.blend(x.sub(x), x.compare(VectorOperators.NE, x).or(ax.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY)));
+    }
+
+    /** sin(|x|) or cos(|x|) for |x| <= TRIG_MAX. */
+    private static FloatVector octantPolynomial(FloatVector ax, boolean cosine) {
+        FloatVector s = ax;
         IntVector j = (IntVector) ax.mul(FOUR_OVER_PI).min(TRIG_MAX * 2).convert(VectorOperators.F2I, 0);
         j = j.add(j.and(1));
         FloatVector y = (FloatVector) j.convert(VectorOperators.I2F, 0);
@@ -154,55 +176,43 @@ final class VectorMath {
         r = y.fma(c(s, -PIO4_2), r);
         r = y.fma(c(s, -PIO4_3), r);
         FloatVector z = r.mul(r);
-        FloatVector cosPoly = c(s, 2.443315711809948E-005f);
-        cosPoly = cosPoly.fma(z, c(s, -1.388731625493765E-003f));
-        cosPoly = cosPoly.fma(z, c(s, 4.166664568298827E-002f));
-        cosPoly = cosPoly.mul(z).mul(z).add(z.mul(-0.5f)).add(1f);
-        FloatVector sinPoly = c(s, -1.9515295891E-4f);
-        sinPoly = sinPoly.fma(z, c(s, 8.3321608736E-3f));
-        sinPoly = sinPoly.fma(z, c(s, -1.6666654611E-1f));
-        sinPoly = sinPoly.mul(z).fma(r, r);
         // The octant is 0, 2, 4 or 6 (j is even). In octants 2 and 6 (x near pi/2 or 3pi/2) sin
         // takes the cos polynomial of r and cos the sin polynomial; in 0 and 4 each takes its own.
         VectorMask<Integer> quadrantOdd = octant.and(2).compare(VectorOperators.NE, 0);
-        VectorMask<Float> useCosPoly = cosine ? quadrantOdd.not().cast(s) : quadrantOdd.cast(s);
-        FloatVector result = sinPoly.blend(cosPoly, useCosPoly);
-        VectorMask<Integer> negate;
-        if (cosine) {
-            // cos: negative in octants 2 and 4.
-            negate = octant.compare(VectorOperators.EQ, 2).or(octant.compare(VectorOperators.EQ, 4));
-        } else {
-            // sin(|x|): negative in octants 4 and 6; then sin(-x) = -sin(x).
-            negate = octant.compare(VectorOperators.GE, 4);
-        }
-        result = result.blend(result.neg(), negate.cast(s));
-        if (!cosine) {
-            result = copySignXor(result, x);
-        }
-        VectorMask<Float> huge = ax.compare(VectorOperators.GT, TRIG_MAX);
-        if (huge.anyTrue()) {
-            float[] lanes = x.toArray();
-            float[] out = result.toArray();
-            for (int i = 0; i < lanes.length; i++) {
-                if (huge.laneIsSet(i)) {
-                    out[i] = (float) (cosine ? StrictMath.cos(lanes[i]) : StrictMath.sin(lanes[i]));
-                }
+        VectorMask<Float> useCosPoly = cosine ? quadrantOdd.not().cast(ax.species()) : quadrantOdd.cast(ax.species());
+        FloatVector result = sinPolynomial(r, z).blend(cosPolynomial(z), useCosPoly);
+        VectorMask<Integer> negate = cosine
+                ? octant.compare(VectorOperators.EQ, 2).or(octant.compare(VectorOperators.EQ, 4)) // cos < 0 in octants 2, 4
+                : octant.compare(VectorOperators.GE, 4);                                           // sin < 0 in octants 4, 6
+        return result.blend(result.neg(), negate.cast(ax.species()));
+    }
+
+    private static FloatVector sinPolynomial(FloatVector r, FloatVector z) {
+        FloatVector s = r;
+        FloatVector p = c(s, -1.9515295891E-4f);
+        p = p.fma(z, c(s, 8.3321608736E-3f));
+        p = p.fma(z, c(s, -1.6666654611E-1f));
+        return p.mul(z).fma(r, r);
+    }
+
+    private static FloatVector cosPolynomial(FloatVector z) {
+        FloatVector s = z;
+        FloatVector p = c(s, 2.443315711809948E-005f);
+        p = p.fma(z, c(s, -1.388731625493765E-003f));
+        p = p.fma(z, c(s, 4.166664568298827E-002f));
+        return p.mul(z).mul(z).add(z.mul(-0.5f)).add(1f);
+    }
+
+    /** Recomputes the lanes in {@code which} with StrictMath in double (arguments beyond the f32 reduction). */
+    private static FloatVector strictLanes(FloatVector x, FloatVector result, VectorMask<Float> which, boolean cosine) {
+        float[] lanes = x.toArray();
+        float[] out = result.toArray();
+        for (int i = 0; i < lanes.length; i++) {
+            if (which.laneIsSet(i)) {
+                out[i] = (float) (cosine ? StrictMath.cos(lanes[i]) : StrictMath.sin(lanes[i]));
             }
-            result = FloatVector.fromArray(s, out, 0);
         }
-        return result.blend(x.sub(x), x.test(VectorOperators.IS_NAN).or(x.test(VectorOperators.IS_INFINITE)));
-    }
-
-    /** |magnitude| with the sign of {@code sign}. */
-    static FloatVector copySign(FloatVector magnitude, FloatVector sign) {
-        IntVector signBit = sign.reinterpretAsInts().and(0x80000000);
-        return magnitude.reinterpretAsInts().and(0x7fffffff).or(signBit).reinterpretAsFloats();
-    }
-
-    /** value with its sign flipped where {@code sign} is negative. */
-    private static FloatVector copySignXor(FloatVector value, FloatVector sign) {
-        IntVector signBit = sign.reinterpretAsInts().and(0x80000000);
-        return value.reinterpretAsInts().lanewise(VectorOperators.XOR, signBit).reinterpretAsFloats();
+        return FloatVector.fromArray(x.species(), out, 0);
     }
 
     private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;

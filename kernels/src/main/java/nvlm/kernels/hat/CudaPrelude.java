@@ -62,9 +62,13 @@ final class CudaPrelude {
             // Math.round: nearest, ties towards positive infinity (x - floor(x) is exact in float).
             NVLM_INLINE int math_round_f(float x) { float f = floorf(x); return f2i(x - f >= 0.5f ? f + 1.0f : f); }
             NVLM_INLINE long long math_round_d(double x) { double f = floor(x); return d2l(x - f >= 0.5 ? f + 1.0 : f); }
-            // Math.pow is NaN for a NaN exponent and for (+-1)^(+-Infinity); C's pow gives 1 for those.
-            NVLM_INLINE float math_pow_f(float x, float y) { return (y != y || (fabsf(x) == 1.0f && fabsf(y) == __int_as_float(0x7f800000))) ? __int_as_float(0x7fc00000) : powf(x, y); }
-            NVLM_INLINE double math_pow_d(double x, double y) { return (y != y || (fabs(x) == 1.0 && fabs(y) == __longlong_as_double(0x7ff0000000000000LL))) ? __longlong_as_double(0x7ff8000000000000LL) : pow(x, y); }
+            // Math.pow is 1 for a zero exponent whatever the base (a signaling NaN too, where glibc's
+            // pow gives NaN), NaN for a NaN exponent and for (+-1)^(+-Infinity); C's pow gives 1 for those.
+            NVLM_INLINE float math_pow_f(float x, float y) { return y == 0.0f ? 1.0f : (y != y || (fabsf(x) == 1.0f && fabsf(y) == __int_as_float(0x7f800000))) ? __int_as_float(0x7fc00000) : powf(x, y); }
+            NVLM_INLINE double math_pow_d(double x, double y) { return y == 0.0 ? 1.0 : (y != y || (fabs(x) == 1.0 && fabs(y) == __longlong_as_double(0x7ff0000000000000LL))) ? __longlong_as_double(0x7ff8000000000000LL) : pow(x, y); }
+            // Math.hypot: an infinite argument gives +Infinity even when the other is a NaN (C may give NaN for a signaling one).
+            NVLM_INLINE float math_hypot_f(float x, float y) { return (fabsf(x) == __int_as_float(0x7f800000) || fabsf(y) == __int_as_float(0x7f800000)) ? __int_as_float(0x7f800000) : hypotf(x, y); }
+            NVLM_INLINE double math_hypot_d(double x, double y) { return (fabs(x) == __longlong_as_double(0x7ff0000000000000LL) || fabs(y) == __longlong_as_double(0x7ff0000000000000LL)) ? __longlong_as_double(0x7ff0000000000000LL) : hypot(x, y); }
             // Float.compare / floatToIntBits: -0.0 < 0.0, every NaN is one value, greater than +Infinity.
             NVLM_INLINE int float_to_int_bits(float x) { return x != x ? 0x7fc00000 : __float_as_int(x); }
             NVLM_INLINE int float_compare(float a, float b) { int x = float_to_int_bits(a), y = float_to_int_bits(b); return a < b ? -1 : (a > b ? 1 : (x == y ? 0 : (x < y ? -1 : 1))); }

@@ -20,12 +20,20 @@ final class MathIntrinsics {
 
     /** The C double function for a java.lang.Math double function (its own name unless C's semantics differ). */
     static String doubleFunction(String name) {
-        return name.equals("pow") ? "math_pow_d" : name;
+        return switch (name) {
+            case "pow" -> "math_pow_d";
+            case "hypot" -> "math_hypot_d";
+            default -> name;
+        };
     }
 
     /** The C float twin of a java.lang.Math double function. */
     static String floatFunction(String name) {
-        return name.equals("pow") ? "math_pow_f" : name + "f";
+        return switch (name) {
+            case "pow" -> "math_pow_f";
+            case "hypot" -> "math_hypot_f";
+            default -> name + "f";
+        };
     }
 
     private static final Map<String, String> SIMPLE = Map.ofEntries(

@@ -21,8 +21,11 @@ import java.util.SplittableRandom;
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *   -cp kernels/target/classes:kernels/target/test-classes nvlm.kernels.cpu.AttentionBenchmark [T ...]
  * </pre>
- * FLOPs counted as in the flash-attention papers: forward 4 T^2 d per head (halved for causal),
- * backward 2.5x forward (our backward does 3.5x: dk/dv and dq passes each recompute the scores).
+ * System properties: -Dheads=8 -DkvHeads=8 -Dd=64 -DwarmupSeconds=15, -DskipNaive=true,
+ * -DskipTorch=true, -DotherShapes=true (adds an InternViT and a gated cross-attention shape).
+ * NVLM_THREADS sets the pool size. FLOPs counted as in the flash-attention papers: forward
+ * 4 T^2 d per head (halved for causal), backward 2.5x forward (ours does 3.5x: the dk/dv and
+ * dq passes each recompute the score and dP tiles).
  */
 public final class AttentionBenchmark {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -44,92 +47,125 @@ public final class AttentionBenchmark {
         int d = Integer.getInteger("d", 64);
         System.out.printf("threads=%d lanes=%d block=%d heads=%d kvHeads=%d d=%d causal%n", Parallel.threads(),
                 AttentionTiles.LANES, AttentionTiles.BLOCK, heads, kvHeads, d);
-        com.sun.management.OperatingSystemMXBean os =
-                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         for (int t : lengths) {
             AttentionShape s = new AttentionShape(1, heads, kvHeads, t, t, d, (float) (1 / Math.sqrt(d)),
                     AttentionMask.CAUSAL);
-            SplittableRandom random = new SplittableRandom(1);
-            HeadView q = view(random, heads, t, d);
-            HeadView k = view(random, kvHeads, t, d);
-            HeadView v = view(random, kvHeads, t, d);
-            HeadView dOut = view(random, heads, t, d);
-            HeadView out = view(random, heads, t, d);
-            HeadView dq = view(random, heads, t, d);
-            HeadView dk = view(random, kvHeads, t, d);
-            HeadView dv = view(random, kvHeads, t, d);
-            MemorySegment lse = Arena.ofAuto().allocate(4L * heads * t);
-            double forwardFlops = 4.0 * t * t * d * heads / 2;
-            double backwardFlops = 2.5 * forwardFlops;
-            // Warm up until C2 has compiled the kernels (seconds on a busy 2-core machine), then keep the best of 5 rounds.
-            long warmUntil = System.nanoTime() + Long.getLong("warmupSeconds", 15) * 1_000_000_000L;
-            while (System.nanoTime() < warmUntil) {
-                Attention.forward(s, q, k, v, null, 0, 0, 0, out, lse, 0);
-                Attention.backward(s, q, k, v, null, 0, 0, 0, out, lse, 0, dOut, dq, dk, dv);
-            }
-            // Rounds of at least a second: process CPU time ticks in 10 ms steps.
-            long one = System.nanoTime();
-            Attention.forward(s, q, k, v, null, 0, 0, 0, out, lse, 0);
-            int reps = (int) Math.max(2, Math.min(1000, 1e9 / (System.nanoTime() - one)));
-            double fwd = Double.MAX_VALUE;
-            double bwd = Double.MAX_VALUE;
-            double fwdCpu = Double.MAX_VALUE;
-            double bwdCpu = Double.MAX_VALUE;
-            double fwdBytes = 0;
-            double bwdBytes = 0;
-            for (int round = 0; round < 5; round++) {
-                long bytes0 = threads.getTotalThreadAllocatedBytes();
-                long cpu0 = os.getProcessCpuTime();
-                long t0 = System.nanoTime();
-                for (int i = 0; i < reps; i++) {
-                    Attention.forward(s, q, k, v, null, 0, 0, 0, out, lse, 0);
-                }
-                long t1 = System.nanoTime();
-                long cpu1 = os.getProcessCpuTime();
-                long bytes1 = threads.getTotalThreadAllocatedBytes();
-                for (int i = 0; i < reps; i++) {
-                    Attention.backward(s, q, k, v, null, 0, 0, 0, out, lse, 0, dOut, dq, dk, dv);
-                }
-                long t2 = System.nanoTime();
-                long cpu2 = os.getProcessCpuTime();
-                long bytes2 = threads.getTotalThreadAllocatedBytes();
-                fwd = Math.min(fwd, (t1 - t0) / 1e9 / reps);
-                bwd = Math.min(bwd, (t2 - t1) / 1e9 / reps);
-                fwdCpu = Math.min(fwdCpu, (cpu1 - cpu0) / 1e9 / reps);
-                bwdCpu = Math.min(bwdCpu, (cpu2 - cpu1) / 1e9 / reps);
-                fwdBytes = (bytes1 - bytes0) / 1048576.0 / reps;
-                bwdBytes = (bytes2 - bytes1) / 1048576.0 / reps;
-            }
-            System.out.printf("T=%d fused   forward %8.2f ms %6.1f GFLOP/s (%.1f MiB heap/call)  backward %8.2f ms %6.1f"
-                            + " GFLOP/s (%.1f MiB heap/call)%n", t, fwd * 1e3, forwardFlops / fwd / 1e9, fwdBytes,
-                    bwd * 1e3, backwardFlops / bwd / 1e9, bwdBytes);
-            // On a shared machine wall time includes waiting for a core; CPU time does not.
-            System.out.printf("T=%d fused   forward %6.1f GFLOP per CPU-second, backward %6.1f GFLOP per CPU-second%n", t,
-                    forwardFlops / fwdCpu / 1e9, backwardFlops / bwdCpu / 1e9);
+            Problem p = new Problem(s, null);
+            measure("T=" + t + " fused  ", p, 4.0 * t * t * d * heads / 2);
             if (Boolean.getBoolean("skipNaive")) {
                 continue;
             }
-            double naive = naiveForwardSeconds(s, q, k, v, out);
+            double naive = naiveForwardSeconds(s, p.q, p.k, p.v);
             System.out.printf("T=%d naive   forward %8.2f ms %6.1f GFLOP/s (one head timed, scaled to %d; scalar"
-                    + " loops, one thread)%n", t, naive * 1e3, forwardFlops / naive / 1e9, heads);
+                    + " loops, one thread)%n", t, naive * 1e3, 4.0 * t * t * d * heads / 2 / naive / 1e9, heads);
+        }
+        if (Boolean.getBoolean("otherShapes")) {
+            // InternViT-300M: 16 heads of 64 over 1 + 32 * 32 = 1025 tokens, 7 tiles (spec section 2).
+            AttentionShape vit = new AttentionShape(7, 16, 16, 1025, 1025, 64, 0.125f, AttentionMask.NONE);
+            measure("ViT 7x16x1025 d64 ", new Problem(vit, null), 4.0 * 1025 * 1025 * 64 * 16 * 7);
+            // Gated cross-attention: 512 text positions over 7 tiles of 64 tokens, each position sees one tile.
+            AttentionShape xattn = new AttentionShape(1, 8, 2, 512, 448, 64, 0.125f, AttentionMask.EXPLICIT);
+            MemorySegment mask = Arena.ofAuto().allocate(512 * 448);
+            for (int i = 0; i < 512; i++) {
+                int tile = i * 7 / 512;
+                mask.asSlice((long) i * 448 + tile * 64, 64).fill((byte) 1);
+            }
+            measure("xattn 512x448 one tile", new Problem(xattn, mask), 4.0 * 512 * 64 * 64 * 8);
         }
         if (!Boolean.getBoolean("skipTorch")) {
             torch(lengths, heads, d);
         }
     }
 
-    private static HeadView view(SplittableRandom random, int heads, int t, int d) {
-        MemorySegment data = Arena.ofAuto().allocate(4L * heads * t * d);
-        for (long i = 0; i < (long) heads * t * d; i++) {
+    /** Random inputs and outputs for one shape, contiguous [B, H, T, D]. */
+    private record Problem(AttentionShape s, HeadView q, HeadView k, HeadView v, HeadView dOut, HeadView out,
+                           HeadView dq, HeadView dk, HeadView dv, MemorySegment lse, MemorySegment mask) {
+        Problem(AttentionShape s, MemorySegment mask) {
+            this(s, view(s, s.qHeads(), s.qLen()), view(s, s.kvHeads(), s.kvLen()), view(s, s.kvHeads(), s.kvLen()),
+                    view(s, s.qHeads(), s.qLen()), view(s, s.qHeads(), s.qLen()), view(s, s.qHeads(), s.qLen()),
+                    view(s, s.kvHeads(), s.kvLen()), view(s, s.kvHeads(), s.kvLen()),
+                    Arena.ofAuto().allocate(4L * s.batch() * s.qHeads() * s.qLen()), mask);
+        }
+
+        void forward() {
+            long rowStride = s.kvLen();
+            Attention.forward(s, q, k, v, mask, 0, 0, rowStride, out, lse, 0);
+        }
+
+        void backward() {
+            long rowStride = s.kvLen();
+            Attention.backward(s, q, k, v, mask, 0, 0, rowStride, out, lse, 0, dOut, dq, dk, dv);
+        }
+    }
+
+    /**
+     * Warms up until C2 has compiled the kernels (seconds on a busy 2-core machine), then keeps the
+     * best of 5 rounds of at least a second each (process CPU time ticks in 10 ms steps). Backward
+     * FLOPs are counted as 2.5x forward.
+     */
+    private static void measure(String label, Problem p, double forwardFlops) {
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        double backwardFlops = 2.5 * forwardFlops;
+        long warmUntil = System.nanoTime() + Long.getLong("warmupSeconds", 15) * 1_000_000_000L;
+        while (System.nanoTime() < warmUntil) {
+            p.forward();
+            p.backward();
+        }
+        long one = System.nanoTime();
+        p.forward();
+        int reps = (int) Math.max(2, Math.min(1000, 1e9 / (System.nanoTime() - one)));
+        double fwd = Double.MAX_VALUE;
+        double bwd = Double.MAX_VALUE;
+        double fwdCpu = Double.MAX_VALUE;
+        double bwdCpu = Double.MAX_VALUE;
+        double fwdBytes = 0;
+        double bwdBytes = 0;
+        for (int round = 0; round < 5; round++) {
+            long bytes0 = threads.getTotalThreadAllocatedBytes();
+            long cpu0 = os.getProcessCpuTime();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < reps; i++) {
+                p.forward();
+            }
+            long t1 = System.nanoTime();
+            long cpu1 = os.getProcessCpuTime();
+            long bytes1 = threads.getTotalThreadAllocatedBytes();
+            for (int i = 0; i < reps; i++) {
+                p.backward();
+            }
+            long t2 = System.nanoTime();
+            long cpu2 = os.getProcessCpuTime();
+            long bytes2 = threads.getTotalThreadAllocatedBytes();
+            fwd = Math.min(fwd, (t1 - t0) / 1e9 / reps);
+            bwd = Math.min(bwd, (t2 - t1) / 1e9 / reps);
+            fwdCpu = Math.min(fwdCpu, (cpu1 - cpu0) / 1e9 / reps);
+            bwdCpu = Math.min(bwdCpu, (cpu2 - cpu1) / 1e9 / reps);
+            fwdBytes = (bytes1 - bytes0) / 1048576.0 / reps;
+            bwdBytes = (bytes2 - bytes1) / 1048576.0 / reps;
+        }
+        System.out.printf("%s forward %8.2f ms %6.1f GFLOP/s (%.1f MiB heap/call)  backward %8.2f ms %6.1f GFLOP/s"
+                        + " (%.1f MiB heap/call)%n", label, fwd * 1e3, forwardFlops / fwd / 1e9, fwdBytes, bwd * 1e3,
+                backwardFlops / bwd / 1e9, bwdBytes);
+        // On a shared machine wall time includes waiting for a core; CPU time does not.
+        System.out.printf("%s forward %6.1f GFLOP per CPU-second, backward %6.1f GFLOP per CPU-second%n", label,
+                forwardFlops / fwdCpu / 1e9, backwardFlops / bwdCpu / 1e9);
+    }
+
+    private static HeadView view(AttentionShape s, int heads, int t) {
+        SplittableRandom random = new SplittableRandom(heads * 31L + t);
+        long n = (long) s.batch() * heads * t * s.headDim();
+        MemorySegment data = Arena.ofAuto().allocate(4L * n);
+        for (long i = 0; i < n; i++) {
             data.setAtIndex(F32, i, (float) (random.nextDouble() * 2 - 1));
         }
-        return HeadView.contiguous(data, 0, heads, t, d);
+        return HeadView.contiguous(data, 0, heads, t, s.headDim());
     }
 
     /** The obvious float loop (row scores, softmax, weighted sum) over one head, times the head count. */
-    private static double naiveForwardSeconds(AttentionShape s, HeadView q, HeadView k, HeadView v, HeadView out) {
+    private static double naiveForwardSeconds(AttentionShape s, HeadView q, HeadView k, HeadView v) {
         int t = s.qLen();
         int d = s.headDim();
         float[] qa = q.data().asSlice(0, 4L * t * d).toArray(F32);
@@ -204,9 +240,8 @@ public final class AttentionBenchmark {
                 "        s = (q @ k.transpose(-1, -2)) * D ** -0.5",
                 "        return torch.softmax(s.masked_fill(~mask, float('-inf')), -1) @ v",
                 "    flops = 4.0 * T * T * D * H / 2",
-                "    reps = max(2, int(4e9 / flops))",
-                "    for _ in range(2):",
-                "        fwd().backward(g)",
+                "    reps = max(1, int(4e9 / flops))",
+                "    fwd().backward(g)",
                 "    t0 = time.perf_counter()",
                 "    with torch.no_grad():",
                 "        for _ in range(reps):",

@@ -146,7 +146,8 @@ class AttentionTest {
 
         void forward(boolean reference, HeadView out, MemorySegment lse) {
             if (reference) {
-                AttentionReference.forward(shape, q, k, v, mask, maskOffset, maskBatchStride, maskRowStride, out, lse, 2);
+                AttentionReference.forward(shape, q, k, v, mask, maskOffset, maskBatchStride, maskRowStride, out, lse,
+                        2);
             } else {
                 Attention.forward(shape, q, k, v, mask, maskOffset, maskBatchStride, maskRowStride, out, lse, 2);
             }
@@ -496,6 +497,26 @@ class AttentionTest {
                 }
             }
         }
+    }
+
+    @Test
+    void backwardOutputsMayOverwriteItsInputs() {
+        // Backward packs every input before it writes, so dq may reuse dOut's memory and dk, dv those of k, v.
+        AttentionShape shape = new AttentionShape(2, 4, 2, 70, 70, 16, 0.25f, AttentionMask.CAUSAL);
+        Problem p = new Problem(shape, Layout.CONTIGUOUS, 1.0, 17);
+        HeadView out = p.newOutput(false);
+        MemorySegment lse = p.newLse();
+        p.forward(false, out, lse);
+        HeadView dq = p.newOutput(false);
+        HeadView dk = p.newOutput(true);
+        HeadView dv = p.newOutput(true);
+        p.backward(false, out, lse, dq, dk, dv);
+        Problem same = new Problem(shape, Layout.CONTIGUOUS, 1.0, 17);
+        Attention.backward(shape, same.q, same.k, same.v, null, 0, 0, 0, out, lse, 2, same.dOut, same.dOut, same.k,
+                same.v);
+        assertClose("dq in dOut", p, dq, same.dOut, shape.qHeads(), shape.qLen(), 0, false);
+        assertClose("dk in k", p, dk, same.k, shape.kvHeads(), shape.kvLen(), 0, false);
+        assertClose("dv in v", p, dv, same.v, shape.kvHeads(), shape.kvLen(), 0, false);
     }
 
     @Test

@@ -21,18 +21,21 @@ public final class Presets {
         return List.of("tiny", "small", "nvlm-d-72b", "internvl2-1b");
     }
 
-    /** The preset's config for an architecture (the real-model presets are NVLM-D shapes; X and H add blocks). */
+    /**
+     * The preset's config for an architecture (the real-model presets are NVLM-D shapes; X and H add
+     * blocks). NVLM-X's one-layer projector has no bias (spec 4), so its config says so.
+     */
     public static NvlmConfig get(String name, Architecture arch) {
         NvlmConfig.TilingConfig tiling = new NvlmConfig.TilingConfig(1, 6, true, "1d");
         SpecialTokens project = SpecialTokens.project();
         return switch (name) {
             case "tiny" -> new NvlmConfig(arch, name,
                     new VisionConfig(112, 14, 64, 4, 4, 256, "rms_norm", 1e-6, true, false, 0), 0.5,
-                    new NvlmConfig.ProjectorConfig(256, true),
+                    new NvlmConfig.ProjectorConfig(256, arch != Architecture.X),
                     new LlmConfig(128, 4, 4, 2, 384, PROJECT_VOCAB, 1e-6, 1e6, false), 2, tiling, project);
             case "small" -> new NvlmConfig(arch, name,
                     new VisionConfig(224, 14, 256, 4, 6, 1024, "rms_norm", 1e-6, true, false, 0), 0.5,
-                    new NvlmConfig.ProjectorConfig(1024, true),
+                    new NvlmConfig.ProjectorConfig(1024, arch != Architecture.X),
                     new LlmConfig(512, 8, 8, 2, 1536, PROJECT_VOCAB, 1e-6, 1e6, false), 4, tiling, project);
             // InternViT-6B-448px-V1-5 with NVLM-D-72B's 7 dummy heads + Qwen2-72B (spec 2, 4, 5).
             case "nvlm-d-72b" -> new NvlmConfig(arch, name,
