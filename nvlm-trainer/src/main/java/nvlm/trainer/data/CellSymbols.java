@@ -80,6 +80,16 @@ public final class CellSymbols {
         throw new IllegalArgumentException("no cell symbol for cell class " + cellClass + " (" + CellClass.name(cellClass) + ")");
     }
 
+    /** Whether every symbol of {@code cells} is an empty cell's. */
+    public static boolean isEmpty(char[] cells) {
+        for (char c : cells) {
+            if (EMPTY.indexOf(c) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The head class of a symbol (its index in {@link #ALPHABET}). */
     public static int classOf(char symbol) {
         int i = ALPHABET.indexOf(symbol);

@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import nvlm.model.tiling.RgbImage;
 import nvlm.model.tiling.TagMode;
+import nvlm.model.tiling.TilePlan;
 
 /**
  * The embedded synthetic world: the default training and evaluation data, drawn in memory
@@ -182,8 +183,37 @@ public final class SyntheticWorld {
                 turns.add(Turn.user(more.get(i)[0]));
                 turns.add(Turn.assistant(more.get(i)[1]));
             }
+            String[] transcription = transcription(t.scene(), rng);
+            turns.add(Turn.user(transcription[0]));
+            turns.add(Turn.assistant(transcription[1]));
         }
         return turns;
+    }
+
+    /**
+     * "Transcribe tile k." and the symbols of that tile ({@link CellSymbols#ofTile}), for a tile
+     * drawn from {@code rng}: the last turn of every multi-question conversation. A dense
+     * captioning task, one answer token per image token of the tile. Stage 0 teaches the decoder
+     * to copy a tile of the cells view; in stage 1 the same answer on the picture tells the
+     * projector, token by token, what each image token must read as: the toy counterpart of the
+     * captioning and OCR data the paper pretrains its projector on (spec 11).
+     */
+    String[] transcription(Scene scene, SplittableRandom rng) {
+        TilePlan plan = CellSymbols.plan(scene, config);
+        int[] classes = scene.cellClasses(config);
+        // A tile showing something (glyphs, shapes, bars) when there is one: empty tiles teach little.
+        List<Integer> shown = new ArrayList<>();
+        for (int k = 0; k < plan.cols() * plan.rows(); k++) {
+            if (!CellSymbols.isEmpty(CellSymbols.ofTile(scene, config, classes, k))) {
+                shown.add(k);
+            }
+        }
+        int k = shown.isEmpty() ? rng.nextInt(plan.cols() * plan.rows()) : shown.get(rng.nextInt(shown.size()));
+        return new String[] {transcriptionQuestion(k + 1), new String(CellSymbols.ofTile(scene, config, classes, k))};
+    }
+
+    static String transcriptionQuestion(int tile) {
+        return "Transcribe tile " + tile + ".";
     }
 
     /**
