@@ -28,11 +28,13 @@ class ConversationTest {
                         assertEquals(2, many.turns().size(), where + ": text-only tasks stay single");
                         continue;
                     }
-                    assertTrue(many.turns().size() <= 8, where);
+                    assertTrue(many.turns().size() <= 10, where);
                     Task task = WORLD.task(Split.TRAIN, f, i);
                     List<String[]> all = WORLD.questions(task.scene());
                     Set<String> asked = new HashSet<>();
-                    for (int t = 0; t < many.turns().size(); t += 2) {
+                    int last = many.turns().size() - 2;
+                    assertTranscribesATile(task.scene(), many.turns().get(last).text(), many.turns().get(last + 1).text(), where);
+                    for (int t = 0; t < last; t += 2) {
                         assertEquals(Role.USER, many.turns().get(t).role());
                         assertEquals(Role.ASSISTANT, many.turns().get(t + 1).role());
                         String q = t == 0 ? task.question() : many.turns().get(t).text();
@@ -46,6 +48,20 @@ class ConversationTest {
                 }
             }
         }
+    }
+
+    /** The last turn asks for one tile, and the answer is that tile's symbols in the cells view (after its tag). */
+    private static void assertTranscribesATile(Scene scene, String question, String answer, String where) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Transcribe tile (\\d+)\\.").matcher(question);
+        assertTrue(m.matches(), where + ": last question " + question);
+        int tile = Integer.parseInt(m.group(1));
+        String cells = CellSymbols.imageText(scene, WORLD.config(), TagMode.ONE_D);
+        // The tiles in prompt order (a single tile carries the thumbnail tag, spec 1 and 6).
+        List<String> tiles = java.util.Arrays.stream(cells.replace("</Image>", "").split("<tile_[^>]*>")).skip(1).toList();
+        assertTrue(tile >= 1 && tile <= tiles.size(), where + ": no tile " + tile + " in " + cells);
+        assertEquals(tiles.get(tile - 1), answer, where);
+        assertTrue(!CellSymbols.isEmpty(answer.toCharArray()) || CellSymbols.isEmpty(cells.replaceAll("<[^>]*>", "")
+                .replace("?", "").toCharArray()), where + ": an empty tile was chosen though some tile shows something");
     }
 
     @Test
