@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import nvlm.model.Architecture;
+import nvlm.tensor.Device;
 import nvlm.trainer.pipeline.Demo;
 import nvlm.trainer.pipeline.DemoRecipe;
 import nvlm.trainer.train.ProgressBar;
@@ -38,6 +39,8 @@ public final class DemoCommand implements Command {
               --stage2-steps N     stage 2 optimizer steps
               --samples N          test examples per image family (default 200)
               --text-samples N     test examples per text-only family (default 400)
+              --device D           cpu (default) or cuda: where stages 1 and 2 and the evaluation run (cuda needs
+                                   an NVIDIA GPU with its driver, cuBLAS and NVRTC; see ./nvlm kernels --help)
               --progress M         auto | bar | lines | off (default auto)
               --help               this text
 
@@ -67,7 +70,7 @@ public final class DemoCommand implements Command {
     @Override
     public int run(List<String> words) throws Exception {
         Args args = Args.parse(name(), words, Set.of("arch", "out", "seed", "backbones", "stage1-steps", "stage2-steps", "samples",
-                "text-samples", "progress"), Set.of("help"));
+                "text-samples", "progress", "device"), Set.of("help"));
         if (args.has("help")) {
             out.print(USAGE);
             return 0;
@@ -86,7 +89,13 @@ public final class DemoCommand implements Command {
         recipe = recipe.withSteps(s1, s2).withEvalSamples(EvalCommand.nonNegative(args, "samples", recipe.evalSamples()),
                 EvalCommand.nonNegative(args, "text-samples", recipe.textEvalSamples()));
         Path outDir = args.getPath("out", Path.of("runs", "demo-" + arch.name().toLowerCase(Locale.ROOT)));
-        Demo.run(new Demo.Settings(arch, "tiny", seed, outDir, args.getPath("backbones", null), recipe, progress(args), out));
+        Device device;
+        try {
+            device = Device.parse(args.get("device", "cpu"));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--device: " + e.getMessage());
+        }
+        Demo.run(new Demo.Settings(arch, "tiny", seed, outDir, args.getPath("backbones", null), recipe, progress(args), out, device));
         return 0;
     }
 

@@ -16,6 +16,7 @@ import nvlm.model.Nvlm;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.tiling.TagMode;
+import nvlm.tensor.Device;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.backbone.Backbones;
 import nvlm.trainer.data.Example;
@@ -68,7 +69,12 @@ public final class Demo {
      * @param log       where the tables and messages go (progress goes there too)
      */
     public record Settings(Architecture arch, String preset, long seed, Path out, Path backbones, DemoRecipe recipe,
-                           ProgressBar.Mode progress, PrintStream log) {
+                           ProgressBar.Mode progress, PrintStream log, Device device) {
+        /** On the CPU. */
+        public Settings(Architecture arch, String preset, long seed, Path out, Path backbones, DemoRecipe recipe,
+                        ProgressBar.Mode progress, PrintStream log) {
+            this(arch, preset, seed, out, backbones, recipe, progress, log, Device.CPU);
+        }
     }
 
     /** What the demo produced. */
@@ -88,12 +94,13 @@ public final class Demo {
         NvlmConfig config = Presets.get(s.preset(), s.arch());
         Nvlm model = Nvlm.create(config, new SplittableRandom(s.seed()));
         Backbones.load(model, backbones, backbones);
+        model.to(s.device());
         SyntheticWorld world = new SyntheticWorld(WorldConfig.forModel(config, worldSeed));
         SampleEncoder encoder = WorldStage.encoder(config, SampleEncoder.Options.defaults());
         TagMode tagMode = encoder.tagMode();
-        log.printf(Locale.ROOT, "demo: NVLM-%s, preset %s, seed %d; backbones %s (world seed %d)%n", s.arch(), s.preset(), s.seed(),
-                s.backbones() != null ? backbones : "shipped with this build (./nvlm pretrain-backbones --seed " + worldSeed + ")",
-                worldSeed);
+        log.printf(Locale.ROOT, "demo: NVLM-%s, preset %s, seed %d, device %s; backbones %s (world seed %d)%n", s.arch(), s.preset(),
+                s.seed(), s.device(), s.backbones() != null ? backbones
+                        : "shipped with this build (./nvlm pretrain-backbones --seed " + worldSeed + ")", worldSeed);
 
         long t = System.nanoTime();
         Map<String, List<Example>> textExamples = Evaluation.worldExamples(world, Split.TEST, 0, s.recipe().textEvalSamples(),
@@ -177,7 +184,7 @@ public final class Demo {
 
     private static TrainerOptions options(Settings s, nvlm.trainer.train.Evaluator evaluator) {
         return TrainerOptions.defaults().withCheckpointEvery(0).withKeepCheckpoints(1).withProgress(s.progress(), s.log(), 0)
-                .withEvaluator(evaluator, 0);
+                .withEvaluator(evaluator, 0).withDevice(s.device());
     }
 
     private static TrainResult train(Nvlm model, StageConfig config, DataSpec data, NvlmConfig modelConfig,
