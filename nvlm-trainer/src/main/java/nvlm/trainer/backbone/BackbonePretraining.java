@@ -99,7 +99,7 @@ public final class BackbonePretraining {
         Nvlm model = Nvlm.create(config, new SplittableRandom(recipe.seed()));
         SampleEncoder encoder = SampleEncoder.forConfig(config, ProjectTokenizer.instance(), SampleEncoder.Options.defaults());
         WorldDataset data = new WorldDataset(world, Split.TRAIN, Blend.stage0Text(), recipe.textSteps() * recipe.textBatch(),
-                TagMode.parse(config.tiling().tagMode()));
+                TagMode.parse(config.tiling().tagMode()), BackboneRecipe.TEXT_QUESTIONS);
         DataLoader loader = new DataLoader(data, encoder, recipe.textBatch(), POOL_BATCHES, recipe.seed());
         Path textRun = out.resolve("text");
         TrainResult text;

@@ -42,6 +42,11 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
     public static final double BETA1 = 0.9;
     public static final double BETA2 = 0.95;
     public static final double EPS = 1e-8;
+    /**
+     * Questions per picture in the decoder's data (the task's own, others about the same picture,
+     * and a tile transcription; {@link nvlm.trainer.data.SyntheticWorld#example}).
+     */
+    public static final int TEXT_QUESTIONS = 4;
     /** Warmup is this fraction of each backbone's steps. */
     public static final double WARMUP_FRACTION = 0.05;
 
@@ -57,7 +62,7 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
 
     /** The recipe of the shipped backbones (the tiny preset). */
     public static BackboneRecipe defaults(long seed) {
-        return new BackboneRecipe("tiny", seed, 7000, 16, 2e-3, 400, 8, 1e-3, 0.1, 1.0, 200);
+        return new BackboneRecipe("tiny", seed, 6000, 16, 2e-3, 400, 8, 1e-3, 0.1, 1.0, 200);
     }
 
     public BackboneRecipe withSteps(int text, int vision) {
@@ -96,6 +101,7 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
         m.put("weight_decay", weightDecay);
         m.put("clip_norm", clipNorm);
         m.put("eval_samples", (long) evalSamples);
+        m.put("text_questions", (long) TEXT_QUESTIONS);
         m.put("betas", java.util.List.of(BETA1, BETA2));
         m.put("eps", EPS);
         m.put("warmup_fraction", WARMUP_FRACTION);
