@@ -187,8 +187,14 @@ public final class Demo {
                 .withEvaluator(evaluator, 0).withDevice(s.device());
     }
 
-    private static TrainResult train(Nvlm model, StageConfig config, DataSpec data, NvlmConfig modelConfig,
-                                     TrainerOptions options, Path runDir) throws IOException {
+    /**
+     * Trains {@code model} in place for one stage on {@code data}'s examples (encoded for
+     * {@code modelConfig}: its tiling and tag mode), in the fresh run folder {@code runDir}
+     * ({@code data.json}, stage.json, metrics.jsonl, checkpoints/, model/). Fails unless the stage
+     * completes. Also the building block of the experiments ({@code ./nvlm experiment}).
+     */
+    public static TrainResult train(Nvlm model, StageConfig config, DataSpec data, NvlmConfig modelConfig,
+                                    TrainerOptions options, Path runDir) throws IOException {
         data.write(runDir);
         try (LoaderBatches batches = WorldStage.batches(data.source(config, modelConfig), data.encoder(modelConfig), config)) {
             TrainResult r = Trainer.start(model, config, batches, runDir, options).run();
