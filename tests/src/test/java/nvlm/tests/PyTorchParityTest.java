@@ -96,6 +96,9 @@ class PyTorchParityTest {
                 failures.add(e.getKey() + " " + err);
             }
         }
+        // The measured errors, for the README's parity table (surefire keeps stdout in target/surefire-reports).
+        System.out.printf(java.util.Locale.ROOT, "parity %s: logits max relative %.2e, loss relative %.2e, worst gradient %.2e"
+                + " (of %d parameters)%n", fixture, logitsError, lossError, worst, model.namedParameters().size());
         assertTrue(failures.isEmpty(), fixture + ": gradients off: " + failures);
         assertTrue(worst <= 1e-3);
     }
