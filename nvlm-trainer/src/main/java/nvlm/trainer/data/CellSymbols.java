@@ -90,6 +90,16 @@ public final class CellSymbols {
         return true;
     }
 
+    /** Whether some symbol of {@code cells} is a glyph's. */
+    public static boolean hasGlyph(char[] cells) {
+        for (char c : cells) {
+            if (GLYPHS.indexOf(c) >= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The head class of a symbol (its index in {@link #ALPHABET}). */
     public static int classOf(char symbol) {
         int i = ALPHABET.indexOf(symbol);

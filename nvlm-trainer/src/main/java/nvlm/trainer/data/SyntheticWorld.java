@@ -183,7 +183,7 @@ public final class SyntheticWorld {
                 turns.add(Turn.user(more.get(i)[0]));
                 turns.add(Turn.assistant(more.get(i)[1]));
             }
-            String[] transcription = transcription(t.scene(), rng);
+            String[] transcription = transcription(t.scene(), rng, view == View.IMAGE);
             turns.add(Turn.user(transcription[0]));
             turns.add(Turn.assistant(transcription[1]));
         }
@@ -198,15 +198,25 @@ public final class SyntheticWorld {
      * projector, token by token, what each image token must read as: the toy counterpart of the
      * captioning and OCR data the paper pretrains its projector on (spec 11).
      */
-    String[] transcription(Scene scene, SplittableRandom rng) {
+    String[] transcription(Scene scene, SplittableRandom rng, boolean preferGlyphs) {
         TilePlan plan = CellSymbols.plan(scene, config);
         int[] classes = scene.cellClasses(config);
         // A tile showing something (glyphs, shapes, bars) when there is one: empty tiles teach little.
+        // On pictures (stages 1 and 2), a tile with glyphs when there is one: a glyph is the hardest
+        // image token to align (36 of them, few per picture), and OCR and chart labels need them all.
         List<Integer> shown = new ArrayList<>();
+        List<Integer> glyphs = new ArrayList<>();
         for (int k = 0; k < plan.cols() * plan.rows(); k++) {
-            if (!CellSymbols.isEmpty(CellSymbols.ofTile(scene, config, classes, k))) {
+            char[] cells = CellSymbols.ofTile(scene, config, classes, k);
+            if (!CellSymbols.isEmpty(cells)) {
                 shown.add(k);
             }
+            if (CellSymbols.hasGlyph(cells)) {
+                glyphs.add(k);
+            }
+        }
+        if (preferGlyphs && !glyphs.isEmpty()) {
+            shown = glyphs;
         }
         int k = shown.isEmpty() ? rng.nextInt(plan.cols() * plan.rows()) : shown.get(rng.nextInt(shown.size()));
         return new String[] {transcriptionQuestion(k + 1), new String(CellSymbols.ofTile(scene, config, classes, k))};

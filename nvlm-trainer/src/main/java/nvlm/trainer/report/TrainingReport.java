@@ -80,18 +80,29 @@ public final class TrainingReport {
             offsets[i] = offset;
             offset += stages.get(i).lastStep();
         }
-        lossPlot(stages, offsets).write(outDir.resolve(LOSS_PNG), WIDTH, HEIGHT);
-        lrPlot(stages, offsets).write(outDir.resolve(LR_PNG), WIDTH, HEIGHT);
         LinePlot accuracy = accuracyPlot(stages, offsets);
         boolean hasAccuracy = accuracy != null;
-        if (hasAccuracy) {
-            accuracy.write(outDir.resolve(ACCURACY_PNG), WIDTH, HEIGHT);
-        } else {
-            Files.deleteIfExists(outDir.resolve(ACCURACY_PNG));
+        String plotsMissing = null;
+        try {
+            lossPlot(stages, offsets).write(outDir.resolve(LOSS_PNG), WIDTH, HEIGHT);
+            lrPlot(stages, offsets).write(outDir.resolve(LR_PNG), WIDTH, HEIGHT);
+            if (hasAccuracy) {
+                accuracy.write(outDir.resolve(ACCURACY_PNG), WIDTH, HEIGHT);
+            } else {
+                Files.deleteIfExists(outDir.resolve(ACCURACY_PNG));
+            }
+        } catch (IllegalStateException e) {
+            // A JDK without fonts (no fontconfig) cannot draw text: the report keeps its tables and says why
+            // the plots are missing, rather than failing the run that produced it.
+            plotsMissing = e.getMessage();
+            for (String png : List.of(LOSS_PNG, LR_PNG, ACCURACY_PNG)) {
+                Files.deleteIfExists(outDir.resolve(png));
+            }
+            System.err.println("report: no plots: " + plotsMissing);
         }
         Path html = outDir.resolve(HTML);
         Path tmp = outDir.resolve(HTML + ".tmp");
-        Files.writeString(tmp, html(title, stages, hasAccuracy), StandardCharsets.UTF_8);
+        Files.writeString(tmp, html(title, stages, hasAccuracy, plotsMissing), StandardCharsets.UTF_8);
         Files.move(tmp, html, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return html;
     }
@@ -187,6 +198,11 @@ public final class TrainingReport {
     // ------------------------------------------------------------------ HTML
 
     static String html(String title, List<StageRun> stages, boolean hasAccuracy) {
+        return html(title, stages, hasAccuracy, null);
+    }
+
+    /** The page; {@code plotsMissing} (or null) says why there are no plots. */
+    static String html(String title, List<StageRun> stages, boolean hasAccuracy, String plotsMissing) {
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>").append(escape(title))
                 .append("</title>\n<style>\n")
@@ -263,6 +279,10 @@ public final class TrainingReport {
             h.append("</table>\n<p>Exact-match accuracy.</p>\n");
         }
 
+        if (plotsMissing != null) {
+            h.append("<h2>Plots</h2>\n<p>No plots: ").append(escape(plotsMissing)).append("</p>\n</body>\n</html>\n");
+            return h.toString();
+        }
         h.append("<h2>Loss</h2>\n<img src=\"").append(LOSS_PNG).append("\" alt=\"training loss per step\">\n");
         h.append("<h2>Learning rate</h2>\n<img src=\"").append(LR_PNG).append("\" alt=\"learning rate per step\">\n");
         if (hasAccuracy) {
