@@ -33,7 +33,7 @@ class ConversationTest {
                     List<String[]> all = WORLD.questions(task.scene());
                     Set<String> asked = new HashSet<>();
                     int last = many.turns().size() - 2;
-                    assertTranscribesATile(task.scene(), many.turns().get(last).text(), many.turns().get(last + 1).text(), where);
+                    assertTranscribesATile(task.scene(), many.turns().get(last).text(), many.turns().get(last + 1).text(), view, where);
                     for (int t = 0; t < last; t += 2) {
                         assertEquals(Role.USER, many.turns().get(t).role());
                         assertEquals(Role.ASSISTANT, many.turns().get(t + 1).role());
@@ -51,7 +51,7 @@ class ConversationTest {
     }
 
     /** The last turn asks for one tile, and the answer is that tile's symbols in the cells view (after its tag). */
-    private static void assertTranscribesATile(Scene scene, String question, String answer, String where) {
+    private static void assertTranscribesATile(Scene scene, String question, String answer, View view, String where) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("Transcribe tile (\\d+)\\.").matcher(question);
         assertTrue(m.matches(), where + ": last question " + question);
         int tile = Integer.parseInt(m.group(1));
@@ -62,6 +62,9 @@ class ConversationTest {
         assertEquals(tiles.get(tile - 1), answer, where);
         assertTrue(!CellSymbols.isEmpty(answer.toCharArray()) || CellSymbols.isEmpty(cells.replaceAll("<[^>]*>", "")
                 .replace("?", "").toCharArray()), where + ": an empty tile was chosen though some tile shows something");
+        if (view == View.IMAGE && tiles.stream().anyMatch(t -> CellSymbols.hasGlyph(t.toCharArray()))) {
+            assertTrue(CellSymbols.hasGlyph(answer.toCharArray()), where + ": on a picture with glyphs, a tile with glyphs: " + answer);
+        }
     }
 
     @Test
