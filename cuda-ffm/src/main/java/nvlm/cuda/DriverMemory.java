@@ -7,11 +7,24 @@ import java.util.ArrayDeque;
 import static nvlm.cuda.bindings.cuda_h.*;
 
 /** The CUDA driver as the caching allocator's {@link CachingAllocator.Driver}; events are pooled. */
-final class DriverMemory implements CachingAllocator.Driver {
+public final class DriverMemory implements CachingAllocator.Driver {
     private final ArrayDeque<Long> idleEvents = new ArrayDeque<>();
+
+    DriverMemory() {
+    }
 
     @Override
     public long malloc(long bytes) {
+        return allocate(bytes);
+    }
+
+    @Override
+    public void free(long address) {
+        release(address);
+    }
+
+    /** cuMemAlloc in the current context: the device address, or 0 when the device is out of memory. */
+    public static long allocate(long bytes) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pointer = arena.allocate(C_LONG_LONG);
             int result = cuMemAlloc_v2(pointer, bytes);
@@ -23,8 +36,8 @@ final class DriverMemory implements CachingAllocator.Driver {
         }
     }
 
-    @Override
-    public void free(long address) {
+    /** cuMemFree of an address {@link #allocate} returned. */
+    public static void release(long address) {
         CudaDriverException.check(cuMemFree_v2(address), "cuMemFree_v2(0x" + Long.toHexString(address) + ")");
     }
 

@@ -31,6 +31,7 @@ import nvlm.cuda.Cublas;
 import nvlm.cuda.Cuda;
 import nvlm.cuda.CudaDevice;
 import nvlm.cuda.CudaDriverException;
+import nvlm.cuda.DriverMemory;
 import nvlm.cuda.CudaKernel;
 import nvlm.cuda.CudaModule;
 import nvlm.cuda.CudaStream;
@@ -425,20 +426,12 @@ public final class CudaAccelerator implements Accelerator {
 
         @Override
         public long malloc(long bytes) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment pointer = arena.allocate(C_LONG_LONG);
-                int result = cuMemAlloc_v2(pointer, bytes);
-                if (result == CUDA_ERROR_OUT_OF_MEMORY()) {
-                    return 0;
-                }
-                CudaDriverException.check(result, "cuMemAlloc_v2(" + bytes + " bytes)");
-                return pointer.get(C_LONG_LONG, 0);
-            }
+            return DriverMemory.allocate(bytes);
         }
 
         @Override
         public void free(long address) {
-            CudaDriverException.check(cuMemFree_v2(address), "cuMemFree_v2(0x" + Long.toHexString(address) + ")");
+            DriverMemory.release(address);
         }
 
         @Override
