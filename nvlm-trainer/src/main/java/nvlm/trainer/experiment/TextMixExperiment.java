@@ -10,8 +10,6 @@ import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Device;
-import nvlm.tensor.io.Json;
-import nvlm.trainer.cli.Args;
 import nvlm.trainer.data.Example;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
@@ -67,18 +65,8 @@ public final class TextMixExperiment implements Experiment {
 
     @Override
     public int run(List<String> words) throws IOException {
-        Args args = Args.parse("experiment " + NAME, words, WorldExperiment.VALUED, WorldExperiment.SWITCHES);
-        if (args.has("help")) {
-            System.out.print(USAGE);
-            return 0;
-        }
         DemoRecipe demo = DemoRecipe.of(WorldExperiment.ARCH, 1);
-        WorldExperiment w = WorldExperiment.of(NAME, args, demo.evalSamples(), demo.textEvalSamples());
-        Map<String, Object> json = report(w);
-        if (w.json()) {
-            System.out.println(Json.write(json));
-        }
-        return 0;
+        return WorldExperiment.command(NAME, words, USAGE, demo.evalSamples(), demo.textEvalSamples(), TextMixExperiment::report);
     }
 
     /** Runs the experiment, prints its table, writes {@value WorldExperiment#RESULTS} and returns the JSON object. */

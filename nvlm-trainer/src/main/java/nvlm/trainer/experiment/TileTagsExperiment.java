@@ -10,8 +10,6 @@ import java.util.Map;
 import nvlm.model.Nvlm;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.prompt.Sample;
-import nvlm.tensor.io.Json;
-import nvlm.trainer.cli.Args;
 import nvlm.trainer.data.Example;
 import nvlm.trainer.data.Family;
 import nvlm.trainer.data.SampleEncoder;
@@ -68,17 +66,8 @@ public final class TileTagsExperiment implements Experiment {
 
     @Override
     public int run(List<String> words) throws IOException {
-        Args args = Args.parse("experiment " + NAME, words, WorldExperiment.VALUED, WorldExperiment.SWITCHES);
-        if (args.has("help")) {
-            System.out.print(USAGE);
-            return 0;
-        }
-        WorldExperiment w = WorldExperiment.of(NAME, args, DemoRecipe.of(WorldExperiment.ARCH, 1).evalSamples(), TEXT_SAMPLES);
-        Map<String, Object> json = report(w);
-        if (w.json()) {
-            System.out.println(Json.write(json));
-        }
-        return 0;
+        return WorldExperiment.command(NAME, words, USAGE, DemoRecipe.of(WorldExperiment.ARCH, 1).evalSamples(), TEXT_SAMPLES,
+                TileTagsExperiment::report);
     }
 
     /** Runs the experiment, prints its table, writes {@value WorldExperiment#RESULTS} and returns the JSON object. */

@@ -79,6 +79,30 @@ public record WorldExperiment(String name, Path backbones, DemoRecipe recipe, lo
     }
 
     /** The settings of {@code args} (parsed with {@link #VALUED} and {@link #SWITCHES}). */
+    /** What an experiment does once its flags are parsed: run, print its table, return its JSON object. */
+    interface Report {
+        Map<String, Object> run(WorldExperiment w) throws IOException;
+    }
+
+    /**
+     * The command body both world experiments share: parse {@code words}, print {@code usage} for
+     * --help, otherwise run {@code report} and, with --json, print its object on stdout.
+     */
+    static int command(String name, List<String> words, String usage, int defaultSamples, int defaultTextSamples, Report report)
+            throws IOException {
+        Args args = Args.parse("experiment " + name, words, VALUED, SWITCHES);
+        if (args.has("help")) {
+            System.out.print(usage);
+            return 0;
+        }
+        WorldExperiment w = of(name, args, defaultSamples, defaultTextSamples);
+        Map<String, Object> json = report.run(w);
+        if (w.json()) {
+            System.out.println(Json.write(json));
+        }
+        return 0;
+    }
+
     static WorldExperiment of(String name, Args args, int defaultSamples, int defaultTextSamples) {
         if (!args.positional().isEmpty()) {
             throw new UsageException("unexpected argument '" + args.positional().getFirst() + "' (see ./nvlm experiment " + name
