@@ -197,10 +197,6 @@ public final class TrainingReport {
 
     // ------------------------------------------------------------------ HTML
 
-    static String html(String title, List<StageRun> stages, boolean hasAccuracy) {
-        return html(title, stages, hasAccuracy, null);
-    }
-
     /** The page; {@code plotsMissing} (or null) says why there are no plots. */
     static String html(String title, List<StageRun> stages, boolean hasAccuracy, String plotsMissing) {
         StringBuilder h = new StringBuilder();
