@@ -2,11 +2,13 @@ package nvlm.tensor;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import nvlm.kernels.DType;
 
 /** Reverse-mode differentiation over the recorded {@link Node} graph. */
 final class Autograd {
@@ -42,7 +44,7 @@ final class Autograd {
             throw new IllegalStateException("backward() on a tensor that does not require grad"
                     + " (no input of its computation has requiresGrad(true), or it was computed under GradMode.disabled())");
         }
-        if (!java.util.Arrays.equals(seed.shape(), root.shape())) {
+        if (!Arrays.equals(seed.shape(), root.shape())) {
             throw new IllegalArgumentException("backward seed shape " + Shape.str(seed.shape())
                     + " differs from the tensor's shape " + Shape.str(root.shape()));
         }
@@ -66,7 +68,7 @@ final class Autograd {
                     if (input == null || gi == null) {
                         continue;
                     }
-                    if (!java.util.Arrays.equals(gi.shape(), input.shape())) {
+                    if (!Arrays.equals(gi.shape(), input.shape())) {
                         throw new IllegalStateException("autograd: '" + node.name() + "' produced a gradient of shape "
                                 + Shape.str(gi.shape()) + " for input " + i + " of shape " + Shape.str(input.shape()));
                     }
@@ -84,9 +86,15 @@ final class Autograd {
     private static void accumulateLeaf(Tensor leaf, Tensor g) {
         Tensor existing = leaf.grad();
         if (existing == null) {
+            Tensor spare = leaf.takeSpareGrad();
+            if (spare != null && spare.dtype() == DType.F32 && spare.device() == g.device()
+                    && spare.isContiguous() && Arrays.equals(spare.shape(), leaf.shape())) {
+                leaf.setGrad(spare.copy_(g)); // same values as the fresh copy below, no allocation
+                return;
+            }
             // The gradient belongs with its parameter: allocate it in the leaf's own scope so it
             // outlives the step scope the backward pass runs in.
-            Tensor copy = MemoryScope.runIn(leaf.storage().scope(), () -> g.to(nvlm.kernels.DType.F32).contiguousCopy());
+            Tensor copy = MemoryScope.runIn(leaf.storage().scope(), () -> g.to(DType.F32).contiguousCopy());
             leaf.setGrad(copy);
         } else {
             existing.add_(g);

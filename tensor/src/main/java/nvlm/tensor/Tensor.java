@@ -29,6 +29,8 @@ public final class Tensor {
     private final long[] strides;
     private boolean requiresGrad;
     private Tensor grad;
+    /** The last gradient dropped by {@link #recycleGrad()}, for the next backward pass to write into. */
+    private Tensor spareGrad;
     private Node gradFn;
     private String name;
 
@@ -264,6 +266,28 @@ public final class Tensor {
             throw new IllegalArgumentException("gradient shape " + Shape.str(grad.shape) + " for tensor " + describe());
         }
         this.grad = grad;
+    }
+
+    /**
+     * Drops the gradient ({@link #grad()} becomes null, so a parameter no gradient reaches is
+     * still skipped by optimizers) but keeps its memory for the next backward pass to write into.
+     * Without this, a dropped gradient goes back to the memory pool only when the GC notices it,
+     * and every training step would allocate (and zero) fresh memory for all gradients. A
+     * reference kept to the old gradient sees it overwritten by the next backward pass: copy it
+     * first to keep it.
+     */
+    public void recycleGrad() {
+        if (grad != null) {
+            spareGrad = grad;
+            grad = null;
+        }
+    }
+
+    /** Takes the buffer {@link #recycleGrad()} kept, or null. */
+    Tensor takeSpareGrad() {
+        Tensor spare = spareGrad;
+        spareGrad = null;
+        return spare;
     }
 
     /** The operation that produced this tensor, or null for leaves. */

@@ -45,6 +45,25 @@ class MemoryScopeTest {
     }
 
     @Test
+    void recycledGradientIsDroppedAndTheNextBackwardReusesItsMemory() {
+        Tensor w = Tensor.randn(new java.util.Random(2), 5, 3).requiresGrad(true); // outside any scope, like a parameter
+        try (var s = MemoryScope.open()) {
+            w.mul(w).sum().backward();
+        }
+        Storage first = w.grad().storage();
+        float[] twice = w.mul(2).toFloatArray();
+        assertArrayEquals(twice, w.grad().toFloatArray());
+        w.recycleGrad(); // what Parameter.zeroGrad and the optimizers' zeroGrad do
+        assertEquals(null, w.grad(), "a parameter no gradient reaches must stay without one (optimizers skip it)");
+        try (var s = MemoryScope.open()) {
+            w.mul(w).mul(3).sum().backward();
+        }
+        assertTrue(w.grad().storage() == first, "the recycled buffer holds the new gradient");
+        float[] six = w.mul(6).toFloatArray();
+        assertArrayEquals(six, w.grad().toFloatArray(), "written, not added to the old gradient");
+    }
+
+    @Test
     void everyStorageOfAStepIsReleasedWhenItsScopeCloses() {
         java.util.List<Storage> made = new java.util.ArrayList<>();
         try (var s = MemoryScope.open()) {

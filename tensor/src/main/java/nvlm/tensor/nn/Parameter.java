@@ -65,8 +65,9 @@ public final class Parameter {
         }
     }
 
+    /** Drops the gradient, keeping its memory for the next backward pass ({@link Tensor#recycleGrad()}). */
     public void zeroGrad() {
-        value.setGrad(null);
+        value.recycleGrad();
     }
 
     @Override
