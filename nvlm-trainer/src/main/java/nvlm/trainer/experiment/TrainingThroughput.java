@@ -40,6 +40,7 @@ public final class TrainingThroughput {
     private final Nvlm model;
     private final Batch batch;
     private final Device device;
+    private final AdamW optimizer;
 
     public TrainingThroughput(Architecture arch, String preset, int rows, long seed, Device device) {
         NvlmConfig config = Presets.get(preset, arch);
@@ -55,6 +56,7 @@ public final class TrainingThroughput {
         this.batch = Batch.of(nvlm.model.prompt.Batch.collate(samples, encoder.padId())).to(device);
         model.to(device);
         model.vision().trainable(false);
+        this.optimizer = AdamW.of(model.trainableParameters(), 1e-4, 0.9, 0.95, 1e-8, 0.05);
     }
 
     public Nvlm model() {
@@ -78,18 +80,28 @@ public final class TrainingThroughput {
      * them, which takes many steps on two busy cores.
      */
     public Result measure(int warmup, int steps) {
-        AdamW optimizer = AdamW.of(model.trainableParameters(), 1e-4, 0.9, 0.95, 1e-8, 0.05);
+        warmUp(warmup);
+        double[] seconds = new double[steps];
+        for (int s = 0; s < steps; s++) {
+            seconds[s] = step();
+        }
+        return result(seconds);
+    }
+
+    /** The untimed part of {@link #measure}: at least {@code warmup} steps, more until settled. */
+    public void warmUp(int warmup) {
         List<Double> warm = new ArrayList<>();
         long warmStart = System.nanoTime();
         while (warm.size() < warmup || (!settled(warm) && System.nanoTime() - warmStart < 120e9)) {
-            warm.add(step(optimizer));
+            warm.add(step());
         }
-        double[] seconds = new double[steps];
-        for (int s = 0; s < steps; s++) {
-            seconds[s] = step(optimizer);
-        }
-        Arrays.sort(seconds);
-        double median = seconds[steps / 2];
+    }
+
+    /** The result of these timed steps (their median decides). */
+    public Result result(double[] seconds) {
+        double[] sorted = seconds.clone();
+        Arrays.sort(sorted);
+        double median = sorted[sorted.length / 2];
         return new Result(model.config().architecture(), model.config().preset(), (int) batch.rows(), batch.length(), median,
                 batch.rows() / median);
     }
@@ -104,7 +116,8 @@ public final class TrainingThroughput {
         return max <= 1.15 * min;
     }
 
-    private double step(AdamW optimizer) {
+    /** One full training step (forward, backward, AdamW); returns its seconds. */
+    public double step() {
         long start = System.nanoTime();
         try (var scope = MemoryScope.open()) {
             model.zeroGrad();
