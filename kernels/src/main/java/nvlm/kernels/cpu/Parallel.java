@@ -15,8 +15,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * wakes the workers and then claims chunks itself, as they do, until none is left: a chunk runs
  * on whichever thread is free, and the caller never waits for a worker that has not started.
  * (The ForkJoinPool used before could leave the caller waiting while all chunks ran one after
- * the other on one worker, for whole training runs: the same job then took 0.65 instead of
- * 0.24 s per step, depending on timing at start-up.)
+ * the other on one worker: in some training runs JFR saw every kernel sample on that worker and
+ * none on the calling thread. This was not the whole story of those runs' slow steps: the
+ * slow stage-0 configuration stayed slow with this class too; see the README's known limitations.)
  */
 public final class Parallel {
     private static final int THREADS = configuredThreads();
