@@ -3,14 +3,19 @@ package nvlm.tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
-import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Caching allocator for CPU tensor memory: blocks are rounded up to size buckets and reused, so a
  * training loop does not pay malloc, page faults and zeroing for every activation of every step.
  * Each block has its own shared arena (accessible from every kernel thread); blocks are freed for
  * real only by {@link #emptyCache()} or when the cache grows past its limit.
+ *
+ * <p>A request takes a free block of its own bucket, else the smallest free block of at most
+ * twice its bucket (best fit): when shapes change from step to step (stage 0's varying sequence
+ * lengths) the exact bucket is often empty while a slightly larger one is not, and a fresh
+ * block costs a native allocation, its zeroing and its page faults.
  */
 public final class CpuMemoryPool {
     /** 64-byte alignment: a cache line, and the widest vector register. */
@@ -23,10 +28,13 @@ public final class CpuMemoryPool {
     private static final CpuMemoryPool INSTANCE = new CpuMemoryPool(DEFAULT_LIMIT);
 
     private final long limit;
-    private final Map<Long, ArrayDeque<Block>> free = new HashMap<>();
+    /** Free blocks by size; a size's queue is removed when it empties, so every entry has a block. */
+    private final TreeMap<Long, ArrayDeque<Block>> free = new TreeMap<>();
     private long cachedBytes;
     private long allocatedBytes;
     private long peakBytes;
+    private long freshBlocks;
+    private long evictedBlocks;
 
     CpuMemoryPool(long limit) {
         this.limit = limit;
@@ -51,11 +59,17 @@ public final class CpuMemoryPool {
 
     synchronized Block acquire(long bytes) {
         long size = bucket(bytes);
-        ArrayDeque<Block> queue = free.get(size);
-        Block block = queue == null ? null : queue.pollLast();
-        if (block != null) {
+        Map.Entry<Long, ArrayDeque<Block>> fit = free.ceilingEntry(size);
+        Block block = null;
+        if (fit != null && fit.getKey() <= 2 * size) {
+            block = fit.getValue().pollLast();
+            if (fit.getValue().isEmpty()) {
+                free.remove(fit.getKey());
+            }
+            size = fit.getKey();
             cachedBytes -= size;
         } else {
+            freshBlocks++;
             Arena arena = Arena.ofShared();
             try {
                 block = new Block(arena, arena.allocate(size, ALIGNMENT));
@@ -74,6 +88,7 @@ public final class CpuMemoryPool {
         long size = block.segment().byteSize();
         allocatedBytes -= size;
         if (cachedBytes + size > limit) {
+            evictedBlocks++;
             block.arena().close();
             return;
         }
@@ -104,6 +119,16 @@ public final class CpuMemoryPool {
     /** Bytes held in the cache for reuse. */
     public synchronized long cachedBytes() {
         return cachedBytes;
+    }
+
+    /** Blocks allocated from the system so far (requests no free block could serve). */
+    public synchronized long freshBlocks() {
+        return freshBlocks;
+    }
+
+    /** Released blocks freed at once because the cache was at its limit. */
+    public synchronized long evictedBlocks() {
+        return evictedBlocks;
     }
 
     /** Highest {@link #allocatedBytes()} seen. */

@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class MemoryScopeTest {
@@ -93,6 +99,65 @@ class MemoryScopeTest {
         assertEquals(CpuMemoryPool.bucket(10_000), pool.cachedBytes());
         pool.emptyCache();
         assertEquals(0, pool.cachedBytes());
+    }
+
+    @Test
+    void aMissTakesTheSmallestFreeBlockOfAtMostTwiceItsBucket() {
+        CpuMemoryPool pool = new CpuMemoryPool(1L << 24);
+        CpuMemoryPool.Block small = pool.acquire(20_000);
+        CpuMemoryPool.Block mid = pool.acquire(30_000);
+        CpuMemoryPool.Block large = pool.acquire(100_000);
+        pool.release(large);
+        pool.release(mid);
+        pool.release(small);
+        CpuMemoryPool.Block got = pool.acquire(14_000); // bucket 14,336 is empty: 20,480 is the smallest fit
+        assertEquals(small.segment().address(), got.segment().address());
+        CpuMemoryPool.Block got2 = pool.acquire(25_000); // bucket 28,672 is empty: 30,720 is the smallest fit
+        assertEquals(mid.segment().address(), got2.segment().address());
+        CpuMemoryPool.Block fresh = pool.acquire(40_000); // 114,688 free, more than twice the 40,960 bucket: not taken
+        assertTrue(fresh.segment().address() != large.segment().address());
+        assertEquals(CpuMemoryPool.bucket(100_000), pool.cachedBytes());
+        assertEquals(CpuMemoryPool.bucket(20_000) + CpuMemoryPool.bucket(30_000) + CpuMemoryPool.bucket(40_000),
+                pool.allocatedBytes());
+    }
+
+    @Test
+    void randomAcquireReleaseSequencesKeepBlocksDisjointLargeEnoughAndCounted() {
+        qt().withExamples(40).forAll(integers().between(0, 1_000_000)).checkAssert(seed -> {
+            CpuMemoryPool pool = new CpuMemoryPool(1L << 22);
+            SplittableRandom rng = new SplittableRandom(seed);
+            List<CpuMemoryPool.Block> live = new ArrayList<>();
+            for (int op = 0; op < 300; op++) {
+                if (live.isEmpty() || rng.nextInt(3) > 0) {
+                    long bytes = 1 + rng.nextLong(rng.nextBoolean() ? 5_000 : 300_000);
+                    CpuMemoryPool.Block b = pool.acquire(bytes);
+                    long size = b.segment().byteSize();
+                    assertTrue(size >= CpuMemoryPool.bucket(bytes) && size <= 2 * CpuMemoryPool.bucket(bytes),
+                            "request " + bytes + " got " + size + " bytes");
+                    live.add(b);
+                } else {
+                    int i = rng.nextInt(live.size());
+                    pool.release(live.remove(i));
+                }
+                long total = 0;
+                for (int i = 0; i < live.size(); i++) {
+                    CpuMemoryPool.Block a = live.get(i);
+                    total += a.segment().byteSize();
+                    for (int j = i + 1; j < live.size(); j++) {
+                        CpuMemoryPool.Block c = live.get(j);
+                        boolean apart = a.segment().address() + a.segment().byteSize() <= c.segment().address()
+                                || c.segment().address() + c.segment().byteSize() <= a.segment().address();
+                        assertTrue(apart, "two live blocks overlap");
+                    }
+                }
+                assertEquals(total, pool.allocatedBytes());
+                assertTrue(pool.cachedBytes() <= 1L << 22);
+            }
+            live.forEach(pool::release);
+            pool.emptyCache();
+            assertEquals(0, pool.allocatedBytes());
+            assertEquals(0, pool.cachedBytes());
+        });
     }
 
     @Test
