@@ -62,7 +62,7 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
 
     /** The recipe of the shipped backbones (the tiny preset). */
     public static BackboneRecipe defaults(long seed) {
-        return new BackboneRecipe("tiny", seed, 8000, 16, 2e-3, 400, 8, 1e-3, 0.1, 1.0, 200);
+        return new BackboneRecipe("tiny", seed, 12000, 16, 2e-3, 400, 8, 1e-3, 0.1, 1.0, 200);
     }
 
     public BackboneRecipe withSteps(int text, int vision) {
