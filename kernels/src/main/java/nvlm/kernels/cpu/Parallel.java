@@ -175,7 +175,7 @@ public final class Parallel {
         return workers;
     }
 
-    /** Runs {@code body} for every task index in [0, tasks), one index at a time, across the pool. */
+    /** Runs {@code body} for every task index in [0, tasks), one index at a time, across the threads. */
     public static void forEach(int tasks, java.util.function.IntConsumer body) {
         forRange(tasks, 1, (start, end) -> {
             for (int i = start; i < end; i++) {

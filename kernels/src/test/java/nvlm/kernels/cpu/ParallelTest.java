@@ -8,8 +8,10 @@ import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class ParallelTest {
@@ -19,7 +21,7 @@ class ParallelTest {
     void everyIndexRunsExactlyOnceInContiguousChunks() {
         qt().withExamples(300).forAll(integers().between(0, 5000), integers().between(1, 700)).checkAssert((n, grain) -> {
             AtomicIntegerArray visits = new AtomicIntegerArray(Math.max(1, n));
-            List<int[]> ranges = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<int[]> ranges = Collections.synchronizedList(new ArrayList<>());
             Parallel.forRange(n, grain, (start, end) -> {
                 ranges.add(new int[] {start, end});
                 for (int i = start; i < end; i++) {
@@ -47,7 +49,7 @@ class ParallelTest {
     }
 
     private static List<String> chunks(int n, int grain) {
-        List<String> out = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> out = Collections.synchronizedList(new ArrayList<>());
         Parallel.forRange(n, grain, (start, end) -> out.add(start + ".." + end));
         return out.stream().sorted().toList();
     }
@@ -103,7 +105,7 @@ class ParallelTest {
             int id = t;
             threads.add(Thread.ofPlatform().start(() -> {
                 for (int round = 0; round < 200; round++) {
-                    java.util.concurrent.atomic.AtomicLong sum = new java.util.concurrent.atomic.AtomicLong();
+                    AtomicLong sum = new AtomicLong();
                     Parallel.forRange(n, 16, (start, end) -> {
                         long s = 0;
                         for (int i = start; i < end; i++) {
