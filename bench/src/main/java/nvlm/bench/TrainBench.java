@@ -57,7 +57,7 @@ final class TrainBench implements Bench.Subcommand {
         int rows = args.getInt("rows", 2);
         int steps = args.getInt("steps", 5);
         int warmup = args.getInt("warmup", 3);
-        int threads = args.getInt("threads", nvlm.kernels.cpu.Parallel.threads());
+        int threads = args.getInt("threads", nvlm.kernels.Parallel.threads());
         Device device = Device.parse(args.get("device", "cpu"));
         TrainingThroughput java = new TrainingThroughput(arch, preset, rows, args.getLong("seed", 0), device);
         Path dir = Files.createTempDirectory("nvlm-bench-train");

@@ -1,7 +1,7 @@
 package nvlm.cuda.backend;
 
 import nvlm.kernels.DType;
-import nvlm.kernels.cpu.Parallel;
+import nvlm.kernels.Parallel;
 
 /**
  * What cublasGemmStridedBatchedEx computes for a {@link GemmCall}, in Java: the simulated device's

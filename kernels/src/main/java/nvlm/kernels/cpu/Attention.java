@@ -13,6 +13,7 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import nvlm.kernels.Parallel;
 
 /**
  * Fused scaled-dot-product attention on the CPU, forward and backward (flash attention 2).

@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
+import nvlm.kernels.Parallel;
 
 /**
  * Deterministic accumulation of per-column parameter gradients (norm weights and biases) over

@@ -1,5 +1,7 @@
 package nvlm.kernels.cpu;
 
+import nvlm.kernels.Parallel;
+
 /**
  * Runs a long index range [0, n) on {@link Parallel}: one contiguous piece per worker when the
  * range is large, inline on the calling thread when it has fewer than {@code minPerTask} indices

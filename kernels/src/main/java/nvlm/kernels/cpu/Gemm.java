@@ -3,6 +3,7 @@ package nvlm.kernels.cpu;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import nvlm.kernels.DType;
+import nvlm.kernels.Parallel;
 import nvlm.kernels.cpu.GemmPanels.Operand;
 import nvlm.kernels.cpu.GemmPanels.Scratch;
 

@@ -8,6 +8,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import nvlm.kernels.Parallel;
 
 /**
  * Reductions along one axis of a contiguous array viewed as [outer, axis, inner].

@@ -7,6 +7,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import nvlm.kernels.Parallel;
 
 /**
  * Softmax and log-softmax along the last axis of a contiguous [rows, cols] array, with their

@@ -2,7 +2,7 @@ package nvlm.kernels.hat;
 
 import java.lang.invoke.MethodHandle;
 import java.util.concurrent.atomic.AtomicReference;
-import nvlm.kernels.cpu.Parallel;
+import nvlm.kernels.Parallel;
 
 /**
  * Runs a kernel's Java method over a launch grid on the CPU, with GPU semantics: blocks run in

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import nvlm.kernels.Parallel;
 
 /**
  * Attention forward/backward throughput, B=1, H=8, d=64, causal, against a naive Java loop and

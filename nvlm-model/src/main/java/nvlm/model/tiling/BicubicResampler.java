@@ -1,6 +1,6 @@
 package nvlm.model.tiling;
 
-import nvlm.kernels.cpu.Parallel;
+import nvlm.kernels.Parallel;
 
 /**
  * Bicubic resize of 8-bit RGB images, computed the way Pillow's {@code Image.resize(size,

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import nvlm.kernels.DType;
-import nvlm.kernels.cpu.Parallel;
+import nvlm.kernels.Parallel;
 import nvlm.model.Architecture;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
@@ -51,7 +51,7 @@ import nvlm.trainer.train.TrainerOptions;
  * &lt;out&gt;/vision/metrics.jsonl                    vision training
  * &lt;out&gt;/text/                                   decoder run folder (stage.json, metrics.jsonl, checkpoints/)
  * </pre>
- * Everything is a pure function of the recipe (and of the kernel pool's thread count, which
+ * Everything is a pure function of the recipe (and of {@link Parallel#threads()}, which
  * decides how work is split; the manifest records it).
  */
 public final class BackbonePretraining {

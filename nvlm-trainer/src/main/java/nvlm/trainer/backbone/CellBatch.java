@@ -1,7 +1,7 @@
 package nvlm.trainer.backbone;
 
 import java.util.List;
-import nvlm.kernels.cpu.Parallel;
+import nvlm.kernels.Parallel;
 import nvlm.model.tiling.DynamicTiler;
 import nvlm.model.tiling.TiledImage;
 import nvlm.tensor.Tensor;

@@ -4,12 +4,12 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import nvlm.kernels.cpu.Parallel;
+import nvlm.kernels.Parallel;
 import nvlm.model.prompt.Sample;
 
 /**
  * Batches of an {@link ExampleSource} for one model: examples encoded by a {@link SampleEncoder}
- * (in parallel on the kernel pool), grouped by {@link LengthBucketSampler}, collated to the
+ * (in parallel on {@link Parallel}'s threads), grouped by {@link LengthBucketSampler}, collated to the
  * arrays of spec 10 and to the tensor {@link nvlm.model.Batch}. Batch {@code step} of epoch
  * {@code e} is a pure function of (source, encoder, batch size, pool, seed, e, step), which is
  * what a bit-identical {@code --resume} needs. Nothing is cached on disk; token lengths are kept

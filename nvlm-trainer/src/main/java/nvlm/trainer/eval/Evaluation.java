@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
-import nvlm.kernels.cpu.Parallel;
+import nvlm.kernels.Parallel;
 import nvlm.model.Batch;
 import nvlm.model.Generator;
 import nvlm.model.Nvlm;

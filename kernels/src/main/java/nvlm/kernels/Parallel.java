@@ -1,4 +1,4 @@
-package nvlm.kernels.cpu;
+package nvlm.kernels;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -6,9 +6,11 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The threads every CPU kernel runs on: the calling thread plus {@code threads() - 1} workers,
- * sized to the cores (or the {@code nvlm.threads} system property / {@code NVLM_THREADS}
- * environment variable).
+ * The process's CPU threads: the calling thread plus {@code threads() - 1} workers, sized to the
+ * cores (or the {@code nvlm.threads} system property / {@code NVLM_THREADS} environment
+ * variable). The CPU kernels split their work over them, and so do the data loader and the image
+ * resampler; it lives at the root of the kernels module, the lowest one, so that every module
+ * above can use it without depending on a kernel package.
  *
  * <p>Work is split into contiguous chunks whose boundaries depend only on the problem size and
  * the thread count, never on timing, so results are bit-identical from run to run. The caller

@@ -1,4 +1,4 @@
-package nvlm.kernels.cpu;
+package nvlm.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
