@@ -96,10 +96,10 @@ public final class AdamW {
         long bound = SPECIES.loopBound(n);
         long i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector p = Softmax.load(param, pOff + i).mul(decay);
-            FloatVector g = Softmax.load(grad, gOff + i);
-            FloatVector mv = Softmax.load(m, mOff + i);
-            FloatVector vv = Softmax.load(v, vOff + i);
+            FloatVector p = F32Rows.load(param, pOff + i).mul(decay);
+            FloatVector g = F32Rows.load(grad, gOff + i);
+            FloatVector mv = F32Rows.load(m, mOff + i);
+            FloatVector vv = F32Rows.load(v, vOff + i);
             mv = lerpW.fma(g.sub(mv), lerpSmall ? mv : g);
             vv = c2.mul(g).fma(g, vv.mul(beta2));
             p = p.add(mv.mul(negStep).div(vv.sqrt().div(bc2Sqrt).add(eps)));
@@ -109,10 +109,10 @@ public final class AdamW {
         }
         if (i < n) {
             VectorMask<Float> mask = SPECIES.indexInRange(i, n);
-            FloatVector p = Softmax.load(param, pOff + i, mask).mul(decay);
-            FloatVector g = Softmax.load(grad, gOff + i, mask);
-            FloatVector mv = Softmax.load(m, mOff + i, mask);
-            FloatVector vv = Softmax.load(v, vOff + i, mask);
+            FloatVector p = F32Rows.load(param, pOff + i, mask).mul(decay);
+            FloatVector g = F32Rows.load(grad, gOff + i, mask);
+            FloatVector mv = F32Rows.load(m, mOff + i, mask);
+            FloatVector vv = F32Rows.load(v, vOff + i, mask);
             mv = lerpW.fma(g.sub(mv), lerpSmall ? mv : g);
             vv = c2.mul(g).fma(g, vv.mul(beta2));
             p = p.add(mv.mul(negStep).div(vv.sqrt().div(bc2Sqrt).add(eps)));
@@ -146,14 +146,14 @@ public final class AdamW {
         long bound = SPECIES.loopBound(n);
         long i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector f = Softmax.load(x, off + i);
+            FloatVector f = F32Rows.load(x, off + i);
             DoubleVector d0 = VectorMath.low(f);
             DoubleVector d1 = VectorMath.high(f);
             acc0 = d0.fma(d0, acc0);
             acc1 = d1.fma(d1, acc1);
         }
         if (i < n) {
-            FloatVector f = Softmax.load(x, off + i, SPECIES.indexInRange(i, n));
+            FloatVector f = F32Rows.load(x, off + i, SPECIES.indexInRange(i, n));
             DoubleVector d0 = VectorMath.low(f);
             DoubleVector d1 = VectorMath.high(f);
             acc0 = d0.fma(d0, acc0);

@@ -44,15 +44,15 @@ public final class CrossEntropy {
             return new Result(0, 0);
         }
         double[] rowLoss = new double[rows];
-        Softmax.forRows(rows, vocab, r -> {
+        F32Rows.forRows(rows, vocab, r -> {
             long target = targets.getAtIndex(I64, tOff + r);
             if (target == ignoreIndex) {
                 lse.setAtIndex(F32, lseOff + r, 0f);
                 return;
             }
             long lr = lOff + (long) r * vocab;
-            float max = Softmax.rowMax(logits, lr, vocab);
-            double logSumExp = max + Math.log(Softmax.sumExp(logits, lr, vocab, max));
+            float max = F32Rows.rowMax(logits, lr, vocab);
+            double logSumExp = max + Math.log(F32Rows.sumExp(logits, lr, vocab, max));
             lse.setAtIndex(F32, lseOff + r, (float) logSumExp);
             rowLoss[r] = logSumExp - logits.getAtIndex(F32, lr + target);
         });
@@ -78,7 +78,7 @@ public final class CrossEntropy {
         checkArguments(logits, lOff, rows, vocab, targets, tOff, ignoreIndex);
         Arguments.requireF32("lse", lse, lseOff, rows);
         Arguments.requireF32("gLogits", gLogits, gOff, (long) rows * vocab);
-        Softmax.forRows(rows, vocab, r -> {
+        F32Rows.forRows(rows, vocab, r -> {
             long target = targets.getAtIndex(I64, tOff + r);
             long lr = lOff + (long) r * vocab;
             long gr = gOff + (long) r * vocab;
@@ -101,7 +101,7 @@ public final class CrossEntropy {
         FloatVector scaleV = FloatVector.broadcast(SPECIES, scale);
         int bound = SPECIES.loopBound(vocab);
         for (int i = 0; i < bound; i += LANES) {
-            VectorMath.exp(Softmax.load(logits, lr + i).sub(lseV)).mul(scaleV).intoMemorySegment(g, (gr + i) * 4, ORDER);
+            VectorMath.exp(F32Rows.load(logits, lr + i).sub(lseV)).mul(scaleV).intoMemorySegment(g, (gr + i) * 4, ORDER);
         }
         if (bound < vocab) {
             probabilitiesTail(logits, lr, g, gr, bound, vocab, lseV, scaleV);
@@ -111,7 +111,7 @@ public final class CrossEntropy {
     private static void probabilitiesTail(MemorySegment logits, long lr, MemorySegment g, long gr, int i, int vocab,
                                           FloatVector lse, FloatVector scale) {
         VectorMask<Float> m = SPECIES.indexInRange(i, vocab);
-        VectorMath.exp(Softmax.load(logits, lr + i, m).sub(lse)).mul(scale).intoMemorySegment(g, (gr + i) * 4, ORDER, m);
+        VectorMath.exp(F32Rows.load(logits, lr + i, m).sub(lse)).mul(scale).intoMemorySegment(g, (gr + i) * 4, ORDER, m);
     }
 
     private static void checkArguments(MemorySegment logits, long lOff, int rows, int vocab, MemorySegment targets,

@@ -78,11 +78,11 @@ public final class Embedding {
     private static void addRow(MemorySegment src, long srcRow, MemorySegment dst, long dstRow, int c0, int c1) {
         int j = c0;
         for (; j + LANES <= c1; j += LANES) {
-            Softmax.load(dst, dstRow + j).add(Softmax.load(src, srcRow + j)).intoMemorySegment(dst, (dstRow + j) * 4, ORDER);
+            F32Rows.load(dst, dstRow + j).add(F32Rows.load(src, srcRow + j)).intoMemorySegment(dst, (dstRow + j) * 4, ORDER);
         }
         if (j < c1) {
             VectorMask<Float> m = SPECIES.indexInRange(j, c1);
-            Softmax.load(dst, dstRow + j, m).add(Softmax.load(src, srcRow + j, m)).intoMemorySegment(dst, (dstRow + j) * 4, ORDER, m);
+            F32Rows.load(dst, dstRow + j, m).add(F32Rows.load(src, srcRow + j, m)).intoMemorySegment(dst, (dstRow + j) * 4, ORDER, m);
         }
     }
 

@@ -43,7 +43,7 @@ public final class LayerNorm {
         Arguments.requireF32("y", y, yOff, n);
         Arguments.requireF32("mean", mean, meanOff, rows);
         Arguments.requireF32("rstd", rstd, rstdOff, rows);
-        Softmax.forRows(rows, cols, r -> {
+        F32Rows.forRows(rows, cols, r -> {
             long xr = xOff + (long) r * cols;
             long yr = yOff + (long) r * cols;
             // The mean as an unevaluated f32 sum hi + lo: x - hi is exact for x near the mean, so
@@ -68,16 +68,16 @@ public final class LayerNorm {
         int bound = SPECIES.loopBound(cols);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector xhat = Softmax.load(x, xr + i).sub(hi).sub(lo).mul(scale);
-            FloatVector wv = Softmax.load(w, wOff + i);
-            FloatVector out = b == null ? xhat.mul(wv) : xhat.fma(wv, Softmax.load(b, bOff + i));
+            FloatVector xhat = F32Rows.load(x, xr + i).sub(hi).sub(lo).mul(scale);
+            FloatVector wv = F32Rows.load(w, wOff + i);
+            FloatVector out = b == null ? xhat.mul(wv) : xhat.fma(wv, F32Rows.load(b, bOff + i));
             out.intoMemorySegment(y, (yr + i) * 4, ORDER);
         }
         if (i < cols) {
             VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-            FloatVector xhat = Softmax.load(x, xr + i, m).sub(hi).sub(lo).mul(scale);
-            FloatVector wv = Softmax.load(w, wOff + i, m);
-            FloatVector out = b == null ? xhat.mul(wv) : xhat.fma(wv, Softmax.load(b, bOff + i, m));
+            FloatVector xhat = F32Rows.load(x, xr + i, m).sub(hi).sub(lo).mul(scale);
+            FloatVector wv = F32Rows.load(w, wOff + i, m);
+            FloatVector out = b == null ? xhat.mul(wv) : xhat.fma(wv, F32Rows.load(b, bOff + i, m));
             out.intoMemorySegment(y, (yr + i) * 4, ORDER, m);
         }
     }
@@ -91,14 +91,14 @@ public final class LayerNorm {
         int bound = SPECIES.loopBound(n);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector d = Softmax.load(x, off + i).sub(hi).sub(lo);
+            FloatVector d = F32Rows.load(x, off + i).sub(hi).sub(lo);
             FloatVector sq = d.mul(d);
             acc0 = acc0.add(VectorMath.low(sq));
             acc1 = acc1.add(VectorMath.high(sq));
         }
         if (i < n) {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            FloatVector d = FloatVector.zero(SPECIES).blend(Softmax.load(x, off + i, m).sub(hi).sub(lo), m);
+            FloatVector d = FloatVector.zero(SPECIES).blend(F32Rows.load(x, off + i, m).sub(hi).sub(lo), m);
             FloatVector sq = d.mul(d);
             acc0 = acc0.add(VectorMath.low(sq));
             acc1 = acc1.add(VectorMath.high(sq));
@@ -171,8 +171,8 @@ public final class LayerNorm {
         int bound = SPECIES.loopBound(cols);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector xhat = Softmax.load(x, xr + i).sub(muV).mul(rsV);
-            FloatVector g = Softmax.load(gy, gr + i).mul(Softmax.load(w, wOff + i));
+            FloatVector xhat = F32Rows.load(x, xr + i).sub(muV).mul(rsV);
+            FloatVector g = F32Rows.load(gy, gr + i).mul(F32Rows.load(w, wOff + i));
             FloatVector gxh = g.mul(xhat);
             accG0 = accG0.add(VectorMath.low(g));
             accG1 = accG1.add(VectorMath.high(g));
@@ -181,8 +181,8 @@ public final class LayerNorm {
         }
         if (i < cols) {
             VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-            FloatVector xhat = Softmax.load(x, xr + i, m).sub(muV).mul(rsV);
-            FloatVector g = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m));
+            FloatVector xhat = F32Rows.load(x, xr + i, m).sub(muV).mul(rsV);
+            FloatVector g = F32Rows.load(gy, gr + i, m).mul(F32Rows.load(w, wOff + i, m));
             FloatVector gxh = g.mul(xhat);
             accG0 = accG0.add(VectorMath.low(g));
             accG1 = accG1.add(VectorMath.high(g));
@@ -203,9 +203,9 @@ public final class LayerNorm {
         int bound = SPECIES.loopBound(cols);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector xhat = Softmax.load(x, xr + i).sub(muV).mul(rsV);
-            FloatVector gyv = Softmax.load(gy, gr + i);
-            FloatVector g = gyv.mul(Softmax.load(w, wOff + i));
+            FloatVector xhat = F32Rows.load(x, xr + i).sub(muV).mul(rsV);
+            FloatVector gyv = F32Rows.load(gy, gr + i);
+            FloatVector g = gyv.mul(F32Rows.load(w, wOff + i));
             g.sub(meanG).sub(xhat.mul(meanGX)).mul(rsV).intoMemorySegment(gx, (gxr + i) * 4, ORDER);
             gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i)).intoArray(gwc, i);
             if (gbc != null) {
@@ -214,9 +214,9 @@ public final class LayerNorm {
         }
         if (i < cols) {
             VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-            FloatVector xhat = Softmax.load(x, xr + i, m).sub(muV).mul(rsV);
-            FloatVector gyv = Softmax.load(gy, gr + i, m);
-            FloatVector g = gyv.mul(Softmax.load(w, wOff + i, m));
+            FloatVector xhat = F32Rows.load(x, xr + i, m).sub(muV).mul(rsV);
+            FloatVector gyv = F32Rows.load(gy, gr + i, m);
+            FloatVector g = gyv.mul(F32Rows.load(w, wOff + i, m));
             g.sub(meanG).sub(xhat.mul(meanGX)).mul(rsV).intoMemorySegment(gx, (gxr + i) * 4, ORDER, m);
             gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i, m)).intoArray(gwc, i, m);
             if (gbc != null) {

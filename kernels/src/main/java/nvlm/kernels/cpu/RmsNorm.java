@@ -35,10 +35,10 @@ public final class RmsNorm {
         Arguments.requireF32("w", w, wOff, cols);
         Arguments.requireF32("y", y, yOff, n);
         Arguments.requireF32("rstd", rstd, rstdOff, rows);
-        Softmax.forRows(rows, cols, r -> {
+        F32Rows.forRows(rows, cols, r -> {
             long xr = xOff + (long) r * cols;
             long yr = yOff + (long) r * cols;
-            double meanSquare = Softmax.dot(x, xr, x, xr, cols) / cols;
+            double meanSquare = F32Rows.dot(x, xr, x, xr, cols) / cols;
             float rs = (float) (1 / Math.sqrt(meanSquare + eps));
             rstd.setAtIndex(F32, rstdOff + r, rs);
             scaleRow(x, xr, w, wOff, y, yr, cols, rs);
@@ -52,11 +52,11 @@ public final class RmsNorm {
         int bound = SPECIES.loopBound(cols);
         int i = 0;
         for (; i < bound; i += LANES) {
-            Softmax.load(x, xr + i).mul(rsV).mul(Softmax.load(w, wOff + i)).intoMemorySegment(y, (yr + i) * 4, ORDER);
+            F32Rows.load(x, xr + i).mul(rsV).mul(F32Rows.load(w, wOff + i)).intoMemorySegment(y, (yr + i) * 4, ORDER);
         }
         if (i < cols) {
             VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-            Softmax.load(x, xr + i, m).mul(rsV).mul(Softmax.load(w, wOff + i, m)).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
+            F32Rows.load(x, xr + i, m).mul(rsV).mul(F32Rows.load(w, wOff + i, m)).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
         }
     }
 
@@ -107,15 +107,15 @@ public final class RmsNorm {
         int bound = SPECIES.loopBound(cols);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector xhat = Softmax.load(x, xr + i).mul(rsV);
-            FloatVector p = Softmax.load(gy, gr + i).mul(Softmax.load(w, wOff + i)).mul(xhat);
+            FloatVector xhat = F32Rows.load(x, xr + i).mul(rsV);
+            FloatVector p = F32Rows.load(gy, gr + i).mul(F32Rows.load(w, wOff + i)).mul(xhat);
             acc0 = acc0.add(VectorMath.low(p));
             acc1 = acc1.add(VectorMath.high(p));
         }
         if (i < cols) {
             VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-            FloatVector xhat = Softmax.load(x, xr + i, m).mul(rsV);
-            FloatVector p = Softmax.load(gy, gr + i, m).mul(Softmax.load(w, wOff + i, m)).mul(xhat);
+            FloatVector xhat = F32Rows.load(x, xr + i, m).mul(rsV);
+            FloatVector p = F32Rows.load(gy, gr + i, m).mul(F32Rows.load(w, wOff + i, m)).mul(xhat);
             acc0 = acc0.add(VectorMath.low(p));
             acc1 = acc1.add(VectorMath.high(p));
         }
@@ -130,17 +130,17 @@ public final class RmsNorm {
         int bound = SPECIES.loopBound(cols);
         int i = 0;
         for (; i < bound; i += LANES) {
-            FloatVector xhat = Softmax.load(x, xr + i).mul(rsV);
-            FloatVector gyv = Softmax.load(gy, gr + i);
-            FloatVector g = gyv.mul(Softmax.load(w, wOff + i));
+            FloatVector xhat = F32Rows.load(x, xr + i).mul(rsV);
+            FloatVector gyv = F32Rows.load(gy, gr + i);
+            FloatVector g = gyv.mul(F32Rows.load(w, wOff + i));
             g.sub(xhat.mul(meanGX)).mul(rsV).intoMemorySegment(gx, (gxr + i) * 4, ORDER);
             gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i)).intoArray(gwc, i);
         }
         if (i < cols) {
             VectorMask<Float> m = SPECIES.indexInRange(i, cols);
-            FloatVector xhat = Softmax.load(x, xr + i, m).mul(rsV);
-            FloatVector gyv = Softmax.load(gy, gr + i, m);
-            FloatVector g = gyv.mul(Softmax.load(w, wOff + i, m));
+            FloatVector xhat = F32Rows.load(x, xr + i, m).mul(rsV);
+            FloatVector gyv = F32Rows.load(gy, gr + i, m);
+            FloatVector g = gyv.mul(F32Rows.load(w, wOff + i, m));
             g.sub(xhat.mul(meanGX)).mul(rsV).intoMemorySegment(gx, (gxr + i) * 4, ORDER, m);
             gyv.fma(xhat, FloatVector.fromArray(SPECIES, gwc, i, m)).intoArray(gwc, i, m);
         }

@@ -84,8 +84,8 @@ public final class Rope {
         for (; i < bound; i += LANES) {
             FloatVector c = FloatVector.fromArray(SPECIES, cosTable, t0 + i);
             FloatVector sn = FloatVector.fromArray(SPECIES, sinTable, t0 + i).mul(sign);
-            FloatVector x1 = Softmax.load(x, xr + i);
-            FloatVector x2 = Softmax.load(x, xr + half + i);
+            FloatVector x1 = F32Rows.load(x, xr + i);
+            FloatVector x2 = F32Rows.load(x, xr + half + i);
             x1.mul(c).sub(x2.mul(sn)).intoMemorySegment(y, (yr + i) * 4, ORDER);
             x2.mul(c).add(x1.mul(sn)).intoMemorySegment(y, (yr + half + i) * 4, ORDER);
         }
@@ -93,8 +93,8 @@ public final class Rope {
             VectorMask<Float> m = SPECIES.indexInRange(i, half);
             FloatVector c = FloatVector.fromArray(SPECIES, cosTable, t0 + i, m);
             FloatVector sn = FloatVector.fromArray(SPECIES, sinTable, t0 + i, m).mul(sign);
-            FloatVector x1 = Softmax.load(x, xr + i, m);
-            FloatVector x2 = Softmax.load(x, xr + half + i, m);
+            FloatVector x1 = F32Rows.load(x, xr + i, m);
+            FloatVector x2 = F32Rows.load(x, xr + half + i, m);
             x1.mul(c).sub(x2.mul(sn)).intoMemorySegment(y, (yr + i) * 4, ORDER, m);
             x2.mul(c).add(x1.mul(sn)).intoMemorySegment(y, (yr + half + i) * 4, ORDER, m);
         }
