@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import nvlm.kernels.DType;
+import nvlm.model.prompt.BatchArrays;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Safetensors;
@@ -82,8 +83,8 @@ public record Batch(Tensor inputIds, Tensor labels, Tensor pixelValues, Tensor i
         }
     }
 
-    /** The tensors of collated prompt arrays (see {@link nvlm.model.prompt.Batch#collate}). */
-    public static Batch of(nvlm.model.prompt.Batch b) {
+    /** The tensors of collated prompt arrays (see {@link BatchArrays#collate}). */
+    public static Batch of(BatchArrays b) {
         return new Batch(Tensor.of(b.inputIds(), b.shape("input_ids")), Tensor.of(b.labels(), b.shape("labels")),
                 Tensor.of(b.pixelValues(), b.shape("pixel_values")), Tensor.of(b.imageTiles(), b.shape("image_tiles")),
                 Tensor.of(b.imageRow(), b.shape("image_row")), Tensor.of(b.tileTagIds(), b.shape("tile_tag_ids")),

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
+import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.ChatTemplate;
 import nvlm.model.prompt.Message;
 import nvlm.model.prompt.PromptBuilder;
@@ -66,6 +67,6 @@ final class Fixtures {
     }
 
     static Batch batch(NvlmConfig config, List<Sample> samples) {
-        return Batch.of(nvlm.model.prompt.Batch.collate(samples, config.tokens().pad()));
+        return Batch.of(BatchArrays.collate(samples, config.tokens().pad()));
     }
 }

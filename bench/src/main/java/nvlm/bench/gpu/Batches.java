@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import nvlm.model.Batch;
 import nvlm.model.config.NvlmConfig;
+import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.ChatTemplate;
 import nvlm.model.prompt.Message;
 import nvlm.model.prompt.PromptBuilder;
@@ -41,7 +42,7 @@ public final class Batches {
                     Message.assistant("A random pattern of colored pixels."));
             samples.add(builder.build(conversation));
         }
-        return Batch.of(nvlm.model.prompt.Batch.collate(samples, config.tokens().pad()));
+        return Batch.of(BatchArrays.collate(samples, config.tokens().pad()));
     }
 
     static RgbImage randomImage(SplittableRandom rng, int width, int height) {

@@ -146,7 +146,7 @@ class PromptBuilderTest {
             assertTrue(Arrays.stream(s.tileTagIds()).allMatch(t -> t.length == 0), arch.name());
             int imageTokens = arch == Architecture.D ? 3 * T : arch == Architecture.H ? T : 0;
             assertEquals(imageTokens, Arrays.stream(s.inputIds()).filter(id -> id == C).count(), arch.name());
-            Batch b = Batch.collate(List.of(s), ProjectTokenizer.PAD);
+            BatchArrays b = BatchArrays.collate(List.of(s), ProjectTokenizer.PAD);
             assertEquals(1, b.tagLength());
             assertTrue(Arrays.stream(b.tileTagIds()).allMatch(v -> v == -1));
         }

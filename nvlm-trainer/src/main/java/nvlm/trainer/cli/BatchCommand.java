@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 import nvlm.model.Batch;
 import nvlm.model.ModelFolder;
+import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.Sample;
 import nvlm.trainer.data.Blend;
 import nvlm.trainer.data.SampleEncoder;
@@ -62,7 +63,7 @@ public final class BatchCommand implements Command {
         for (int i = 0; i < rows; i++) {
             samples.add(encoder.encode(data.get(i)));
         }
-        Batch batch = Batch.of(nvlm.model.prompt.Batch.collate(samples, encoder.padId()));
+        Batch batch = Batch.of(BatchArrays.collate(samples, encoder.padId()));
         Path out = Path.of(args.require("out"));
         batch.write(out);
         System.out.printf("wrote %s: %d rows x %d tokens, %d images, %d tiles%n", out, batch.rows(), batch.length(),

@@ -8,6 +8,7 @@ import nvlm.model.Batch;
 import nvlm.model.Generator;
 import nvlm.model.ModelFolder;
 import nvlm.model.Nvlm;
+import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.Message;
 import nvlm.model.prompt.PromptImage;
 import nvlm.model.prompt.Sample;
@@ -64,7 +65,7 @@ public final class ChatCommand implements Command {
         Message user = images.isEmpty() ? Message.user(question) : Message.user(images, question);
         Sample sample = folder.promptBuilder().buildForGeneration(List.of(user));
         Nvlm model = folder.load(device);
-        Batch prompt = Batch.of(nvlm.model.prompt.Batch.collate(List.of(sample), folder.config().tokens().pad())).to(device);
+        Batch prompt = Batch.of(BatchArrays.collate(List.of(sample), folder.config().tokens().pad())).to(device);
         var settings = new Generator.Settings(args.getInt("max-new-tokens", 64), args.getDouble("temperature", 0),
                 args.getDouble("top-p", 1.0), args.getLong("seed", 0));
         StreamingDecoder decoder = folder.tokenizer().streamingDecoder();

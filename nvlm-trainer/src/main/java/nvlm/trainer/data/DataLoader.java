@@ -5,25 +5,27 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import nvlm.kernels.Parallel;
+import nvlm.model.Batch;
+import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.Sample;
 
 /**
  * Batches of an {@link ExampleSource} for one model: examples encoded by a {@link SampleEncoder}
  * (in parallel on {@link Parallel}'s threads), grouped by {@link LengthBucketSampler}, collated to the
- * arrays of spec 10 and to the tensor {@link nvlm.model.Batch}. Batch {@code step} of epoch
+ * arrays of spec 10 and to the tensor {@link Batch}. Batch {@code step} of epoch
  * {@code e} is a pure function of (source, encoder, batch size, pool, seed, e, step), which is
  * what a bit-identical {@code --resume} needs. Nothing is cached on disk; token lengths are kept
  * in memory after the first epoch plan.
  */
 public final class DataLoader {
     /** One batch: which examples, their samples, the collated arrays and tensors. */
-    public record Loaded(int[] indices, List<Example> examples, List<Sample> samples, nvlm.model.prompt.Batch arrays,
-                         nvlm.model.Batch tensors) {
+    public record Loaded(int[] indices, List<Example> examples, List<Sample> samples, BatchArrays arrays,
+                         Batch tensors) {
         /** Tokens that carry a label (what the loss averages over). */
         public long labelledTokens() {
             long n = 0;
             for (long l : arrays.labels()) {
-                if (l != nvlm.model.prompt.Batch.IGNORE_INDEX) {
+                if (l != BatchArrays.IGNORE_INDEX) {
                     n++;
                 }
             }
@@ -120,8 +122,8 @@ public final class DataLoader {
             samples[i] = encoder.encode(examples[i]);
         });
         List<Sample> list = Arrays.asList(samples);
-        nvlm.model.prompt.Batch arrays = nvlm.model.prompt.Batch.collate(list, encoder.padId());
-        return new Loaded(indices.clone(), List.of(examples), List.copyOf(list), arrays, nvlm.model.Batch.of(arrays));
+        BatchArrays arrays = BatchArrays.collate(list, encoder.padId());
+        return new Loaded(indices.clone(), List.of(examples), List.copyOf(list), arrays, Batch.of(arrays));
     }
 
     /** The batches of {@code epoch} from {@code firstStep} on, encoded as they are taken. */

@@ -9,6 +9,7 @@ import nvlm.kernels.Parallel;
 import nvlm.model.Batch;
 import nvlm.model.Generator;
 import nvlm.model.Nvlm;
+import nvlm.model.prompt.BatchArrays;
 import nvlm.model.tiling.TagMode;
 import nvlm.tensor.GradMode;
 import nvlm.tensor.MemoryScope;
@@ -118,7 +119,7 @@ public final class Evaluation {
     public static String generate(Nvlm model, SampleEncoder encoder, Example example, int maxNewTokens) {
         try (var _ = GradMode.disabled(); var _ = MemoryScope.open()) {
             var sample = encoder.encodeForGeneration(example);
-            Batch prompt = Batch.of(nvlm.model.prompt.Batch.collate(List.of(sample), encoder.padId()))
+            Batch prompt = Batch.of(BatchArrays.collate(List.of(sample), encoder.padId()))
                     .to(model.language().embeddingTable().device());
             long[] tokens = new Generator(model).generate(prompt, Generator.Settings.greedy(maxNewTokens), t -> {
             });

@@ -12,6 +12,7 @@ import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
+import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.Sample;
 import nvlm.model.tokenizer.ProjectTokenizer;
 import nvlm.tensor.Backend;
@@ -53,7 +54,7 @@ public final class TrainingThroughput {
         for (int i = 0; i < rows; i++) {
             samples.add(encoder.encode(data.get(i)));
         }
-        this.batch = Batch.of(nvlm.model.prompt.Batch.collate(samples, encoder.padId())).to(device);
+        this.batch = Batch.of(BatchArrays.collate(samples, encoder.padId())).to(device);
         model.to(device);
         model.vision().trainable(false);
         this.optimizer = AdamW.of(model.trainableParameters(), 1e-4, 0.9, 0.95, 1e-8, 0.05);

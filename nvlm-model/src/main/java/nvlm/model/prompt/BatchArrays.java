@@ -13,14 +13,14 @@ import java.util.List;
  * {@code tile_tag_ids} is right-padded with -1 to the longest tag of the batch (at least one
  * column, so tag mode none gives an all -1 [tiles, 1]).
  */
-public record Batch(int rows, int length, long[] inputIds, long[] labels, long[] mediaImage, long[] mediaTile,
+public record BatchArrays(int rows, int length, long[] inputIds, long[] labels, long[] mediaImage, long[] mediaTile,
                     int tiles, int tileSize, float[] pixelValues, long[] imageTiles, long[] imageRow,
                     int tagLength, long[] tileTagIds) {
 
     public static final long IGNORE_INDEX = -100;
 
     /** Collates to the longest sample. */
-    public static Batch collate(List<Sample> samples, int padId) {
+    public static BatchArrays collate(List<Sample> samples, int padId) {
         int length = 0;
         for (Sample s : samples) {
             length = Math.max(length, s.length());
@@ -29,7 +29,7 @@ public record Batch(int rows, int length, long[] inputIds, long[] labels, long[]
     }
 
     /** Collates to exactly {@code length} tokens per row; a longer sample is an error. */
-    public static Batch collate(List<Sample> samples, int padId, int length) {
+    public static BatchArrays collate(List<Sample> samples, int padId, int length) {
         if (samples.isEmpty()) {
             throw new IllegalArgumentException("cannot collate an empty list of samples");
         }
@@ -87,7 +87,7 @@ public record Batch(int rows, int length, long[] inputIds, long[] labels, long[]
             image += s.images();
             tile += s.tiles();
         }
-        return new Batch(rows, length, inputIds, labels, mediaImage, mediaTile, tiles, tileSize, pixels, imageTiles, imageRow,
+        return new BatchArrays(rows, length, inputIds, labels, mediaImage, mediaTile, tiles, tileSize, pixels, imageTiles, imageRow,
                 tagLength, tileTagIds);
     }
 

@@ -11,7 +11,7 @@ import nvlm.model.tiling.TagMode;
 import nvlm.model.tokenizer.ProjectTokenizer;
 import org.junit.jupiter.api.Test;
 
-class BatchTest {
+class BatchArraysTest {
     private static final PromptBuilder X = new PromptBuilder(Architecture.X, 2, 2, SpecialTokens.project(),
             ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem());
 
@@ -21,7 +21,7 @@ class BatchTest {
         Sample b = X.build(List.of(Message.user(PromptBuilderTest.image(TagMode.ONE_D, 0), "q"), Message.assistant("a"),
                 Message.user(PromptBuilderTest.image(TagMode.TWO_D_BBOX, 1000), "r")));
         Sample c = X.build(List.of(Message.user(PromptBuilderTest.image(TagMode.TWO_D_GRID, 5000), "s")));
-        Batch batch = Batch.collate(List.of(a, b, c), ProjectTokenizer.PAD);
+        BatchArrays batch = BatchArrays.collate(List.of(a, b, c), ProjectTokenizer.PAD);
         int length = Math.max(a.length(), Math.max(b.length(), c.length()));
         assertEquals(length, batch.length());
         assertArrayEquals(new long[] {3, length}, batch.shape("input_ids"));
@@ -62,7 +62,7 @@ class BatchTest {
     void aFixedLengthShorterThanASampleIsAnError() {
         Sample a = X.build(List.of(Message.user("0123456789")));
         String message = assertThrows(IllegalArgumentException.class,
-                () -> Batch.collate(List.of(a), ProjectTokenizer.PAD, 5)).getMessage();
+                () -> BatchArrays.collate(List.of(a), ProjectTokenizer.PAD, 5)).getMessage();
         assertEquals("sample 0 has " + a.length() + " tokens, more than the batch length 5", message);
     }
 }
