@@ -8,17 +8,18 @@ import java.util.Map;
 import nvlm.kernels.DType;
 import nvlm.model.prompt.BatchArrays;
 import nvlm.tensor.Device;
+import nvlm.tensor.F;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Safetensors;
 
 /**
  * A training or evaluation batch in the parity layout of spec 10: rows right-padded (padding
- * labelled -100), every tile of every image in {@code pixelValues} (images in batch order, tiles
+ * labelled {@link F#IGNORE_INDEX}), every tile of every image in {@code pixelValues} (images in batch order, tiles
  * in prompt order, thumbnail last), and the media indices that tell each architecture where the
  * image information goes.
  *
  * @param inputIds    I64 [B, T]
- * @param labels      I64 [B, T], -100 where no loss is taken
+ * @param labels      I64 [B, T], {@link F#IGNORE_INDEX} where no loss is taken
  * @param pixelValues F32 [N, 3, S, S]
  * @param imageTiles  I64 [I], tiles of each image (thumbnail included)
  * @param imageRow    I64 [I], the batch row of each image
@@ -111,7 +112,7 @@ public record Batch(Tensor inputIds, Tensor labels, Tensor pixelValues, Tensor i
     public long labelledTokens() {
         long n = 0;
         for (long l : labels.toLongArray()) {
-            if (l != -100) {
+            if (l != F.IGNORE_INDEX) {
                 n++;
             }
         }

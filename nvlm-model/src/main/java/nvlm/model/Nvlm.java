@@ -23,9 +23,6 @@ import nvlm.tensor.nn.Parameter;
  * {@link NvlmH} the thumbnail into the sequence and the tiles into memory.
  */
 public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
-    /** Labels equal to this are ignored by the loss (spec 8). */
-    public static final long IGNORE_INDEX = -100;
-
     protected final NvlmConfig config;
     protected final InternViT vision;
     protected final Projector projector;
@@ -107,7 +104,7 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         return new Output(logits, loss(logits, batch.labels()));
     }
 
-    /** Causal LM loss (spec 8): logits at t predict labels at t+1; -100 ignored; mean over labelled tokens. */
+    /** Causal LM loss (spec 8): logits at t predict labels at t+1; labels equal to {@link F#IGNORE_INDEX} ignored; mean over labelled tokens. */
     public static Tensor loss(Tensor logits, Tensor labels) {
         long b = logits.size(0);
         long t = logits.size(1);
@@ -117,7 +114,7 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         }
         Tensor predictions = logits.narrow(1, 0, t - 1).reshape(b * (t - 1), v);
         Tensor targets = labels.narrow(1, 1, t - 1).reshape(b * (t - 1));
-        return F.crossEntropy(predictions, targets.to(logits.device()), IGNORE_INDEX);
+        return F.crossEntropy(predictions, targets.to(logits.device()), F.IGNORE_INDEX);
     }
 
     // ------------------------------------------------------------------ shared helpers for subclasses

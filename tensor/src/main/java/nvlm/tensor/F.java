@@ -9,6 +9,13 @@ import nvlm.kernels.DType;
  * backward, instead of a chain of primitives.
  */
 public final class F {
+    /**
+     * The label that marks a position the loss skips (prompt tokens, padding, tiles without a
+     * target): Hugging Face's and PyTorch's {@code ignore_index}, spec 8. The one definition the
+     * model, the data and the trainer use; kernels take it as an argument.
+     */
+    public static final int IGNORE_INDEX = -100;
+
     private F() {
     }
 

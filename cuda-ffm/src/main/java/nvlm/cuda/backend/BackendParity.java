@@ -14,6 +14,7 @@ import nvlm.tensor.Backend;
 import nvlm.tensor.BinaryOp;
 import nvlm.tensor.CompareOp;
 import nvlm.tensor.Device;
+import nvlm.tensor.F;
 import nvlm.tensor.GradMode;
 import nvlm.tensor.ReduceOp;
 import nvlm.tensor.Tensor;
@@ -851,7 +852,7 @@ public final class BackendParity {
     private Result crossEntropy() {
         long rows = dim(scale.maxTokens);
         long vocab = dim(4 * scale.maxDim) + 1;
-        long ignore = -100;
+        long ignore = F.IGNORE_INDEX;
         Tensor logits = normal(rows, vocab).mul(3);
         long[] t = new long[Math.toIntExact(rows)];
         for (int i = 0; i < t.length; i++) {

@@ -1,6 +1,7 @@
 package nvlm.model.prompt;
 
 import java.util.List;
+import nvlm.tensor.F;
 
 /**
  * A batch in the layout of NVLM_SPEC.md section 10, as flat arrays (row-major) with their shapes:
@@ -8,7 +9,7 @@ import java.util.List;
  * {@code pixel_values} [tiles, 3, tileSize, tileSize]; {@code image_tiles}, {@code image_row}
  * [images]; {@code tile_tag_ids} [tiles, tagLength].
  *
- * <p>Rows are right-padded with the pad id, labels -100 and media -1. Images are numbered across
+ * <p>Rows are right-padded with the pad id, labels {@link F#IGNORE_INDEX} and media -1. Images are numbered across
  * the batch in row order, so {@code media_image} indexes {@code image_tiles}.
  * {@code tile_tag_ids} is right-padded with -1 to the longest tag of the batch (at least one
  * column, so tag mode none gives an all -1 [tiles, 1]).
@@ -16,8 +17,6 @@ import java.util.List;
 public record BatchArrays(int rows, int length, long[] inputIds, long[] labels, long[] mediaImage, long[] mediaTile,
                     int tiles, int tileSize, float[] pixelValues, long[] imageTiles, long[] imageRow,
                     int tagLength, long[] tileTagIds) {
-
-    public static final long IGNORE_INDEX = -100;
 
     /** Collates to the longest sample. */
     public static BatchArrays collate(List<Sample> samples, int padId) {
@@ -69,7 +68,7 @@ public record BatchArrays(int rows, int length, long[] inputIds, long[] labels, 
             for (int t = 0; t < length; t++) {
                 boolean real = t < s.length();
                 inputIds[base + t] = real ? s.inputIds()[t] : padId;
-                labels[base + t] = real ? s.labels()[t] : IGNORE_INDEX;
+                labels[base + t] = real ? s.labels()[t] : F.IGNORE_INDEX;
                 mediaImage[base + t] = real && s.mediaImage()[t] >= 0 ? s.mediaImage()[t] + image : -1;
                 mediaTile[base + t] = real ? s.mediaTile()[t] : -1;
             }

@@ -6,6 +6,7 @@ import java.util.List;
 import nvlm.model.Architecture;
 import nvlm.model.tokenizer.Encoding;
 import nvlm.model.tokenizer.Tokenizer;
+import nvlm.tensor.F;
 
 /**
  * Turns a conversation with tiled images into one {@link Sample}: the one place that knows how
@@ -186,7 +187,7 @@ public final class PromptBuilder {
         int n = enc.size();
         int[] ids = enc.ids();
         int[] labels = new int[n];
-        Arrays.fill(labels, -100);
+        Arrays.fill(labels, F.IGNORE_INDEX);
         for (int[] span : layout.answers) {
             for (int t = firstOverlapping(enc, span[0]); t < n && enc.starts()[t] < span[1]; t++) {
                 labels[t] = ids[t];

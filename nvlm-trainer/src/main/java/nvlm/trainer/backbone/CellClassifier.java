@@ -40,9 +40,9 @@ public final class CellClassifier extends Module {
         return logits.reshape(logits.size(0) * logits.size(1), logits.size(2));
     }
 
-    /** Mean cross-entropy over the cells whose target is not -100. */
+    /** Mean cross-entropy over the cells whose target is not {@link F#IGNORE_INDEX}. */
     public Tensor loss(Tensor pixels, Tensor targets) {
-        return F.crossEntropy(logits(pixels), targets, -100);
+        return F.crossEntropy(logits(pixels), targets, F.IGNORE_INDEX);
     }
 
     /** The head's parameters (for reports; they are discarded with the head). */

@@ -1,5 +1,7 @@
 package nvlm.trainer.data;
 
+import nvlm.tensor.F;
+
 /**
  * The classes of the stage-0 vision targets ({@link VisionExample}): what each cell of a tile
  * shows. A cell is {@code cellSize x cellSize} pixels of the tile (28 by default: 2x2 patches of
@@ -10,7 +12,7 @@ package nvlm.trainer.data;
  *   1 .. 36    a glyph of {@link BitmapFont#CHARSET} (A-Z, 0-9)
  *   37 .. 60   a shape: 37 + shape.ordinal() * 6 + colour.ordinal()
  *   61         a chart bar
- *   -100       no target (thumbnail tiles: a cell there mixes several cells of the image)
+ *   -100       no target ({@link F#IGNORE_INDEX}; thumbnail tiles: a cell there mixes several cells of the image)
  * </pre>
  */
 public final class CellClass {
@@ -20,7 +22,6 @@ public final class CellClass {
     public static final int BAR = FIRST_SHAPE + Shape.values().length * Colour.values().length;
     /** Number of classes (the width of a classification head). */
     public static final int COUNT = BAR + 1;
-    public static final int IGNORE = -100;
 
     private CellClass() {
     }
@@ -52,9 +53,9 @@ public final class CellClass {
         if (cls == BAR) {
             return "bar";
         }
-        if (cls == IGNORE) {
+        if (cls == F.IGNORE_INDEX) {
             return "ignore";
         }
-        throw new IllegalArgumentException("no cell class " + cls + " (classes are 0.." + (COUNT - 1) + " and -100)");
+        throw new IllegalArgumentException("no cell class " + cls + " (classes are 0.." + (COUNT - 1) + " and " + F.IGNORE_INDEX + ")");
     }
 }

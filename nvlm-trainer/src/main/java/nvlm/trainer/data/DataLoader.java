@@ -8,6 +8,7 @@ import nvlm.kernels.Parallel;
 import nvlm.model.Batch;
 import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.Sample;
+import nvlm.tensor.F;
 
 /**
  * Batches of an {@link ExampleSource} for one model: examples encoded by a {@link SampleEncoder}
@@ -25,7 +26,7 @@ public final class DataLoader {
         public long labelledTokens() {
             long n = 0;
             for (long l : arrays.labels()) {
-                if (l != BatchArrays.IGNORE_INDEX) {
+                if (l != F.IGNORE_INDEX) {
                     n++;
                 }
             }

@@ -1,12 +1,13 @@
 package nvlm.trainer.data;
 
 import java.util.List;
+import nvlm.tensor.F;
 import nvlm.tensor.Tensor;
 
 /**
  * Stage-0 vision examples collated: {@code pixelValues} F32 [N, 3, S, S] (every tile of every
  * example, thumbnail last within an example), {@code cellClasses} I64 [N, cells*cells] and
- * {@code tileEdges} I64 [N], with {@link CellClass#IGNORE} on thumbnails (see {@link VisionExample}).
+ * {@code tileEdges} I64 [N], with {@link F#IGNORE_INDEX} on thumbnails (see {@link VisionExample}).
  */
 public record VisionBatch(Tensor pixelValues, Tensor cellClasses, Tensor tileEdges) {
     public static VisionBatch of(List<VisionExample> examples) {

@@ -2,8 +2,9 @@ package nvlm.trainer.data;
 
 import nvlm.model.tiling.DynamicTiler;
 import nvlm.model.tiling.RgbImage;
-import nvlm.model.tiling.TiledImage;
 import nvlm.model.tiling.TilePlan;
+import nvlm.model.tiling.TiledImage;
+import nvlm.tensor.F;
 
 /**
  * Stage-0 data for the vision encoder: a picture tiled as in training (spec 1), with dense
@@ -14,9 +15,9 @@ import nvlm.model.tiling.TilePlan;
  *       after pixel shuffle, and cells are row-major like the shuffled tokens (spec 3: token
  *       {@code t = y2*(G/2) + x2} covers cell {@code (x2, y2)}), so {@code cellClasses[k][t]} is
  *       the target of token t of tile k for a linear head on the shuffled tokens. The
- *       thumbnail's cells are {@link CellClass#IGNORE}: it is a different resolution.
+ *       thumbnail's cells are {@link F#IGNORE_INDEX}: it is a different resolution.
  *   <li>{@code tileEdges} {@code [tiles]}: which image edges the tile touches, as bits (top 1,
- *       bottom 2, left 4, right 8); the thumbnail {@link CellClass#IGNORE}. The world frames each
+ *       bottom 2, left 4, right 8); the thumbnail {@link F#IGNORE_INDEX}. The world frames each
  *       image so a tile can see this; it is what tells "top left" from "bottom right".
  *   <li>{@code caption}: the scene's caption, for a captioning head instead.
  * </ul>
@@ -43,8 +44,8 @@ public record VisionExample(RgbImage image, TiledImage tiles, int cellsPerSide, 
         int[] edges = new int[plan.tileCount()];
         for (int k = 0; k < plan.tileCount(); k++) {
             if (plan.isThumbnail(k)) {
-                java.util.Arrays.fill(classes, k * n * n, (k + 1) * n * n, CellClass.IGNORE);
-                edges[k] = CellClass.IGNORE;
+                java.util.Arrays.fill(classes, k * n * n, (k + 1) * n * n, F.IGNORE_INDEX);
+                edges[k] = F.IGNORE_INDEX;
                 continue;
             }
             int c = plan.column(k);

@@ -15,6 +15,7 @@ import nvlm.model.Batch;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.tensor.Device;
+import nvlm.tensor.F;
 import nvlm.tensor.GradMode;
 import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
@@ -365,7 +366,7 @@ public final class Trainer {
         int length = Math.toIntExact(batch.length());
         long n = 0;
         for (int i = 0; i < labels.length; i++) {
-            if (i % length != 0 && labels[i] != Nvlm.IGNORE_INDEX) {
+            if (i % length != 0 && labels[i] != F.IGNORE_INDEX) {
                 n++;
             }
         }

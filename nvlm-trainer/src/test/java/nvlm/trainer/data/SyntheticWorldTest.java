@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 import nvlm.model.tiling.DynamicTiler;
 import nvlm.model.tiling.RgbImage;
 import nvlm.model.tiling.TilePlan;
+import nvlm.tensor.F;
 import org.junit.jupiter.api.Test;
 
 class SyntheticWorldTest {
@@ -300,14 +301,14 @@ class SyntheticWorldTest {
                 for (int j = 0; j < n * n; j++) {
                     int cls = v.cellClasses()[k * n * n + j];
                     if (plan.isThumbnail(k)) {
-                        assertEquals(CellClass.IGNORE, cls);
+                        assertEquals(F.IGNORE_INDEX, cls);
                     } else {
                         assertTrue(cls >= 0 && cls < CellClass.COUNT, "class " + cls);
                         classes.add(cls);
                     }
                 }
                 if (plan.isThumbnail(k)) {
-                    assertEquals(CellClass.IGNORE, v.tileEdges()[k]);
+                    assertEquals(F.IGNORE_INDEX, v.tileEdges()[k]);
                 } else {
                     int e = v.tileEdges()[k];
                     assertEquals(plan.row(k) == 0, (e & VisionExample.TOP) != 0);

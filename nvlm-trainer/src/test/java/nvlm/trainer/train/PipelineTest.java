@@ -16,6 +16,7 @@ import nvlm.model.Batch;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.tensor.Device;
+import nvlm.tensor.F;
 import nvlm.tensor.Tensor;
 import nvlm.trainer.report.TrainingReport;
 import org.junit.jupiter.api.Test;
@@ -38,7 +39,7 @@ class PipelineTest {
         for (int r = 0; r < rows; r++) {
             for (int t = 1; t < length; t++) {
                 long label = labels[(int) (r * length + t)];
-                if (label != Nvlm.IGNORE_INDEX) {
+                if (label != F.IGNORE_INDEX) {
                     total++;
                     right += predicted[(int) (r * length + t - 1)] == label ? 1 : 0;
                 }

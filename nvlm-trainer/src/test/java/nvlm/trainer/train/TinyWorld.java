@@ -12,6 +12,7 @@ import nvlm.model.Nvlm;
 import nvlm.model.config.LlmConfig;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.VisionConfig;
+import nvlm.tensor.F;
 import nvlm.tensor.Tensor;
 
 /**
@@ -75,7 +76,7 @@ public final class TinyWorld {
             long[] labels = new long[count * length];
             long[] mediaImage = new long[count * length];
             long[] mediaTile = new long[count * length];
-            Arrays.fill(labels, Nvlm.IGNORE_INDEX);
+            Arrays.fill(labels, F.IGNORE_INDEX);
             Arrays.fill(mediaImage, -1);
             Arrays.fill(mediaTile, -1);
             float[] pixels = new float[count * tiles * 3 * TILE * TILE];
@@ -83,9 +84,9 @@ public final class TinyWorld {
             for (int r = 0; r < count; r++) {
                 SplittableRandom rng = new SplittableRandom(seed * 1_000_003L + step * 7919L + (firstRow + r));
                 List<long[]> row = new ArrayList<>(); // {id, label, mediaImage, mediaTile}
-                row.add(new long[] {text(rng), -100, -1, -1});
-                row.add(new long[] {text(rng), -100, -1, -1});
-                row.add(new long[] {IMAGE_START, -100, r, -1});
+                row.add(new long[] {text(rng), F.IGNORE_INDEX, -1, -1});
+                row.add(new long[] {text(rng), F.IGNORE_INDEX, -1, -1});
+                row.add(new long[] {IMAGE_START, F.IGNORE_INDEX, r, -1});
                 for (int k = 0; k < tiles; k++) {
                     long tag = tiles == 1 || k == tiles - 1 ? THUMBNAIL_TAG : FIRST_TAG + k;
                     tagIds[r * tiles + k] = tag;
@@ -97,17 +98,17 @@ public final class TinyWorld {
                     if (arch == Architecture.H && !inSequence) {
                         continue; // H: regular tiles and their tags live in cross-attention memory
                     }
-                    row.add(new long[] {tag, -100, r, arch == Architecture.X ? k : -1});
+                    row.add(new long[] {tag, F.IGNORE_INDEX, r, arch == Architecture.X ? k : -1});
                     if (inSequence) {
                         for (int t = 0; t < tokensPerTile; t++) {
-                            row.add(new long[] {IMAGE_CONTEXT, -100, r, -1});
+                            row.add(new long[] {IMAGE_CONTEXT, F.IGNORE_INDEX, r, -1});
                         }
                     }
                 }
-                row.add(new long[] {IMAGE_END, -100, r, -1});
+                row.add(new long[] {IMAGE_END, F.IGNORE_INDEX, r, -1});
                 int question = 1 + rng.nextInt(3);
                 for (int q = 0; q < question; q++) {
-                    row.add(new long[] {text(rng), -100, r, -1});
+                    row.add(new long[] {text(rng), F.IGNORE_INDEX, r, -1});
                 }
                 int answerLength = varyAnswers ? 1 + rng.nextInt(answer) : answer;
                 for (int a = 0; a < answerLength; a++) {
@@ -119,7 +120,7 @@ public final class TinyWorld {
                     throw new IllegalStateException("row of " + row.size() + " tokens exceeds " + length);
                 }
                 for (int t = 0; t < length; t++) {
-                    long[] token = t < row.size() ? row.get(t) : new long[] {PAD, -100, -1, -1};
+                    long[] token = t < row.size() ? row.get(t) : new long[] {PAD, F.IGNORE_INDEX, -1, -1};
                     ids[r * length + t] = token[0];
                     labels[r * length + t] = token[1];
                     mediaImage[r * length + t] = token[2];
