@@ -10,16 +10,14 @@ import nvlm.kernels.hat.KernelContext;
 import nvlm.kernels.hat.KernelLaunch;
 
 /**
- * Cross-entropy of logits [rows, vocab] against integer targets, per row (spec section 8: the
- * ignore index is -100; the mean over labelled rows is the caller's, through dloss). The forward
- * keeps each row's log-sum-exp for the backward.
+ * Cross-entropy of logits [rows, vocab] against integer targets, per row (spec section 8: rows
+ * whose target is the caller's ignore index, -100 in the model, take no loss; the mean over
+ * labelled rows is the caller's, through dloss). The forward keeps each row's log-sum-exp for
+ * the backward.
  */
 public final class CrossEntropy {
     private CrossEntropy() {
     }
-
-    /** Hugging Face's label for "no loss here" (spec section 8). */
-    public static final int IGNORE_INDEX = -100;
 
     /** lse[r] = log sum_c exp(logits[r, c]); loss[r] = lse[r] - logits[r, target[r]], or 0 where target == ignoreIndex. */
     @Kernel
@@ -66,24 +64,24 @@ public final class CrossEntropy {
     }
 
     public static KernelLaunch forward(F32Buffer logits, I32Buffer targets, F32Buffer loss, F32Buffer lse, int rows,
-                                       int vocab) {
+                                       int vocab, int ignoreIndex) {
         requireLength("CrossEntropy.forward", "logits", logits, (long) rows * vocab);
         requireLength("CrossEntropy.forward", "targets", targets, rows);
         requireLength("CrossEntropy.forward", "loss", loss, rows);
         requireLength("CrossEntropy.forward", "lse", lse, rows);
         return GpuKernel.of(CrossEntropy.class, "forwardKernel").launch(Grids.perRow(rows), logits, targets, loss, lse,
-                rows, vocab, IGNORE_INDEX);
+                rows, vocab, ignoreIndex);
     }
 
     /** dloss holds one upstream gradient per row (1/labelled-count for a mean). */
     public static KernelLaunch backward(F32Buffer logits, I32Buffer targets, F32Buffer lse, F32Buffer dloss,
-                                        F32Buffer dlogits, int rows, int vocab) {
+                                        F32Buffer dlogits, int rows, int vocab, int ignoreIndex) {
         requireLength("CrossEntropy.backward", "logits", logits, (long) rows * vocab);
         requireLength("CrossEntropy.backward", "targets", targets, rows);
         requireLength("CrossEntropy.backward", "lse", lse, rows);
         requireLength("CrossEntropy.backward", "dloss", dloss, rows);
         requireLength("CrossEntropy.backward", "dlogits", dlogits, (long) rows * vocab);
         return GpuKernel.of(CrossEntropy.class, "backwardKernel").launch(Grids.perRow(rows), logits, targets, lse, dloss,
-                dlogits, rows, vocab, IGNORE_INDEX);
+                dlogits, rows, vocab, ignoreIndex);
     }
 }
