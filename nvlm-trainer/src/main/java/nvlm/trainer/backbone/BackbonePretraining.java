@@ -21,12 +21,12 @@ import nvlm.model.tokenizer.ProjectTokenizer;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Json;
-import nvlm.trainer.data.Blend;
 import nvlm.trainer.data.DataLoader;
 import nvlm.trainer.data.Example;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
+import nvlm.trainer.data.TaskBlend;
 import nvlm.trainer.data.View;
 import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
@@ -98,7 +98,7 @@ public final class BackbonePretraining {
         long t1 = System.nanoTime();
         Nvlm model = Nvlm.create(config, new SplittableRandom(recipe.seed()));
         SampleEncoder encoder = SampleEncoder.forConfig(config, ProjectTokenizer.instance(), SampleEncoder.Options.defaults());
-        WorldDataset data = new WorldDataset(world, Split.TRAIN, Blend.stage0Text(), recipe.textSteps() * recipe.textBatch(),
+        WorldDataset data = new WorldDataset(world, Split.TRAIN, TaskBlend.stage0Text(), recipe.textSteps() * recipe.textBatch(),
                 TagMode.parse(config.tiling().tagMode()), BackboneRecipe.TEXT_QUESTIONS);
         DataLoader loader = new DataLoader(data, encoder, recipe.textBatch(), POOL_BATCHES, recipe.seed());
         Path textRun = out.resolve("text");

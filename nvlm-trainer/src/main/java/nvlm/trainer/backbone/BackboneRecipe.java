@@ -14,7 +14,7 @@ import nvlm.trainer.train.StageConfig;
  * Stage 0 (project decision; the paper starts from pretrained InternViT and Qwen2 weights, which
  * cannot be downloaded here): how the two backbones are trained before stage 1.
  * <ul>
- *   <li>Decoder: the LLM alone on {@link nvlm.trainer.data.Blend#stage0Text()}, the world's
+ *   <li>Decoder: the LLM alone on {@link nvlm.trainer.data.TaskBlend#stage0Text()}, the world's
  *       text-only tasks plus the cells and described views of its image tasks, in chat format
  *       ({@link Stage#TEXT_PRETRAINING}); AdamW, cosine with warmup, clipping.</li>
  *   <li>Vision encoder: InternViT with a throwaway linear head on its pixel-shuffled tokens that

@@ -8,10 +8,10 @@ import nvlm.model.Batch;
 import nvlm.model.ModelFolder;
 import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.Sample;
-import nvlm.trainer.data.Blend;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
+import nvlm.trainer.data.TaskBlend;
 import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
 
@@ -57,7 +57,7 @@ public final class BatchCommand implements Command {
         }
         Split split = Split.parse(args.get("split", "train"));
         SyntheticWorld world = new SyntheticWorld(WorldConfig.forModel(folder.config(), seed));
-        WorldDataset data = new WorldDataset(world, split, Blend.stage2(0.2), rows);
+        WorldDataset data = new WorldDataset(world, split, TaskBlend.stage2(0.2), rows);
         SampleEncoder encoder = SampleEncoder.forConfig(folder.config(), folder.tokenizer(), SampleEncoder.Options.defaults());
         List<Sample> samples = new ArrayList<>();
         for (int i = 0; i < rows; i++) {

@@ -54,7 +54,7 @@ public final class LengthBucketSampler {
 
     /** The batches of {@code epoch}, in training order. */
     public List<int[]> epoch(long epoch) {
-        SplittableRandom rng = new SplittableRandom(Mix.seed(seed, 0xb0c3e7L, epoch));
+        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, 0xb0c3e7L, epoch));
         int n = lengths.length;
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) {

@@ -42,7 +42,7 @@ public enum Split {
 
     /** The split that owns a content key (same seed, same answer). */
     public static Split of(String contentKey, long seed, double validationFraction, double testFraction) {
-        long h = Mix.mix(Mix.hash(contentKey) ^ Mix.mix(seed ^ 0x5eed_5eedL));
+        long h = Seeds.mix(Seeds.hash(contentKey) ^ Seeds.mix(seed ^ 0x5eed_5eedL));
         double u = (h >>> 11) * 0x1.0p-53;
         if (u < validationFraction) {
             return VALIDATION;

@@ -56,7 +56,7 @@ public final class SyntheticWorld {
         if (index < 0) {
             throw new IllegalArgumentException("sample index must be >= 0, got " + index);
         }
-        SplittableRandom rng = new SplittableRandom(Mix.seed(config.seed(), split.salt(), family.ordinal(), index));
+        SplittableRandom rng = new SplittableRandom(Seeds.derive(config.seed(), split.salt(), family.ordinal(), index));
         for (int attempt = 0; attempt < MAX_TRIES; attempt++) {
             Task t = draw(family, rng);
             if (Split.of(t.key(), config.seed(), config.validationFraction(), config.testFraction()) == split) {
@@ -172,7 +172,7 @@ public final class SyntheticWorld {
         if (questions > 1) {
             List<String[]> more = new ArrayList<>(questions(t.scene()));
             more.removeIf(qa -> qa[0].equals(t.question()));
-            SplittableRandom rng = new SplittableRandom(Mix.seed(config.seed(), split.salt(), family.ordinal(), index, 0x9e57L));
+            SplittableRandom rng = new SplittableRandom(Seeds.derive(config.seed(), split.salt(), family.ordinal(), index, 0x9e57L));
             for (int i = more.size() - 1; i > 0; i--) {
                 int j = rng.nextInt(i + 1);
                 String[] x = more.get(i);

@@ -5,25 +5,25 @@ import nvlm.model.tiling.TagMode;
 
 /**
  * {@code size} examples of one split of the synthetic world in the proportions of a
- * {@link Blend} (exact counts, positions shuffled by the world seed). Example {@code i} of the
+ * {@link TaskBlend} (exact counts, positions shuffled by the world seed). Example {@code i} of the
  * dataset is {@code world.example(split, family, i)} of its entry's family, so two datasets of
  * the same split and seed agree wherever their entries agree.
  */
 public final class WorldDataset implements ExampleSource {
     private final SyntheticWorld world;
     private final Split split;
-    private final Blend blend;
+    private final TaskBlend blend;
     private final byte[] entryOf;
     private final TagMode tagMode;
     private final int questions;
 
     /** A dataset whose cells views (if any) use 1d tile tags (spec 6, the default). */
-    public WorldDataset(SyntheticWorld world, Split split, Blend blend, int size) {
+    public WorldDataset(SyntheticWorld world, Split split, TaskBlend blend, int size) {
         this(world, split, blend, size, TagMode.ONE_D);
     }
 
     /** {@code tagMode}: the tile tags of the blend's cells views, the model's (spec 6). */
-    public WorldDataset(SyntheticWorld world, Split split, Blend blend, int size, TagMode tagMode) {
+    public WorldDataset(SyntheticWorld world, Split split, TaskBlend blend, int size, TagMode tagMode) {
         this(world, split, blend, size, tagMode, 1);
     }
 
@@ -31,7 +31,7 @@ public final class WorldDataset implements ExampleSource {
      * {@code questions}: questions per picture; above 1, each image example is a conversation
      * about its picture ({@link SyntheticWorld#example(Split, Family, long, View, TagMode, int)}).
      */
-    public WorldDataset(SyntheticWorld world, Split split, Blend blend, int size, TagMode tagMode, int questions) {
+    public WorldDataset(SyntheticWorld world, Split split, TaskBlend blend, int size, TagMode tagMode, int questions) {
         if (questions < 1) {
             throw new IllegalArgumentException("questions per picture must be >= 1, got " + questions);
         }
@@ -54,7 +54,7 @@ public final class WorldDataset implements ExampleSource {
                 entryOf[at++] = (byte) e;
             }
         }
-        SplittableRandom rng = new SplittableRandom(Mix.seed(world.config().seed(), split.salt(), 0xb1e9dL, size));
+        SplittableRandom rng = new SplittableRandom(Seeds.derive(world.config().seed(), split.salt(), 0xb1e9dL, size));
         for (int i = size - 1; i > 0; i--) {
             int j = rng.nextInt(i + 1);
             byte t = entryOf[i];
@@ -71,12 +71,12 @@ public final class WorldDataset implements ExampleSource {
         return split;
     }
 
-    public Blend blend() {
+    public TaskBlend blend() {
         return blend;
     }
 
     /** The blend entry of example {@code index}. */
-    public Blend.Entry entry(int index) {
+    public TaskBlend.Entry entry(int index) {
         return blend.entries().get(entryOf[index]);
     }
 
@@ -87,13 +87,13 @@ public final class WorldDataset implements ExampleSource {
 
     @Override
     public Example get(int index) {
-        Blend.Entry e = entry(index);
+        TaskBlend.Entry e = entry(index);
         return world.example(split, e.family(), index, e.view(), tagMode, questions);
     }
 
     @Override
     public Outline outline(int index) {
-        Blend.Entry e = entry(index);
+        TaskBlend.Entry e = entry(index);
         return world.outline(split, e.family(), index, e.view(), tagMode, questions);
     }
 

@@ -21,7 +21,7 @@
  * questions about one picture ({@link nvlm.trainer.data.SyntheticWorld#questions}).
  *
  * <h2>Stage 0</h2>
- * Decoder: {@link nvlm.trainer.data.Blend#stage0Text()}, mostly the cells view of the image tasks,
+ * Decoder: {@link nvlm.trainer.data.TaskBlend#stage0Text()}, mostly the cells view of the image tasks,
  * the text-only tasks, a little of the described view. Vision encoder: the cell symbols of each
  * tile ({@link nvlm.trainer.data.CellSymbols#ofTile}; {@link nvlm.trainer.data.VisionExample} /
  * {@link nvlm.trainer.data.VisionBatch} hold the content classes {@link nvlm.trainer.data.CellClass}
@@ -29,7 +29,7 @@
  *
  * <h2>Pipeline</h2>
  * An {@link nvlm.trainer.data.ExampleSource} ({@link nvlm.trainer.data.WorldDataset},
- * {@link nvlm.trainer.data.LlavaDataset}, {@link nvlm.trainer.data.Mixture}) yields
+ * {@link nvlm.trainer.data.LlavaDataset}, {@link nvlm.trainer.data.InterleavedSource}) yields
  * {@link nvlm.trainer.data.Example}s; {@link nvlm.trainer.data.SampleEncoder} tiles and tokenizes
  * them for one architecture; {@link nvlm.trainer.data.DataLoader} buckets them by length
  * ({@link nvlm.trainer.data.LengthBucketSampler}) and collates them into the tensor

@@ -19,11 +19,11 @@ import nvlm.tensor.Backend;
 import nvlm.tensor.Device;
 import nvlm.tensor.MemoryScope;
 import nvlm.tensor.optim.AdamW;
-import nvlm.trainer.data.Blend;
 import nvlm.trainer.data.Family;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
+import nvlm.trainer.data.TaskBlend;
 import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
 
@@ -48,7 +48,7 @@ public final class TrainingThroughput {
         this.device = device;
         this.model = Nvlm.create(config, new SplittableRandom(seed));
         SyntheticWorld world = new SyntheticWorld(WorldConfig.forModel(config, seed));
-        WorldDataset data = new WorldDataset(world, Split.TRAIN, Blend.single(Family.OCR), rows);
+        WorldDataset data = new WorldDataset(world, Split.TRAIN, TaskBlend.single(Family.OCR), rows);
         SampleEncoder encoder = SampleEncoder.forConfig(config, ProjectTokenizer.instance(), SampleEncoder.Options.defaults());
         List<Sample> samples = new ArrayList<>();
         for (int i = 0; i < rows; i++) {

@@ -10,13 +10,13 @@ import java.util.Map;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.tiling.TagMode;
 import nvlm.tensor.io.Json;
-import nvlm.trainer.data.Blend;
 import nvlm.trainer.data.ExampleSource;
+import nvlm.trainer.data.InterleavedSource;
 import nvlm.trainer.data.LlavaDataset;
-import nvlm.trainer.data.Mixture;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
+import nvlm.trainer.data.TaskBlend;
 import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
 import nvlm.trainer.train.Stage;
@@ -73,9 +73,9 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
         if (text >= 1) {
             throw new IllegalArgumentException("text-only ratio " + text + " leaves no room for the LLaVA data");
         }
-        ExampleSource textOnly = new WorldDataset(world, Split.TRAIN, Blend.textOnly(), Math.max(1, rows), tagMode);
-        return text > 0 ? Mixture.withTextOnly(user, textOnly, text, rows, config.seed())
-                : new Mixture(List.of(user), new double[] {1}, rows, config.seed());
+        ExampleSource textOnly = new WorldDataset(world, Split.TRAIN, TaskBlend.textOnly(), Math.max(1, rows), tagMode);
+        return text > 0 ? InterleavedSource.withTextOnly(user, textOnly, text, rows, config.seed())
+                : new InterleavedSource(List.of(user), new double[] {1}, rows, config.seed());
     }
 
     public Map<String, Object> toJson() {

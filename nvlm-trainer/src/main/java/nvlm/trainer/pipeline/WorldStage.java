@@ -2,16 +2,16 @@ package nvlm.trainer.pipeline;
 
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.tokenizer.ProjectTokenizer;
-import nvlm.trainer.data.Blend;
 import nvlm.trainer.data.DataLoader;
 import nvlm.trainer.data.ExampleSource;
 import nvlm.trainer.data.SampleEncoder;
+import nvlm.trainer.data.TaskBlend;
 import nvlm.trainer.train.LoaderBatches;
 import nvlm.trainer.train.StageConfig;
 
 /**
  * The world's blend of each stage (spec 11) and the batches of a stage: stage 1 draws
- * {@link Blend#stage1()} (captioning and the image tasks), stage 2 {@link Blend#stage2} with the
+ * {@link TaskBlend#stage1()} (captioning and the image tasks), stage 2 {@link TaskBlend#stage2} with the
  * stage's text-only ratio mixed in. Batches are bucketed by length and ordered by the stage's seed.
  */
 public final class WorldStage {
@@ -22,11 +22,11 @@ public final class WorldStage {
     }
 
     /** The blend of a stage. */
-    public static Blend blend(StageConfig config) {
+    public static TaskBlend blend(StageConfig config) {
         return switch (config.stage()) {
-            case TEXT_PRETRAINING -> Blend.stage0Text();
-            case PRETRAINING -> Blend.stage1();
-            case SFT -> Blend.stage2(config.textOnlyRatio());
+            case TEXT_PRETRAINING -> TaskBlend.stage0Text();
+            case PRETRAINING -> TaskBlend.stage1();
+            case SFT -> TaskBlend.stage2(config.textOnlyRatio());
         };
     }
 

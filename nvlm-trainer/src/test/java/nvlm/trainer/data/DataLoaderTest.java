@@ -19,7 +19,7 @@ class DataLoaderTest {
 
     @Test
     void batchesAreTensorBatchesOfSpec10AndReproducible() {
-        WorldDataset data = new WorldDataset(WORLD, Split.TRAIN, Blend.stage2(0.25), 64);
+        WorldDataset data = new WorldDataset(WORLD, Split.TRAIN, TaskBlend.stage2(0.25), 64);
         for (Architecture arch : Architecture.values()) {
             SampleEncoder enc = Models.encoder(arch, 112, SampleEncoder.Options.defaults());
             DataLoader a = new DataLoader(data, enc, 8, 4, 11);
@@ -54,7 +54,7 @@ class DataLoaderTest {
 
     @Test
     void anEpochVisitsEveryExampleOnceAndLengthsMatchTheSamples() {
-        WorldDataset data = new WorldDataset(WORLD, Split.VALIDATION, Blend.stage1(), 40);
+        WorldDataset data = new WorldDataset(WORLD, Split.VALIDATION, TaskBlend.stage1(), 40);
         SampleEncoder enc = Models.encoder(Architecture.H, 112, SampleEncoder.Options.defaults());
         DataLoader loader = new DataLoader(data, enc, 6, 3, 2);
         int[] lengths = loader.lengths();
@@ -74,7 +74,7 @@ class DataLoaderTest {
 
     @Test
     void blendsRealizeExactCountsAndTheTextFraction() {
-        WorldDataset data = new WorldDataset(WORLD, Split.TRAIN, Blend.stage2(0.3), 1000);
+        WorldDataset data = new WorldDataset(WORLD, Split.TRAIN, TaskBlend.stage2(0.3), 1000);
         Map<Family, Integer> counts = new HashMap<>();
         for (int i = 0; i < data.size(); i++) {
             counts.merge(data.entry(i).family(), 1, Integer::sum);
@@ -84,23 +84,23 @@ class DataLoaderTest {
         for (Family f : List.of(Family.OCR, Family.COUNTING, Family.SPATIAL, Family.CHART)) {
             assertEquals(157.5, counts.get(f), 0.5 + 1e-9, f.id());
         }
-        assertEquals(0.3, Blend.stage2(0.3).textFraction(), 1e-12);
-        assertEquals(0, Blend.stage2(0).textFraction(), 1e-12);
-        assertEquals(1, Blend.stage0Text().textFraction(), 1e-12);
+        assertEquals(0.3, TaskBlend.stage2(0.3).textFraction(), 1e-12);
+        assertEquals(0, TaskBlend.stage2(0).textFraction(), 1e-12);
+        assertEquals(1, TaskBlend.stage0Text().textFraction(), 1e-12);
         for (int i = 0; i < 50; i++) {
-            Example e = new WorldDataset(WORLD, Split.TRAIN, Blend.stage0Text(), 50).get(i);
+            Example e = new WorldDataset(WORLD, Split.TRAIN, TaskBlend.stage0Text(), 50).get(i);
             assertTrue(e.images().isEmpty(), "stage-0 text example with an image: " + e.id());
         }
         // 1.5, 0.9, 0.6: floors 1, 0, 0, then the remainders to the largest fractions 0.9 and 0.6.
-        assertArrayEquals(new int[] {1, 1, 1}, Blend.apportion(new double[] {0.5, 0.3, 0.2}, 3));
-        assertArrayEquals(new int[] {3, 2, 0}, Blend.apportion(new double[] {3, 2, 0}, 5));
+        assertArrayEquals(new int[] {1, 1, 1}, TaskBlend.apportion(new double[] {0.5, 0.3, 0.2}, 3));
+        assertArrayEquals(new int[] {3, 2, 0}, TaskBlend.apportion(new double[] {3, 2, 0}, 5));
     }
 
     @Test
-    void mixturesInterleaveUserDataWithTextOnlyTasks() {
-        WorldDataset images = new WorldDataset(WORLD, Split.TRAIN, Blend.single(Family.OCR), 30);
-        WorldDataset text = new WorldDataset(WORLD, Split.TRAIN, Blend.single(Family.TEXT_STRING), 500);
-        Mixture m = Mixture.withTextOnly(images, text, 0.2, 100, 9);
+    void interleavedSourceMixesUserDataWithTextOnlyTasks() {
+        WorldDataset images = new WorldDataset(WORLD, Split.TRAIN, TaskBlend.single(Family.OCR), 30);
+        WorldDataset text = new WorldDataset(WORLD, Split.TRAIN, TaskBlend.single(Family.TEXT_STRING), 500);
+        InterleavedSource m = InterleavedSource.withTextOnly(images, text, 0.2, 100, 9);
         int textOnly = 0;
         for (int i = 0; i < m.size(); i++) {
             Example e = m.get(i);
@@ -113,7 +113,7 @@ class DataLoaderTest {
             assertEquals(e.outline().turns(), m.outline(i).turns());
         }
         assertEquals(20, textOnly);
-        Mixture again = Mixture.withTextOnly(images, text, 0.2, 100, 9);
+        InterleavedSource again = InterleavedSource.withTextOnly(images, text, 0.2, 100, 9);
         for (int i = 0; i < 100; i++) {
             assertEquals(m.get(i).id(), again.get(i).id());
         }

@@ -8,11 +8,11 @@ import nvlm.model.Batch;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.tokenizer.ProjectTokenizer;
-import nvlm.trainer.data.Blend;
 import nvlm.trainer.data.DataLoader;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
+import nvlm.trainer.data.TaskBlend;
 import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
 import org.junit.jupiter.api.Test;
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class LoaderBatchesTest {
     private static DataLoader loader() {
         NvlmConfig config = Presets.get("tiny", Architecture.D);
-        WorldDataset data = new WorldDataset(new SyntheticWorld(WorldConfig.forModel(config, 1)), Split.TRAIN, Blend.stage2(0.3), 10);
+        WorldDataset data = new WorldDataset(new SyntheticWorld(WorldConfig.forModel(config, 1)), Split.TRAIN, TaskBlend.stage2(0.3), 10);
         return new DataLoader(data, SampleEncoder.forConfig(config, ProjectTokenizer.instance(), SampleEncoder.Options.defaults()), 2, 2, 5);
     }
 

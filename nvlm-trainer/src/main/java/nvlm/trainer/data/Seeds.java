@@ -2,9 +2,12 @@ package nvlm.trainer.data;
 
 import java.nio.charset.StandardCharsets;
 
-/** SplitMix64 finalizer and a 64-bit string hash: seeds are derived, never drawn from a shared stream. */
-final class Mix {
-    private Mix() {
+/**
+ * Seed derivation: the SplitMix64 finalizer and a 64-bit string hash. Seeds are derived from
+ * their parts, never drawn from a shared stream.
+ */
+final class Seeds {
+    private Seeds() {
     }
 
     static long mix(long z) {
@@ -13,7 +16,7 @@ final class Mix {
         return z ^ (z >>> 31);
     }
 
-    static long seed(long... parts) {
+    static long derive(long... parts) {
         long h = 0x9e3779b97f4a7c15L;
         for (long p : parts) {
             h = mix(h ^ p) + 0x9e3779b97f4a7c15L;

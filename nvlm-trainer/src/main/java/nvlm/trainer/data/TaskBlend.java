@@ -4,11 +4,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The task mixture of a dataset of the synthetic world: weighted (family, view) entries, where
- * the view is the image or its caption in text ({@link SyntheticWorld#describedExample}). Weights
- * are relative; {@link WorldDataset} realizes them as exact counts.
+ * The blend of tasks in a dataset of the synthetic world (the paper's data blend, section 4):
+ * weighted (family, view) entries, where the view is the image or its caption in text
+ * ({@link SyntheticWorld#describedExample}). Weights are relative; {@link WorldDataset} realizes
+ * them as exact counts.
  */
-public record Blend(List<Entry> entries) {
+public record TaskBlend(List<Entry> entries) {
     /** One component: a family in one {@link View}. */
     public record Entry(Family family, View view, double weight) {
         public Entry {
@@ -39,7 +40,7 @@ public record Blend(List<Entry> entries) {
     private static final List<Family> VQA = List.of(Family.OCR, Family.COUNTING, Family.SPATIAL, Family.CHART);
     private static final List<Family> TEXT = List.of(Family.TEXT_ARITHMETIC, Family.TEXT_STRING);
 
-    public Blend {
+    public TaskBlend {
         entries = List.copyOf(entries);
         if (entries.isEmpty()) {
             throw new IllegalArgumentException("a blend needs at least one entry");
@@ -47,8 +48,8 @@ public record Blend(List<Entry> entries) {
     }
 
     /** Only {@code family}, image view. */
-    public static Blend single(Family family) {
-        return new Blend(List.of(new Entry(family, false, 1)));
+    public static TaskBlend single(Family family) {
+        return new TaskBlend(List.of(new Entry(family, false, 1)));
     }
 
     /**
@@ -58,7 +59,7 @@ public record Blend(List<Entry> entries) {
      * place of the picture). Each VQA family needs thousands of examples before the decoder reads
      * it well, so they get most of the weight, the harder ones (OCR, chart) a little more.
      */
-    public static Blend stage0Text() {
+    public static TaskBlend stage0Text() {
         List<Entry> e = new ArrayList<>();
         e.add(new Entry(Family.TEXT_ARITHMETIC, View.IMAGE, 0.12));
         e.add(new Entry(Family.TEXT_STRING, View.IMAGE, 0.13));
@@ -71,24 +72,24 @@ public record Blend(List<Entry> entries) {
         for (Family f : VQA) {
             e.add(new Entry(f, View.DESCRIBED, 0.01));
         }
-        return new Blend(e);
+        return new TaskBlend(e);
     }
 
     /** Stage 1 (spec 11: captioning, VQA, charts, OCR): half captioning, half the image tasks. */
-    public static Blend stage1() {
+    public static TaskBlend stage1() {
         List<Entry> e = new ArrayList<>();
         e.add(new Entry(Family.CAPTION, false, 0.5));
         for (Family f : VQA) {
             e.add(new Entry(f, false, 0.5 / VQA.size()));
         }
-        return new Blend(e);
+        return new TaskBlend(e);
     }
 
     /**
      * Stage 2 (SFT): the image tasks with a little captioning, and {@code textFraction} of the
      * samples text-only (the paper's text-only SFT blend, Table 8); 0 leaves text out.
      */
-    public static Blend stage2(double textFraction) {
+    public static TaskBlend stage2(double textFraction) {
         if (!(textFraction >= 0 && textFraction < 1)) {
             throw new IllegalArgumentException("text-only fraction must be in [0, 1), got " + textFraction);
         }
@@ -103,16 +104,16 @@ public record Blend(List<Entry> entries) {
                 e.add(new Entry(f, false, textFraction / TEXT.size()));
             }
         }
-        return new Blend(e);
+        return new TaskBlend(e);
     }
 
     /** The text-only tasks alone, in equal parts (what is mixed into user data in stage 2). */
-    public static Blend textOnly() {
+    public static TaskBlend textOnly() {
         List<Entry> e = new ArrayList<>();
         for (Family f : TEXT) {
             e.add(new Entry(f, View.IMAGE, 1.0 / TEXT.size()));
         }
-        return new Blend(e);
+        return new TaskBlend(e);
     }
 
     /** The fraction of samples that are text-only (no image). */
