@@ -5,6 +5,7 @@ import nvlm.model.config.LlmConfig;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.RMSNorm;
+import nvlm.tensor.nn.SwiGlu;
 
 /** One Qwen2 block (spec 5): {@code x += attn(input_layernorm(x))}, {@code x += mlp(post_attention_layernorm(x))}. */
 public final class DecoderLayer extends Module {

@@ -2,7 +2,6 @@ package nvlm.model.xattn;
 
 import java.util.random.RandomGenerator;
 import nvlm.model.config.LlmConfig;
-import nvlm.model.llm.SwiGlu;
 import nvlm.tensor.F;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Init;
@@ -10,6 +9,7 @@ import nvlm.tensor.nn.Linear;
 import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.nn.RMSNorm;
+import nvlm.tensor.nn.SwiGlu;
 
 /**
  * A Flamingo-style gated cross-attention block with Qwen2 conventions (spec 7, project decision):

@@ -1,11 +1,13 @@
-package nvlm.model.llm;
+package nvlm.tensor.nn;
 
 import java.util.random.RandomGenerator;
 import nvlm.tensor.Tensor;
-import nvlm.tensor.nn.Linear;
-import nvlm.tensor.nn.Module;
 
-/** The Qwen2 MLP (spec 5): {@code down(silu(gate(x)) * up(x))}, no biases. */
+/**
+ * The gated MLP of Qwen2 and LLaMA (spec 5): {@code down(silu(gate(x)) * up(x))}, no biases. A
+ * building block like {@link Linear}: the decoder layers and the gated cross-attention blocks
+ * both use it.
+ */
 public final class SwiGlu extends Module {
     private final Linear gate;
     private final Linear up;
