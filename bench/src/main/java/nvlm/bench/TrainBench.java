@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 import nvlm.tensor.Device;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.cli.Args;

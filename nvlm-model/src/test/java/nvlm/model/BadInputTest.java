@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import nvlm.model.checkpoint.Checkpoint;
+import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.prompt.Sample;
 import nvlm.tensor.Device;

@@ -3,6 +3,7 @@ package nvlm.model;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.prompt.BatchArrays;

@@ -6,8 +6,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import nvlm.model.Architecture;
-import nvlm.model.prompt.SpecialTokens;
 import nvlm.model.tokenizer.ProjectTokenizer;
 import nvlm.tensor.io.Json;
 

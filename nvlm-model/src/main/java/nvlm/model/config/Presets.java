@@ -1,8 +1,6 @@
 package nvlm.model.config;
 
 import java.util.List;
-import nvlm.model.Architecture;
-import nvlm.model.prompt.SpecialTokens;
 import nvlm.model.tokenizer.ProjectTokenizer;
 
 /**

@@ -1,7 +1,7 @@
 package nvlm.model.projector;
 
 import java.util.random.RandomGenerator;
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.LayerNorm;

@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Arrays;
 import java.util.List;
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
+import nvlm.model.config.SpecialTokens;
 import nvlm.model.tiling.TagMode;
 import nvlm.model.tokenizer.ProjectTokenizer;
 import org.junit.jupiter.api.Test;

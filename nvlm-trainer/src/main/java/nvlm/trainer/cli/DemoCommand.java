@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 import nvlm.tensor.Device;
 import nvlm.trainer.pipeline.Demo;
 import nvlm.trainer.pipeline.DemoRecipe;

@@ -2,7 +2,7 @@ package nvlm.trainer.pipeline;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 import nvlm.trainer.train.Recipe;
 import nvlm.trainer.train.Stage;
 import nvlm.trainer.train.StageConfig;

@@ -1,6 +1,6 @@
 package nvlm.trainer.train;
 
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 
 /**
  * The paper's training recipe (Tables 10-11, spec 11) as {@link StageConfig}s: the structure and

@@ -1,7 +1,7 @@
 package nvlm.trainer.train;
 
-import nvlm.model.Architecture;
 import nvlm.model.Nvlm;
+import nvlm.model.config.Architecture;
 import nvlm.model.xattn.GatedCrossAttention;
 
 /**

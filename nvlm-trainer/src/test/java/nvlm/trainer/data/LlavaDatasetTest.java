@@ -10,7 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 import nvlm.model.prompt.Role;
 import nvlm.model.prompt.Sample;
 import nvlm.model.tiling.RgbImage;

@@ -1,6 +1,6 @@
 package nvlm.trainer.data;
 
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.tokenizer.ProjectTokenizer;
 

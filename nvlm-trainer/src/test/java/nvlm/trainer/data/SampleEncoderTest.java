@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 import nvlm.model.prompt.Sample;
 import nvlm.model.tokenizer.ProjectTokenizer;
 import org.junit.jupiter.api.Test;

@@ -371,7 +371,7 @@ class SyntheticWorldTest {
     @Test
     void worldForAModelMatchesItsTileSizePatchesAndMaxTiles() {
         for (int s : new int[] {112, 224}) {
-            WorldConfig c = WorldConfig.forModel(Models.config(nvlm.model.Architecture.D, s), 9);
+            WorldConfig c = WorldConfig.forModel(Models.config(nvlm.model.config.Architecture.D, s), 9);
             assertEquals(s, c.tileSize());
             assertEquals(28, c.cellSize());
             assertEquals(6, c.maxTiles());

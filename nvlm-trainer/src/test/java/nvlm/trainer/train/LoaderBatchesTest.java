@@ -3,8 +3,8 @@ package nvlm.trainer.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import nvlm.model.Architecture;
 import nvlm.model.Batch;
+import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.tokenizer.ProjectTokenizer;

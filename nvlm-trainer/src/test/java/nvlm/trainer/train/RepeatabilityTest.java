@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import nvlm.model.Architecture;
+import nvlm.model.config.Architecture;
 import nvlm.tensor.MemoryScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

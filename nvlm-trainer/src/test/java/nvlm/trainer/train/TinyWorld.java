@@ -6,9 +6,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import nvlm.model.Architecture;
 import nvlm.model.Batch;
 import nvlm.model.Nvlm;
+import nvlm.model.config.Architecture;
 import nvlm.model.config.LlmConfig;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.VisionConfig;
@@ -40,7 +40,7 @@ public final class TinyWorld {
         LlmConfig llm = new LlmConfig(32, 2, 2, 1, 64, VOCAB, 1e-6, 1e4, false);
         return new NvlmConfig(arch, "test", vision, 0.5, new NvlmConfig.ProjectorConfig(32, true), llm,
                 arch == Architecture.D ? 0 : 1, new NvlmConfig.TilingConfig(1, 6, true, "1d"),
-                new nvlm.model.prompt.SpecialTokens((int) IMAGE_CONTEXT, (int) PAD, (int) IM_END));
+                new nvlm.model.config.SpecialTokens((int) IMAGE_CONTEXT, (int) PAD, (int) IM_END));
     }
 
     public static Nvlm model(Architecture arch, long seed) {

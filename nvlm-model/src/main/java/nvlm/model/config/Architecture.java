@@ -1,4 +1,4 @@
-package nvlm.model;
+package nvlm.model.config;
 
 import java.util.Locale;
 

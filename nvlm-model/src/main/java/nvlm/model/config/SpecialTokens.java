@@ -1,4 +1,4 @@
-package nvlm.model.prompt;
+package nvlm.model.config;
 
 import nvlm.model.tokenizer.ProjectTokenizer;
 
