@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import nvlm.model.Batch;
-import nvlm.model.ModelFolder;
+import nvlm.model.checkpoint.ModelFolder;
 import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.Sample;
 import nvlm.trainer.data.SampleEncoder;

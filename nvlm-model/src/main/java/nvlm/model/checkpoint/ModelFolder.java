@@ -1,9 +1,9 @@
-package nvlm.model;
+package nvlm.model.checkpoint;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import nvlm.model.checkpoint.Checkpoint;
+import nvlm.model.Nvlm;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.prompt.ChatTemplate;
 import nvlm.model.prompt.PromptBuilder;
