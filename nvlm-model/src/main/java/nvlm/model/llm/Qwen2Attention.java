@@ -14,19 +14,19 @@ import nvlm.tensor.nn.Module;
  */
 public final class Qwen2Attention extends Module {
     private final LlmConfig config;
-    private final Linear q;
-    private final Linear k;
-    private final Linear v;
-    private final Linear o;
+    private final Linear qProj;
+    private final Linear kProj;
+    private final Linear vProj;
+    private final Linear oProj;
 
     public Qwen2Attention(LlmConfig config, RandomGenerator rng) {
         this.config = config;
         int d = config.hiddenSize();
         int hd = config.headDim();
-        this.q = child("q_proj", new Linear(d, (long) config.numHeads() * hd, true, rng));
-        this.k = child("k_proj", new Linear(d, (long) config.numKvHeads() * hd, true, rng));
-        this.v = child("v_proj", new Linear(d, (long) config.numKvHeads() * hd, true, rng));
-        this.o = child("o_proj", new Linear((long) config.numHeads() * hd, d, false, rng));
+        this.qProj = child("q_proj", new Linear(d, (long) config.numHeads() * hd, true, rng));
+        this.kProj = child("k_proj", new Linear(d, (long) config.numKvHeads() * hd, true, rng));
+        this.vProj = child("v_proj", new Linear(d, (long) config.numKvHeads() * hd, true, rng));
+        this.oProj = child("o_proj", new Linear((long) config.numHeads() * hd, d, false, rng));
     }
 
     /** x [B, T, d]; with a cache, the tokens sit at positions cache.length() onward. */
@@ -35,15 +35,15 @@ public final class Qwen2Attention extends Module {
         long t = x.size(1);
         int hd = config.headDim();
         int start = cache == null ? 0 : cache.length();
-        Tensor qh = F.rope(q.forward(x).reshape(b, t, config.numHeads(), hd), start, config.ropeTheta()).permute(0, 2, 1, 3);
-        Tensor kh = F.rope(k.forward(x).reshape(b, t, config.numKvHeads(), hd), start, config.ropeTheta()).permute(0, 2, 1, 3);
-        Tensor vh = v.forward(x).reshape(b, t, config.numKvHeads(), hd).permute(0, 2, 1, 3);
+        Tensor qh = F.rope(qProj.forward(x).reshape(b, t, config.numHeads(), hd), start, config.ropeTheta()).permute(0, 2, 1, 3);
+        Tensor kh = F.rope(kProj.forward(x).reshape(b, t, config.numKvHeads(), hd), start, config.ropeTheta()).permute(0, 2, 1, 3);
+        Tensor vh = vProj.forward(x).reshape(b, t, config.numKvHeads(), hd).permute(0, 2, 1, 3);
         if (cache != null) {
             Tensor[] kv = cache.append(layer, kh, vh);
             kh = kv[0];
             vh = kv[1];
         }
         Tensor out = F.attention(qh, kh, vh, null, true, 1.0 / Math.sqrt(hd));
-        return o.forward(out.permute(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * hd));
+        return oProj.forward(out.permute(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * hd));
     }
 }

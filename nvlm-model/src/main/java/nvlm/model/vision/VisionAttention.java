@@ -18,8 +18,8 @@ import nvlm.tensor.nn.Parameter;
 public final class VisionAttention extends Module {
     private final VisionConfig config;
     private final Linear qkv;
-    private final Parameter qNorm;
-    private final Parameter kNorm;
+    private final Parameter qNormWeight;
+    private final Parameter kNormWeight;
     private final Linear proj;
     private final int width;
 
@@ -27,8 +27,8 @@ public final class VisionAttention extends Module {
         this.config = config;
         this.width = config.paddedHeads() * config.headDim();
         this.qkv = child("qkv", new Linear(config.hiddenSize(), 3L * width, config.qkvBias(), rng));
-        this.qNorm = config.qkNormalization() ? parameter("q_norm.weight", Init.constant(1, width)) : null;
-        this.kNorm = config.qkNormalization() ? parameter("k_norm.weight", Init.constant(1, width)) : null;
+        this.qNormWeight = config.qkNormalization() ? parameter("q_norm.weight", Init.constant(1, width)) : null;
+        this.kNormWeight = config.qkNormalization() ? parameter("k_norm.weight", Init.constant(1, width)) : null;
         this.proj = child("proj", new Linear(width, config.hiddenSize(), true, rng));
     }
 
@@ -40,9 +40,9 @@ public final class VisionAttention extends Module {
         Tensor q = qkvOut.narrow(2, 0, width);
         Tensor k = qkvOut.narrow(2, width, width);
         Tensor v = qkvOut.narrow(2, 2L * width, width);
-        if (qNorm != null) {
-            q = qkNorm(q, qNorm.value());
-            k = qkNorm(k, kNorm.value());
+        if (qNormWeight != null) {
+            q = qkNorm(q, qNormWeight.value());
+            k = qkNorm(k, kNormWeight.value());
         }
         int heads = config.paddedHeads();
         int hd = config.headDim();

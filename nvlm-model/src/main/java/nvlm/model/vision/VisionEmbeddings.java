@@ -16,8 +16,8 @@ import nvlm.tensor.nn.Parameter;
 public final class VisionEmbeddings extends Module {
     private final VisionConfig config;
     private final Parameter classEmbedding;
-    private final Parameter patchWeight;
-    private final Parameter patchBias;
+    private final Parameter patchEmbeddingWeight;
+    private final Parameter patchEmbeddingBias;
     private final Parameter positionEmbedding;
 
     public VisionEmbeddings(VisionConfig config, RandomGenerator rng) {
@@ -27,8 +27,8 @@ public final class VisionEmbeddings extends Module {
         int g = config.gridSize();
         this.classEmbedding = parameter("class_embedding", Init.normal(rng, 0.02, 1, 1, c));
         double bound = 1 / Math.sqrt(3.0 * p * p);
-        this.patchWeight = parameter("patch_embedding.weight", Init.uniform(rng, bound, c, 3, p, p));
-        this.patchBias = parameter("patch_embedding.bias", Init.uniform(rng, bound, c));
+        this.patchEmbeddingWeight = parameter("patch_embedding.weight", Init.uniform(rng, bound, c, 3, p, p));
+        this.patchEmbeddingBias = parameter("patch_embedding.bias", Init.uniform(rng, bound, c));
         this.positionEmbedding = parameter("position_embedding", Init.normal(rng, 0.02, 1, 1L + (long) g * g, c));
     }
 
@@ -45,7 +45,7 @@ public final class VisionEmbeddings extends Module {
         }
         // [N, 3, G, P, G, P] -> [N, G, G, 3, P, P]: patches row-major, each flattened (channel, ky, kx).
         Tensor patches = pixels.reshape(n, 3, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(n, (long) g * g, 3L * p * p);
-        Tensor tokens = F.linear(patches, patchWeight.value().reshape(c, 3L * p * p), patchBias.value());
+        Tensor tokens = F.linear(patches, patchEmbeddingWeight.value().reshape(c, 3L * p * p), patchEmbeddingBias.value());
         Tensor cls = classEmbedding.value().expand(n, 1, c);
         return Tensor.cat(1, cls, tokens).add(positionEmbedding.value());
     }

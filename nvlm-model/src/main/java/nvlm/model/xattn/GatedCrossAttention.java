@@ -58,19 +58,19 @@ public final class GatedCrossAttention extends Module {
     /** XAttn: q from x, k/v from memory, no RoPE, GQA, scale 1/sqrt(headDim), no biases. */
     public static final class CrossAttention extends Module {
         private final LlmConfig config;
-        private final Linear q;
-        private final Linear k;
-        private final Linear v;
-        private final Linear o;
+        private final Linear qProj;
+        private final Linear kProj;
+        private final Linear vProj;
+        private final Linear oProj;
 
         CrossAttention(LlmConfig config, RandomGenerator rng) {
             this.config = config;
             int d = config.hiddenSize();
             int hd = config.headDim();
-            this.q = child("q_proj", new Linear(d, (long) config.numHeads() * hd, false, rng));
-            this.k = child("k_proj", new Linear(d, (long) config.numKvHeads() * hd, false, rng));
-            this.v = child("v_proj", new Linear(d, (long) config.numKvHeads() * hd, false, rng));
-            this.o = child("o_proj", new Linear((long) config.numHeads() * hd, d, false, rng));
+            this.qProj = child("q_proj", new Linear(d, (long) config.numHeads() * hd, false, rng));
+            this.kProj = child("k_proj", new Linear(d, (long) config.numKvHeads() * hd, false, rng));
+            this.vProj = child("v_proj", new Linear(d, (long) config.numKvHeads() * hd, false, rng));
+            this.oProj = child("o_proj", new Linear((long) config.numHeads() * hd, d, false, rng));
         }
 
         /** Memory [B, Lm, d] to keys and values [B, kvHeads, Lm, hd]. */
@@ -78,8 +78,8 @@ public final class GatedCrossAttention extends Module {
             long b = memory.size(0);
             long lm = memory.size(1);
             int hd = config.headDim();
-            Tensor kh = k.forward(memory).reshape(b, lm, config.numKvHeads(), hd).permute(0, 2, 1, 3);
-            Tensor vh = v.forward(memory).reshape(b, lm, config.numKvHeads(), hd).permute(0, 2, 1, 3);
+            Tensor kh = kProj.forward(memory).reshape(b, lm, config.numKvHeads(), hd).permute(0, 2, 1, 3);
+            Tensor vh = vProj.forward(memory).reshape(b, lm, config.numKvHeads(), hd).permute(0, 2, 1, 3);
             return new Tensor[] {kh, vh};
         }
 
@@ -87,10 +87,10 @@ public final class GatedCrossAttention extends Module {
             long b = x.size(0);
             long t = x.size(1);
             int hd = config.headDim();
-            Tensor qh = q.forward(x).reshape(b, t, config.numHeads(), hd).permute(0, 2, 1, 3);
+            Tensor qh = qProj.forward(x).reshape(b, t, config.numHeads(), hd).permute(0, 2, 1, 3);
             // Rows with no visible memory entry come back exactly 0 from the fused kernel.
             Tensor out = F.attention(qh, kh, vh, mask, false, 1.0 / Math.sqrt(hd));
-            return o.forward(out.permute(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * hd));
+            return oProj.forward(out.permute(0, 2, 1, 3).reshape(b, t, (long) config.numHeads() * hd));
         }
     }
 }

@@ -9,17 +9,17 @@ import nvlm.tensor.Tensor;
  * both use it.
  */
 public final class SwiGlu extends Module {
-    private final Linear gate;
-    private final Linear up;
-    private final Linear down;
+    private final Linear gateProj;
+    private final Linear upProj;
+    private final Linear downProj;
 
     public SwiGlu(int hidden, int intermediate, RandomGenerator rng) {
-        this.gate = child("gate_proj", new Linear(hidden, intermediate, false, rng));
-        this.up = child("up_proj", new Linear(hidden, intermediate, false, rng));
-        this.down = child("down_proj", new Linear(intermediate, hidden, false, rng));
+        this.gateProj = child("gate_proj", new Linear(hidden, intermediate, false, rng));
+        this.upProj = child("up_proj", new Linear(hidden, intermediate, false, rng));
+        this.downProj = child("down_proj", new Linear(intermediate, hidden, false, rng));
     }
 
     public Tensor forward(Tensor x) {
-        return down.forward(gate.forward(x).silu().mul(up.forward(x)));
+        return downProj.forward(gateProj.forward(x).silu().mul(upProj.forward(x)));
     }
 }
