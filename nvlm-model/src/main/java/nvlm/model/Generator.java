@@ -53,26 +53,26 @@ public final class Generator {
         SplittableRandom rng = new SplittableRandom(settings.seed());
         try (var noGrad = GradMode.disabled(); var scope = MemoryScope.open()) {
             int promptLength = (int) prompt.length();
-            KvCache cache = model.language().newCache(1, promptLength + settings.maxNewTokens(),
-                    model.language().embeddingTable().device());
+            KvCache cache = model.languageModel().newCache(1, promptLength + settings.maxNewTokens(),
+                    model.languageModel().embeddingTable().device());
             Nvlm.Inputs in = model.prepare(prompt);
             CrossAttentionContext context = in.context() == null ? null
                     : CrossAttentionContext.cached(in.context().memory(), in.context().mask(), in.context().rowMask());
-            Tensor hidden = model.language().hidden(in.embeddings(), context, cache);
+            Tensor hidden = model.languageModel().hidden(in.embeddings(), context, cache);
             CrossAttentionContext step = context == null ? null : decodingContext(context, prompt);
             for (int i = 0; i < settings.maxNewTokens(); i++) {
                 try (var tokenScope = MemoryScope.open()) {
                     Tensor last = hidden.narrow(1, hidden.size(1) - 1, 1);
-                    float[] logits = model.language().logits(last).toFloatArray();
+                    float[] logits = model.languageModel().logits(last).toFloatArray();
                     long token = pick(logits, settings, rng);
                     out.add(token);
                     onToken.accept((int) token);
                     if (token == model.config().tokens().imEnd() || i + 1 == settings.maxNewTokens()) {
                         break;
                     }
-                    Tensor embedded = model.language().embed(Tensor.of(new long[] {token}, 1, 1)
-                            .to(model.language().embeddingTable().device()));
-                    hidden = MemoryScope.escape(model.language().hidden(embedded, step, cache));
+                    Tensor embedded = model.languageModel().embed(Tensor.of(new long[] {token}, 1, 1)
+                            .to(model.languageModel().embeddingTable().device()));
+                    hidden = MemoryScope.escape(model.languageModel().hidden(embedded, step, cache));
                 }
             }
         }

@@ -25,16 +25,16 @@ import nvlm.tensor.nn.Parameter;
  */
 public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
     protected final NvlmConfig config;
-    protected final InternViT vision;
-    protected final Projector projector;
-    protected final LanguageModel language;
+    protected final InternViT visionModel;
+    protected final Projector mlp1;
+    protected final LanguageModel languageModel;
 
     protected Nvlm(NvlmConfig config, RandomGenerator rng) {
         this.config = config;
-        this.vision = child("vision_model", new InternViT(config.vision(), rng));
-        this.projector = child("mlp1", new Projector(config, rng));
+        this.visionModel = child("vision_model", new InternViT(config.vision(), rng));
+        this.mlp1 = child("mlp1", new Projector(config, rng));
         int every = config.architecture() == Architecture.D ? 0 : config.xattnEvery();
-        this.language = child("language_model", new LanguageModel(config.llm(), every, rng));
+        this.languageModel = child("language_model", new LanguageModel(config.llm(), every, rng));
     }
 
     /** The model of {@code config.architecture()}, initialised from {@code rng}. */
@@ -50,16 +50,19 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         return config;
     }
 
-    public InternViT vision() {
-        return vision;
+    /** The vision encoder, {@code vision_model}. */
+    public InternViT visionModel() {
+        return visionModel;
     }
 
-    public Projector projector() {
-        return projector;
+    /** The projector, {@code mlp1} (InternVL's name for it). */
+    public Projector mlp1() {
+        return mlp1;
     }
 
-    public LanguageModel language() {
-        return language;
+    /** The decoder, {@code language_model}. */
+    public LanguageModel languageModel() {
+        return languageModel;
     }
 
     /** Logits [B, T, V] and the mean loss over labelled tokens (spec 8). */
@@ -72,15 +75,15 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
      */
     public Tensor imageFeatures(Tensor pixels) {
         Tensor patches;
-        boolean visionTrains = vision.parameters().stream().anyMatch(Parameter::trainable);
+        boolean visionTrains = visionModel.parameters().stream().anyMatch(Parameter::trainable);
         if (visionTrains) {
-            patches = vision.forward(pixels);
+            patches = visionModel.forward(pixels);
         } else {
             try (var noGrad = GradMode.disabled()) {
-                patches = vision.forward(pixels);
+                patches = visionModel.forward(pixels);
             }
         }
-        return projector.forward(PixelShuffle.apply(patches, config.vision().gridSize()));
+        return mlp1.forward(PixelShuffle.apply(patches, config.vision().gridSize()));
     }
 
     /** Input embeddings [B, T, d] with image information placed, and the cross-attention context (or null). */
@@ -100,8 +103,8 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
     /** Logits of a batch; the loss is computed when any label is set (else NaN, as in PyTorch). */
     public Output forward(Batch batch) {
         Inputs in = prepare(batch);
-        Tensor hidden = language.hidden(in.embeddings(), in.context(), null);
-        Tensor logits = language.logits(hidden);
+        Tensor hidden = languageModel.hidden(in.embeddings(), in.context(), null);
+        Tensor logits = languageModel.logits(hidden);
         return new Output(logits, loss(logits, batch.labels()));
     }
 

@@ -15,7 +15,7 @@ public final class NvlmD extends Nvlm {
 
     @Override
     protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
-        Tensor embeddings = language.embed(batch.inputIds().to(language.embeddingTable().device()));
+        Tensor embeddings = languageModel.embed(batch.inputIds().to(languageModel.embeddingTable().device()));
         long[] positions = imageContextPositions(batch);
         long expected = batch.tiles() * config.tokensPerTile();
         if (positions.length != expected) {

@@ -20,7 +20,7 @@ public final class NvlmH extends Nvlm {
 
     @Override
     protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
-        Tensor embeddings = language.embed(batch.inputIds().to(language.embeddingTable().device()));
+        Tensor embeddings = languageModel.embed(batch.inputIds().to(languageModel.embeddingTable().device()));
         long[] positions = imageContextPositions(batch);
         int perTile = config.tokensPerTile();
         long expected = (long) media.images() * perTile;
@@ -71,7 +71,7 @@ public final class NvlmH extends Nvlm {
         Tensor source = flat;
         if (!usedTags.isEmpty()) {
             long[] ids = usedTags.stream().mapToLong(Long::longValue).toArray();
-            source = Tensor.cat(0, flat, language.embed(Tensor.of(ids).to(flat.device())));
+            source = Tensor.cat(0, flat, languageModel.embed(Tensor.of(ids).to(flat.device())));
         }
         return new Inputs(placed, context(batch, media, withZeroRow(source), entries, false, perTile));
     }

@@ -19,7 +19,7 @@ public final class NvlmX extends Nvlm {
 
     @Override
     protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
-        Tensor embeddings = language.embed(batch.inputIds().to(language.embeddingTable().device()));
+        Tensor embeddings = languageModel.embed(batch.inputIds().to(languageModel.embeddingTable().device()));
         long[] positions = imageContextPositions(batch);
         if (positions.length != 0) {
             throw new IllegalArgumentException("batch: NVLM-X sequences hold no image-context tokens (spec 7), found "

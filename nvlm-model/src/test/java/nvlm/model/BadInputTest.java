@@ -55,8 +55,8 @@ class BadInputTest {
         Checkpoint.save(model, folder, nvlm.kernels.DType.BF16, 1 << 20);
         assertTrue(Files.exists(folder.resolve("model.safetensors.index.json")));
         Nvlm loaded = Checkpoint.load(folder, Device.CPU);
-        float[] original = model.language().embeddingTable().toFloatArray();
-        float[] back = loaded.language().embeddingTable().toFloatArray();
+        float[] original = model.languageModel().embeddingTable().toFloatArray();
+        float[] back = loaded.languageModel().embeddingTable().toFloatArray();
         for (int i = 0; i < original.length; i++) {
             assertTrue(Math.abs(original[i] - back[i]) <= Math.abs(original[i]) / 128, "bf16 keeps 8 bits of mantissa");
         }

@@ -33,7 +33,7 @@ final class Fixtures {
     static Nvlm model(Architecture arch, long seed) {
         Nvlm model = Nvlm.create(tiny(arch), new SplittableRandom(seed));
         try (var noGrad = GradMode.disabled()) {
-            for (GatedCrossAttention block : model.language().crossAttentionBlocks()) {
+            for (GatedCrossAttention block : model.languageModel().crossAttentionBlocks()) {
                 block.attnGate().set(Tensor.of(new float[] {0.8f}));
                 block.ffGate().set(Tensor.of(new float[] {-0.6f}));
             }

@@ -35,7 +35,7 @@ class ModelPropertiesTest {
             Tensor logits = model.forward(mixed).logits().select(0, 1).narrow(0, 0, alone.length());
             // ... equals the plain decoder on that row (no cross-attention block at all).
             Nvlm.Inputs in = model.prepare(alone);
-            Tensor plain = model.language().logits(model.language().hidden(in.embeddings(), null, null)).select(0, 0);
+            Tensor plain = model.languageModel().logits(model.languageModel().hidden(in.embeddings(), null, null)).select(0, 0);
             assertClose(plain, logits, 1e-6);
         }
     }
@@ -108,7 +108,7 @@ class ModelPropertiesTest {
     private static float[] firstBlock(Nvlm model, Batch batch) {
         try (var noGrad = GradMode.disabled()) {
             Nvlm.Inputs in = model.prepare(batch);
-            GatedCrossAttention block = model.language().crossAttentionBlocks().getFirst();
+            GatedCrossAttention block = model.languageModel().crossAttentionBlocks().getFirst();
             CrossAttentionContext context = in.context();
             return block.forward(in.embeddings(), context).toFloatArray();
         }

@@ -62,7 +62,7 @@ public final class ModelParity {
         Nvlm model = Nvlm.create(config, new SplittableRandom(seed));
         SplittableRandom gates = new SplittableRandom(seed + 1);
         try (var noGrad = GradMode.disabled()) {
-            for (GatedCrossAttention block : model.language().crossAttentionBlocks()) {
+            for (GatedCrossAttention block : model.languageModel().crossAttentionBlocks()) {
                 block.attnGate().set(Tensor.of(new float[] {(float) (0.5 + gates.nextDouble())}));
                 block.ffGate().set(Tensor.of(new float[] {(float) -(0.5 + gates.nextDouble())}));
             }

@@ -119,7 +119,7 @@ public final class BackbonePretraining {
 
         // The backbones: the decoder's model with the trained vision encoder in place.
         Map<String, Tensor> state = new LinkedHashMap<>(model.stateDict());
-        vision.vision().stateDict().forEach((name, t) -> state.put("vision_model." + name, t));
+        vision.visionModel().stateDict().forEach((name, t) -> state.put("vision_model." + name, t));
         model.loadStateDict(state, true);
         Checkpoint.save(model, out, STORAGE, Long.MAX_VALUE);
 

@@ -20,22 +20,22 @@ import nvlm.trainer.data.CellSymbols;
  */
 public final class CellClassifier extends Module {
     private final VisionConfig config;
-    private final InternViT vision;
+    private final InternViT visionModel;
     private final Linear head;
 
     public CellClassifier(VisionConfig config, RandomGenerator rng) {
         this.config = config;
-        this.vision = child("vision_model", new InternViT(config, rng));
+        this.visionModel = child("vision_model", new InternViT(config, rng));
         this.head = child("head", new Linear(4L * config.hiddenSize(), CellSymbols.COUNT, true, rng));
     }
 
-    public InternViT vision() {
-        return vision;
+    public InternViT visionModel() {
+        return visionModel;
     }
 
     /** Symbol logits [N * tokensPerTile, classes] of tiles [N, 3, S, S], tokens in pixel-shuffle order. */
     public Tensor logits(Tensor pixels) {
-        Tensor shuffled = PixelShuffle.apply(vision.forward(pixels), config.gridSize());
+        Tensor shuffled = PixelShuffle.apply(visionModel.forward(pixels), config.gridSize());
         Tensor logits = head.forward(shuffled);
         return logits.reshape(logits.size(0) * logits.size(1), logits.size(2));
     }

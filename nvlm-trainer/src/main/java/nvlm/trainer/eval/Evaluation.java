@@ -120,7 +120,7 @@ public final class Evaluation {
         try (var _ = GradMode.disabled(); var _ = MemoryScope.open()) {
             var sample = encoder.encodeForGeneration(example);
             Batch prompt = Batch.of(BatchArrays.collate(List.of(sample), encoder.padId()))
-                    .to(model.language().embeddingTable().device());
+                    .to(model.languageModel().embeddingTable().device());
             long[] tokens = new Generator(model).generate(prompt, Generator.Settings.greedy(maxNewTokens), t -> {
             });
             int imEnd = model.config().tokens().imEnd();

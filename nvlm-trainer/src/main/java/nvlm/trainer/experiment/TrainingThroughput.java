@@ -56,7 +56,7 @@ public final class TrainingThroughput {
         }
         this.batch = Batch.of(BatchArrays.collate(samples, encoder.padId())).to(device);
         model.to(device);
-        model.vision().trainable(false);
+        model.visionModel().trainable(false);
         this.optimizer = AdamW.of(model.trainableParameters(), 1e-4, 0.9, 0.95, 1e-8, 0.05);
     }
 

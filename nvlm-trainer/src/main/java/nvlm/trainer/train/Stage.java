@@ -52,23 +52,23 @@ public enum Stage {
      */
     public void applyTo(Nvlm model) {
         model.trainable(false);
-        model.projector().trainable(true);
+        model.mlp1().trainable(true);
         switch (this) {
             case TEXT_PRETRAINING -> {
-                model.projector().trainable(false);
-                model.language().trainable(true);
-                for (GatedCrossAttention block : model.language().crossAttentionBlocks()) {
+                model.mlp1().trainable(false);
+                model.languageModel().trainable(true);
+                for (GatedCrossAttention block : model.languageModel().crossAttentionBlocks()) {
                     block.trainable(false);
                 }
             }
             case PRETRAINING -> {
                 if (model.config().architecture() != Architecture.D) {
-                    for (GatedCrossAttention block : model.language().crossAttentionBlocks()) {
+                    for (GatedCrossAttention block : model.languageModel().crossAttentionBlocks()) {
                         block.trainable(true);
                     }
                 }
             }
-            case SFT -> model.language().trainable(true);
+            case SFT -> model.languageModel().trainable(true);
         }
     }
 

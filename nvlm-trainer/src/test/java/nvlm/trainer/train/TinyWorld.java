@@ -48,7 +48,7 @@ public final class TinyWorld {
         if (arch != Architecture.D) {
             // Open the gates a little, as stage 1 would after a few steps, so the cross-attention
             // blocks take part from the first step (they start at 0, spec 7).
-            for (var block : model.language().crossAttentionBlocks()) {
+            for (var block : model.languageModel().crossAttentionBlocks()) {
                 block.attnGate().set(Tensor.of(new float[] {0.3f}, 1));
                 block.ffGate().set(Tensor.of(new float[] {-0.2f}, 1));
             }
