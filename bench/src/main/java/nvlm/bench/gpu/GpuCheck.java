@@ -29,7 +29,7 @@ import nvlm.cuda.backend.CudaAccelerator;
 import nvlm.cuda.backend.CudaBackend;
 import nvlm.cuda.backend.MatmulPrecision;
 import nvlm.kernels.DType;
-import nvlm.kernels.hat.BF16Buffer;
+import nvlm.kernels.translator.BF16Buffer;
 import nvlm.model.Architecture;
 import nvlm.model.Batch;
 import nvlm.model.Nvlm;
@@ -129,7 +129,7 @@ public final class GpuCheck {
             device.put("kernel_compile_s", gpu.compileSeconds());
             device.put("memory_gib", gpu.device().totalMemory() / (double) (1L << 30));
             say(String.format(Locale.ROOT, "DEVICE %s: opened and %d kernels compiled (NVRTC, parallel) in %.1f s",
-                    gpu.description(), nvlm.cuda.backend.kernels.BackendKernels.all().size(), gpu.compileSeconds()));
+                    gpu.description(), nvlm.kernels.gpu.GpuKernels.all().size(), gpu.compileSeconds()));
             Map<String, String> failures = gpu.compileFailures();
             if (!failures.isEmpty()) {
                 device.put("compile_failures", new ArrayList<>(failures.keySet()));

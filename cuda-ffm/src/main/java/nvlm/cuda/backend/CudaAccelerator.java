@@ -39,13 +39,13 @@ import nvlm.cuda.DeviceBuffer;
 import nvlm.cuda.GemmCompute;
 import nvlm.cuda.KernelCache;
 import nvlm.cuda.Nvrtc;
-import nvlm.cuda.backend.kernels.BackendKernels;
-import nvlm.cuda.backend.kernels.TypedBuffers;
 import nvlm.kernels.DType;
-import nvlm.kernels.hat.Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.KernelLaunch;
-import nvlm.kernels.hat.LaunchConfig;
+import nvlm.kernels.gpu.GpuKernels;
+import nvlm.kernels.gpu.Placeholders;
+import nvlm.kernels.translator.Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.KernelLaunch;
+import nvlm.kernels.translator.LaunchConfig;
 
 /**
  * One GPU for the CUDA backend: its primary context, one non-blocking stream on which every copy,
@@ -168,7 +168,7 @@ public final class CudaAccelerator implements Accelerator {
     private void compileAll() {
         Target target = target();
         KernelCache cache = KernelCache.standard();
-        List<GpuKernel> kernels = BackendKernels.all();
+        List<GpuKernel> kernels = GpuKernels.all();
         int threads = Math.max(1, Math.min(16, Runtime.getRuntime().availableProcessors()));
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "nvrtc-compile");
@@ -200,7 +200,7 @@ public final class CudaAccelerator implements Accelerator {
     }
 
     private byte[] image(GpuKernel kernel, Target target, KernelCache cache) {
-        nvlm.kernels.hat.CudaKernel cuda = kernel.cuda(arch);
+        nvlm.kernels.translator.CudaKernel cuda = kernel.cuda(arch);
         String key = KernelCache.key(cuda.source(), target.options(), target.nvrtcVersion(), target.arch());
         Optional<byte[]> cached = cache.load(key);
         if (cached.isPresent()) {
@@ -216,7 +216,7 @@ public final class CudaAccelerator implements Accelerator {
     }
 
     private CudaKernel load(GpuKernel kernel, byte[] image) {
-        nvlm.kernels.hat.CudaKernel cuda = kernel.cuda(arch);
+        nvlm.kernels.translator.CudaKernel cuda = kernel.cuda(arch);
         CudaModule module = CudaModule.load(image, cuda.entryName());
         synchronized (modules) {
             modules.add(module);
@@ -233,7 +233,7 @@ public final class CudaAccelerator implements Accelerator {
         return out;
     }
 
-    /** A kernel outside {@link BackendKernels} (a test's, say): compiled on first launch. */
+    /** A kernel outside {@link GpuKernels} (a test's, say): compiled on first launch. */
     private CudaKernel function(GpuKernel kernel) {
         CudaKernel f = functions.get(kernel);
         if (f == null) {
@@ -262,7 +262,7 @@ public final class CudaAccelerator implements Accelerator {
         for (int i = 0; i < arguments.size(); i++) {
             long at = 8L * i;
             switch (arguments.get(i)) {
-                case Buffer b -> slots.set(ValueLayout.JAVA_LONG, at, TypedBuffers.isPlaceholder(b) ? 0L : b.segment().address());
+                case Buffer b -> slots.set(ValueLayout.JAVA_LONG, at, Placeholders.is(b) ? 0L : b.segment().address());
                 case Integer v -> slots.set(ValueLayout.JAVA_INT, at, v);
                 case Long v -> slots.set(ValueLayout.JAVA_LONG, at, v);
                 case Float v -> slots.set(ValueLayout.JAVA_FLOAT, at, v);

@@ -9,8 +9,8 @@ import nvlm.cuda.CachingAllocator;
 import nvlm.cuda.CudaStream;
 import nvlm.cuda.DeviceBuffer;
 import nvlm.kernels.DType;
-import nvlm.kernels.hat.KernelLaunch;
-import nvlm.kernels.hat.LaunchConfig;
+import nvlm.kernels.translator.KernelLaunch;
+import nvlm.kernels.translator.LaunchConfig;
 
 /**
  * The host standing in for a GPU: "device" memory is host memory handed out by the same
@@ -52,9 +52,9 @@ public final class SimulatedAccelerator implements Accelerator {
     /** Kernels that compute the same for any power-of-two block size up to their launch's (see the constructor). */
     private static final java.util.Set<String> BLOCK_SIZE_AGNOSTIC = java.util.Set.of(
             "Softmax.forwardKernel", "Softmax.backwardKernel", "LayerNorm.forwardKernel", "LayerNorm.backwardKernel",
-            "RmsNorm.forwardKernel", "RmsNorm.backwardKernel", "Reduce.rowSumKernel", "Reduce.rowMaxKernel",
-            "Attention.forwardKernel", "Attention.backwardQueryKernel", "Attention.backwardKeyValueKernel",
-            "Reductions.lastAxisKernel", "CrossEntropyRows.forwardKernel");
+            "RmsNorm.forwardKernel", "RmsNorm.backwardKernel", "Attention.forwardKernel",
+            "Attention.backwardQueryKernel", "Attention.backwardKeyValueKernel", "Reduce.lastAxisKernel",
+            "CrossEntropy.forwardKernel");
 
     private static final int WARP = 32;
 

@@ -11,9 +11,9 @@
  *       (cublasGemmStridedBatchedEx); {@link nvlm.cuda.backend.MatmulPrecision} picks BF16 tensor
  *       cores (default), TF32 or exact f32; {@link nvlm.cuda.backend.ColumnMajorGemm} is the Java
  *       model of the call.</li>
- *   <li>Everything else: Java kernels, from {@code nvlm.kernels.gpu} and from
- *       {@link nvlm.cuda.backend.kernels}; {@link nvlm.cuda.backend.StridedLayout} merges the
- *       dimensions of strided views for them.</li>
+ *   <li>Everything else: the Java kernels of {@code nvlm.kernels.gpu} (every one of them, and
+ *       no other); {@link nvlm.cuda.backend.StridedLayout} merges the dimensions of strided views
+ *       for them.</li>
  *   <li>{@link nvlm.cuda.backend.BackendParity}: every Backend method against the CPU backend, run
  *       by the tests (simulated) and by the device check (GPU).</li>
  * </ul>
