@@ -1,8 +1,9 @@
 package nvlm.cuda.backend;
 
 import java.lang.foreign.MemorySegment;
-import nvlm.cuda.CachingAllocator;
-import nvlm.cuda.DeviceBuffer;
+import nvlm.cuda.runtime.CachingAllocator;
+import nvlm.cuda.runtime.DeviceBuffer;
+import nvlm.cuda.runtime.GemmCall;
 import nvlm.kernels.translator.KernelLaunch;
 
 /**

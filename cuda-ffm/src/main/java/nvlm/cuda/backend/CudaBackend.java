@@ -6,8 +6,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import nvlm.cuda.CudaOutOfMemoryException;
-import nvlm.cuda.DeviceBuffer;
+import nvlm.cuda.runtime.CudaOutOfMemoryException;
+import nvlm.cuda.runtime.DeviceBuffer;
 import nvlm.kernels.AttentionMask;
 import nvlm.kernels.AttentionShape;
 import nvlm.kernels.DType;
@@ -17,8 +17,8 @@ import nvlm.kernels.gpu.Cast;
 import nvlm.kernels.gpu.CrossEntropy;
 import nvlm.kernels.gpu.Elementwise;
 import nvlm.kernels.gpu.Embedding;
-import nvlm.kernels.gpu.LayerNorm;
 import nvlm.kernels.gpu.Launches;
+import nvlm.kernels.gpu.LayerNorm;
 import nvlm.kernels.gpu.Reduce;
 import nvlm.kernels.gpu.RmsNorm;
 import nvlm.kernels.gpu.Rope;
@@ -573,7 +573,7 @@ public final class CudaBackend implements Backend {
             if (right.packed()) {
                 p = p.withPackedB();
             }
-            device.gemm(p.toColumnMajor(left.address(), right.address(), input, address(c), alpha, beta,
+            device.gemm(p.toColumnMajor(left.address(), right.address(), input, address(c), DType.F32, alpha, beta,
                     precision == MatmulPrecision.TF32));
         }
     }

@@ -5,9 +5,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import nvlm.cuda.CachingAllocator;
-import nvlm.cuda.CudaStream;
-import nvlm.cuda.DeviceBuffer;
+import nvlm.cuda.runtime.CachingAllocator;
+import nvlm.cuda.runtime.CudaStream;
+import nvlm.cuda.runtime.DeviceBuffer;
+import nvlm.cuda.runtime.GemmCall;
 import nvlm.kernels.DType;
 import nvlm.kernels.translator.KernelLaunch;
 import nvlm.kernels.translator.LaunchConfig;
@@ -192,13 +193,13 @@ public final class SimulatedAccelerator implements Accelerator {
         }
 
         @Override
-        public float readF32(long address, long index) {
-            return ALL.get(F32, address + index * 4);
-        }
-
-        @Override
-        public void writeF32(long address, long index, float value) {
-            ALL.set(F32, address + index * 4, value);
+        public void write(long address, DType type, long index, float value) {
+            switch (type) {
+                case F32 -> ALL.set(F32, address + index * 4, value);
+                case BF16 -> ALL.set(I16, address + index * 2, DType.floatToBf16(value));
+                case F16 -> ALL.set(I16, address + index * 2, DType.floatToF16(value));
+                default -> throw new IllegalArgumentException("GEMM output type " + type);
+            }
         }
     };
 

@@ -7,7 +7,7 @@
  * backend is tested end to end without a GPU.
  * <ul>
  *   <li>Matrix products: {@link nvlm.cuda.backend.GemmPlan} maps the Backend's row-major batched
- *       convention to one column-major {@link nvlm.cuda.backend.GemmCall}
+ *       convention to one column-major {@link nvlm.cuda.runtime.GemmCall}
  *       (cublasGemmStridedBatchedEx); {@link nvlm.cuda.backend.MatmulPrecision} picks BF16 tensor
  *       cores (default), TF32 or exact f32; {@link nvlm.cuda.backend.ColumnMajorGemm} is the Java
  *       model of the call.</li>

@@ -2,6 +2,10 @@
 
 package nvlm.cuda.bindings;
 
+import nvlm.cuda.runtime.CudaLibraries;
+import nvlm.cuda.runtime.CudaLibrary;
+import nvlm.cuda.runtime.CudaLibraryNotFoundException;
+
 import java.lang.foreign.AddressLayout;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

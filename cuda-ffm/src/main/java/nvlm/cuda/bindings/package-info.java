@@ -8,9 +8,9 @@
  * versioned symbols, REFERENCE.md section 1); {@code HeaderSignatureTest} compiles them against
  * the real headers.
  *
- * <p>{@link nvlm.cuda.bindings.CudaLibraries} finds and loads the libraries lazily
- * ({@link nvlm.cuda.bindings.LibrarySearch} lists where): every class loads without them, and the
- * first call that needs one throws {@link nvlm.cuda.bindings.CudaLibraryNotFoundException} with the
+ * <p>{@link nvlm.cuda.runtime.CudaLibraries} finds and loads the libraries lazily
+ * ({@link nvlm.cuda.runtime.LibrarySearch} lists where): every class loads without them, and the
+ * first call that needs one throws {@link nvlm.cuda.runtime.CudaLibraryNotFoundException} with the
  * places searched. Only {@code nvlm.cuda} uses this package; nothing above it touches a
  * MethodHandle.
  */

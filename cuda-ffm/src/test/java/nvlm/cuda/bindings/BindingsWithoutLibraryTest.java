@@ -1,5 +1,8 @@
 package nvlm.cuda.bindings;
 
+import nvlm.cuda.runtime.CudaLibraries;
+import nvlm.cuda.runtime.CudaLibrary;
+import nvlm.cuda.runtime.CudaLibraryNotFoundException;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
@@ -52,18 +55,14 @@ class BindingsWithoutLibraryTest {
     }
 
     @Test
-    void nvrtcCublasAndCublasLtCallsFailWithTheirSonames() {
+    void nvrtcAndCublasCallsFailWithTheirSonames() {
         assumeAbsent(CudaLibrary.NVRTC);
         assumeAbsent(CudaLibrary.CUBLAS);
-        assumeAbsent(CudaLibrary.CUBLAS_LT);
         assertSearchReport(assertThrows(CudaLibraryNotFoundException.class,
                 () -> nvrtc_h.nvrtcVersion(MemorySegment.NULL, MemorySegment.NULL)), "libnvrtc.so.13");
         assertSearchReport(assertThrows(CudaLibraryNotFoundException.class,
                 () -> cublas_api_h.cublasCreate_v2(MemorySegment.NULL)), "libcublas.so.13");
-        assertSearchReport(assertThrows(CudaLibraryNotFoundException.class, cublasLt_h::cublasLtGetVersion),
-                "libcublasLt.so.13");
         assertEquals(77, cublas_api_h.CUBLAS_COMPUTE_32F_FAST_TF32());
-        assertEquals(36, cublasLt_h.CUBLASLT_EPILOGUE_GELU_BIAS());
     }
 
     @Test
