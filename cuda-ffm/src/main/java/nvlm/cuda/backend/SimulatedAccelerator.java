@@ -4,12 +4,14 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import nvlm.cuda.runtime.CachingAllocator;
 import nvlm.cuda.runtime.CudaStream;
 import nvlm.cuda.runtime.DeviceBuffer;
 import nvlm.cuda.runtime.GemmCall;
 import nvlm.kernels.DType;
+import nvlm.kernels.translator.GpuKernel;
 import nvlm.kernels.translator.KernelLaunch;
 import nvlm.kernels.translator.LaunchConfig;
 
@@ -31,6 +33,7 @@ public final class SimulatedAccelerator implements Accelerator {
     private final CudaStream stream = CudaStream.wrap(1);
     private final CachingAllocator allocator = new CachingAllocator(new HostDriver());
     private final Activity activity = new Activity();
+    private final Set<GpuKernel> launched = ConcurrentHashMap.newKeySet();
     private final boolean compactBlocks;
 
     /** Kernels run with the launch configurations the GPU gets. */
@@ -51,7 +54,7 @@ public final class SimulatedAccelerator implements Accelerator {
     }
 
     /** Kernels that compute the same for any power-of-two block size up to their launch's (see the constructor). */
-    private static final java.util.Set<String> BLOCK_SIZE_AGNOSTIC = java.util.Set.of(
+    private static final Set<String> BLOCK_SIZE_AGNOSTIC = Set.of(
             "Softmax.forwardKernel", "Softmax.backwardKernel", "LayerNorm.forwardKernel", "LayerNorm.backwardKernel",
             "RmsNorm.forwardKernel", "RmsNorm.backwardKernel", "Attention.forwardKernel",
             "Attention.backwardQueryKernel", "Attention.backwardKeyValueKernel", "Reduce.lastAxisKernel",
@@ -126,11 +129,17 @@ public final class SimulatedAccelerator implements Accelerator {
         return copy;
     }
 
+    /** The kernels launched on this device so far. */
+    public Set<GpuKernel> launchedKernels() {
+        return Set.copyOf(launched);
+    }
+
     @Override
     public void launch(KernelLaunch launch) {
         synchronized (activity) {
             activity.launches++;
         }
+        launched.add(launch.kernel());
         long started = System.nanoTime();
         KernelLaunch run = launch;
         LaunchConfig c = launch.config();

@@ -30,7 +30,7 @@ public final class Cublas implements AutoCloseable {
     }
 
     public static Cublas create(CudaStream stream) {
-        CudaLibraries.lookup(CudaLibrary.CUBLAS);
+        CudaLibraries.require(CudaLibrary.CUBLAS);
         MemorySegment handle;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(C_POINTER);

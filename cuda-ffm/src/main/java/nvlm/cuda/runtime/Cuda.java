@@ -1,9 +1,5 @@
 package nvlm.cuda.runtime;
 
-import nvlm.cuda.runtime.CudaLibraries;
-import nvlm.cuda.runtime.CudaLibrary;
-import nvlm.cuda.runtime.CudaLibraryNotFoundException;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Optional;
@@ -26,7 +22,7 @@ public final class Cuda {
         if (initialized) {
             return;
         }
-        CudaLibraries.lookup(CudaLibrary.DRIVER);
+        CudaLibraries.require(CudaLibrary.DRIVER);
         CudaDriverException.check(cuInit(0), "cuInit(0)");
         initialized = true;
     }

@@ -41,7 +41,7 @@ public final class Nvrtc {
 
     /** {major, minor} of the loaded NVRTC. */
     public static synchronized int[] version() {
-        CudaLibraries.lookup(CudaLibrary.NVRTC);
+        CudaLibraries.require(CudaLibrary.NVRTC);
         if (version == null) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment major = arena.allocate(C_INT);
@@ -55,7 +55,7 @@ public final class Nvrtc {
 
     /** Compute capabilities NVRTC can compile for, as 10*major+minor (e.g. 90), ascending. */
     public static synchronized int[] supportedArchs() {
-        CudaLibraries.lookup(CudaLibrary.NVRTC);
+        CudaLibraries.require(CudaLibrary.NVRTC);
         if (supportedArchs == null) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment count = arena.allocate(C_INT);
@@ -101,7 +101,7 @@ public final class Nvrtc {
 
     /** Compiles {@code source} (program name {@code name}, used in diagnostics) with the given options. */
     public static Output compile(String source, String name, List<String> options) {
-        CudaLibraries.lookup(CudaLibrary.NVRTC);
+        CudaLibraries.require(CudaLibrary.NVRTC);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment program = arena.allocate(C_POINTER);
             check(nvrtcCreateProgram(program, arena.allocateFrom(source), arena.allocateFrom(name), 0,

@@ -1,23 +1,21 @@
-package nvlm.cuda.bindings;
-
-import nvlm.cuda.runtime.CudaLibraries;
-import nvlm.cuda.runtime.CudaLibrary;
-import nvlm.cuda.runtime.CudaLibraryNotFoundException;
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.MemorySegment;
+package nvlm.cuda.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import nvlm.cuda.bindings.cublas_api_h;
+import nvlm.cuda.bindings.cuda_h;
+import nvlm.cuda.bindings.nvrtc_h;
+import org.junit.jupiter.api.Test;
+
 /**
- * Without the CUDA libraries (as on the build machines) the binding classes load, their
- * descriptors and constants work, and the first call fails with the search report, on every
- * call rather than once.
+ * Without the CUDA libraries (as on the build machines) the binding classes load and their
+ * constants work, and the runtime's entry points fail with the search report, on every call
+ * rather than once.
  */
-class BindingsWithoutLibraryTest {
+class WithoutLibrariesTest {
 
     private static void assumeAbsent(CudaLibrary library) {
         assumeFalse(CudaLibraries.isAvailable(library), library + " is installed here: nothing to check");
@@ -34,43 +32,43 @@ class BindingsWithoutLibraryTest {
     }
 
     @Test
-    void driverClassLoadsAndDescribesItselfWithoutLibcuda() {
+    void bindingClassesLoadAndGiveTheirConstantsWithoutLibraries() {
         assumeAbsent(CudaLibrary.DRIVER);
         assertEquals(0, cuda_h.CUDA_SUCCESS());
-        assertEquals(16, cuda_h.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT());
-        assertEquals(1L, cuda_h.CU_STREAM_LEGACY().address());
-        assertEquals(cuda_h.C_INT, cuda_h.cuMemAlloc_v2$descriptor().returnLayout().orElseThrow());
-        assertEquals(2, cuda_h.cuMemAlloc_v2$descriptor().argumentLayouts().size());
+        assertEquals(2, cuda_h.CUDA_ERROR_OUT_OF_MEMORY());
+        assertEquals(0, nvrtc_h.NVRTC_SUCCESS());
+        assertEquals(77, cublas_api_h.CUBLAS_COMPUTE_32F_FAST_TF32());
+        assertEquals(14, cublas_api_h.CUDA_R_16BF());
     }
 
     @Test
-    void firstDriverCallFailsWithTheSearchReportAndSoDoesEveryLaterOne() {
+    void theDriverFailsWithTheSearchReportOnEveryCall() {
         assumeAbsent(CudaLibrary.DRIVER);
-        var first = assertThrows(CudaLibraryNotFoundException.class, () -> cuda_h.cuInit(0));
+        var first = assertThrows(CudaLibraryNotFoundException.class, Cuda::init);
         assertSearchReport(first, "libcuda.so.1");
-        var second = assertThrows(CudaLibraryNotFoundException.class, () -> cuda_h.cuInit(0));
+        var second = assertThrows(CudaLibraryNotFoundException.class, Cuda::init);
         assertEquals(first.getMessage(), second.getMessage());
-        assertThrows(CudaLibraryNotFoundException.class, cuda_h::cuMemAlloc_v2$handle);
-        assertThrows(CudaLibraryNotFoundException.class, () -> cuda_h.cuCtxSynchronize());
+        assertThrows(CudaLibraryNotFoundException.class, () -> CudaDevice.open(0));
     }
 
     @Test
-    void nvrtcAndCublasCallsFailWithTheirSonames() {
+    void nvrtcAndCublasFailWithTheirSonames() {
         assumeAbsent(CudaLibrary.NVRTC);
         assumeAbsent(CudaLibrary.CUBLAS);
+        assertSearchReport(assertThrows(CudaLibraryNotFoundException.class, Nvrtc::version), "libnvrtc.so.13");
         assertSearchReport(assertThrows(CudaLibraryNotFoundException.class,
-                () -> nvrtc_h.nvrtcVersion(MemorySegment.NULL, MemorySegment.NULL)), "libnvrtc.so.13");
-        assertSearchReport(assertThrows(CudaLibraryNotFoundException.class,
-                () -> cublas_api_h.cublasCreate_v2(MemorySegment.NULL)), "libcublas.so.13");
-        assertEquals(77, cublas_api_h.CUBLAS_COMPUTE_32F_FAST_TF32());
+                () -> Nvrtc.compile("", "empty.cu", java.util.List.of())), "libnvrtc.so.13");
+        assertSearchReport(assertThrows(CudaLibraryNotFoundException.class, () -> Cublas.create(CudaStream.wrap(0))),
+                "libcublas.so.13");
     }
 
     @Test
     void unavailabilityIsReportedNotThrownByTheProbe() {
         assumeAbsent(CudaLibrary.DRIVER);
-        assertTrue(!CudaLibraries.isAvailable(CudaLibrary.DRIVER));
+        assertTrue(!Cuda.isAvailable());
         String reason = CudaLibraries.unavailableReason(CudaLibrary.DRIVER).orElseThrow();
         assertTrue(reason.contains("libcuda.so.1"), reason);
+        assertEquals(reason, Cuda.unavailableReason().orElseThrow());
         assertTrue(CudaLibraries.location(CudaLibrary.DRIVER).isEmpty());
     }
 }
