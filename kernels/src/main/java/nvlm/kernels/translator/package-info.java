@@ -1,7 +1,10 @@
 /**
- * GPU kernels written in Java, in the style of Project Babylon's HAT, on the stock JDK: the
- * kernel's bytecode is read with {@code java.lang.classfile}, checked to be inside a small subset
- * of Java, and translated to CUDA C; the same method also runs on the CPU over the launch grid.
+ * The Java-to-CUDA translator: a toolchain, not a kernel library (the kernels themselves are
+ * {@link nvlm.kernels.gpu}). GPU kernels are written in Java, in the style of Project Babylon's
+ * HAT, on the stock JDK: the kernel's bytecode is read with {@code java.lang.classfile}, checked
+ * to be inside a small subset of Java, and translated to CUDA C; the same method also runs on the
+ * CPU over the launch grid. The package holds the kernel language (the {@code @Kernel} annotation,
+ * the context, the buffers), the translation and the CPU executor.
  *
  * <h2>Writing a kernel</h2>
  * A kernel is a {@code static void} method annotated {@link nvlm.kernels.translator.Kernel @Kernel}
