@@ -230,20 +230,6 @@ public final class SimulatedAccelerator implements Accelerator {
         }
 
         @Override
-        public long recordEvent(long stream) {
-            return 0;
-        }
-
-        @Override
-        public boolean eventDone(long event) {
-            return true;
-        }
-
-        @Override
-        public void destroyEvent(long event) {
-        }
-
-        @Override
         public void synchronize() {
         }
     }

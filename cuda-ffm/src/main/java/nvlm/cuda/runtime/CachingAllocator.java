@@ -37,12 +37,21 @@ public final class CachingAllocator implements AutoCloseable {
 
         void free(long address);
 
-        /** Records an event at the current end of {@code stream}; returns its handle. */
-        long recordEvent(long stream);
+        /**
+         * Records an event at the current end of {@code stream}; returns its handle. A driver
+         * whose buffers are all used on one stream records none: stream order alone makes a
+         * freed block safe for the next allocation.
+         */
+        default long recordEvent(long stream) {
+            return 0;
+        }
 
-        boolean eventDone(long event);
+        default boolean eventDone(long event) {
+            return true;
+        }
 
-        void destroyEvent(long event);
+        default void destroyEvent(long event) {
+        }
 
         /** Waits for all queued work on the device (before memory is handed back). */
         void synchronize();
@@ -118,15 +127,6 @@ public final class CachingAllocator implements AutoCloseable {
                         + " got a free on stream 0x" + Long.toHexString(freedOn));
             }
             return 0;
-        }
-
-        @Override
-        public boolean eventDone(long event) {
-            return true;
-        }
-
-        @Override
-        public void destroyEvent(long event) {
         }
 
         @Override
