@@ -19,8 +19,9 @@ import nvlm.kernels.translator.KernelLaunch;
  * Copies a strided view of up to {@link Launches#MAX_RANK} dimensions into another: makes a
  * permuted or sliced view contiguous, transposes, or writes into a view. Element (i0..i5) goes
  * from {@code src[sum ik*sk]} to {@code dst[sum ik*tk]}. f32 and bf16 copies within their dtype
- * have kernels of their own; {@link #convert} copies between any two dtypes, and {@link #fill}
- * sets elements of any dtype.
+ * (making attention's and the model's views contiguous: the common case) have kernels of their
+ * own, without the run-time dtype switch and the round trip through double; {@link #convert}
+ * copies between any two dtypes, and {@link #fill} sets elements of any dtype.
  *
  * <p>The dtype of {@link #convert} and {@link #fill} is a run-time code, so one kernel serves every
  * pair: each side is passed as six typed buffers of which only the one of its dtype is real (the
