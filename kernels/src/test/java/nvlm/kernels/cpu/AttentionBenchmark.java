@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
 import nvlm.kernels.Parallel;
 
 /**

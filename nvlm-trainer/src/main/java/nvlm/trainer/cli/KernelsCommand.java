@@ -4,12 +4,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
 import nvlm.kernels.gpu.GpuKernels;
-import nvlm.kernels.hat.CudaKernel;
-import nvlm.kernels.hat.GpuKernel;
+import nvlm.kernels.translator.CudaKernel;
+import nvlm.kernels.translator.GpuKernel;
 
 /**
- * {@code ./nvlm kernels}: the Java GPU kernels (nvlm.kernels.gpu) and their CUDA C translations,
- * for inspection: list them, print one, or write them all to a folder.
+ * {@code ./nvlm kernels}: the Java GPU kernels the CUDA backend launches ({@link GpuKernels}, the
+ * one list) and their CUDA C translations, for inspection: list them, print one, or write them
+ * all to a folder.
  */
 public final class KernelsCommand implements Command {
     @Override
@@ -19,7 +20,7 @@ public final class KernelsCommand implements Command {
 
     @Override
     public String summary() {
-        return "list the Java GPU kernels, print or dump their CUDA C (--list, --show NAME, --dump DIR)";
+        return "list the GPU kernels the CUDA backend launches, print or dump their CUDA C (--list, --show NAME, --dump DIR)";
     }
 
     @Override
