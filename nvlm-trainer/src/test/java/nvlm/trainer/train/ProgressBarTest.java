@@ -59,4 +59,27 @@ class ProgressBarTest {
         assertTrue(!out.contains("\r"), "no carriage returns in a log file");
         assertEquals("", capture(ProgressBar.Mode.OFF, 1, bar -> bar.update(1, 1, 1, 1, 1, 1)));
     }
+
+    @Test
+    void aCountingBarMeasuresItsOwnRateAndTimeLeftAndStaysQuietAtFirst() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        ProgressBar bar = ProgressBar.counting(out, ProgressBar.Mode.LINES, "evaluation", 40, "examples", 0);
+        for (int done = 1; done <= 40; done++) {
+            bar.advanceTo(done);
+        }
+        bar.finish();
+        String[] lines = bytes.toString(StandardCharsets.UTF_8).strip().split("\n");
+        assertEquals(20, lines.length, "a line every 5%");
+        assertTrue(lines[0].matches("evaluation   2/40 \\[#\\.{19}\\]   5%  [0-9.]+ examples/s  ETA [0-9]+:[0-9]{2}"), lines[0]);
+        assertTrue(lines[19].startsWith("evaluation  40/40 [####################] 100%") && lines[19].endsWith("ETA 0:00"), lines[19]);
+
+        bytes.reset();
+        ProgressBar quick = ProgressBar.counting(out, ProgressBar.Mode.BAR, "loading", 3, "MiB", 3_600_000_000_000L);
+        for (int done = 1; done <= 3; done++) {
+            quick.advanceTo(done);
+        }
+        quick.finish();
+        assertEquals("", bytes.toString(StandardCharsets.UTF_8), "work done within the quiet second prints nothing");
+    }
 }
