@@ -78,14 +78,16 @@ public final class ProgressBar {
 
     /**
      * A bar over {@code total} units of work ({@code unit}: examples, MiB, cases) that measures its
-     * own rate and time left from {@link #advanceTo}. Nothing is shown during its first second.
+     * own rate and time left from {@link #advanceTo}. Nothing is shown during its first second; off a
+     * terminal a line is printed every 10%.
      */
     public static ProgressBar counting(PrintStream out, Mode mode, String label, long total, String unit) {
         return counting(out, mode, label, total, unit, QUIET_NANOS);
     }
 
     static ProgressBar counting(PrintStream out, Mode mode, String label, long total, String unit, long quietNanos) {
-        return new ProgressBar(out, mode, label, Math.max(1, total), defaultLinesEvery(total), unit, quietNanos);
+        // Plain lines every 10%: counted work is usually a part of a longer job's log.
+        return new ProgressBar(out, mode, label, Math.max(1, total), Math.max(1, total / 10), unit, quietNanos);
     }
 
     /** Shows that {@code done} units of a {@link #counting} bar are done. */
