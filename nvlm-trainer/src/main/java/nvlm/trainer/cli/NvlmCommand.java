@@ -1,23 +1,14 @@
 package nvlm.trainer.cli;
 
-import java.util.List;
+import java.util.concurrent.Callable;
 
 /**
- * One subcommand of {@code ./nvlm}. Implementations register themselves in
- * {@code META-INF/services/nvlm.trainer.cli.Command}, so modules above the trainer (bench) add
- * subcommands without the trainer knowing them.
+ * A command of {@code ./nvlm}: a picocli {@code @Command} class whose {@code @Option} fields
+ * declare its options and whose {@link #call} runs it and returns the exit status. Commands
+ * register in {@code META-INF/services/nvlm.trainer.cli.NvlmCommand}, so modules above the
+ * trainer (bench) add commands without the trainer knowing them (the package documentation says
+ * how to write one). Subcommands of a command (experiments, benchmarks) are plain
+ * {@code Callable<Integer>}s listed in its {@code @Command(subcommands = ...)}.
  */
-public interface Command {
-    /** The word after {@code ./nvlm}, e.g. {@code bench}. */
-    String name();
-
-    /** One line for {@code ./nvlm --help}. */
-    String summary();
-
-    /**
-     * Runs the command. {@code args} are the words after the command name.
-     *
-     * @return the process exit status
-     */
-    int run(List<String> args) throws Exception;
+public interface NvlmCommand extends Callable<Integer> {
 }
