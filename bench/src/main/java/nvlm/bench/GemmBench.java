@@ -99,25 +99,11 @@ final class GemmBench implements Callable<Integer> {
     @Mixin
     ProgressOption progress;
 
-    /** The operand types timed; named in lower case, as on the command line and in the JSON. */
-    enum Op {
-        SGEMM, GEMM_BF16;
+    /** The operand types timed (named in lower case on the command line and in the JSON). */
+    enum Op { SGEMM, GEMM_BF16 }
 
-        @Override
-        public String toString() {
-            return name().toLowerCase(Locale.ROOT);
-        }
-    }
-
-    /** Where the operands are transposed; named as {@link Op}. */
-    enum Layout {
-        NN, NT, TN;
-
-        @Override
-        public String toString() {
-            return name().toLowerCase(Locale.ROOT);
-        }
-    }
+    /** Where the operands are transposed (named as {@link Op}). */
+    enum Layout { NN, NT, TN }
 
     /** {@code --shapes} words. */
     static final class ShapeType implements ITypeConverter<Shape> {
@@ -178,7 +164,7 @@ final class GemmBench implements Callable<Integer> {
                     product.run();
                 }
                 javaSeconds[r] = (System.nanoTime() - start) * 1e-9 / perSample;
-                double[] numpy = peer.time(shape.batch(), shape.m(), shape.n(), shape.k(), layout.toString(), 1, minSeconds);
+                double[] numpy = peer.time(shape.batch(), shape.m(), shape.n(), shape.k(), layout.name().toLowerCase(Locale.ROOT), 1, minSeconds);
                 if (numpy != null) {
                     for (double s : numpy) {
                         numpySeconds.add(s);
@@ -192,7 +178,7 @@ final class GemmBench implements Callable<Integer> {
             numpyGflops = shape.flops() / median(numpySeconds.stream().mapToDouble(Double::doubleValue).toArray()) / 1e9;
         }
         Map<String, Object> line = new LinkedHashMap<>();
-        line.put("op", op.toString());
+        line.put("op", op.name().toLowerCase(Locale.ROOT));
         if (shape.batch() > 1) {
             line.put("batch", (long) shape.batch());
         }
@@ -200,7 +186,7 @@ final class GemmBench implements Callable<Integer> {
         line.put("n", (long) shape.n());
         line.put("k", (long) shape.k());
         if (layout != Layout.NN) {
-            line.put("layout", layout.toString());
+            line.put("layout", layout.name().toLowerCase(Locale.ROOT));
         }
         line.put("java_gflops", significant(javaGflops));
         line.put("numpy_gflops", numpyGflops == null ? null : significant(numpyGflops));

@@ -60,7 +60,7 @@ final class TrainBench implements Callable<Integer> {
             Path modelDir = dir.resolve("model");
             Path batchFile = dir.resolve("batch.safetensors");
             java.save(modelDir, batchFile);
-            ProgressBar bar = progress.counting("bench train", steps, "steps");
+            ProgressBar bar = ProgressBar.counting(System.err, progress.mode, "bench train", steps, "steps");
             TrainingThroughput.Result ours = java.measure(warmup, steps, bar::advanceTo);
             bar.finish();
             System.err.printf("java : %.4f s/step, %.3f samples/s (%d rows x %d tokens, %s %s)%n", ours.secondsPerStep(),

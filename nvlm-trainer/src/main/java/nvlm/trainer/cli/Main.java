@@ -4,12 +4,10 @@ import static picocli.CommandLine.Model.UsageMessageSpec.SECTION_KEY_HEADER;
 import static picocli.CommandLine.Model.UsageMessageSpec.SECTION_KEY_HEADER_HEADING;
 import static picocli.CommandLine.Model.UsageMessageSpec.SECTION_KEY_SYNOPSIS;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Properties;
+import java.util.ResourceBundle;
 import java.util.ServiceLoader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine;
@@ -42,7 +40,7 @@ public final class Main implements NvlmCommand {
 
     /** Runs the command line and returns the exit status (0 ok, 1 failure, 2 usage error). */
     public static int run(List<String> args) {
-        return commandLine().execute(args.toArray(String[]::new));
+        return commandLine(args).execute(args.toArray(String[]::new));
     }
 
     @Spec
@@ -65,15 +63,30 @@ public final class Main implements NvlmCommand {
 
     /** The whole tree: this root, every {@link NvlmCommand} found by ServiceLoader (sorted by name), and theirs. */
     public static CommandLine commandLine() {
+        return commandLine(List.of());
+    }
+
+    /**
+     * The tree {@code args} need: only the command they name (or ask help for), since reading every
+     * command's options takes most of a second; every command for the list, an unknown name and tests.
+     */
+    static CommandLine commandLine(List<String> args) {
         CommandLine root = new CommandLine(new Main());
-        ServiceLoader.load(NvlmCommand.class).stream().map(ServiceLoader.Provider::get).map(CommandLine::new)
-                .sorted(Comparator.comparing(CommandLine::getCommandName)).forEach(root::addSubcommand);
+        String named = args.size() > 1 && args.getFirst().equals("help") ? args.get(1) : args.isEmpty() ? "" : args.getFirst();
+        List<ServiceLoader.Provider<NvlmCommand>> commands = ServiceLoader.load(NvlmCommand.class).stream()
+                .sorted(Comparator.comparing(Main::name)).toList();
+        boolean one = commands.stream().anyMatch(c -> name(c).equals(named));
+        commands.stream().filter(c -> !one || name(c).equals(named)).forEach(c -> root.addSubcommand(c.get()));
         configure(root);
         OptionTypes.register(root);
         // Repeating an option keeps the last value, and words starting with '@' are words, not argument files.
         root.setOverwrittenOptionsAllowed(true).setExpandAtFiles(false)
                 .setParameterExceptionHandler(Main::usageError).setExecutionExceptionHandler(Main::failure);
         return root;
+    }
+
+    private static String name(ServiceLoader.Provider<NvlmCommand> command) {
+        return command.type().getAnnotation(Command.class).name();
     }
 
     /** What every command gets: -h/--help, --version, and one help layout (usage line, summary, description, options). */
@@ -131,14 +144,8 @@ public final class Main implements NvlmCommand {
     /** {@code --version}: the build's version (filtered into version.properties by Maven) and the Java runtime. */
     static final class Version implements IVersionProvider {
         @Override
-        public String[] getVersion() throws IOException {
-            Properties properties = new Properties();
-            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
-                if (in != null) {
-                    properties.load(in);
-                }
-            }
-            return new String[] {"nvlm-java " + properties.getProperty("version", "(unknown version)"),
+        public String[] getVersion() {
+            return new String[] {"nvlm-java " + ResourceBundle.getBundle("nvlm.trainer.cli.version").getString("version"),
                     "Java " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + ")"};
         }
     }

@@ -14,10 +14,10 @@ import nvlm.tensor.Device;
 import nvlm.trainer.data.Family;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.View;
+import nvlm.trainer.train.Stage;
 import nvlm.trainer.train.ProgressBar;
 import picocli.CommandLine;
 import picocli.CommandLine.ITypeConverter;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.TypeConversionException;
 
 /**
@@ -40,6 +40,7 @@ public final class OptionTypes {
         root.registerConverter(Architecture.class, parsedBy(Architecture::parse));
         root.registerConverter(TagMode.class, parsedBy(TagMode::parse));
         root.registerConverter(Split.class, parsedBy(Split::parse));
+        root.registerConverter(Stage.class, parsedBy(text -> Stage.of(atLeast(0, text))));
         root.registerConverter(Family.class, parsedBy(Family::parse));
         root.registerConverter(View.class, oneOf(View.values(), View::id));
         root.registerConverter(DType.class, oneOf(new DType[] {DType.F32, DType.BF16, DType.F16}, OptionTypes::lowerCase));
@@ -53,22 +54,16 @@ public final class OptionTypes {
     }
 
     /** The enum types of the options of {@code command} and the commands under it (an option's element type for lists). */
-    private static Set<Class<? extends Enum<?>>> enums(CommandLine command) {
-        Set<Class<? extends Enum<?>>> types = new LinkedHashSet<>();
-        for (OptionSpec option : command.getCommandSpec().options()) {
-            Class<?> type = option.auxiliaryTypes()[0];
-            if (type.isEnum()) {
-                @SuppressWarnings("unchecked")
-                Class<? extends Enum<?>> enumType = (Class<? extends Enum<?>>) type;
-                types.add(enumType);
-            }
-        }
+    private static Set<Class<?>> enums(CommandLine command) {
+        Set<Class<?>> types = new LinkedHashSet<>();
+        command.getCommandSpec().options().stream().map(o -> o.auxiliaryTypes()[0]).filter(Class::isEnum).forEach(types::add);
         command.getSubcommands().values().forEach(sub -> types.addAll(enums(sub)));
         return types;
     }
 
-    private static <E extends Enum<?>> void register(CommandLine root, Class<E> type) {
-        root.registerConverter(type, oneOf(type.getEnumConstants(), OptionTypes::lowerCase));
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void register(CommandLine root, Class<?> type) {
+        root.registerConverter((Class) type, oneOf((Enum<?>[]) type.getEnumConstants(), OptionTypes::lowerCase));
     }
 
     private static String lowerCase(Enum<?> value) {

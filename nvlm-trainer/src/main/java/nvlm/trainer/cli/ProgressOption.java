@@ -29,9 +29,4 @@ public final class ProgressOption {
             }
         }
     }
-
-    /** A bar of {@code total} units of work on stderr ({@link ProgressBar#counting}). */
-    public ProgressBar counting(String label, long total, String unit) {
-        return ProgressBar.counting(System.err, mode, label, total, unit);
-    }
 }

@@ -8,14 +8,11 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.imageio.ImageIO;
 import nvlm.model.tiling.BicubicResampler;
 import nvlm.model.tiling.DynamicTiler;
 import nvlm.model.tiling.ImageLoader;
@@ -23,6 +20,7 @@ import nvlm.model.tiling.RgbImage;
 import nvlm.model.tiling.TagMode;
 import nvlm.model.tiling.TilePlan;
 import nvlm.tensor.io.Json;
+import nvlm.trainer.report.LinePlot;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -119,7 +117,7 @@ public final class TilesCommand implements NvlmCommand {
             printText(what, plan, mode);
         }
         if (png != null) {
-            writePngAtomically(draw(picture, plan, mode), png);
+            LinePlot.writePng(draw(picture, plan, mode), png);
             if (!json) {
                 System.out.println("wrote " + png);
             }
@@ -212,18 +210,6 @@ public final class TilesCommand implements NvlmCommand {
         g.setColor(Color.YELLOW);
         for (int i = 0; i < lines.size(); i++) {
             g.drawString(lines.get(i), x + 3, y + 1 + m.getAscent() + i * m.getHeight());
-        }
-    }
-
-    static void writePngAtomically(BufferedImage image, Path file) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try {
-            if (!ImageIO.write(image, "png", tmp.toFile())) {
-                throw new IOException("no PNG writer available");
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
         }
     }
 }

@@ -114,7 +114,7 @@ public final class TrainCommand implements NvlmCommand {
     /** The stage's recipe and changes to it. */
     static final class StageOptions {
         @Option(names = "--stage", paramLabel = "1|2", description = "1: pretraining (projector, cross-attention), 2: SFT")
-        Integer stage;
+        Stage stage;
         @Option(names = "--recipe", paramLabel = "R", defaultValue = "demo", description = "demo (default): the rates and sizes"
                 + " ./nvlm demo uses at the tiny preset; toy: the paper's with learning rates raised for toy models; paper: the"
                 + " paper's own (tuned for 34B-72B weights). Betas, weight decay and clipping are the paper's in all three")
@@ -150,22 +150,14 @@ public final class TrainCommand implements NvlmCommand {
 
         /** --stage, checked: 1 or 2, and --text-ratio ({@code textRatio}) only for 2. */
         Stage stage(Double textRatio) {
-            if (stage == null) {
-                throw new UsageException("--stage 1|2 is required (see ./nvlm train --help)");
+            if (stage == null || stage == Stage.TEXT_PRETRAINING) {
+                throw new UsageException(stage == null ? "--stage 1|2 is required (see ./nvlm train --help)"
+                        : "--stage 0 (the backbones) is ./nvlm pretrain-backbones");
             }
-            Stage s;
-            try {
-                s = Stage.of(stage);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("--stage: " + e.getMessage());
-            }
-            if (s == Stage.TEXT_PRETRAINING) {
-                throw new UsageException("--stage 0 (the backbones) is ./nvlm pretrain-backbones");
-            }
-            if (s == Stage.PRETRAINING && textRatio != null) {
+            if (stage == Stage.PRETRAINING && textRatio != null) {
                 throw new UsageException("--text-ratio applies to stage 2 (stage 1 has no text-only data)");
             }
-            return s;
+            return stage;
         }
 
         /** The recipe's settings of {@code s} for {@code arch}, changed by these options and {@code textRatio}. */

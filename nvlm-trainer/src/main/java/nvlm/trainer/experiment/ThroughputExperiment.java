@@ -61,7 +61,7 @@ public final class ThroughputExperiment implements Callable<Integer> {
         }
         Map<Architecture, double[]> seconds = new EnumMap<>(Architecture.class);
         runs.keySet().forEach(arch -> seconds.put(arch, new double[steps]));
-        ProgressBar bar = progress.counting("timing", (long) steps * runs.size(), "steps");
+        ProgressBar bar = ProgressBar.counting(System.err, progress.mode, "timing", (long) steps * runs.size(), "steps");
         int timed = 0;
         for (int round = 0; round < rounds; round++) {
             int from = round * steps / rounds;

@@ -9,12 +9,9 @@ import nvlm.tensor.Device;
 import nvlm.trainer.backbone.Backbones;
 
 /**
- * The weights a new run starts from ({@code ./nvlm train --arch}): a model of a config with fresh
- * weights, its vision encoder and LLM usually loaded from the backbones (stage 0), and the world
- * seed those backbones were pretrained on, which decides the world's splits.
- *
- * @param model     on the device asked for
- * @param worldSeed the backbones' {@code world_seed}, else 1 (the seed of the shipped backbones)
+ * The weights a new run starts from ({@code ./nvlm train --arch}): a model with fresh weights, its
+ * vision encoder and LLM usually from the backbones (stage 0), on the device asked for; and the
+ * world seed those backbones were pretrained on ({@code world_seed}, else 1), which decides the splits.
  */
 public record NewModel(Nvlm model, long worldSeed) {
     /** Every weight fresh from {@code seed} (tests, ablations). */
@@ -25,9 +22,8 @@ public record NewModel(Nvlm model, long worldSeed) {
     }
 
     /**
-     * Fresh weights from {@code seed}, then the vision encoder from {@code vision} and the LLM from
-     * {@code llm}, each falling back to {@code backbones} (a folder of ./nvlm pretrain-backbones,
-     * whose manifest gives the world seed; may be null when both parts are given).
+     * Fresh weights from {@code seed}, the vision encoder from {@code vision} and the LLM from {@code llm}, each
+     * else from {@code backbones} (./nvlm pretrain-backbones; its manifest gives the world seed; null if both given).
      */
     public static NewModel fromBackbones(NvlmConfig config, long seed, Path backbones, Path vision, Path llm, Device device)
             throws IOException {

@@ -118,6 +118,8 @@ class CommandLineTest {
         assertEquals(alone.out(), CommandLineRun.of("--help").expect(0).out());
         assertEquals(alone.out(), CommandLineRun.of("help").expect(0).out());
         assertEquals(CommandLineRun.of("eval", "--help").out(), CommandLineRun.of("help", "eval").expect(0).out());
+        assertEquals(Main.commandLine().getSubcommands().get("eval").getUsageMessage(), CommandLineRun.of("eval", "--help").out(),
+                "a run builds only the command it names, configured as in the whole tree");
         assertTrue(CommandLineRun.of("experiment").expect(2).out().contains("tile-tags"));
         String unknown = CommandLineRun.of("frob").expect(2).err();
         assertTrue(unknown.startsWith("nvlm: unknown command 'frob'; commands: ") && unknown.contains("train"), unknown);
