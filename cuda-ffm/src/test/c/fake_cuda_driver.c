@@ -3,7 +3,8 @@
  * Java FFM plumbing (downcalls, out-parameters, strings, kernelParams packing, error paths) on a
  * machine without a GPU. It is compiled against the real cuda.h, so every function here has the
  * header's exact prototype. Device memory is malloc'd host memory; the only "kernel" is
- * vector_add, run on the host from its kernelParams. The real driver is checked by CudaGpuTest.
+ * vector_add, run on the host from its kernelParams. The real driver is exercised by the CUDA
+ * backend's GPU tests and the device check (bench/gpu).
  */
 #include <cuda.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@
 #define MEMORY_LIMIT (1ull << 30)
 
 static unsigned long long allocated = 0;
-static int dynamic_shared_limit = 48 * 1024;
 
 CUresult cuGetErrorName(CUresult error, const char **pStr) {
     switch (error) {
@@ -50,10 +50,8 @@ CUresult cuDeviceGetName(char *name, int len, CUdevice dev) {
 CUresult cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib, CUdevice dev) {
     if (dev != 100) return CUDA_ERROR_INVALID_VALUE;
     switch (attrib) {
-        case CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT: *pi = 132; return CUDA_SUCCESS;
         case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR: *pi = 9; return CUDA_SUCCESS;
         case CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR: *pi = 0; return CUDA_SUCCESS;
-        case CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: *pi = 232448; return CUDA_SUCCESS;
         default: return CUDA_ERROR_INVALID_VALUE;
     }
 }
@@ -87,35 +85,24 @@ CUresult cuMemFree_v2(CUdeviceptr dptr) {
     return CUDA_SUCCESS;
 }
 
-CUresult cuMemHostAlloc(void **pp, size_t bytesize, unsigned int Flags) { *pp = malloc(bytesize); return CUDA_SUCCESS; }
-CUresult cuMemFreeHost(void *p) { free(p); return CUDA_SUCCESS; }
-CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n) { memcpy((void *) dst, src, n); return CUDA_SUCCESS; }
-CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n) { memcpy(dst, (void *) src, n); return CUDA_SUCCESS; }
-CUresult cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n) { memmove((void *) dst, (void *) src, n); return CUDA_SUCCESS; }
-CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, CUstream h) { return cuMemcpyHtoD_v2(d, s, n); }
-CUresult cuMemcpyDtoHAsync_v2(void *d, CUdeviceptr s, size_t n, CUstream h) { return cuMemcpyDtoH_v2(d, s, n); }
-CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream h) { return cuMemcpyDtoD_v2(d, s, n); }
-CUresult cuMemsetD8_v2(CUdeviceptr d, unsigned char uc, size_t n) { memset((void *) d, uc, n); return CUDA_SUCCESS; }
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, CUstream h) { memcpy((void *) d, s, n); return CUDA_SUCCESS; }
+CUresult cuMemcpyDtoHAsync_v2(void *d, CUdeviceptr s, size_t n, CUstream h) { memcpy(d, (void *) s, n); return CUDA_SUCCESS; }
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, CUstream h) { memmove((void *) d, (void *) s, n); return CUDA_SUCCESS; }
+CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char uc, size_t n, CUstream h) { memset((void *) d, uc, n); return CUDA_SUCCESS; }
 
-CUresult cuMemsetD32_v2(CUdeviceptr d, unsigned int ui, size_t n) {
+CUresult cuMemsetD32Async(CUdeviceptr d, unsigned int ui, size_t n, CUstream h) {
     for (size_t i = 0; i < n; i++) ((unsigned int *) d)[i] = ui;
     return CUDA_SUCCESS;
 }
-
-CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char uc, size_t n, CUstream h) { return cuMemsetD8_v2(d, uc, n); }
-CUresult cuMemsetD32Async(CUdeviceptr d, unsigned int ui, size_t n, CUstream h) { return cuMemsetD32_v2(d, ui, n); }
 
 static int streams = 0;
 CUresult cuStreamCreate(CUstream *ph, unsigned int Flags) { *ph = (CUstream) (long) (0x5000 + ++streams); return CUDA_SUCCESS; }
 CUresult cuStreamDestroy_v2(CUstream h) { return CUDA_SUCCESS; }
 CUresult cuStreamSynchronize(CUstream h) { return CUDA_SUCCESS; }
-CUresult cuStreamQuery(CUstream h) { return CUDA_SUCCESS; }
-CUresult cuStreamWaitEvent(CUstream h, CUevent e, unsigned int Flags) { return CUDA_SUCCESS; }
 
 static int events = 0;
 CUresult cuEventCreate(CUevent *ph, unsigned int Flags) { *ph = (CUevent) (long) (0xE000 + ++events); return CUDA_SUCCESS; }
 CUresult cuEventRecord(CUevent e, CUstream h) { return CUDA_SUCCESS; }
-CUresult cuEventQuery(CUevent e) { return CUDA_SUCCESS; }
 CUresult cuEventSynchronize(CUevent e) { return CUDA_SUCCESS; }
 CUresult cuEventDestroy_v2(CUevent e) { return CUDA_SUCCESS; }
 CUresult cuEventElapsedTime_v2(float *ms, CUevent start, CUevent end) { *ms = 1.5f; return CUDA_SUCCESS; }
@@ -141,23 +128,11 @@ CUresult cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, const char *name)
     return CUDA_SUCCESS;
 }
 
-CUresult cuFuncSetAttribute(CUfunction f, CUfunction_attribute attrib, int value) {
-    if (attrib != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES || value > 232448) return CUDA_ERROR_INVALID_VALUE;
-    dynamic_shared_limit = value;
-    return CUDA_SUCCESS;
-}
-
-CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib, CUfunction f) {
-    if (attrib != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) return CUDA_ERROR_INVALID_VALUE;
-    *pi = dynamic_shared_limit;
-    return CUDA_SUCCESS;
-}
-
 /* vector_add(const float* a, const float* b, float* c, long long n), each argument in its own slot. */
 CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx,
                         unsigned int by, unsigned int bz, unsigned int shared, CUstream h, void **kernelParams,
                         void **extra) {
-    if (f != VECTOR_ADD || extra != NULL || (int) shared > dynamic_shared_limit) return CUDA_ERROR_INVALID_VALUE;
+    if (f != VECTOR_ADD || extra != NULL || shared != 0) return CUDA_ERROR_INVALID_VALUE;
     const float *a = *(const float **) kernelParams[0];
     const float *b = *(const float **) kernelParams[1];
     float *c = *(float **) kernelParams[2];

@@ -1,8 +1,5 @@
 package nvlm.bench.gpu;
 
-import static nvlm.cuda.bindings.cublas_api_h.CUBLAS_COMPUTE_32F;
-import static nvlm.cuda.bindings.cublas_api_h.CUBLAS_OP_N;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,16 +17,19 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import nvlm.cuda.CachingAllocator;
-import nvlm.cuda.CudaEvent;
-import nvlm.cuda.DeviceBuffer;
 import nvlm.cuda.backend.Accelerator;
 import nvlm.cuda.backend.BackendParity;
 import nvlm.cuda.backend.CudaAccelerator;
 import nvlm.cuda.backend.CudaBackend;
+import nvlm.cuda.backend.GemmPlan;
 import nvlm.cuda.backend.MatmulPrecision;
+import nvlm.cuda.runtime.CachingAllocator;
+import nvlm.cuda.runtime.Cuda;
+import nvlm.cuda.runtime.CudaEvent;
+import nvlm.cuda.runtime.DeviceBuffer;
+import nvlm.cuda.runtime.GemmCall;
 import nvlm.kernels.DType;
-import nvlm.kernels.hat.BF16Buffer;
+import nvlm.kernels.translator.BF16Buffer;
 import nvlm.model.Architecture;
 import nvlm.model.Batch;
 import nvlm.model.Nvlm;
@@ -128,8 +128,10 @@ public final class GpuCheck {
             device.put("open_and_compile_s", (System.nanoTime() - started) / 1e9);
             device.put("kernel_compile_s", gpu.compileSeconds());
             device.put("memory_gib", gpu.device().totalMemory() / (double) (1L << 30));
+            device.put("memory_free_gib", gpu.device().memoryInfo().free() / (double) (1L << 30));
+            device.put("driver", Cuda.driverVersion());
             say(String.format(Locale.ROOT, "DEVICE %s: opened and %d kernels compiled (NVRTC, parallel) in %.1f s",
-                    gpu.description(), nvlm.cuda.backend.kernels.BackendKernels.all().size(), gpu.compileSeconds()));
+                    gpu.description(), nvlm.kernels.gpu.GpuKernels.all().size(), gpu.compileSeconds()));
             Map<String, String> failures = gpu.compileFailures();
             if (!failures.isEmpty()) {
                 device.put("compile_failures", new ArrayList<>(failures.keySet()));
@@ -321,10 +323,13 @@ public final class GpuCheck {
                  DeviceBuffer c = gpu.allocate(2 * elements)) {
                 gpu.launch(RandomFill.bf16(BF16Buffer.of(gpu.view(a.address(), a.byteSize())), elements, seed));
                 gpu.launch(RandomFill.bf16(BF16Buffer.of(gpu.view(b.address(), b.byteSize())), elements, seed + 7));
-                // Row-major C = A B (as torch.matmul(a, b)): column-major C^T = B^T A^T, bf16 in and out, f32 accumulation.
-                double[] ms = time(gpu, 5, 20, () -> gpu.cublas().gemmColumnMajor(CUBLAS_OP_N(), CUBLAS_OP_N(), n, n, n, 1f,
-                        b.address(), DType.BF16, n, 0, a.address(), n, 0, 0f, c.address(), DType.BF16, n, 0, 1,
-                        CUBLAS_COMPUTE_32F()));
+                // Row-major C = A B (as torch.matmul(a, b)), bf16 in and out, f32 accumulation: the
+                // backend's own mapping to the column-major cuBLAS call, without its f32 output.
+                long[] shape = {1, n, n};
+                long[] strides = {elements, n, 1};
+                GemmCall call = GemmPlan.of(shape, strides, false, shape, strides, false, 1)
+                        .toColumnMajor(a.address(), b.address(), DType.BF16, c.address(), DType.BF16, 1f, 0f, false);
+                double[] ms = time(gpu, 5, 20, () -> gpu.gemm(call));
                 double median = median(ms);
                 row.put("binding_ms", median);
                 row.put("binding_tflops", 2.0 * n * n * n / (median * 1e-3) / 1e12);

@@ -1,13 +1,13 @@
 package nvlm.bench.gpu;
 
 import java.util.List;
-import nvlm.kernels.hat.BF16Buffer;
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.Kernel;
-import nvlm.kernels.hat.KernelContext;
-import nvlm.kernels.hat.KernelLaunch;
-import nvlm.kernels.hat.LaunchConfig;
+import nvlm.kernels.translator.BF16Buffer;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.Kernel;
+import nvlm.kernels.translator.KernelContext;
+import nvlm.kernels.translator.KernelLaunch;
+import nvlm.kernels.translator.LaunchConfig;
 
 /**
  * Uniform random values in [-1, 1) made on the device (a SplitMix64 hash of the element index

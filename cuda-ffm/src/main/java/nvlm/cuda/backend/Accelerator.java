@@ -1,9 +1,10 @@
 package nvlm.cuda.backend;
 
 import java.lang.foreign.MemorySegment;
-import nvlm.cuda.CachingAllocator;
-import nvlm.cuda.DeviceBuffer;
-import nvlm.kernels.hat.KernelLaunch;
+import nvlm.cuda.runtime.CachingAllocator;
+import nvlm.cuda.runtime.DeviceBuffer;
+import nvlm.cuda.runtime.GemmCall;
+import nvlm.kernels.translator.KernelLaunch;
 
 /**
  * Where the CUDA backend's storages live and its work runs: a GPU ({@link CudaAccelerator}), or
@@ -43,7 +44,7 @@ public sealed interface Accelerator permits CudaAccelerator, SimulatedAccelerato
     /** Sets {@code count} 4-byte words (dst 4-byte aligned). */
     void memset32(long dst, int value, long count);
 
-    /** Queues a kernel launch made by a {@code nvlm.kernels.gpu} or {@code nvlm.cuda.backend.kernels} launcher. */
+    /** Queues a kernel launch made by a {@code nvlm.kernels.gpu} launcher. */
     void launch(KernelLaunch launch);
 
     /** Queues a cuBLAS GEMM. */

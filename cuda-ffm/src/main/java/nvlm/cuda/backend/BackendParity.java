@@ -128,6 +128,9 @@ public final class BackendParity {
         c.put("attention-none-strided", () -> attention(Mode.NONE));
         c.put("cross-entropy", this::crossEntropy);
         c.put("adamw", this::adamw);
+        // Appended, so the checks above draw the same random inputs as before.
+        c.put("copy-contiguous-casts", this::contiguousCasts);
+        c.put("embedding-large-table", this::embeddingLargeTable);
         return c;
     }
 
@@ -742,6 +745,41 @@ public final class BackendParity {
         cuda.rope(yg, backg, start, theta, true);
         return result("rope", Math.max(error(yg, y), error(backg, back)), F32, x.shape(), "startPos", start, "theta",
                 theta, "forward and inverse");
+    }
+
+    /** Contiguous copies between f32 and the 16-bit floats: the cast kernels, not the strided copy. */
+    private Result contiguousCasts() {
+        long[] shape = shape(1 + rng.nextInt(3));
+        double worst = 0;
+        DType[][] pairs = {{DType.F32, DType.BF16}, {DType.BF16, DType.F32}, {DType.F32, DType.F16}, {DType.F16, DType.F32}};
+        for (DType[] pair : pairs) {
+            Tensor src = values(pair[0], shape);
+            Tensor want = cpuEmpty(pair[1], shape);
+            cpu.copy(src, want);
+            Tensor got = poisoned(pair[1], shape);
+            cuda.copy(gpu(src), got);
+            worst = Math.max(worst, exact(got, want));
+        }
+        return result("copy-contiguous-casts", worst, 0, "f32 <-> bf16, f16", shape);
+    }
+
+    /**
+     * An embedding backward whose (table rows x ids) passes the deterministic kernel's budget, so
+     * the backend takes the atomic scatter (its sum order is not fixed: f32 tolerance).
+     */
+    private Result embeddingLargeTable() {
+        long count = 1024;
+        long vocab = (1L << 26) / count + 1 + rng.nextInt(1000);
+        long dimension = 1 + rng.nextInt(4);
+        Tensor ids = ids(vocab, count);
+        Tensor gOut = normal(count, dimension);
+        Tensor gTable0 = normal(vocab, dimension);
+        Tensor want = gTable0.contiguousCopy();
+        cpu.embeddingBackward(gOut, ids, want);
+        Tensor got = gpu(gTable0);
+        cuda.embeddingBackward(gpu(gOut), gpu(ids), got);
+        return result("embedding-large-table", error(got, want), F32, "vocab", vocab, "dim", dimension, "ids", count,
+                "(atomic scatter-add)");
     }
 
     private Result embedding() {

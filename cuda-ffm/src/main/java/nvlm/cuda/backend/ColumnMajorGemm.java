@@ -1,5 +1,6 @@
 package nvlm.cuda.backend;
 
+import nvlm.cuda.runtime.GemmCall;
 import nvlm.kernels.DType;
 import nvlm.kernels.cpu.Parallel;
 
@@ -15,13 +16,11 @@ public final class ColumnMajorGemm {
 
     /** Element access by address, so the same model runs over device-like memory and over test arrays. */
     public interface Memory {
-        /** Element {@code index} of dtype {@code type} of the array at {@code address}, as a double. */
+        /** Element {@code index} of dtype {@code type} (F32, BF16 or F16) of the array at {@code address}. */
         double read(long address, DType type, long index);
 
-        /** Reads the f32 element {@code index} of the array at {@code address}. */
-        float readF32(long address, long index);
-
-        void writeF32(long address, long index, float value);
+        /** Stores {@code value} as element {@code index} of dtype {@code type}, rounding to nearest even. */
+        void write(long address, DType type, long index, float value);
     }
 
     /**
@@ -61,8 +60,8 @@ public final class ColumnMajorGemm {
                         long ci = c + i + (long) j * g.ldc();
                         // beta = 0 does not read C (it may hold NaN), as in BLAS.
                         double value = g.alpha() * sum
-                                + (g.beta() == 0 ? 0 : g.beta() * (double) memory.readF32(g.c(), ci));
-                        memory.writeF32(g.c(), ci, (float) value);
+                                + (g.beta() == 0 ? 0 : g.beta() * memory.read(g.c(), g.outputType(), ci));
+                        memory.write(g.c(), g.outputType(), ci, (float) value);
                     }
                 }
             });

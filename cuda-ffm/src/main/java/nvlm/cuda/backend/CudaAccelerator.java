@@ -1,51 +1,34 @@
 package nvlm.cuda.backend;
 
-import static nvlm.cuda.bindings.cuda_h.CUDA_ERROR_OUT_OF_MEMORY;
-import static nvlm.cuda.bindings.cuda_h.C_LONG_LONG;
-import static nvlm.cuda.bindings.cuda_h.cuCtxSynchronize;
-import static nvlm.cuda.bindings.cuda_h.cuMemAlloc_v2;
-import static nvlm.cuda.bindings.cuda_h.cuMemFree_v2;
-import static nvlm.cuda.bindings.cuda_h.cuMemcpyDtoDAsync_v2;
-import static nvlm.cuda.bindings.cuda_h.cuMemcpyDtoHAsync_v2;
-import static nvlm.cuda.bindings.cuda_h.cuMemcpyHtoDAsync_v2;
-import static nvlm.cuda.bindings.cuda_h.cuMemsetD32Async;
-import static nvlm.cuda.bindings.cuda_h.cuMemsetD8Async;
-import static nvlm.cuda.bindings.cuda_h.cuStreamSynchronize;
-import static nvlm.cuda.bindings.cublas_api_h.CUBLAS_OP_N;
-import static nvlm.cuda.bindings.cublas_api_h.CUBLAS_OP_T;
-
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import nvlm.cuda.CachingAllocator;
-import nvlm.cuda.Cublas;
-import nvlm.cuda.Cuda;
-import nvlm.cuda.CudaDevice;
-import nvlm.cuda.CudaDriverException;
-import nvlm.cuda.DriverMemory;
-import nvlm.cuda.CudaKernel;
-import nvlm.cuda.CudaModule;
-import nvlm.cuda.CudaStream;
-import nvlm.cuda.DeviceBuffer;
-import nvlm.cuda.GemmCompute;
-import nvlm.cuda.KernelCache;
-import nvlm.cuda.Nvrtc;
-import nvlm.cuda.backend.kernels.BackendKernels;
-import nvlm.cuda.backend.kernels.TypedBuffers;
-import nvlm.kernels.DType;
-import nvlm.kernels.hat.Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.KernelLaunch;
-import nvlm.kernels.hat.LaunchConfig;
+import nvlm.cuda.runtime.CachingAllocator;
+import nvlm.cuda.runtime.Cublas;
+import nvlm.cuda.runtime.Cuda;
+import nvlm.cuda.runtime.CudaDevice;
+import nvlm.cuda.runtime.CudaFunction;
+import nvlm.cuda.runtime.CudaModule;
+import nvlm.cuda.runtime.CudaStream;
+import nvlm.cuda.runtime.DeviceBuffer;
+import nvlm.cuda.runtime.GemmCall;
+import nvlm.cuda.runtime.KernelCache;
+import nvlm.cuda.runtime.Nvrtc;
+import nvlm.kernels.gpu.GpuKernels;
+import nvlm.kernels.gpu.Placeholders;
+import nvlm.kernels.translator.Buffer;
+import nvlm.kernels.translator.CudaKernel;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.KernelLaunch;
+import nvlm.kernels.translator.LaunchConfig;
 
 /**
  * One GPU for the CUDA backend: its primary context, one non-blocking stream on which every copy,
@@ -65,7 +48,7 @@ import nvlm.kernels.hat.LaunchConfig;
  * release makes no CUDA call.
  */
 public final class CudaAccelerator implements Accelerator {
-    /** Most arguments a kernel takes (the typed copy: 33). */
+    /** Most arguments a kernel takes (the converting copy: 33). */
     private static final int MAX_ARGS = 64;
 
     private final CudaDevice device;
@@ -74,7 +57,7 @@ public final class CudaAccelerator implements Accelerator {
     private final Cublas cublas;
     private final String arch;
     private final boolean syncEachOp;
-    private final Map<GpuKernel, CudaKernel> functions = new ConcurrentHashMap<>();
+    private final Map<GpuKernel, CudaFunction> functions = new ConcurrentHashMap<>();
     private final Map<GpuKernel, RuntimeException> failures = new ConcurrentHashMap<>();
     private final List<CudaModule> modules = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
@@ -88,7 +71,7 @@ public final class CudaAccelerator implements Accelerator {
         this.device = device;
         this.stream = stream;
         this.cublas = cublas;
-        this.allocator = new CachingAllocator(new StreamOrderedMemory(stream.address()));
+        this.allocator = CachingAllocator.onStream(stream);
         this.arch = device.arch();
         this.syncEachOp = Boolean.getBoolean("nvlm.cuda.syncEachOp");
         for (int i = 0; i < MAX_ARGS; i++) {
@@ -130,10 +113,6 @@ public final class CudaAccelerator implements Accelerator {
         return stream;
     }
 
-    public Cublas cublas() {
-        return cublas;
-    }
-
     /** Makes the device's context current on the calling thread (for driver calls made outside this class, e.g. events). */
     public void makeCurrent() {
         ensureCurrent();
@@ -148,17 +127,6 @@ public final class CudaAccelerator implements Accelerator {
 
     // ------------------------------------------------------------------ kernels
 
-    /** NVRTC options and target for this device; the kernel cache keys on both. */
-    private record Target(String arch, List<String> options, String nvrtcVersion) {
-    }
-
-    private Target target() {
-        int cc = 10 * device.computeCapabilityMajor() + device.computeCapabilityMinor();
-        String nvrtcArch = Nvrtc.target(cc, Nvrtc.supportedArchs());
-        int[] v = Nvrtc.version();
-        return new Target(nvrtcArch, Nvrtc.options(nvrtcArch, List.of()), v[0] + "." + v[1]);
-    }
-
     /**
      * Compiles every backend kernel: NVRTC runs in parallel (each program is independent; NVRTC
      * allows concurrent compiles of different programs), images are cached on disk, then the
@@ -166,9 +134,9 @@ public final class CudaAccelerator implements Accelerator {
      * others: its failure is kept ({@link #compileFailures}) and thrown by its first launch.
      */
     private void compileAll() {
-        Target target = target();
+        Nvrtc.Target target = Nvrtc.target(device);
         KernelCache cache = KernelCache.standard();
-        List<GpuKernel> kernels = BackendKernels.all();
+        List<GpuKernel> kernels = GpuKernels.all();
         int threads = Math.max(1, Math.min(16, Runtime.getRuntime().availableProcessors()));
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "nvrtc-compile");
@@ -184,7 +152,7 @@ public final class CudaAccelerator implements Accelerator {
                 GpuKernel kernel = kernels.get(i);
                 try {
                     load(kernel, images.get(i).get());
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     failures.put(kernel, e.getCause() instanceof RuntimeException r ? r
                             : new IllegalStateException("compiling " + kernel.name() + ": " + e.getCause(), e.getCause()));
                 } catch (RuntimeException e) {
@@ -199,29 +167,18 @@ public final class CudaAccelerator implements Accelerator {
         }
     }
 
-    private byte[] image(GpuKernel kernel, Target target, KernelCache cache) {
-        nvlm.kernels.hat.CudaKernel cuda = kernel.cuda(arch);
-        String key = KernelCache.key(cuda.source(), target.options(), target.nvrtcVersion(), target.arch());
-        Optional<byte[]> cached = cache.load(key);
-        if (cached.isPresent()) {
-            return cached.get();
-        }
-        Nvrtc.Output output = Nvrtc.compile(cuda.source(), cuda.entryName() + ".cu", target.options());
-        try {
-            cache.store(key, output.image());
-        } catch (IOException e) {
-            System.err.println("nvlm: kernel cache not written (compiling again next time): " + e.getMessage());
-        }
-        return output.image();
+    private byte[] image(GpuKernel kernel, Nvrtc.Target target, KernelCache cache) {
+        CudaKernel cuda = kernel.cuda(arch);
+        return Nvrtc.image(cuda.source(), cuda.entryName() + ".cu", target, cache);
     }
 
-    private CudaKernel load(GpuKernel kernel, byte[] image) {
-        nvlm.kernels.hat.CudaKernel cuda = kernel.cuda(arch);
+    private CudaFunction load(GpuKernel kernel, byte[] image) {
+        CudaKernel cuda = kernel.cuda(arch);
         CudaModule module = CudaModule.load(image, cuda.entryName());
         synchronized (modules) {
             modules.add(module);
         }
-        CudaKernel function = module.kernel(cuda.entryName());
+        CudaFunction function = module.function(cuda.entryName());
         functions.put(kernel, function);
         return function;
     }
@@ -233,16 +190,16 @@ public final class CudaAccelerator implements Accelerator {
         return out;
     }
 
-    /** A kernel outside {@link BackendKernels} (a test's, say): compiled on first launch. */
-    private CudaKernel function(GpuKernel kernel) {
-        CudaKernel f = functions.get(kernel);
+    /** A kernel outside {@link GpuKernels} (a test's, say): compiled on first launch. */
+    private CudaFunction function(GpuKernel kernel) {
+        CudaFunction f = functions.get(kernel);
         if (f == null) {
             RuntimeException failed = failures.get(kernel);
             if (failed != null) {
                 throw new IllegalStateException("kernel " + kernel.name() + " did not compile for " + arch + ": "
                         + failed.getMessage(), failed);
             }
-            f = load(kernel, image(kernel, target(), KernelCache.standard()));
+            f = load(kernel, image(kernel, Nvrtc.target(device), KernelCache.standard()));
         }
         return f;
     }
@@ -262,7 +219,7 @@ public final class CudaAccelerator implements Accelerator {
         for (int i = 0; i < arguments.size(); i++) {
             long at = 8L * i;
             switch (arguments.get(i)) {
-                case Buffer b -> slots.set(ValueLayout.JAVA_LONG, at, TypedBuffers.isPlaceholder(b) ? 0L : b.segment().address());
+                case Buffer b -> slots.set(ValueLayout.JAVA_LONG, at, Placeholders.is(b) ? 0L : b.segment().address());
                 case Integer v -> slots.set(ValueLayout.JAVA_INT, at, v);
                 case Long v -> slots.set(ValueLayout.JAVA_LONG, at, v);
                 case Float v -> slots.set(ValueLayout.JAVA_FLOAT, at, v);
@@ -280,10 +237,10 @@ public final class CudaAccelerator implements Accelerator {
     @Override
     public synchronized void launch(KernelLaunch launch) {
         ensureCurrent();
-        CudaKernel function = function(launch.kernel());
+        CudaFunction function = function(launch.kernel());
         packArguments(launch, slots);
         LaunchConfig c = launch.config();
-        function.launchPacked(c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(), stream.handle(), params);
+        function.launch(c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(), stream, params);
         activity.launches++;
         afterOperation(launch.toString());
     }
@@ -293,11 +250,7 @@ public final class CudaAccelerator implements Accelerator {
     @Override
     public synchronized void gemm(GemmCall g) {
         ensureCurrent();
-        GemmCompute mode = g.tf32() && g.inputType() == DType.F32 ? GemmCompute.TF32 : GemmCompute.F32;
-        int compute = mode.cublasComputeType(g.inputType());
-        cublas.gemmColumnMajor(g.transA() ? CUBLAS_OP_T() : CUBLAS_OP_N(), g.transB() ? CUBLAS_OP_T() : CUBLAS_OP_N(),
-                g.m(), g.n(), g.k(), g.alpha(), g.a(), g.inputType(), g.lda(), g.strideA(), g.b(), g.ldb(), g.strideB(),
-                g.beta(), g.c(), DType.F32, g.ldc(), g.strideC(), g.batch(), compute);
+        cublas.gemm(g);
         activity.gemms++;
         afterOperation("GEMM " + g);
     }
@@ -313,22 +266,10 @@ public final class CudaAccelerator implements Accelerator {
     @Override
     public synchronized void copyFromHost(MemorySegment src, long dst) {
         ensureCurrent();
-        long bytes = src.byteSize();
-        if (bytes == 0) {
+        if (src.byteSize() == 0) {
             return;
         }
-        // From pageable memory the driver stages the bytes before returning, so src (or the
-        // temporary copy of a heap segment) may be reused at once.
-        if (src.isNative()) {
-            CudaDriverException.check(cuMemcpyHtoDAsync_v2(dst, src, bytes, stream.handle()), "cuMemcpyHtoDAsync_v2("
-                    + bytes + " bytes)");
-        } else {
-            try (Arena staging = Arena.ofConfined()) {
-                MemorySegment copy = staging.allocate(bytes, 16).copyFrom(src);
-                CudaDriverException.check(cuMemcpyHtoDAsync_v2(dst, copy, bytes, stream.handle()), "cuMemcpyHtoDAsync_v2("
-                        + bytes + " bytes)");
-            }
-        }
+        stream.copyFromHost(src, dst);
         activity.copies++;
         afterOperation("copy from host");
     }
@@ -336,33 +277,19 @@ public final class CudaAccelerator implements Accelerator {
     @Override
     public synchronized void copyToHost(long src, MemorySegment dst) {
         ensureCurrent();
-        long bytes = dst.byteSize();
         activity.copies++;
         activity.waits++;
-        if (bytes == 0) {
-            synchronize();
+        if (dst.byteSize() == 0) {
+            stream.synchronize();
             return;
         }
-        if (dst.isNative()) {
-            CudaDriverException.check(cuMemcpyDtoHAsync_v2(dst, src, bytes, stream.handle()), "cuMemcpyDtoHAsync_v2("
-                    + bytes + " bytes)");
-            CudaDriverException.check(cuStreamSynchronize(stream.handle()), "cuStreamSynchronize after a copy to the host");
-        } else {
-            try (Arena staging = Arena.ofConfined()) {
-                MemorySegment copy = staging.allocate(bytes, 16);
-                CudaDriverException.check(cuMemcpyDtoHAsync_v2(copy, src, bytes, stream.handle()), "cuMemcpyDtoHAsync_v2("
-                        + bytes + " bytes)");
-                CudaDriverException.check(cuStreamSynchronize(stream.handle()), "cuStreamSynchronize after a copy to the host");
-                dst.copyFrom(copy);
-            }
-        }
+        stream.copyToHost(src, dst);
     }
 
     @Override
     public synchronized void copyOnDevice(long dst, long src, long bytes) {
         ensureCurrent();
-        CudaDriverException.check(cuMemcpyDtoDAsync_v2(dst, src, bytes, stream.handle()), "cuMemcpyDtoDAsync_v2(" + bytes
-                + " bytes)");
+        stream.copyOnDevice(dst, src, bytes);
         activity.copies++;
         afterOperation("device copy");
     }
@@ -370,7 +297,7 @@ public final class CudaAccelerator implements Accelerator {
     @Override
     public synchronized void memset8(long dst, byte value, long count) {
         ensureCurrent();
-        CudaDriverException.check(cuMemsetD8Async(dst, value, count, stream.handle()), "cuMemsetD8Async(" + count + ")");
+        stream.memset8(dst, value, count);
         activity.copies++;
         afterOperation("memset");
     }
@@ -378,7 +305,7 @@ public final class CudaAccelerator implements Accelerator {
     @Override
     public synchronized void memset32(long dst, int value, long count) {
         ensureCurrent();
-        CudaDriverException.check(cuMemsetD32Async(dst, value, count, stream.handle()), "cuMemsetD32Async(" + count + ")");
+        stream.memset32(dst, value, count);
         activity.copies++;
         afterOperation("memset");
     }
@@ -387,12 +314,12 @@ public final class CudaAccelerator implements Accelerator {
     public synchronized void synchronize() {
         ensureCurrent();
         activity.waits++;
-        CudaDriverException.check(cuStreamSynchronize(stream.handle()), "cuStreamSynchronize");
+        stream.synchronize();
     }
 
     private void afterOperation(String what) {
         if (syncEachOp) {
-            CudaDriverException.check(cuStreamSynchronize(stream.handle()), "cuStreamSynchronize after " + what);
+            stream.synchronizeAfter(what);
         }
     }
 
@@ -410,51 +337,5 @@ public final class CudaAccelerator implements Accelerator {
     @Override
     public synchronized Activity activity() {
         return activity.snapshot();
-    }
-
-    /**
-     * cuMemAlloc and cuMemFree for the caching allocator. Everything runs on one stream, so a
-     * freed block is safe for the next allocation at once: no event is recorded (a release then
-     * makes no CUDA call, so the GC's cleaner thread may release memory).
-     */
-    private static final class StreamOrderedMemory implements CachingAllocator.Driver {
-        private final long stream;
-
-        StreamOrderedMemory(long stream) {
-            this.stream = stream;
-        }
-
-        @Override
-        public long malloc(long bytes) {
-            return DriverMemory.allocate(bytes);
-        }
-
-        @Override
-        public void free(long address) {
-            DriverMemory.release(address);
-        }
-
-        @Override
-        public long recordEvent(long freedOn) {
-            if (freedOn != stream) {
-                throw new IllegalStateException("the CUDA backend allocates on one stream only, got a free on 0x"
-                        + Long.toHexString(freedOn));
-            }
-            return 0;
-        }
-
-        @Override
-        public boolean eventDone(long event) {
-            return true;
-        }
-
-        @Override
-        public void destroyEvent(long event) {
-        }
-
-        @Override
-        public void synchronize() {
-            CudaDriverException.check(cuCtxSynchronize(), "cuCtxSynchronize");
-        }
     }
 }

@@ -6,31 +6,31 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import nvlm.cuda.CudaOutOfMemoryException;
-import nvlm.cuda.DeviceBuffer;
-import nvlm.cuda.backend.kernels.CrossEntropyRows;
-import nvlm.cuda.backend.kernels.GemmOperands;
-import nvlm.cuda.backend.kernels.IndexedRows;
-import nvlm.cuda.backend.kernels.Pointwise;
-import nvlm.cuda.backend.kernels.Reductions;
-import nvlm.cuda.backend.kernels.RopeTable;
-import nvlm.cuda.backend.kernels.TypedBuffers;
-import nvlm.cuda.backend.kernels.TypedCopy;
+import nvlm.cuda.runtime.CudaOutOfMemoryException;
+import nvlm.cuda.runtime.DeviceBuffer;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
 import nvlm.kernels.DType;
 import nvlm.kernels.gpu.AdamW;
 import nvlm.kernels.gpu.Attention;
 import nvlm.kernels.gpu.Cast;
+import nvlm.kernels.gpu.CrossEntropy;
 import nvlm.kernels.gpu.Elementwise;
+import nvlm.kernels.gpu.Embedding;
+import nvlm.kernels.gpu.Launches;
 import nvlm.kernels.gpu.LayerNorm;
 import nvlm.kernels.gpu.Reduce;
 import nvlm.kernels.gpu.RmsNorm;
+import nvlm.kernels.gpu.Rope;
 import nvlm.kernels.gpu.Softmax;
 import nvlm.kernels.gpu.StridedCopy;
-import nvlm.kernels.hat.BF16Buffer;
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.I64Buffer;
-import nvlm.kernels.hat.I8Buffer;
-import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.translator.BF16Buffer;
+import nvlm.kernels.translator.Buffer;
+import nvlm.kernels.translator.F16Buffer;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.I64Buffer;
+import nvlm.kernels.translator.I8Buffer;
+import nvlm.kernels.translator.KernelLaunch;
 import nvlm.tensor.Backend;
 import nvlm.tensor.BinaryOp;
 import nvlm.tensor.CompareOp;
@@ -45,10 +45,7 @@ import nvlm.tensor.UnaryOp;
  * The tensor {@link Backend} on a CUDA GPU (found by {@code Backend.of(Device.CUDA)} through
  * {@link java.util.ServiceLoader}). Matrix products go to cuBLAS ({@link MatmulPrecision}: BF16
  * tensor cores with f32 accumulation by default, TF32 or exact f32 on request); everything else is
- * a Java kernel, translated to CUDA C and compiled once with NVRTC: the project's kernel library
- * ({@code nvlm.kernels.gpu}) where it fits the Backend's conventions, and
- * {@code nvlm.cuda.backend.kernels} for the rest (dtype conversions, pointwise ops over broadcast
- * views of any rank, reductions along any axis, I64 indices, RoPE from a double-precision table).
+ * a Java kernel of {@code nvlm.kernels.gpu}, translated to CUDA C and compiled once with NVRTC.
  *
  * <p>Each operation queues its kernels on the device's one stream and returns; the host waits only
  * where the interface returns host values ({@link #copyToHost}, {@link #crossEntropy},
@@ -275,7 +272,7 @@ public final class CudaBackend implements Backend {
                 return;
             }
         }
-        int rank = Math.min(layout.rank(), TypedCopy.MAX_RANK);
+        int rank = Math.min(layout.rank(), Launches.MAX_RANK);
         StridedLayout inner = layout.inner(rank);
         long launches = layout.outerCount(rank);
         for (long o = 0; o < launches; o++) {
@@ -285,7 +282,7 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** The library's cast kernel for a contiguous pair of dtypes it covers, else null. */
+    /** The cast kernel for a contiguous pair of dtypes it covers, else null. */
     private static KernelLaunch contiguousCast(Tensor src, Tensor dst, long n) {
         DType from = src.dtype();
         DType to = dst.dtype();
@@ -296,10 +293,10 @@ public final class CudaBackend implements Backend {
             return Cast.bf16ToF32(BF16Buffer.of(seg(src)), f32(dst), n);
         }
         if (from == DType.F32 && to == DType.F16) {
-            return Cast.f32ToF16(f32(src), nvlm.kernels.hat.F16Buffer.of(seg(dst)), n);
+            return Cast.f32ToF16(f32(src), F16Buffer.of(seg(dst)), n);
         }
         if (from == DType.F16 && to == DType.F32) {
-            return Cast.f16ToF32(nvlm.kernels.hat.F16Buffer.of(seg(src)), f32(dst), n);
+            return Cast.f16ToF32(F16Buffer.of(seg(src)), f32(dst), n);
         }
         return null;
     }
@@ -315,8 +312,8 @@ public final class CudaBackend implements Backend {
         if (src.dtype() == dst.dtype() && src.dtype() == DType.BF16) {
             return StridedCopy.bf16(BF16Buffer.of(s), srcStrides, BF16Buffer.of(d), dstStrides, shape);
         }
-        return TypedCopy.copy(src.dtype(), TypedBuffers.of(src.dtype(), s), srcStrides, dst.dtype(),
-                TypedBuffers.of(dst.dtype(), d), dstStrides, shape);
+        return StridedCopy.convert(src.dtype(), Buffer.of(src.dtype(), s), srcStrides, dst.dtype(),
+                Buffer.of(dst.dtype(), d), dstStrides, shape);
     }
 
     @Override
@@ -336,14 +333,14 @@ public final class CudaBackend implements Backend {
                 if ((int) bits == (int) (bits >>> 32)) {
                     a.memset32(at, (int) bits, 2 * n);
                 } else {
-                    a.launch(TypedCopy.fill(DType.I64, i64(dst), n, value));
+                    a.launch(StridedCopy.fill(DType.I64, i64(dst), n, value));
                 }
             }
             case BF16, F16 -> {
                 if (value == 0 && Double.doubleToRawLongBits(value) == 0) {
                     a.memset8(at, (byte) 0, 2 * n);
                 } else {
-                    a.launch(TypedCopy.fill(dst.dtype(), TypedBuffers.of(dst.dtype(), seg(dst)), n, value));
+                    a.launch(StridedCopy.fill(dst.dtype(), Buffer.of(dst.dtype(), seg(dst)), n, value));
                 }
             }
         }
@@ -351,8 +348,8 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ elementwise
 
-    /** The {@code nvlm.kernels.gpu.Elementwise} code of a unary op, or -1 for the ones it lacks. */
-    static int libraryUnary(UnaryOp op) {
+    /** The {@link Elementwise} code of a unary op. */
+    static int unaryCode(UnaryOp op) {
         return switch (op) {
             case NEG -> Elementwise.NEG;
             case EXP -> Elementwise.EXP;
@@ -367,16 +364,9 @@ public final class CudaBackend implements Backend {
             case RSQRT -> Elementwise.RSQRT;
             case SQUARE -> Elementwise.SQUARE;
             case ABS -> Elementwise.ABS;
-            case RECIPROCAL, SIN, COS -> -1;
-        };
-    }
-
-    private static int ownUnary(UnaryOp op) {
-        return switch (op) {
-            case RECIPROCAL -> Pointwise.RECIPROCAL;
-            case SIN -> Pointwise.SIN;
-            case COS -> Pointwise.COS;
-            default -> throw new IllegalArgumentException("no backend kernel for " + op);
+            case RECIPROCAL -> Elementwise.RECIPROCAL;
+            case SIN -> Elementwise.SIN;
+            case COS -> Elementwise.COS;
         };
     }
 
@@ -386,9 +376,7 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
-        int library = libraryUnary(op);
-        acc(y).launch(library >= 0 ? Elementwise.unary(library, f32(x), f32(y), n)
-                : Pointwise.unary(ownUnary(op), f32(x), f32(y), n));
+        acc(y).launch(Elementwise.unary(unaryCode(op), f32(x), f32(y), n));
     }
 
     @Override
@@ -397,9 +385,7 @@ public final class CudaBackend implements Backend {
         if (n == 0) {
             return;
         }
-        int library = libraryUnary(op);
-        acc(gx).launch(library >= 0 ? Elementwise.unaryBackward(library, f32(x), f32(gy), f32(gx), n)
-                : Pointwise.unaryBackward(ownUnary(op), f32(x), f32(gy), f32(gx), n));
+        acc(gx).launch(Elementwise.unaryBackward(unaryCode(op), f32(x), f32(gy), f32(gx), n));
     }
 
     @Override
@@ -410,18 +396,13 @@ public final class CudaBackend implements Backend {
         }
         Accelerator device = acc(out);
         StridedLayout layout = StridedLayout.of(shape, a.strides(), b.strides(), out.strides());
+        // BinaryOp's order is Elementwise's.
         int code = op.ordinal();
-        boolean library = op != BinaryOp.POW;
-        if (library && layout.contiguous(0) && layout.contiguous(1) && layout.contiguous(2)) {
+        if (layout.contiguous(0) && layout.contiguous(1) && layout.contiguous(2)) {
             device.launch(Elementwise.binary(code, f32(a), f32(b), f32(out), layout.numel()));
             return;
         }
-        if (library && layout.rank() <= 4) {
-            device.launch(Elementwise.broadcast(code, f32(a), layout.strides()[0], f32(b), layout.strides()[1], f32(out),
-                    layout.shape()));
-            return;
-        }
-        forInner(layout, (o, inner) -> device.launch(Pointwise.binary(code, f32At(a, layout, 0, o),
+        forInner(layout, (o, inner) -> device.launch(Elementwise.broadcast(code, f32At(a, layout, 0, o),
                 inner.strides()[0], f32At(b, layout, 1, o), inner.strides()[1], f32At(out, layout, 2, o), inner.shape())));
     }
 
@@ -433,7 +414,7 @@ public final class CudaBackend implements Backend {
         }
         Accelerator device = acc(out);
         StridedLayout layout = StridedLayout.of(shape, a.strides(), b.strides(), out.strides());
-        forInner(layout, (o, inner) -> device.launch(Pointwise.compare(op.ordinal(), f32At(a, layout, 0, o),
+        forInner(layout, (o, inner) -> device.launch(Elementwise.compare(op.ordinal(), f32At(a, layout, 0, o),
                 inner.strides()[0], f32At(b, layout, 1, o), inner.strides()[1],
                 I8Buffer.of(seg(out).asSlice(layout.outerOffset(inner.rank(), 2, o))), inner.shape())));
     }
@@ -446,7 +427,7 @@ public final class CudaBackend implements Backend {
         }
         Accelerator device = acc(out);
         StridedLayout layout = StridedLayout.of(shape, cond.strides(), a.strides(), b.strides(), out.strides());
-        forInner(layout, (o, inner) -> device.launch(Pointwise.where(
+        forInner(layout, (o, inner) -> device.launch(Elementwise.where(
                 I8Buffer.of(bool(cond).segment().asSlice(layout.outerOffset(inner.rank(), 0, o))), inner.strides()[0],
                 f32At(a, layout, 1, o), inner.strides()[1], f32At(b, layout, 2, o), inner.strides()[2],
                 f32At(out, layout, 3, o), inner.shape())));
@@ -458,7 +439,7 @@ public final class CudaBackend implements Backend {
 
     /** Runs {@code body} once per outer index when the merged rank exceeds the 6-D kernels' (rare). */
     private static void forInner(StridedLayout layout, InnerLaunch body) {
-        int rank = Math.min(layout.rank(), TypedCopy.MAX_RANK);
+        int rank = Math.min(layout.rank(), Launches.MAX_RANK);
         StridedLayout inner = layout.inner(rank);
         long count = layout.outerCount(rank);
         for (long o = 0; o < count; o++) {
@@ -467,7 +448,7 @@ public final class CudaBackend implements Backend {
     }
 
     private static F32Buffer f32At(Tensor t, StridedLayout layout, int view, long outer) {
-        int rank = Math.min(layout.rank(), TypedCopy.MAX_RANK);
+        int rank = Math.min(layout.rank(), Launches.MAX_RANK);
         return F32Buffer.of(f32(t).segment().asSlice(layout.outerOffset(rank, view, outer) * 4));
     }
 
@@ -475,7 +456,7 @@ public final class CudaBackend implements Backend {
     public void affine(Tensor x, Tensor y, float alpha, float beta) {
         long n = x.numel();
         if (n > 0) {
-            acc(y).launch(Pointwise.affine(f32(x), f32(y), n, alpha, beta));
+            acc(y).launch(Elementwise.affine(f32(x), f32(y), n, alpha, beta));
         }
     }
 
@@ -519,11 +500,11 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (inner == 1) {
-            a.launch(Reductions.lastAxis(op.ordinal(), f32(x), f32(out), outer, length));
+            a.launch(Reduce.lastAxis(op.ordinal(), f32(x), f32(out), outer, length));
             return;
         }
-        try (DeviceBuffer partial = allocateBuffer(a, 4 * Reductions.partialLength(outer, length, inner))) {
-            for (KernelLaunch launch : Reductions.chunked(op.ordinal(), f32(x), f32(partial, a), f32(out), outer, length,
+        try (DeviceBuffer partial = allocateBuffer(a, 4 * Reduce.partialLength(outer, length, inner))) {
+            for (KernelLaunch launch : Reduce.chunked(op.ordinal(), f32(x), f32(partial, a), f32(out), outer, length,
                     inner)) {
                 a.launch(launch);
             }
@@ -539,7 +520,7 @@ public final class CudaBackend implements Backend {
         if (oai[1] == 0) {
             throw new IllegalArgumentException("argmax over an empty axis " + axis + " of " + Arrays.toString(x.shape()));
         }
-        acc(out).launch(Reductions.argmax(f32(x), i64(out), oai[0], oai[1], oai[2]));
+        acc(out).launch(Reduce.argmax(f32(x), i64(out), oai[0], oai[1], oai[2]));
     }
 
     @Override
@@ -549,10 +530,10 @@ public final class CudaBackend implements Backend {
             return 0;
         }
         Accelerator a = acc(x);
-        long partials = Reductions.squaresGrid(n).blocks() * Reductions.squaresGrid(n).threadsPerBlock();
+        long partials = Reduce.squaresGrid(n).blocks() * Reduce.squaresGrid(n).threadsPerBlock();
         long[] host = new long[Math.toIntExact(partials)];
         try (DeviceBuffer partial = allocateBuffer(a, 8 * partials)) {
-            a.launch(Reductions.squares(f32(x), I64Buffer.of(a.view(partial.address(), partial.byteSize())), n));
+            a.launch(Reduce.squares(f32(x), I64Buffer.of(a.view(partial.address(), partial.byteSize())), n));
             a.copyToHost(partial.address(), MemorySegment.ofArray(host));
         }
         double total = 0;
@@ -592,7 +573,7 @@ public final class CudaBackend implements Backend {
             if (right.packed()) {
                 p = p.withPackedB();
             }
-            device.gemm(p.toColumnMajor(left.address(), right.address(), input, address(c), alpha, beta,
+            device.gemm(p.toColumnMajor(left.address(), right.address(), input, address(c), DType.F32, alpha, beta,
                     precision == MatmulPrecision.TF32));
         }
     }
@@ -629,10 +610,10 @@ public final class CudaBackend implements Backend {
         DeviceBuffer scratch = allocateBuffer(device, count * input.byteSize());
         MemorySegment dst = device.view(scratch.address(), scratch.byteSize());
         if (t.dtype() == DType.F32 && input == DType.BF16) {
-            device.launch(GemmOperands.packBf16(f32(t), batchStride, ld, BF16Buffer.of(dst), matrices, rows, cols));
+            device.launch(Cast.packBf16(f32(t), batchStride, ld, BF16Buffer.of(dst), matrices, rows, cols));
         } else {
-            device.launch(TypedCopy.copy(t.dtype(), TypedBuffers.of(t.dtype(), seg(t)),
-                    new long[] {batchStride, ld, 1}, input, TypedBuffers.of(input, dst),
+            device.launch(StridedCopy.convert(t.dtype(), Buffer.of(t.dtype(), seg(t)),
+                    new long[] {batchStride, ld, 1}, input, Buffer.of(input, dst),
                     new long[] {rows * cols, cols, 1}, new long[] {matrices, rows, cols}));
         }
         return new Operand(scratch.address(), true, scratch);
@@ -682,7 +663,7 @@ public final class CudaBackend implements Backend {
         }
         Accelerator a = acc(gx);
         a.launch(LayerNorm.backward(f32(x), f32(w), f32(mean), f32(rstd), f32(gy), f32(gx), rows, cols));
-        int chunks = Reduce.chunks(rows);
+        int chunks = Math.toIntExact(Reduce.chunks(rows));
         long partialBytes = 4L * chunks * cols;
         try (DeviceBuffer pw = allocateBuffer(a, partialBytes); DeviceBuffer pb = allocateBuffer(a, partialBytes)) {
             a.launch(LayerNorm.weightGradPartial(f32(x), f32(mean), f32(rstd), f32(gy), f32(pw, a), f32(pb, a), rows, cols));
@@ -712,7 +693,7 @@ public final class CudaBackend implements Backend {
         }
         Accelerator a = acc(gx);
         a.launch(RmsNorm.backward(f32(x), f32(w), f32(rstd), f32(gy), f32(gx), rows, cols));
-        int chunks = Reduce.chunks(rows);
+        int chunks = Math.toIntExact(Reduce.chunks(rows));
         try (DeviceBuffer pw = allocateBuffer(a, 4L * chunks * cols)) {
             a.launch(RmsNorm.weightGradPartial(f32(x), f32(rstd), f32(gy), f32(pw, a), rows, cols));
             a.launch(Reduce.columnSumFinal(f32(pw, a), f32(gw), chunks, cols, true));
@@ -737,7 +718,7 @@ public final class CudaBackend implements Backend {
             RopeEntry entry = ropeTables.get(key);
             if (entry == null || entry.positions() < positions) {
                 int size = Math.ceilDiv(Math.max(positions, 1), ROPE_POSITION_STEP) * ROPE_POSITION_STEP;
-                float[] values = RopeTable.table(headDim, theta, size);
+                float[] values = Rope.table(headDim, theta, size);
                 DeviceBuffer table = allocateBuffer(a, 4L * values.length);
                 a.copyFromHost(MemorySegment.ofArray(values), table.address());
                 // The old table may still be read by queued work: it goes back to the allocator,
@@ -771,7 +752,7 @@ public final class CudaBackend implements Backend {
         }
         Accelerator a = acc(y);
         RopeEntry table = ropeTable(a, headDim, theta, Math.addExact(startPos, seq));
-        a.launch(RopeTable.rotate(f32(x), f32(y), f32(table.table(), a), batch, seq, heads, headDim, startPos,
+        a.launch(Rope.rotate(f32(x), f32(y), f32(table.table(), a), batch, seq, heads, headDim, startPos,
                 table.positions(), inverse));
     }
 
@@ -784,7 +765,7 @@ public final class CudaBackend implements Backend {
         if (count * dim == 0) {
             return;
         }
-        acc(out).launch(IndexedRows.gather(f32(table), i64(ids), f32(out), count, dim, table.shape()[0]));
+        acc(out).launch(Embedding.gather(f32(table), i64(ids), f32(out), count, dim, table.shape()[0]));
     }
 
     @Override
@@ -794,7 +775,7 @@ public final class CudaBackend implements Backend {
         if (count * dim == 0) {
             return;
         }
-        acc(gTable).launch(IndexedRows.scatterAdd(f32(gOut), i64(ids), f32(gTable), count, dim, gTable.shape()[0]));
+        acc(gTable).launch(Embedding.scatterAdd(f32(gOut), i64(ids), f32(gTable), count, dim, gTable.shape()[0]));
     }
 
     @Override
@@ -804,12 +785,12 @@ public final class CudaBackend implements Backend {
         if (count * dim == 0) {
             return;
         }
-        acc(dst).launch(IndexedRows.copyRows(f32(dst), i64(index), f32(src), count, dim, dst.shape()[0]));
+        acc(dst).launch(Embedding.copyRows(f32(dst), i64(index), f32(src), count, dim, dst.shape()[0]));
     }
 
     // ------------------------------------------------------------------ attention
 
-    /** The {batch, token, head} strides of a [B, H, T, D] view, as the library's attention kernels take them. */
+    /** The {batch, token, head} strides of a [B, H, T, D] view, as the attention kernels take them. */
     private static Attention.Strides heads(Tensor t) {
         long[] s = t.strides();
         return new Attention.Strides(s[0], s[2], s[1]);
@@ -824,31 +805,27 @@ public final class CudaBackend implements Backend {
         return true;
     }
 
-    private static Attention.Shape attentionShape(Tensor q, Tensor k, float scale) {
+    private static AttentionShape attentionShape(Tensor q, Tensor k, Tensor mask, boolean causal, float scale) {
         long[] qs = q.shape();
         long[] ks = k.shape();
         if (qs[3] > Attention.MAX_HEAD_DIM) {
             throw new IllegalArgumentException("attention: head dimension " + qs[3] + " exceeds the GPU kernels' "
                     + Attention.MAX_HEAD_DIM);
         }
-        return new Attention.Shape(Math.toIntExact(qs[0]), Math.toIntExact(qs[2]), Math.toIntExact(ks[2]),
-                Math.toIntExact(qs[1]), Math.toIntExact(ks[1]), Math.toIntExact(qs[3]), scale);
+        // Causal is bottom-right aligned, as the CPU backend (spec 5): query i sees keys j <= i + tk - tq.
+        AttentionMask kind = mask != null ? AttentionMask.EXPLICIT : causal ? AttentionMask.CAUSAL : AttentionMask.NONE;
+        return new AttentionShape(Math.toIntExact(qs[0]), Math.toIntExact(qs[1]), Math.toIntExact(ks[1]),
+                Math.toIntExact(qs[2]), Math.toIntExact(ks[2]), Math.toIntExact(qs[3]), scale, kind);
     }
 
-    private Attention.Mask attentionMask(Tensor mask, boolean causal, long tq, long tk) {
-        if (mask != null && causal) {
-            throw new IllegalArgumentException("attention: pass either a mask or causal=true, not both");
-        }
-        if (causal) {
-            // Bottom-right aligned, as the CPU backend (spec 5): query i sees keys j <= i + tk - tq.
-            return Attention.Mask.causal(Math.toIntExact(tk - tq));
-        }
+    /** The bytes of an explicit mask [batch or 1, tq, tk] with unit key stride (copied when it has another). */
+    private Attention.MaskBytes maskBytes(Tensor mask) {
         if (mask == null) {
-            return Attention.Mask.none();
+            return Attention.MaskBytes.NONE;
         }
         Tensor m = mask.shape()[2] <= 1 || mask.strides()[2] == 1 ? mask : contiguousCopy(mask);
         long[] s = m.strides();
-        return Attention.Mask.explicit(bool(m), m.shape()[0] == 1 ? 0 : s[0], 0, s[1]);
+        return new Attention.MaskBytes(bool(m), m.shape()[0] == 1 ? 0 : s[0], 0, s[1]);
     }
 
     @Override
@@ -867,8 +844,8 @@ public final class CudaBackend implements Backend {
             fill(lse, Double.NEGATIVE_INFINITY);
             return;
         }
-        Attention.Shape shape = attentionShape(q, k, scale);
-        Attention.Mask m = attentionMask(mask, causal, qs[2], tk);
+        AttentionShape shape = attentionShape(q, k, mask, causal, scale);
+        Attention.MaskBytes m = maskBytes(mask);
         Tensor kk = k;
         Tensor vv = v;
         if (!sameStrides(k, v)) {
@@ -896,8 +873,8 @@ public final class CudaBackend implements Backend {
             fillView(dv, 0);
             return;
         }
-        Attention.Shape shape = attentionShape(q, k, scale);
-        Attention.Mask m = attentionMask(mask, causal, qs[2], tk);
+        AttentionShape shape = attentionShape(q, k, mask, causal, scale);
+        Attention.MaskBytes m = maskBytes(mask);
         Accelerator a = acc(dq);
         // The kernels read q and write dq through one set of strides (likewise k, v, dk, dv and
         // out, dOut): where the layouts differ, work on contiguous copies.
@@ -970,7 +947,7 @@ public final class CudaBackend implements Backend {
         }
         float[] stats = new float[Math.toIntExact(3 * rows)];
         try (DeviceBuffer buffer = allocateBuffer(a, 4 * 3 * rows)) {
-            a.launch(CrossEntropyRows.forward(f32(logits), i64(targets), ignoreIndex, f32(lse), f32(buffer, a), rows, vocab));
+            a.launch(CrossEntropy.forward(f32(logits), i64(targets), ignoreIndex, f32(lse), f32(buffer, a), rows, vocab));
             a.copyToHost(buffer.address(), MemorySegment.ofArray(stats));
         }
         double sum = 0;
@@ -996,7 +973,7 @@ public final class CudaBackend implements Backend {
         if (rows * vocab == 0) {
             return;
         }
-        acc(gLogits).launch(CrossEntropyRows.backward(f32(logits), i64(targets), ignoreIndex, f32(lse), scale,
+        acc(gLogits).launch(CrossEntropy.backward(f32(logits), i64(targets), ignoreIndex, f32(lse), scale,
                 f32(gLogits), rows, vocab));
     }
 

@@ -1,7 +1,7 @@
 package nvlm.cuda.backend;
 
 import java.lang.foreign.MemorySegment;
-import nvlm.cuda.DeviceBuffer;
+import nvlm.cuda.runtime.DeviceBuffer;
 import nvlm.kernels.DType;
 import nvlm.tensor.Device;
 import nvlm.tensor.Storage;

@@ -1,5 +1,6 @@
 package nvlm.cuda.backend;
 
+import nvlm.cuda.runtime.GemmCall;
 import nvlm.kernels.DType;
 
 /**
@@ -82,9 +83,13 @@ public record GemmPlan(int batch, int m, int n, int k, boolean transA, boolean t
         return batchStrideB == 0 ? 1 : batch;
     }
 
-    /** The cuBLAS call for device addresses a, b (first element of each, inputs of {@code inputType}) and c. */
-    public GemmCall toColumnMajor(long a, long b, DType inputType, long c, float alpha, float beta, boolean tf32) {
+    /**
+     * The cuBLAS call for device addresses a, b (first element of each, inputs of {@code inputType})
+     * and c (contiguous [batch, m, n] of {@code outputType}).
+     */
+    public GemmCall toColumnMajor(long a, long b, DType inputType, long c, DType outputType, float alpha, float beta,
+                                  boolean tf32) {
         return new GemmCall(transB, transA, n, m, k, alpha, b, inputType, Math.toIntExact(ldb), batchStrideB,
-                a, Math.toIntExact(lda), batchStrideA, beta, c, n, (long) m * n, batch, tf32);
+                a, Math.toIntExact(lda), batchStrideA, beta, c, outputType, n, (long) m * n, batch, tf32);
     }
 }

@@ -4,13 +4,16 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import nvlm.cuda.CachingAllocator;
-import nvlm.cuda.CudaStream;
-import nvlm.cuda.DeviceBuffer;
+import nvlm.cuda.runtime.CachingAllocator;
+import nvlm.cuda.runtime.CudaStream;
+import nvlm.cuda.runtime.DeviceBuffer;
+import nvlm.cuda.runtime.GemmCall;
 import nvlm.kernels.DType;
-import nvlm.kernels.hat.KernelLaunch;
-import nvlm.kernels.hat.LaunchConfig;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.KernelLaunch;
+import nvlm.kernels.translator.LaunchConfig;
 
 /**
  * The host standing in for a GPU: "device" memory is host memory handed out by the same
@@ -30,6 +33,7 @@ public final class SimulatedAccelerator implements Accelerator {
     private final CudaStream stream = CudaStream.wrap(1);
     private final CachingAllocator allocator = new CachingAllocator(new HostDriver());
     private final Activity activity = new Activity();
+    private final Set<GpuKernel> launched = ConcurrentHashMap.newKeySet();
     private final boolean compactBlocks;
 
     /** Kernels run with the launch configurations the GPU gets. */
@@ -50,11 +54,11 @@ public final class SimulatedAccelerator implements Accelerator {
     }
 
     /** Kernels that compute the same for any power-of-two block size up to their launch's (see the constructor). */
-    private static final java.util.Set<String> BLOCK_SIZE_AGNOSTIC = java.util.Set.of(
+    private static final Set<String> BLOCK_SIZE_AGNOSTIC = Set.of(
             "Softmax.forwardKernel", "Softmax.backwardKernel", "LayerNorm.forwardKernel", "LayerNorm.backwardKernel",
-            "RmsNorm.forwardKernel", "RmsNorm.backwardKernel", "Reduce.rowSumKernel", "Reduce.rowMaxKernel",
-            "Attention.forwardKernel", "Attention.backwardQueryKernel", "Attention.backwardKeyValueKernel",
-            "Reductions.lastAxisKernel", "CrossEntropyRows.forwardKernel");
+            "RmsNorm.forwardKernel", "RmsNorm.backwardKernel", "Attention.forwardKernel",
+            "Attention.backwardQueryKernel", "Attention.backwardKeyValueKernel", "Reduce.lastAxisKernel",
+            "CrossEntropy.forwardKernel");
 
     private static final int WARP = 32;
 
@@ -125,11 +129,17 @@ public final class SimulatedAccelerator implements Accelerator {
         return copy;
     }
 
+    /** The kernels launched on this device so far. */
+    public Set<GpuKernel> launchedKernels() {
+        return Set.copyOf(launched);
+    }
+
     @Override
     public void launch(KernelLaunch launch) {
         synchronized (activity) {
             activity.launches++;
         }
+        launched.add(launch.kernel());
         long started = System.nanoTime();
         KernelLaunch run = launch;
         LaunchConfig c = launch.config();
@@ -192,13 +202,13 @@ public final class SimulatedAccelerator implements Accelerator {
         }
 
         @Override
-        public float readF32(long address, long index) {
-            return ALL.get(F32, address + index * 4);
-        }
-
-        @Override
-        public void writeF32(long address, long index, float value) {
-            ALL.set(F32, address + index * 4, value);
+        public void write(long address, DType type, long index, float value) {
+            switch (type) {
+                case F32 -> ALL.set(F32, address + index * 4, value);
+                case BF16 -> ALL.set(I16, address + index * 2, DType.floatToBf16(value));
+                case F16 -> ALL.set(I16, address + index * 2, DType.floatToF16(value));
+                default -> throw new IllegalArgumentException("GEMM output type " + type);
+            }
         }
     };
 
@@ -217,20 +227,6 @@ public final class SimulatedAccelerator implements Accelerator {
         @Override
         public void free(long address) {
             arenas.remove(address).close();
-        }
-
-        @Override
-        public long recordEvent(long stream) {
-            return 0;
-        }
-
-        @Override
-        public boolean eventDone(long event) {
-            return true;
-        }
-
-        @Override
-        public void destroyEvent(long event) {
         }
 
         @Override

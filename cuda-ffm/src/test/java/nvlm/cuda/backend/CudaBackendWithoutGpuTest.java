@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-import nvlm.cuda.Cuda;
+import nvlm.cuda.runtime.Cuda;
 import nvlm.kernels.DType;
 import nvlm.tensor.Backend;
 import nvlm.tensor.Device;

@@ -9,6 +9,7 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+import nvlm.cuda.runtime.GemmCall;
 import nvlm.kernels.DType;
 import org.junit.jupiter.api.Test;
 
@@ -30,12 +31,7 @@ class GemmPlanTest {
         }
 
         @Override
-        public float readF32(long address, long index) {
-            return (float) arrays.get(address)[Math.toIntExact(index)];
-        }
-
-        @Override
-        public void writeF32(long address, long index, float value) {
+        public void write(long address, DType type, long index, float value) {
             arrays.get(address)[Math.toIntExact(index)] = value;
         }
     }
@@ -99,8 +95,8 @@ class GemmPlanTest {
                     memory.arrays.put(2000L, b);
                     double[] got = c.clone();
                     memory.arrays.put(3000L, got);
-                    ColumnMajorGemm.run(plan.toColumnMajor(1000L, 2000L, DType.F32, 3000L, (float) alpha, (float) beta,
-                            false), memory);
+                    ColumnMajorGemm.run(plan.toColumnMajor(1000L, 2000L, DType.F32, 3000L, DType.F32, (float) alpha,
+                            (float) beta, false), memory);
                     assertArrayEquals(expected, got, plan.toString());
                 });
     }
@@ -134,7 +130,7 @@ class GemmPlanTest {
         GemmPlan plan = GemmPlan.of(new long[] {1, 1, 5}, new long[] {0, 1, 1}, false, new long[] {1, 5, 3},
                 new long[] {0, 3, 1}, false, 1);
         assertEquals(5, plan.lda());
-        GemmCall call = plan.toColumnMajor(8, 16, DType.BF16, 32, 1, 0, false);
+        GemmCall call = plan.toColumnMajor(8, 16, DType.BF16, 32, DType.F32, 1, 0, false);
         assertEquals(3, call.m());
         assertEquals(1, call.n());
         assertEquals(5, call.k());

@@ -1,13 +1,10 @@
 package nvlm.cuda.bindings;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.lang.foreign.AddressLayout;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.GroupLayout;
-import java.lang.foreign.MemoryLayout;
-import java.lang.foreign.ValueLayout;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
@@ -19,65 +16,40 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import nvlm.cuda.runtime.LibrarySearch;
+import org.junit.jupiter.api.Test;
 
 /**
- * Compiles every binding's function descriptor, constant and struct layout against the real C
- * header with g++: each parameter's kind and size (pointer, 1/4/8-byte integer or enum, float)
- * must match, no bound name may be a macro (the header renaming it means the plain symbol has an
- * old ABI, REFERENCE.md section 1), and every constant must equal the header's value. Runs for
- * each header found (cuda.h and library_types.h are in the local toolkit; cuBLAS and NVRTC headers
- * are checked where installed, e.g. from NVIDIA's Python wheels).
+ * The headers the bindings are generated from, checked against NVIDIA's with g++: cuda.h is the
+ * toolkit's own; nvrtc.h and cublas_api.h in {@code cuda-ffm/jextract} are minimal copies of the
+ * declarations the runtime calls, compiled here beside the real headers wherever those are
+ * installed (the GPU machine's Python wheels, or {@code NVLM_CUDA_INCLUDE}): every function must
+ * have exactly the real declaration's type, no bound name may be a macro (the header renaming it
+ * means the plain symbol has an old ABI, REFERENCE.md section 1), and every generated constant
+ * must equal the header's value.
  */
 class HeaderSignatureTest {
+    private static final Path JEXTRACT = Path.of("jextract");
 
     @Test
-    void driverBindingsMatchCudaH() throws Exception {
+    void driverConstantsMatchCudaH() throws Exception {
         Path include = requireHeader("cuda.h");
-        compile(include, List.of("cuda.h"), source(cuda_h.class, List.of("cuda.h"), name -> true, List.of()));
+        compile(include, "#include <cuda.h>\n" + constants(cuda_h.class));
     }
 
     @Test
-    void cudaDataTypeConstantsMatchLibraryTypesH() throws Exception {
-        Path include = requireHeader("library_types.h");
-        compile(include, List.of("library_types.h"), constantsOnly(cublas_api_h.class, name -> name.startsWith("CUDA_R_")));
-        compile(include, List.of("library_types.h"), constantsOnly(cublasLt_h.class, name -> name.startsWith("CUDA_R_")));
-    }
-
-    @Test
-    void nvrtcBindingsMatchNvrtcH() throws Exception {
+    void minimalNvrtcHeaderMatchesTheRealOne() throws Exception {
         Path include = requireHeader("nvrtc.h");
-        compile(include, List.of("nvrtc.h"), source(nvrtc_h.class, List.of("nvrtc.h"), name -> true, List.of()));
+        compile(include, beside("nvrtc.h", JEXTRACT.resolve("nvrtc.h"), nvrtc_h.class));
     }
 
     @Test
-    void cublasBindingsMatchCublasApiH() throws Exception {
+    void minimalCublasHeaderMatchesTheRealOne() throws Exception {
         // cublas_api.h refuses to be included without CUBLASAPI, which cublas_v2.h defines.
         Path include = requireHeader("cublas_v2.h");
-        compile(include, List.of("cublas_v2.h"), source(cublas_api_h.class, List.of("cublas_v2.h"), name -> true, List.of()));
-    }
-
-    @Test
-    void cublasLtBindingsAndStructsMatchCublasLtH() throws Exception {
-        Path include = requireHeader("cublasLt.h");
-        compile(include, List.of("cublasLt.h"), source(cublasLt_h.class, List.of("cublasLt.h"), name -> true,
-                List.of(cublasLtMatmulAlgo_t.layout(), cublasLtMatmulHeuristicResult_t.layout())));
-    }
-
-    @Test
-    void heuristicResultLayoutIsTheCompiledNinetySixBytes() {
-        // REFERENCE.md section 5 (compiled): algo @0, workspaceSize @64, state @72, wavesCount @76, reserved @80.
-        assertEquals(96, cublasLtMatmulHeuristicResult_t.sizeof());
-        assertEquals(64, cublasLtMatmulAlgo_t.sizeof());
-        assertEquals(64, cublasLtMatmulHeuristicResult_t.workspaceSize$offset());
-        assertEquals(72, cublasLtMatmulHeuristicResult_t.state$offset());
-        assertEquals(76, cublasLtMatmulHeuristicResult_t.wavesCount$offset());
-        assertEquals(80, cublasLtMatmulHeuristicResult_t.reserved$offset());
+        compile(include, beside("cublas_v2.h", JEXTRACT.resolve("cublas_api.h"), cublas_api_h.class));
     }
 
     @Test
@@ -85,92 +57,79 @@ class HeaderSignatureTest {
         // The plain names exist in libcuda with the old ABI; binding them would pass 32-bit sizes.
         var functions = functionNames(cuda_h.class);
         for (String versioned : List.of("cuMemAlloc_v2", "cuMemFree_v2", "cuMemGetInfo_v2", "cuDeviceTotalMem_v2",
-                "cuDevicePrimaryCtxRelease_v2", "cuMemcpyHtoD_v2", "cuMemcpyDtoHAsync_v2", "cuMemsetD32_v2",
-                "cuStreamDestroy_v2", "cuEventDestroy_v2", "cuEventElapsedTime_v2", "cuStreamBeginCapture_v2",
-                "cuGraphInstantiateWithFlags")) {
+                "cuDevicePrimaryCtxRelease_v2", "cuMemcpyHtoDAsync_v2", "cuMemcpyDtoHAsync_v2", "cuStreamDestroy_v2",
+                "cuEventDestroy_v2", "cuEventElapsedTime_v2")) {
             assertTrue(functions.contains(versioned), versioned);
         }
-        for (String plain : List.of("cuMemAlloc", "cuMemFree", "cuMemGetInfo", "cuCtxCreate", "cuStreamBeginCapture",
-                "cuGraphInstantiate", "cuEventElapsedTime", "cuMemcpyHtoD", "cuStreamDestroy")) {
+        for (String plain : List.of("cuMemAlloc", "cuMemFree", "cuMemGetInfo", "cuCtxCreate", "cuEventElapsedTime",
+                "cuMemcpyHtoDAsync", "cuStreamDestroy")) {
             assertTrue(!functions.contains(plain), plain + " is the old-ABI symbol");
         }
     }
 
-    // ---- C++ source generation from the Java bindings ----
+    // ---- C++ source from the Java bindings ----
 
-    private static final String PRELUDE = """
-            #include <cstddef>
-            #include <type_traits>
-            template <class T> constexpr char kind() {
-              if constexpr (std::is_void_v<T>) return 'V';
-              else if constexpr (std::is_pointer_v<T>) return 'A';
-              else if constexpr (std::is_floating_point_v<T>) return sizeof(T) == 4 ? 'F' : 'D';
-              else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>)
-                return sizeof(T) == 1 ? 'B' : sizeof(T) == 2 ? 'S' : sizeof(T) == 4 ? 'I' : sizeof(T) == 8 ? 'J' : '?';
-              else return '?';
-            }
-            template <class R, class... A> struct Sig { static constexpr char value[] = {kind<R>(), kind<A>()..., 0}; };
-            template <class R, class... A> constexpr const char* sig(R (*)(A...)) { return Sig<R, A...>::value; }
-            constexpr bool same(const char* a, const char* b) {
-              while (*a && *a == *b) { ++a; ++b; }
-              return *a == *b;
-            }
-            """;
-
-    static String source(Class<?> header, List<String> includes, Predicate<String> constantFilter,
-                         List<GroupLayout> structs) throws Exception {
-        var cpp = new StringBuilder();
-        includes.forEach(i -> cpp.append("#include <").append(i).append(">\n"));
-        cpp.append(PRELUDE);
-        for (String name : functionNames(header)) {
-            var descriptor = (FunctionDescriptor) header.getMethod(name + "$descriptor").invoke(null);
-            String expected = code(descriptor);
+    /**
+     * The real header, then the minimal one inside {@code namespace minimal}: each function the
+     * bindings have must be declared by the real header with exactly the minimal one's type once
+     * the minimal header's own types (its enums and structs) are replaced by the real ones of the
+     * same name (a static_cast to that type picks the C function among C++ overloads, or fails),
+     * and each generated constant must have the header's value.
+     */
+    static String beside(String realHeader, Path minimalHeader, Class<?> bindings)
+            throws IOException, ReflectiveOperationException {
+        var cpp = new StringBuilder("#include <").append(realHeader).append(">\n#include <type_traits>\n");
+        cpp.append("namespace minimal {\n#include \"").append(minimalHeader.toAbsolutePath()).append("\"\n}\n");
+        cpp.append("""
+                template <class T> struct Real { using type = T; };
+                template <class T> struct Real<T*> { using type = typename Real<T>::type*; };
+                template <class T> struct Real<const T> { using type = const typename Real<T>::type; };
+                template <class R, class... A> struct Real<R (*)(A...)> {
+                  using type = typename Real<R>::type (*)(typename Real<A>::type...);
+                };
+                """);
+        String text = Files.readString(minimalHeader);
+        // Typedef'd enums, and structs declared on their own line (a struct first named inside a
+        // typedef is the real header's, already declared outside the namespace).
+        Matcher types = Pattern.compile("}\\s*(\\w+)\\s*;|(?m)^struct\\s+(\\w+)\\s*;").matcher(text);
+        var declared = new LinkedHashSet<String>();
+        while (types.find()) {
+            declared.add(types.group(1) != null ? types.group(1) : types.group(2));
+        }
+        for (String type : declared) {
+            String kind = text.contains("struct " + type) ? "struct " : "";
+            cpp.append("template <> struct Real<").append(kind).append("minimal::").append(type)
+                    .append("> { using type = ").append(kind).append("::").append(type).append("; };\n");
+        }
+        for (String name : functionNames(bindings)) {
             cpp.append("#ifdef ").append(name).append("\n#error \"").append(name)
                     .append(" is a macro in the header: bind the symbol it expands to\"\n#endif\n");
-            cpp.append("static_assert(same(sig(&").append(name).append("), \"").append(expected).append("\"), \"")
-                    .append(name).append(": Java descriptor is ").append(expected)
-                    .append(" (return, then parameters; A pointer, I 4-byte, J 8-byte, B 1-byte, F float)\");\n");
+            cpp.append("constexpr auto check_").append(name).append(" = static_cast<Real<decltype(&minimal::")
+                    .append(name).append(")>::type>(&::").append(name).append(");\n");
         }
-        appendConstants(cpp, header, constantFilter);
-        for (GroupLayout struct : structs) {
-            String type = struct.name().orElseThrow();
-            cpp.append("static_assert(sizeof(").append(type).append(") == ").append(struct.byteSize())
-                    .append(", \"sizeof ").append(type).append("\");\n");
-            long offset = 0;
-            for (MemoryLayout member : struct.memberLayouts()) {
-                if (member.name().isPresent()) {
-                    cpp.append("static_assert(offsetof(").append(type).append(", ").append(member.name().get())
-                            .append(") == ").append(offset).append(", \"offset of ").append(type).append('.')
-                            .append(member.name().get()).append("\");\n");
-                }
-                offset += member.byteSize();
-            }
-        }
-        return cpp.toString();
+        return cpp.append(constants(bindings)).toString();
     }
 
-    static String constantsOnly(Class<?> header, Predicate<String> filter) throws Exception {
-        var cpp = new StringBuilder("#include <library_types.h>\n");
-        appendConstants(cpp, header, filter);
-        return cpp.toString();
-    }
-
-    private static void appendConstants(StringBuilder cpp, Class<?> header, Predicate<String> filter) throws Exception {
-        var functions = functionNames(header);
-        for (Method m : header.getDeclaredMethods()) {
+    /** A static_assert per generated constant: the header's value must be the Java one. */
+    static String constants(Class<?> bindings) throws ReflectiveOperationException {
+        var cpp = new StringBuilder();
+        var functions = functionNames(bindings);
+        for (Method m : bindings.getDeclaredMethods()) {
             if (Modifier.isPublic(m.getModifiers()) && Modifier.isStatic(m.getModifiers()) && m.getParameterCount() == 0
                     && (m.getReturnType() == int.class || m.getReturnType() == long.class)
-                    && !m.getName().contains("$") && !functions.contains(m.getName()) && filter.test(m.getName())) {
+                    && !m.getName().contains("$") && !functions.contains(m.getName())) {
                 long value = ((Number) m.invoke(null)).longValue();
-                cpp.append("static_assert((long long)(").append(m.getName()).append(") == ").append(value)
+                cpp.append("static_assert((long long)(::").append(m.getName()).append(") == ").append(value)
                         .append("LL, \"").append(m.getName()).append(" is ").append(value).append(" in Java\");\n");
             }
         }
+        return cpp.toString();
     }
 
-    static LinkedHashSet<String> functionNames(Class<?> header) {
+    /** The bound functions (their descriptors need the library; their names do not). */
+    static LinkedHashSet<String> functionNames(Class<?> bindings) {
         var names = new LinkedHashSet<String>();
-        Arrays.stream(header.getDeclaredMethods())
+        Arrays.stream(bindings.getDeclaredMethods())
                 .map(Method::getName)
                 .filter(n -> n.endsWith("$descriptor"))
                 .map(n -> n.substring(0, n.length() - "$descriptor".length()))
@@ -179,36 +138,11 @@ class HeaderSignatureTest {
         return names;
     }
 
-    private static String code(FunctionDescriptor descriptor) {
-        var code = new StringBuilder();
-        code.append(descriptor.returnLayout().map(HeaderSignatureTest::code).orElse("V"));
-        descriptor.argumentLayouts().forEach(l -> code.append(code(l)));
-        return code.toString();
-    }
-
-    private static String code(MemoryLayout layout) {
-        if (layout instanceof AddressLayout) {
-            return "A";
-        }
-        if (layout instanceof ValueLayout.OfFloat) {
-            return "F";
-        }
-        if (layout instanceof ValueLayout.OfDouble) {
-            return "D";
-        }
-        return switch ((int) layout.byteSize()) {
-            case 1 -> "B";
-            case 2 -> "S";
-            case 4 -> "I";
-            case 8 -> "J";
-            default -> "?";
-        };
-    }
-
     // ---- compiler and header discovery ----
 
     private static Path requireHeader(String header) {
         assumeTrue(compiler().isPresent(), "no g++ on PATH to compile the header check");
+        assumeTrue(Files.isDirectory(JEXTRACT), "run from the cuda-ffm module folder: " + JEXTRACT + " missing");
         Optional<Path> include = includeDirs().stream().filter(d -> Files.isRegularFile(d.resolve(header))).findFirst();
         assumeTrue(include.isPresent(), header + " not found in " + includeDirs()
                 + " (set NVLM_CUDA_INCLUDE to a folder holding it)");
@@ -243,20 +177,20 @@ class HeaderSignatureTest {
         return Optional.empty();
     }
 
-    private static void compile(Path include, List<String> headers, String cpp) throws IOException, InterruptedException {
+    private static void compile(Path include, String cpp) throws IOException, InterruptedException {
         Path file = Files.createTempFile("nvlm-header-check", ".cpp");
         try {
             Files.writeString(file, cpp);
             var command = new ArrayList<>(List.of(compiler().orElseThrow(), "-std=c++17", "-fsyntax-only",
                     "-I", include.toString()));
-            // cublas_api.h and cublasLt.h include cuda_runtime_api.h / library_types.h from the toolkit.
+            // cublas_api.h includes driver_types.h, library_types.h and the fp16 headers from the toolkit.
             includeDirs().forEach(d -> command.addAll(List.of("-idirafter", d.toString())));
             command.add(file.toString());
             Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
             String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(process.waitFor(120, TimeUnit.SECONDS), "g++ timed out");
             if (process.exitValue() != 0) {
-                fail("bindings disagree with " + headers + " in " + include + ":\n" + output);
+                fail("the bindings' headers disagree with NVIDIA's in " + include + ":\n" + output + "\nsource:\n" + cpp);
             }
         } finally {
             Files.deleteIfExists(file);

@@ -13,6 +13,8 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
 
 /**
  * Fused scaled-dot-product attention on the CPU, forward and backward (flash attention 2).

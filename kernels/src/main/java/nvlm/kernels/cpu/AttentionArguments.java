@@ -1,6 +1,8 @@
 package nvlm.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
 
 /**
  * Checks every argument of {@link Attention} and {@link AttentionReference} before a single byte is

@@ -2,6 +2,7 @@ package nvlm.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import nvlm.kernels.AttentionShape;
 
 /**
  * The obvious scaled-dot-product attention that {@link Attention} is tested against: one query row

@@ -1,12 +1,12 @@
 package nvlm.kernels.gpu;
 
-import static nvlm.kernels.gpu.Grids.requireLength;
+import static nvlm.kernels.gpu.Launches.requireLength;
 
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.Kernel;
-import nvlm.kernels.hat.KernelContext;
-import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.Kernel;
+import nvlm.kernels.translator.KernelContext;
+import nvlm.kernels.translator.KernelLaunch;
 
 /**
  * One AdamW step with PyTorch's semantics (torch.optim.AdamW, decoupled weight decay):
@@ -22,6 +22,9 @@ import nvlm.kernels.hat.KernelLaunch;
 public final class AdamW {
     private AdamW() {
     }
+
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel STEP = GpuKernel.of(AdamW.class, "stepKernel");
 
     @Kernel
     static void stepKernel(KernelContext kc, F32Buffer param, F32Buffer grad, F32Buffer m, F32Buffer v, long n,
@@ -41,7 +44,7 @@ public final class AdamW {
     /** Step {@code step} (1 for the first) over n parameters, updating param, m and v in place. */
     public static KernelLaunch step(F32Buffer param, F32Buffer grad, F32Buffer m, F32Buffer v, long n, float lr,
                                     float beta1, float beta2, float eps, float weightDecay, int step, float gradScale) {
-        Grids.require(step >= 1, "AdamW.step: step counts from 1, got " + step);
+        Launches.require(step >= 1, "AdamW.step: step counts from 1, got " + step);
         requireLength("AdamW.step", "param", param, n);
         requireLength("AdamW.step", "grad", grad, n);
         requireLength("AdamW.step", "m", m, n);
@@ -50,7 +53,7 @@ public final class AdamW {
         double bias2 = 1 - Math.pow(beta2, step);
         float stepSize = (float) (lr / bias1);
         float bias2Sqrt = (float) Math.sqrt(bias2);
-        return GpuKernel.of(AdamW.class, "stepKernel").launch(Grids.elementwise(n), param, grad, m, v, n, lr, beta1,
+        return STEP.launch(Launches.elementwise(n), param, grad, m, v, n, lr, beta1,
                 beta2, eps, weightDecay, stepSize, bias2Sqrt, gradScale);
     }
 }

@@ -1,15 +1,17 @@
 package nvlm.kernels.gpu;
 
-import static nvlm.kernels.gpu.Grids.requireLength;
+import static nvlm.kernels.gpu.Launches.requireLength;
 
 import java.util.List;
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.I8Buffer;
-import nvlm.kernels.hat.Kernel;
-import nvlm.kernels.hat.KernelContext;
-import nvlm.kernels.hat.KernelLaunch;
-import nvlm.kernels.hat.LaunchConfig;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.I8Buffer;
+import nvlm.kernels.translator.Kernel;
+import nvlm.kernels.translator.KernelContext;
+import nvlm.kernels.translator.KernelLaunch;
+import nvlm.kernels.translator.LaunchConfig;
 
 /**
  * Scaled dot-product attention, flash style (FlashAttention, Dao et al. 2022): queries in tiles
@@ -20,11 +22,11 @@ import nvlm.kernels.hat.LaunchConfig;
  * <p>Tensors are [batch, tokens, heads, headDim] read through {batch, token, head} strides with
  * headDim contiguous (headDim at most {@link #MAX_HEAD_DIM}); K and V share strides, dQ has Q's,
  * dK and dV have K's, dO has O's. Grouped-query attention: query head h reads kv head
- * h / (queryHeads / kvHeads). lse and delta are [batch, queryHeads, queryTokens].
+ * h / (qHeads / kvHeads). lse and delta are [batch, qHeads, qLen].
  *
- * <p>Masking ({@link Mask}): causal (query i sees key j iff j &lt;= i + causalOffset; offset
- * keyTokens - queryTokens aligns the last query with the last key), an explicit byte mask
- * (nonzero = visible), or both. A query row that sees no key gets output 0, lse -infinity and
+ * <p>Masking ({@link AttentionShape#mask()}, as on the CPU): causal (query i sees key j iff
+ * j &lt;= i + kvLen - qLen: the last query aligns with the last key) or an explicit byte mask
+ * ({@link MaskBytes}, nonzero = visible). A query row that sees no key gets output 0, lse -infinity and
  * zero gradients (spec section 7: an empty attention set gives 0).
  *
  * <p>The backward is deterministic and uses no atomics: one kernel accumulates dQ per query tile
@@ -33,6 +35,12 @@ import nvlm.kernels.hat.LaunchConfig;
 public final class Attention {
     private Attention() {
     }
+
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel FORWARD = GpuKernel.of(Attention.class, "forwardKernel");
+    private static final GpuKernel BACKWARD_DELTA = GpuKernel.of(Attention.class, "backwardDeltaKernel");
+    private static final GpuKernel BACKWARD_QUERY = GpuKernel.of(Attention.class, "backwardQueryKernel");
+    private static final GpuKernel BACKWARD_KEY_VALUE = GpuKernel.of(Attention.class, "backwardKeyValueKernel");
 
     public static final int MAX_HEAD_DIM = 128;
     public static final int QUERY_TILE = 16;
@@ -44,45 +52,19 @@ public final class Attention {
     public static final int MASK_CAUSAL = 1;
     public static final int MASK_EXPLICIT = 2;
 
-    /** How queries are kept from keys. */
-    public record Mask(int mode, int causalOffset, I8Buffer buffer, long batchStride, long headStride, long rowStride) {
-        public static Mask none() {
-            return new Mask(0, 0, Placeholders.I8, 0, 0, 0);
-        }
-
-        /** Query i sees keys j &lt;= i + offset. */
-        public static Mask causal(int offset) {
-            return new Mask(MASK_CAUSAL, offset, Placeholders.I8, 0, 0, 0);
-        }
-
-        /** Query i of (batch b, head h) sees key j iff buffer[b*batchStride + h*headStride + i*rowStride + j] != 0. */
-        public static Mask explicit(I8Buffer buffer, long batchStride, long headStride, long rowStride) {
-            return new Mask(MASK_EXPLICIT, 0, buffer, batchStride, headStride, rowStride);
-        }
-
-        /** This mask and causality together. */
-        public Mask andCausal(int offset) {
-            return new Mask(mode | MASK_CAUSAL, offset, buffer, batchStride, headStride, rowStride);
-        }
+    /**
+     * The bytes of an {@link AttentionMask#EXPLICIT} mask: query i of (batch b, head h) sees key j
+     * iff {@code buffer[b*batchStride + h*headStride + i*rowStride + j] != 0}.
+     */
+    public record MaskBytes(I8Buffer buffer, long batchStride, long headStride, long rowStride) {
+        /** For the shapes whose mask is not explicit: nothing to read. */
+        public static final MaskBytes NONE = new MaskBytes(Placeholders.I8, 0, 0, 0);
     }
 
     /** {batch, token, head} strides of a [batch, tokens, heads, headDim] view. */
     public record Strides(long batch, long token, long head) {
         public static Strides contiguous(int tokens, int heads, int headDim) {
             return new Strides((long) tokens * heads * headDim, (long) heads * headDim, headDim);
-        }
-    }
-
-    /** The sizes of one attention call; scale is usually 1/sqrt(headDim). */
-    public record Shape(int batch, int queryTokens, int keyTokens, int queryHeads, int kvHeads, int headDim, float scale) {
-        public Shape {
-            Grids.require(batch >= 1 && queryTokens >= 1 && keyTokens >= 1 && queryHeads >= 1 && kvHeads >= 1,
-                    "Attention: sizes must be positive, got " + batch + "x" + queryTokens + "x" + keyTokens + " heads "
-                            + queryHeads + "/" + kvHeads);
-            Grids.require(queryHeads % kvHeads == 0, "Attention: query heads " + queryHeads
-                    + " must be a multiple of kv heads " + kvHeads);
-            Grids.require(headDim >= 1 && headDim <= MAX_HEAD_DIM, "Attention: head dimension " + headDim
-                    + " is outside 1.." + MAX_HEAD_DIM);
         }
     }
 
@@ -437,61 +419,76 @@ public final class Attention {
 
     // ---- launchers -----------------------------------------------------------------------------
 
-    /** O = softmax(scale Q K^T, masked) V, and lse [batch, queryHeads, queryTokens]. */
-    public static KernelLaunch forward(Shape s, Mask mask, F32Buffer q, Strides qs, F32Buffer k, F32Buffer v, Strides kvs,
-                                       F32Buffer o, Strides os, F32Buffer lse) {
+    /** O = softmax(scale Q K^T, masked) V, and lse [batch, qHeads, qLen]. */
+    public static KernelLaunch forward(AttentionShape s, MaskBytes mask, F32Buffer q, Strides qs, F32Buffer k,
+                                       F32Buffer v, Strides kvs, F32Buffer o, Strides os, F32Buffer lse) {
         check("Attention.forward", s, mask, q, qs, k, v, kvs, o, os);
-        requireLength("Attention.forward", "lse", lse, (long) s.batch() * s.queryHeads() * s.queryTokens());
-        return GpuKernel.of(Attention.class, "forwardKernel").launch(queryGrid(s), q, qs.batch(), qs.token(), qs.head(),
+        requireLength("Attention.forward", "lse", lse, (long) s.batch() * s.qHeads() * s.qLen());
+        return FORWARD.launch(queryGrid(s), q, qs.batch(), qs.token(), qs.head(),
                 k, v, kvs.batch(), kvs.token(), kvs.head(), o, os.batch(), os.token(), os.head(), lse,
                 mask.buffer(), mask.batchStride(), mask.headStride(), mask.rowStride(),
-                s.queryTokens(), s.keyTokens(), s.queryHeads(), s.kvHeads(), s.headDim(), mask.mode(), mask.causalOffset(),
-                s.scale());
+                s.qLen(), s.kvLen(), s.qHeads(), s.kvHeads(), s.headDim(), maskMode(s), causalOffset(s), s.scale());
     }
 
     /**
      * The three launches of the backward, in order: delta = rowsum(dO * O) (into {@code delta},
-     * [batch, queryHeads, queryTokens]), then dQ, then dK and dV. dQ, dK and dV are overwritten.
+     * [batch, qHeads, qLen]), then dQ, then dK and dV. dQ, dK and dV are overwritten.
      */
-    public static List<KernelLaunch> backward(Shape s, Mask mask, F32Buffer q, F32Buffer dq, Strides qs,
+    public static List<KernelLaunch> backward(AttentionShape s, MaskBytes mask, F32Buffer q, F32Buffer dq, Strides qs,
                                               F32Buffer k, F32Buffer v, F32Buffer dk, F32Buffer dv, Strides kvs,
                                               F32Buffer o, F32Buffer dO, Strides os, F32Buffer lse, F32Buffer delta) {
         check("Attention.backward", s, mask, q, qs, k, v, kvs, o, os);
         check("Attention.backward", s, mask, dq, qs, dk, dv, kvs, dO, os);
-        long rows = (long) s.batch() * s.queryHeads() * s.queryTokens();
+        long rows = (long) s.batch() * s.qHeads() * s.qLen();
         requireLength("Attention.backward", "lse", lse, rows);
         requireLength("Attention.backward", "delta", delta, rows);
-        KernelLaunch deltaLaunch = GpuKernel.of(Attention.class, "backwardDeltaKernel").launch(Grids.elementwise(rows),
-                o, dO, os.batch(), os.token(), os.head(), delta, s.batch(), s.queryTokens(), s.queryHeads(), s.headDim());
-        KernelLaunch query = GpuKernel.of(Attention.class, "backwardQueryKernel").launch(queryGrid(s),
+        KernelLaunch deltaLaunch = BACKWARD_DELTA.launch(Launches.elementwise(rows),
+                o, dO, os.batch(), os.token(), os.head(), delta, s.batch(), s.qLen(), s.qHeads(), s.headDim());
+        KernelLaunch query = BACKWARD_QUERY.launch(queryGrid(s),
                 q, dq, qs.batch(), qs.token(), qs.head(), k, v, kvs.batch(), kvs.token(), kvs.head(),
                 dO, os.batch(), os.token(), os.head(), lse, delta,
                 mask.buffer(), mask.batchStride(), mask.headStride(), mask.rowStride(),
-                s.queryTokens(), s.keyTokens(), s.queryHeads(), s.kvHeads(), s.headDim(), mask.mode(), mask.causalOffset(),
-                s.scale());
-        KernelLaunch keyValue = GpuKernel.of(Attention.class, "backwardKeyValueKernel").launch(
-                LaunchConfig.of((s.keyTokens() + KEY_TILE - 1) / KEY_TILE, s.batch() * s.kvHeads(), THREADS),
+                s.qLen(), s.kvLen(), s.qHeads(), s.kvHeads(), s.headDim(), maskMode(s), causalOffset(s), s.scale());
+        KernelLaunch keyValue = BACKWARD_KEY_VALUE.launch(
+                LaunchConfig.of((s.kvLen() + KEY_TILE - 1) / KEY_TILE, s.batch() * s.kvHeads(), THREADS),
                 q, qs.batch(), qs.token(), qs.head(), k, v, dk, dv, kvs.batch(), kvs.token(), kvs.head(),
                 dO, os.batch(), os.token(), os.head(), lse, delta,
                 mask.buffer(), mask.batchStride(), mask.headStride(), mask.rowStride(),
-                s.queryTokens(), s.keyTokens(), s.queryHeads(), s.kvHeads(), s.headDim(), mask.mode(), mask.causalOffset(),
-                s.scale());
+                s.qLen(), s.kvLen(), s.qHeads(), s.kvHeads(), s.headDim(), maskMode(s), causalOffset(s), s.scale());
         return List.of(deltaLaunch, query, keyValue);
     }
 
-    private static LaunchConfig queryGrid(Shape s) {
-        return LaunchConfig.of((s.queryTokens() + QUERY_TILE - 1) / QUERY_TILE, s.batch() * s.queryHeads(), THREADS);
+    /** The kernels' mask bits for the shape's mask. */
+    static int maskMode(AttentionShape s) {
+        return switch (s.mask()) {
+            case NONE -> 0;
+            case CAUSAL -> MASK_CAUSAL;
+            case EXPLICIT -> MASK_EXPLICIT;
+        };
     }
 
-    private static void check(String kernel, Shape s, Mask mask, F32Buffer q, Strides qs, F32Buffer k, F32Buffer v,
-                              Strides kvs, F32Buffer o, Strides os) {
-        requireLength(kernel, "q", q, extent(s.batch(), s.queryTokens(), s.queryHeads(), s.headDim(), qs));
-        requireLength(kernel, "k", k, extent(s.batch(), s.keyTokens(), s.kvHeads(), s.headDim(), kvs));
-        requireLength(kernel, "v", v, extent(s.batch(), s.keyTokens(), s.kvHeads(), s.headDim(), kvs));
-        requireLength(kernel, "o", o, extent(s.batch(), s.queryTokens(), s.queryHeads(), s.headDim(), os));
-        if ((mask.mode() & MASK_EXPLICIT) != 0) {
+    private static int causalOffset(AttentionShape s) {
+        return s.mask() == AttentionMask.CAUSAL ? s.causalOffset() : 0;
+    }
+
+    private static LaunchConfig queryGrid(AttentionShape s) {
+        return LaunchConfig.of((s.qLen() + QUERY_TILE - 1) / QUERY_TILE, s.batch() * s.qHeads(), THREADS);
+    }
+
+    private static void check(String kernel, AttentionShape s, MaskBytes mask, F32Buffer q, Strides qs, F32Buffer k,
+                              F32Buffer v, Strides kvs, F32Buffer o, Strides os) {
+        Launches.require(s.qLen() >= 1 && s.kvLen() >= 1, kernel + ": query and key lengths must be positive, got "
+                + s.qLen() + " and " + s.kvLen());
+        Launches.require(s.headDim() <= MAX_HEAD_DIM, kernel + ": head dimension " + s.headDim()
+                + " is outside 1.." + MAX_HEAD_DIM);
+        requireLength(kernel, "q", q, extent(s.batch(), s.qLen(), s.qHeads(), s.headDim(), qs));
+        requireLength(kernel, "k", k, extent(s.batch(), s.kvLen(), s.kvHeads(), s.headDim(), kvs));
+        requireLength(kernel, "v", v, extent(s.batch(), s.kvLen(), s.kvHeads(), s.headDim(), kvs));
+        requireLength(kernel, "o", o, extent(s.batch(), s.qLen(), s.qHeads(), s.headDim(), os));
+        if (s.mask() == AttentionMask.EXPLICIT) {
+            Launches.require(!Placeholders.is(mask.buffer()), kernel + ": an EXPLICIT mask needs its bytes");
             requireLength(kernel, "mask", mask.buffer(), (s.batch() - 1) * mask.batchStride()
-                    + (s.queryHeads() - 1) * mask.headStride() + (s.queryTokens() - 1) * mask.rowStride() + s.keyTokens());
+                    + (s.qHeads() - 1) * mask.headStride() + (s.qLen() - 1) * mask.rowStride() + s.kvLen());
         }
     }
 

@@ -1,20 +1,17 @@
 package nvlm.kernels.gpu;
 
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.KernelContext;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.KernelContext;
 
 /**
- * Block-wide reductions through shared memory: a tree over the block's threads, so the block
- * size must be a power of two no larger than the scratch buffer. Every thread of the block must
+ * Block-wide f32 reductions through shared memory: a tree over the block's threads, so the block
+ * size must be a power of two no larger than the scratch buffer ({@link Launches#THREADS}). Every thread of the block must
  * call them (they contain barriers); every thread gets the result. The order of additions is
  * fixed, so results are deterministic.
  */
 public final class BlockReduce {
     private BlockReduce() {
     }
-
-    /** Threads per block of the row kernels (power of two; CUDA allows 1024). */
-    public static final int THREADS = 256;
 
     /** Sum of {@code value} over the block's threads. */
     public static float sum(KernelContext kc, F32Buffer scratch, float value) {

@@ -1,98 +1,131 @@
 package nvlm.kernels.gpu;
 
-import static nvlm.kernels.gpu.Grids.requireLength;
-
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.I32Buffer;
-import nvlm.kernels.hat.Kernel;
-import nvlm.kernels.hat.KernelContext;
-import nvlm.kernels.hat.KernelLaunch;
-import nvlm.kernels.hat.LaunchConfig;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.I64Buffer;
+import nvlm.kernels.translator.Kernel;
+import nvlm.kernels.translator.KernelContext;
+import nvlm.kernels.translator.KernelLaunch;
+import nvlm.kernels.translator.LaunchConfig;
 
 /**
- * Embedding lookup: out[n, :] = table[ids[n], :] for a [vocab, dim] table, and its backward, a
- * scatter-add of the output gradient into the table gradient. The deterministic backward gives
- * each table row to one block, which scans the ids for its row (no atomics, fixed order, work
- * vocab * tokens id reads); the atomic one adds with atomicAdd (fast, order not fixed).
+ * Row gathers and scatters by I64 index, as the tensor Backend passes them: the embedding lookup,
+ * its scatter-add backward (deterministic, or with atomics for very large tables), and the row
+ * copy of {@code indexCopyRows}. A kernel cannot throw: an id outside the table gives a NaN row in
+ * the lookup and is skipped by the scatters.
  */
 public final class Embedding {
     private Embedding() {
     }
 
-    /** An id outside [0, vocab) yields a row of NaN (a kernel cannot throw; the launcher's caller should check ids). */
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel COPY_ROWS = GpuKernel.of(Embedding.class, "copyRowsKernel");
+    private static final GpuKernel GATHER = GpuKernel.of(Embedding.class, "gatherKernel");
+    private static final GpuKernel SCATTER_ADD_ATOMIC = GpuKernel.of(Embedding.class, "scatterAddAtomicKernel");
+    private static final GpuKernel SCATTER_ADD = GpuKernel.of(Embedding.class, "scatterAddKernel");
+
+    /**
+     * Above this many (table rows x ids) pairs the deterministic backward, which gives each table
+     * row to one block that scans every id, costs more than atomics: about 2^26 id reads.
+     */
+    public static final long DETERMINISTIC_LIMIT = 1L << 26;
+
+    /** out[r, :] = table[ids[r], :]. */
     @Kernel
-    static void forwardKernel(KernelContext kc, I32Buffer ids, F32Buffer table, F32Buffer out, int tokens, int dim, int vocab) {
-        long n = (long) tokens * dim;
+    static void gatherKernel(KernelContext kc, F32Buffer table, I64Buffer ids, F32Buffer out, long count, long dim,
+                             long vocab) {
+        long n = count * dim;
         for (long e = kc.gix(); e < n; e += kc.gsx()) {
-            int token = (int) (e / dim);
-            int d = (int) (e % dim);
-            int id = ids.get(token);
-            out.set(e, id >= 0 && id < vocab ? table.get((long) id * dim + d) : Float.NaN);
+            long r = e / dim;
+            long d = e % dim;
+            long id = ids.get(r);
+            out.set(e, id >= 0 && id < vocab ? table.get(id * dim + d) : Float.NaN);
         }
     }
 
-    /** dtable[v, :] += sum of dout[n, :] over the tokens n with ids[n] == v; one block per table row (grid-stride). */
+    /** gTable[v, :] += sum of gOut[r, :] over r with ids[r] == v, in order of r; one block per table row. */
     @Kernel
-    static void backwardKernel(KernelContext kc, I32Buffer ids, F32Buffer dout, F32Buffer dtable, int tokens, int dim, int vocab) {
-        for (int v = kc.bix(); v < vocab; v += kc.bsx()) {
-            for (int d = kc.lix(); d < dim; d += kc.lsx()) {
+    static void scatterAddKernel(KernelContext kc, F32Buffer gOut, I64Buffer ids, F32Buffer gTable, long count, long dim,
+                                 long vocab) {
+        for (long v = kc.bix(); v < vocab; v += kc.bsx()) {
+            for (long d = kc.lix(); d < dim; d += kc.lsx()) {
                 float acc = 0f;
                 boolean used = false;
-                for (int n = 0; n < tokens; n++) {
-                    if (ids.get(n) == v) {
-                        acc += dout.get((long) n * dim + d);
+                for (long r = 0; r < count; r++) {
+                    if (ids.get(r) == v) {
+                        acc += gOut.get(r * dim + d);
                         used = true;
                     }
                 }
                 if (used) {
-                    long i = (long) v * dim + d;
-                    dtable.set(i, dtable.get(i) + acc);
+                    gTable.set(v * dim + d, gTable.get(v * dim + d) + acc);
                 }
             }
         }
     }
 
-    /** As {@link #backwardKernel} with atomicAdd, one thread per output element; ids outside [0, vocab) are skipped. */
+    /** As {@link #scatterAddKernel} with atomicAdd, one thread per gOut element (sum order not fixed). */
     @Kernel
-    static void backwardAtomicKernel(KernelContext kc, I32Buffer ids, F32Buffer dout, F32Buffer dtable, int tokens, int dim, int vocab) {
-        long n = (long) tokens * dim;
+    static void scatterAddAtomicKernel(KernelContext kc, F32Buffer gOut, I64Buffer ids, F32Buffer gTable, long count,
+                                       long dim, long vocab) {
+        long n = count * dim;
         for (long e = kc.gix(); e < n; e += kc.gsx()) {
-            int token = (int) (e / dim);
-            int d = (int) (e % dim);
-            int id = ids.get(token);
+            long id = ids.get(e / dim);
             if (id >= 0 && id < vocab) {
-                dtable.atomicAdd((long) id * dim + d, dout.get(e));
+                gTable.atomicAdd(id * dim + e % dim, gOut.get(e));
             }
         }
     }
 
-    public static KernelLaunch forward(I32Buffer ids, F32Buffer table, F32Buffer out, int tokens, int dim, int vocab) {
-        requireLength("Embedding.forward", "ids", ids, tokens);
-        requireLength("Embedding.forward", "table", table, (long) vocab * dim);
-        requireLength("Embedding.forward", "out", out, (long) tokens * dim);
-        return GpuKernel.of(Embedding.class, "forwardKernel").launch(Grids.elementwise((long) tokens * dim),
-                ids, table, out, tokens, dim, vocab);
+    /** dst[index[r], :] = src[r, :]. */
+    @Kernel
+    static void copyRowsKernel(KernelContext kc, F32Buffer dst, I64Buffer index, F32Buffer src, long count, long dim,
+                               long dstRows) {
+        long n = count * dim;
+        for (long e = kc.gix(); e < n; e += kc.gsx()) {
+            long target = index.get(e / dim);
+            if (target >= 0 && target < dstRows) {
+                dst.set(target * dim + e % dim, src.get(e));
+            }
+        }
     }
 
-    /** Deterministic scatter-add into dtable (which it adds to, so zero it first for a fresh gradient). */
-    public static KernelLaunch backward(I32Buffer ids, F32Buffer dout, F32Buffer dtable, int tokens, int dim, int vocab) {
-        check("Embedding.backward", ids, dout, dtable, tokens, dim, vocab);
-        int threads = Math.min(256, Math.max(32, Integer.highestOneBit(Math.max(1, dim - 1)) * 2));
-        return GpuKernel.of(Embedding.class, "backwardKernel").launch(LaunchConfig.of(Math.max(1, vocab), threads),
-                ids, dout, dtable, tokens, dim, vocab);
+    // ---- launchers -----------------------------------------------------------------------------
+
+    public static KernelLaunch gather(F32Buffer table, I64Buffer ids, F32Buffer out, long count, long dim, long vocab) {
+        Launches.requireLength("Embedding.gather", "table", table, vocab * dim);
+        Launches.requireLength("Embedding.gather", "ids", ids, count);
+        Launches.requireLength("Embedding.gather", "out", out, count * dim);
+        return GATHER.launch(Launches.elementwise(count * dim), table, ids, out, count, dim, vocab);
     }
 
-    /** Scatter-add with atomics: faster, but float sums land in a varying order. */
-    public static KernelLaunch backwardAtomic(I32Buffer ids, F32Buffer dout, F32Buffer dtable, int tokens, int dim, int vocab) {
-        check("Embedding.backwardAtomic", ids, dout, dtable, tokens, dim, vocab);
-        return GpuKernel.of(Embedding.class, "backwardAtomicKernel").launch(Grids.elementwise((long) tokens * dim),
-                ids, dout, dtable, tokens, dim, vocab);
+    /** Whether {@link #scatterAdd} takes the deterministic kernel for these sizes. */
+    public static boolean deterministic(long count, long vocab) {
+        return count * vocab <= DETERMINISTIC_LIMIT;
     }
 
-    private static void check(String kernel, I32Buffer ids, F32Buffer dout, F32Buffer dtable, int tokens, int dim, int vocab) {
-        requireLength(kernel, "ids", ids, tokens);
-        requireLength(kernel, "dout", dout, (long) tokens * dim);
-        requireLength(kernel, "dtable", dtable, (long) vocab * dim);
+    /** Threads per block of the deterministic scatter: the row width rounded up to a warp multiple, at most 256. */
+    static int scatterThreads(long dim) {
+        return (int) Math.max(32, Math.min(Launches.THREADS, (dim + 31) / 32 * 32));
+    }
+
+    /** gTable[ids[r], :] += gOut[r, :] (accumulates). */
+    public static KernelLaunch scatterAdd(F32Buffer gOut, I64Buffer ids, F32Buffer gTable, long count, long dim,
+                                          long vocab) {
+        Launches.requireLength("Embedding.scatterAdd", "gOut", gOut, count * dim);
+        Launches.requireLength("Embedding.scatterAdd", "ids", ids, count);
+        Launches.requireLength("Embedding.scatterAdd", "gTable", gTable, vocab * dim);
+        if (deterministic(count, vocab)) {
+            LaunchConfig grid = LaunchConfig.of((int) Math.max(1, Math.min(Integer.MAX_VALUE, vocab)), scatterThreads(dim));
+            return SCATTER_ADD.launch(grid, gOut, ids, gTable, count, dim, vocab);
+        }
+        return SCATTER_ADD_ATOMIC.launch(Launches.elementwise(count * dim), gOut, ids, gTable, count, dim, vocab);
+    }
+
+    public static KernelLaunch copyRows(F32Buffer dst, I64Buffer index, F32Buffer src, long count, long dim, long dstRows) {
+        Launches.requireLength("Embedding.copyRows", "dst", dst, dstRows * dim);
+        Launches.requireLength("Embedding.copyRows", "index", index, count);
+        Launches.requireLength("Embedding.copyRows", "src", src, count * dim);
+        return COPY_ROWS.launch(Launches.elementwise(count * dim), dst, index, src, count, dim, dstRows);
     }
 }

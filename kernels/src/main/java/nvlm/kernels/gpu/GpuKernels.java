@@ -4,14 +4,19 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import nvlm.kernels.hat.GpuKernel;
+import nvlm.kernels.translator.GpuKernel;
 
-/** Every kernel of this package, for translation checks and {@code ./nvlm kernels --dump DIR}. */
+/**
+ * The list of the project's GPU kernels: every {@code @Kernel} of these classes, and nothing else,
+ * is what the CUDA backend launches (its architecture test checks both directions). The backend
+ * compiles them all when it opens a GPU, {@code ./nvlm kernels} lists and dumps them, and the
+ * tests translate and compile the same list.
+ */
 public final class GpuKernels {
     private GpuKernels() {
     }
 
-    /** The classes holding the project's Java GPU kernels. */
+    /** The classes holding the kernels. */
     public static final List<Class<?>> CLASSES = List.of(Elementwise.class, Cast.class, StridedCopy.class, Reduce.class,
             Softmax.class, LayerNorm.class, RmsNorm.class, Rope.class, Embedding.class, CrossEntropy.class, AdamW.class,
             Attention.class);

@@ -1,12 +1,12 @@
 package nvlm.kernels.gpu;
 
-import static nvlm.kernels.gpu.Grids.requireLength;
+import static nvlm.kernels.gpu.Launches.requireLength;
 
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.Kernel;
-import nvlm.kernels.hat.KernelContext;
-import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.Kernel;
+import nvlm.kernels.translator.KernelContext;
+import nvlm.kernels.translator.KernelLaunch;
 
 /**
  * LayerNorm over the last axis (PyTorch semantics: biased variance, eps inside the square root),
@@ -18,11 +18,16 @@ public final class LayerNorm {
     private LayerNorm() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel FORWARD = GpuKernel.of(LayerNorm.class, "forwardKernel");
+    private static final GpuKernel BACKWARD = GpuKernel.of(LayerNorm.class, "backwardKernel");
+    private static final GpuKernel WEIGHT_GRAD_PARTIAL = GpuKernel.of(LayerNorm.class, "weightGradPartialKernel");
+
     /** y = (x - mean) * rstd * w + b per row; hasBias == 0 leaves the bias out (b is then not read). */
     @Kernel
     static void forwardKernel(KernelContext kc, F32Buffer x, F32Buffer w, F32Buffer b, int hasBias, F32Buffer y,
                               F32Buffer mean, F32Buffer rstd, int rows, int cols, float eps) {
-        F32Buffer scratch = kc.sharedF32(BlockReduce.THREADS);
+        F32Buffer scratch = kc.sharedF32(Launches.THREADS);
         for (int row = kc.bix(); row < rows; row += kc.bsx()) {
             long base = (long) row * cols;
             float sum = 0f;
@@ -53,7 +58,7 @@ public final class LayerNorm {
     @Kernel
     static void backwardKernel(KernelContext kc, F32Buffer x, F32Buffer w, F32Buffer mean, F32Buffer rstd, F32Buffer dy,
                                F32Buffer dx, int rows, int cols) {
-        F32Buffer scratch = kc.sharedF32(BlockReduce.THREADS);
+        F32Buffer scratch = kc.sharedF32(Launches.THREADS);
         for (int row = kc.bix(); row < rows; row += kc.bsx()) {
             long base = (long) row * cols;
             float mu = mean.get(row);
@@ -113,7 +118,7 @@ public final class LayerNorm {
         if (bias != null) {
             requireLength("LayerNorm.forward", "bias", bias, cols);
         }
-        return GpuKernel.of(LayerNorm.class, "forwardKernel").launch(Grids.perRow(rows), x, weight,
+        return FORWARD.launch(Launches.perRow(rows), x, weight,
                 bias != null ? bias : Placeholders.F32, bias != null ? 1 : 0, y, mean, rstd, rows, cols, eps);
     }
 
@@ -124,7 +129,7 @@ public final class LayerNorm {
         requireLength("LayerNorm.backward", "weight", weight, cols);
         requireLength("LayerNorm.backward", "dy", dy, n);
         requireLength("LayerNorm.backward", "dx", dx, n);
-        return GpuKernel.of(LayerNorm.class, "backwardKernel").launch(Grids.perRow(rows), x, weight, mean, rstd, dy, dx,
+        return BACKWARD.launch(Launches.perRow(rows), x, weight, mean, rstd, dy, dx,
                 rows, cols);
     }
 
@@ -132,12 +137,12 @@ public final class LayerNorm {
     public static KernelLaunch weightGradPartial(F32Buffer x, F32Buffer mean, F32Buffer rstd, F32Buffer dy,
                                                  F32Buffer partialW, F32Buffer partialB, int rows, int cols) {
         long n = (long) rows * cols;
-        int chunks = Reduce.chunks(rows);
+        int chunks = Math.toIntExact(Reduce.chunks(rows));
         requireLength("LayerNorm.weightGradPartial", "x", x, n);
         requireLength("LayerNorm.weightGradPartial", "dy", dy, n);
         requireLength("LayerNorm.weightGradPartial", "partialW", partialW, (long) chunks * cols);
         requireLength("LayerNorm.weightGradPartial", "partialB", partialB, (long) chunks * cols);
-        return GpuKernel.of(LayerNorm.class, "weightGradPartialKernel").launch(Reduce.columnGrid(cols, chunks),
-                x, mean, rstd, dy, partialW, partialB, rows, cols, Reduce.ROWS_PER_CHUNK);
+        return WEIGHT_GRAD_PARTIAL.launch(Reduce.columnGrid(cols, chunks),
+                x, mean, rstd, dy, partialW, partialB, rows, cols, Reduce.CHUNK);
     }
 }

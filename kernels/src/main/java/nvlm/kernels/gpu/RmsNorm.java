@@ -1,12 +1,12 @@
 package nvlm.kernels.gpu;
 
-import static nvlm.kernels.gpu.Grids.requireLength;
+import static nvlm.kernels.gpu.Launches.requireLength;
 
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.Kernel;
-import nvlm.kernels.hat.KernelContext;
-import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.Kernel;
+import nvlm.kernels.translator.KernelContext;
+import nvlm.kernels.translator.KernelLaunch;
 
 /**
  * RMSNorm over the last axis, {@code x * rsqrt(mean(x^2) + eps) * w} computed in fp32 (spec
@@ -18,10 +18,15 @@ public final class RmsNorm {
     private RmsNorm() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel FORWARD = GpuKernel.of(RmsNorm.class, "forwardKernel");
+    private static final GpuKernel BACKWARD = GpuKernel.of(RmsNorm.class, "backwardKernel");
+    private static final GpuKernel WEIGHT_GRAD_PARTIAL = GpuKernel.of(RmsNorm.class, "weightGradPartialKernel");
+
     @Kernel
     static void forwardKernel(KernelContext kc, F32Buffer x, F32Buffer w, F32Buffer y, F32Buffer rstd,
                               int rows, int cols, float eps) {
-        F32Buffer scratch = kc.sharedF32(BlockReduce.THREADS);
+        F32Buffer scratch = kc.sharedF32(Launches.THREADS);
         for (int row = kc.bix(); row < rows; row += kc.bsx()) {
             long base = (long) row * cols;
             float squares = 0f;
@@ -43,7 +48,7 @@ public final class RmsNorm {
     @Kernel
     static void backwardKernel(KernelContext kc, F32Buffer x, F32Buffer w, F32Buffer rstd, F32Buffer dy, F32Buffer dx,
                                int rows, int cols) {
-        F32Buffer scratch = kc.sharedF32(BlockReduce.THREADS);
+        F32Buffer scratch = kc.sharedF32(Launches.THREADS);
         for (int row = kc.bix(); row < rows; row += kc.bsx()) {
             long base = (long) row * cols;
             float r = rstd.get(row);
@@ -85,7 +90,7 @@ public final class RmsNorm {
         requireLength("RmsNorm.forward", "weight", weight, cols);
         requireLength("RmsNorm.forward", "y", y, n);
         requireLength("RmsNorm.forward", "rstd", rstd, rows);
-        return GpuKernel.of(RmsNorm.class, "forwardKernel").launch(Grids.perRow(rows), x, weight, y, rstd, rows, cols, eps);
+        return FORWARD.launch(Launches.perRow(rows), x, weight, y, rstd, rows, cols, eps);
     }
 
     public static KernelLaunch backward(F32Buffer x, F32Buffer weight, F32Buffer rstd, F32Buffer dy, F32Buffer dx,
@@ -96,17 +101,17 @@ public final class RmsNorm {
         requireLength("RmsNorm.backward", "rstd", rstd, rows);
         requireLength("RmsNorm.backward", "dy", dy, n);
         requireLength("RmsNorm.backward", "dx", dx, n);
-        return GpuKernel.of(RmsNorm.class, "backwardKernel").launch(Grids.perRow(rows), x, weight, rstd, dy, dx, rows, cols);
+        return BACKWARD.launch(Launches.perRow(rows), x, weight, rstd, dy, dx, rows, cols);
     }
 
     /** First pass of the weight gradient; partialW holds {@link Reduce#chunks}(rows) * cols. */
     public static KernelLaunch weightGradPartial(F32Buffer x, F32Buffer rstd, F32Buffer dy, F32Buffer partialW,
                                                  int rows, int cols) {
-        int chunks = Reduce.chunks(rows);
+        int chunks = Math.toIntExact(Reduce.chunks(rows));
         requireLength("RmsNorm.weightGradPartial", "x", x, (long) rows * cols);
         requireLength("RmsNorm.weightGradPartial", "dy", dy, (long) rows * cols);
         requireLength("RmsNorm.weightGradPartial", "partialW", partialW, (long) chunks * cols);
-        return GpuKernel.of(RmsNorm.class, "weightGradPartialKernel").launch(Reduce.columnGrid(cols, chunks),
-                x, rstd, dy, partialW, rows, cols, Reduce.ROWS_PER_CHUNK);
+        return WEIGHT_GRAD_PARTIAL.launch(Reduce.columnGrid(cols, chunks),
+                x, rstd, dy, partialW, rows, cols, Reduce.CHUNK);
     }
 }

@@ -1,83 +1,80 @@
 package nvlm.kernels.gpu;
 
-import static nvlm.kernels.gpu.Grids.requireLength;
-
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.Kernel;
-import nvlm.kernels.hat.KernelContext;
-import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.Kernel;
+import nvlm.kernels.translator.KernelContext;
+import nvlm.kernels.translator.KernelLaunch;
 
 /**
- * Rotary position embedding, rotate-half form (Qwen2, spec section 5), on [B, T, H, D] tensors
- * read and written through (batch, token, head) strides with D contiguous, so q and k can be
- * rotated in place inside a fused qkv buffer. Token t of the sequence has position startPos + t;
- * pair i (i &lt; D/2) is (x[i], x[i + D/2]) rotated by angle position * theta^(-2i/D). The
- * angle is formed in float as Hugging Face does (inv_freq in float, then position * inv_freq).
+ * Rotate-half RoPE (spec 5) on contiguous [batch, seq, heads, headDim] with cos and sin read from
+ * a table [positions, headDim/2] made on the host in double and rounded once to f32, exactly the
+ * CPU backend's table ({@code nvlm.kernels.cpu.Rope}). The angle is not formed in float on the
+ * device: at positions of a few hundred with theta = 1e6 a float angle already differs from the
+ * double one by about 3e-5, more than the f32 parity tolerance.
  */
 public final class Rope {
     private Rope() {
     }
 
-    static float inverseFrequency(int i, int headDim, float theta) {
-        float exponent = (float) (2 * i) / headDim;
-        return 1f / (float) Math.pow(theta, exponent);
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel ROTATE = GpuKernel.of(Rope.class, "rotateKernel");
+
+    /** inv_freq[i] = theta^(-2i/headDim) in double (spec 5), as the CPU backend computes it. */
+    public static double inverseFrequency(int i, int headDim, double theta) {
+        return Math.pow(theta, -2.0 * i / headDim);
     }
 
-    /** y = rope(x); backward (sign -1) applies the inverse rotation, which is the gradient of the forward. */
-    @Kernel
-    static void rotateKernel(KernelContext kc, F32Buffer x, long xsB, long xsT, long xsH,
-                             F32Buffer y, long ysB, long ysT, long ysH,
-                             int batch, int tokens, int heads, int headDim, int startPos, float theta, int sign) {
+    /** cos (first half) and sin (second half) of pos * inv_freq[i] for pos in [0, positions), [pos * half + i]. */
+    public static float[] table(int headDim, double theta, int positions) {
         int half = headDim / 2;
-        long n = (long) batch * tokens * heads * half;
+        float[] values = new float[2 * positions * half];
+        for (int i = 0; i < half; i++) {
+            double invFreq = inverseFrequency(i, headDim, theta);
+            for (int p = 0; p < positions; p++) {
+                double angle = p * invFreq;
+                values[p * half + i] = (float) Math.cos(angle);
+                values[positions * half + p * half + i] = (float) Math.sin(angle);
+            }
+        }
+        return values;
+    }
+
+    /** One thread per (row, i) pair; sign -1 rotates back (the backward). y may be x. */
+    @Kernel
+    static void rotateKernel(KernelContext kc, F32Buffer x, F32Buffer y, F32Buffer table, long rows, int seq, int heads,
+                             int headDim, int startPos, int positions, float sign) {
+        int half = headDim / 2;
+        long n = rows * half;
+        long sinBase = (long) positions * half;
         for (long e = kc.gix(); e < n; e += kc.gsx()) {
+            long row = e / half;
             int i = (int) (e % half);
-            long rest = e / half;
-            int h = (int) (rest % heads);
-            rest /= heads;
-            int t = (int) (rest % tokens);
-            int b = (int) (rest / tokens);
-            float angle = (float) (startPos + t) * inverseFrequency(i, headDim, theta);
-            float cos = (float) Math.cos(angle);
-            float sin = sign * (float) Math.sin(angle);
-            long xi = b * xsB + t * xsT + h * xsH + i;
-            long yi = b * ysB + t * ysT + h * ysH + i;
-            float x1 = x.get(xi);
-            float x2 = x.get(xi + half);
-            y.set(yi, x1 * cos - x2 * sin);
-            y.set(yi + half, x2 * cos + x1 * sin);
+            int pos = startPos + (int) ((row / heads) % seq);
+            float c = table.get((long) pos * half + i);
+            float s = sign * table.get(sinBase + (long) pos * half + i);
+            long at = row * headDim + i;
+            float x1 = x.get(at);
+            float x2 = x.get(at + half);
+            y.set(at, x1 * c - x2 * s);
+            y.set(at + half, x2 * c + x1 * s);
         }
     }
 
     /**
-     * Rotates x [batch, tokens, heads, headDim] (strides xStrides = {batch, token, head}) into y
-     * (yStrides); y may be x. headDim must be even.
+     * Rotates x [batch, seq, heads, headDim] into y (both contiguous) with a table of
+     * {@code positions} positions, which must cover startPos + seq.
      */
-    public static KernelLaunch forward(F32Buffer x, long[] xStrides, F32Buffer y, long[] yStrides,
-                                       int batch, int tokens, int heads, int headDim, int startPos, float theta) {
-        return launch("Rope.forward", x, xStrides, y, yStrides, batch, tokens, heads, headDim, startPos, theta, 1);
-    }
-
-    /** dx from dy: the transposed (inverse) rotation. dx may be dy. */
-    public static KernelLaunch backward(F32Buffer dy, long[] dyStrides, F32Buffer dx, long[] dxStrides,
-                                        int batch, int tokens, int heads, int headDim, int startPos, float theta) {
-        return launch("Rope.backward", dy, dyStrides, dx, dxStrides, batch, tokens, heads, headDim, startPos, theta, -1);
-    }
-
-    /** {batch, token, head} strides of a contiguous [batch, tokens, heads, headDim] tensor. */
-    public static long[] contiguousStrides(int tokens, int heads, int headDim) {
-        return new long[] {(long) tokens * heads * headDim, (long) heads * headDim, headDim};
-    }
-
-    private static KernelLaunch launch(String kernel, F32Buffer x, long[] xs, F32Buffer y, long[] ys, int batch,
-                                       int tokens, int heads, int headDim, int startPos, float theta, int sign) {
-        Grids.require(headDim % 2 == 0, kernel + ": head dimension must be even, got " + headDim);
-        Grids.require(xs.length == 3 && ys.length == 3, kernel + ": strides are {batch, token, head}");
-        requireLength(kernel, "x", x, (batch - 1) * xs[0] + (tokens - 1) * xs[1] + (heads - 1) * xs[2] + headDim);
-        requireLength(kernel, "y", y, (batch - 1) * ys[0] + (tokens - 1) * ys[1] + (heads - 1) * ys[2] + headDim);
-        long pairs = (long) batch * tokens * heads * (headDim / 2);
-        return GpuKernel.of(Rope.class, "rotateKernel").launch(Grids.elementwise(pairs), x, xs[0], xs[1], xs[2],
-                y, ys[0], ys[1], ys[2], batch, tokens, heads, headDim, startPos, theta, sign);
+    public static KernelLaunch rotate(F32Buffer x, F32Buffer y, F32Buffer table, int batch, int seq, int heads,
+                                      int headDim, int startPos, int positions, boolean inverse) {
+        Launches.require(headDim % 2 == 0, "Rope.rotate: head dimension must be even, got " + headDim);
+        Launches.require(startPos >= 0 && (long) startPos + seq <= positions, "Rope.rotate: positions "
+                + startPos + ".." + ((long) startPos + seq) + " outside a table of " + positions);
+        long rows = (long) batch * seq * heads;
+        Launches.requireLength("Rope.rotate", "x", x, rows * headDim);
+        Launches.requireLength("Rope.rotate", "y", y, rows * headDim);
+        Launches.requireLength("Rope.rotate", "table", table, (long) positions * headDim);
+        return ROTATE.launch(Launches.elementwise(rows * (headDim / 2)), x, y, table, rows, seq, heads, headDim,
+                startPos, positions, inverse ? -1f : 1f);
     }
 }

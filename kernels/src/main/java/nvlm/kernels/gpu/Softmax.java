@@ -1,12 +1,12 @@
 package nvlm.kernels.gpu;
 
-import static nvlm.kernels.gpu.Grids.requireLength;
+import static nvlm.kernels.gpu.Launches.requireLength;
 
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.GpuKernel;
-import nvlm.kernels.hat.Kernel;
-import nvlm.kernels.hat.KernelContext;
-import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.Kernel;
+import nvlm.kernels.translator.KernelContext;
+import nvlm.kernels.translator.KernelLaunch;
 
 /**
  * Softmax and log-softmax over the last axis of a row-major [rows, cols] matrix, forward and
@@ -16,10 +16,14 @@ public final class Softmax {
     private Softmax() {
     }
 
+    // Looked up once: GpuKernel.of reflects over the class on every call.
+    private static final GpuKernel FORWARD = GpuKernel.of(Softmax.class, "forwardKernel");
+    private static final GpuKernel BACKWARD = GpuKernel.of(Softmax.class, "backwardKernel");
+
     /** y = softmax(x) per row (log != 0: y = log_softmax(x)). y may be x. */
     @Kernel
     static void forwardKernel(KernelContext kc, F32Buffer x, F32Buffer y, int rows, int cols, int log) {
-        F32Buffer scratch = kc.sharedF32(BlockReduce.THREADS);
+        F32Buffer scratch = kc.sharedF32(Launches.THREADS);
         for (int row = kc.bix(); row < rows; row += kc.bsx()) {
             long base = (long) row * cols;
             float max = Float.NEGATIVE_INFINITY;
@@ -52,7 +56,7 @@ public final class Softmax {
      */
     @Kernel
     static void backwardKernel(KernelContext kc, F32Buffer y, F32Buffer dy, F32Buffer dx, int rows, int cols, int log) {
-        F32Buffer scratch = kc.sharedF32(BlockReduce.THREADS);
+        F32Buffer scratch = kc.sharedF32(Launches.THREADS);
         for (int row = kc.bix(); row < rows; row += kc.bsx()) {
             long base = (long) row * cols;
             float dot = 0f;
@@ -88,7 +92,7 @@ public final class Softmax {
         long n = (long) rows * cols;
         requireLength("Softmax.forward", "x", x, n);
         requireLength("Softmax.forward", "y", y, n);
-        return GpuKernel.of(Softmax.class, "forwardKernel").launch(Grids.perRow(rows), x, y, rows, cols, log ? 1 : 0);
+        return FORWARD.launch(Launches.perRow(rows), x, y, rows, cols, log ? 1 : 0);
     }
 
     private static KernelLaunch backward(F32Buffer y, F32Buffer dy, F32Buffer dx, int rows, int cols, boolean log) {
@@ -96,6 +100,6 @@ public final class Softmax {
         requireLength("Softmax.backward", "y", y, n);
         requireLength("Softmax.backward", "dy", dy, n);
         requireLength("Softmax.backward", "dx", dx, n);
-        return GpuKernel.of(Softmax.class, "backwardKernel").launch(Grids.perRow(rows), y, dy, dx, rows, cols, log ? 1 : 0);
+        return BACKWARD.launch(Launches.perRow(rows), y, dy, dx, rows, cols, log ? 1 : 0);
     }
 }

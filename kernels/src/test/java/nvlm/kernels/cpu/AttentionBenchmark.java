@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
 
 /**
  * Attention forward/backward throughput, B=1, H=8, d=64, causal, against a naive Java loop and

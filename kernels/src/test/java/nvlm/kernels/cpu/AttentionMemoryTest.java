@@ -8,6 +8,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.util.SplittableRandom;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -7,6 +7,8 @@ import static org.quicktheories.generators.SourceDSL.longs;
 
 import java.util.SplittableRandom;
 import java.util.function.ToDoubleFunction;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
 import org.junit.jupiter.api.Test;
 
 /** The reference is the ground truth for {@link Attention}, so its own math is checked from first principles. */

@@ -13,6 +13,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
 import org.junit.jupiter.api.Test;
 import org.quicktheories.core.Gen;
 

@@ -6,7 +6,7 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 import java.util.SplittableRandom;
-import nvlm.kernels.hat.F32Buffer;
+import nvlm.kernels.translator.F32Buffer;
 import org.junit.jupiter.api.Test;
 
 class AdamWTest {

@@ -8,18 +8,19 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 import java.util.SplittableRandom;
-import nvlm.kernels.gpu.Attention.Mask;
-import nvlm.kernels.gpu.Attention.Shape;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
+import nvlm.kernels.gpu.Attention.MaskBytes;
 import nvlm.kernels.gpu.Attention.Strides;
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.I8Buffer;
-import nvlm.kernels.hat.KernelLaunch;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.I8Buffer;
+import nvlm.kernels.translator.KernelLaunch;
 import org.junit.jupiter.api.Test;
 
 class AttentionTest {
 
     /** One random attention problem: sizes, mask, layouts and data. */
-    record Problem(Shape shape, Mask mask, byte[] maskBytes, Strides qs, Strides kvs, Strides os,
+    record Problem(AttentionShape shape, MaskBytes mask, byte[] maskBytes, Strides qs, Strides kvs, Strides os,
                    float[] q, float[] k, float[] v, float[] dO, int qLength, int kvLength, int oLength) {
 
         static Problem random(SplittableRandom random, int maxTokens, int maxDim) {
@@ -29,7 +30,8 @@ class AttentionTest {
             int hkv = random.nextInt(1, 3);
             int hq = hkv * random.nextInt(1, 4);
             int dim = random.nextInt(1, maxDim + 1);
-            Shape shape = new Shape(batch, tq, tk, hq, hkv, dim, (float) (1 / Math.sqrt(dim)));
+            AttentionMask kind = AttentionMask.values()[random.nextInt(3)];
+            AttentionShape shape = new AttentionShape(batch, hq, hkv, tq, tk, dim, (float) (1 / Math.sqrt(dim)), kind);
             byte[] maskBytes = new byte[batch * hq * tq * tk];
             for (int i = 0; i < maskBytes.length; i++) {
                 maskBytes[i] = (byte) (random.nextInt(10) < 7 ? 1 + random.nextInt(100) : 0);
@@ -40,14 +42,8 @@ class AttentionTest {
                     java.util.Arrays.fill(maskBytes, row * tk, row * tk + tk, (byte) 0);
                 }
             }
-            I8Buffer maskBuffer = I8Buffer.wrap(maskBytes);
-            int offset = random.nextInt(-3, Math.max(-2, tk - tq + 4));
-            Mask mask = switch (random.nextInt(4)) {
-                case 0 -> Mask.none();
-                case 1 -> Mask.causal(random.nextBoolean() ? tk - tq : offset);
-                case 2 -> Mask.explicit(maskBuffer, (long) hq * tq * tk, (long) tq * tk, tk);
-                default -> Mask.explicit(maskBuffer, (long) hq * tq * tk, (long) tq * tk, tk).andCausal(offset);
-            };
+            MaskBytes mask = kind == AttentionMask.EXPLICIT
+                    ? new MaskBytes(I8Buffer.wrap(maskBytes), (long) hq * tq * tk, (long) tq * tk, tk) : MaskBytes.NONE;
             // q inside a fused [batch, tq, hq + 2*hkv, dim] buffer, or a [batch, heads, tokens, dim] (transposed) layout.
             boolean fused = random.nextBoolean();
             Strides qs = fused ? new Strides((long) tq * (hq + 2 * hkv) * dim, (long) (hq + 2 * hkv) * dim, dim)
@@ -64,11 +60,12 @@ class AttentionTest {
         }
 
         boolean visible(int b, int h, int i, int j) {
-            if ((mask.mode() & Attention.MASK_CAUSAL) != 0 && j > i + mask.causalOffset()) {
-                return false;
-            }
-            return (mask.mode() & Attention.MASK_EXPLICIT) == 0
-                    || maskBytes[(int) (b * mask.batchStride() + h * mask.headStride() + i * mask.rowStride() + j)] != 0;
+            return switch (shape.mask()) {
+                case NONE -> true;
+                case CAUSAL -> j <= i + shape.causalOffset();
+                case EXPLICIT ->
+                        maskBytes[(int) (b * mask.batchStride() + h * mask.headStride() + i * mask.rowStride() + j)] != 0;
+            };
         }
 
         long at(Strides s, int b, int t, int h) {
@@ -81,23 +78,23 @@ class AttentionTest {
     }
 
     static Expected reference(Problem p) {
-        Shape s = p.shape();
+        AttentionShape s = p.shape();
         int dim = s.headDim();
         double[] o = new double[p.oLength()];
-        double[] lse = new double[s.batch() * s.queryHeads() * s.queryTokens()];
+        double[] lse = new double[s.batch() * s.qHeads() * s.qLen()];
         double[] dq = new double[p.qLength()];
         double[] dk = new double[p.kvLength()];
         double[] dv = new double[p.kvLength()];
-        int group = s.queryHeads() / s.kvHeads();
+        int group = s.qHeads() / s.kvHeads();
         for (int b = 0; b < s.batch(); b++) {
-            for (int h = 0; h < s.queryHeads(); h++) {
+            for (int h = 0; h < s.qHeads(); h++) {
                 int g = h / group;
-                for (int i = 0; i < s.queryTokens(); i++) {
+                for (int i = 0; i < s.qLen(); i++) {
                     long qi = p.at(p.qs(), b, i, h);
                     long oi = p.at(p.os(), b, i, h);
-                    double[] scores = new double[s.keyTokens()];
+                    double[] scores = new double[s.kvLen()];
                     double max = Double.NEGATIVE_INFINITY;
-                    for (int j = 0; j < s.keyTokens(); j++) {
+                    for (int j = 0; j < s.kvLen(); j++) {
                         scores[j] = Double.NEGATIVE_INFINITY;
                         if (p.visible(b, h, i, j)) {
                             long kj = p.at(p.kvs(), b, j, g);
@@ -109,20 +106,20 @@ class AttentionTest {
                             max = Math.max(max, scores[j]);
                         }
                     }
-                    int row = (b * s.queryHeads() + h) * s.queryTokens() + i;
+                    int row = (b * s.qHeads() + h) * s.qLen() + i;
                     if (max == Double.NEGATIVE_INFINITY) {
                         lse[row] = Double.NEGATIVE_INFINITY;
                         continue;  // output 0, no gradient
                     }
                     double sum = 0;
-                    for (int j = 0; j < s.keyTokens(); j++) {
+                    for (int j = 0; j < s.kvLen(); j++) {
                         sum += Math.exp(scores[j] - max);
                     }
                     lse[row] = max + Math.log(sum);
-                    double[] prob = new double[s.keyTokens()];
-                    double[] dp = new double[s.keyTokens()];
+                    double[] prob = new double[s.kvLen()];
+                    double[] dp = new double[s.kvLen()];
                     double delta = 0;
-                    for (int j = 0; j < s.keyTokens(); j++) {
+                    for (int j = 0; j < s.kvLen(); j++) {
                         prob[j] = Math.exp(scores[j] - lse[row]);
                         long vj = p.at(p.kvs(), b, j, g);
                         for (int d = 0; d < dim; d++) {
@@ -131,7 +128,7 @@ class AttentionTest {
                         }
                         delta += prob[j] * dp[j];
                     }
-                    for (int j = 0; j < s.keyTokens(); j++) {
+                    for (int j = 0; j < s.kvLen(); j++) {
                         double ds = prob[j] * (dp[j] - delta);
                         long kj = p.at(p.kvs(), b, j, g);
                         for (int d = 0; d < dim; d++) {
@@ -147,16 +144,16 @@ class AttentionTest {
     }
 
     private static void checkAgainstReference(Problem p) {
-        Shape s = p.shape();
+        AttentionShape s = p.shape();
         Expected expected = reference(p);
         F32Buffer q = Fixtures.buffer(p.q());
         F32Buffer k = Fixtures.buffer(p.k());
         F32Buffer v = Fixtures.buffer(p.v());
         F32Buffer o = Fixtures.zeros(p.oLength());
-        int rows = s.batch() * s.queryHeads() * s.queryTokens();
+        int rows = s.batch() * s.qHeads() * s.qLen();
         F32Buffer lse = Fixtures.zeros(rows);
         Attention.forward(s, p.mask(), q, p.qs(), k, v, p.kvs(), o, p.os(), lse).runOnCpu();
-        String what = s + " " + p.mask().mode() + "/" + p.mask().causalOffset() + " " + p.qs() + " " + p.kvs();
+        String what = s + " " + p.qs() + " " + p.kvs();
         // float32 dot products over <= 40 dims and softmax sums over <= 40 keys against double.
         assertClose("O " + what, expected.o(), o, 2e-5, 1e-4);
         assertClose("lse " + what, expected.lse(), lse, 2e-5, 1e-5);
@@ -195,23 +192,24 @@ class AttentionTest {
 
     @Test
     void aRowThatSeesNoKeyGetsZeroOutputAndZeroGradients() {
-        // Causal with a negative offset: query 0 sees keys j <= -1, i.e. none.
-        Shape s = new Shape(1, 3, 3, 1, 1, 4, 0.5f);
+        // Causal with one key fewer than queries: query 0 sees keys j <= 0 + (2 - 3), i.e. none.
+        AttentionShape s = new AttentionShape(1, 1, 1, 3, 2, 4, 0.5f, AttentionMask.CAUSAL);
         SplittableRandom random = new SplittableRandom(3);
         F32Buffer q = Fixtures.buffer(Fixtures.gaussian(random, 12, 1));
-        F32Buffer k = Fixtures.buffer(Fixtures.gaussian(random, 12, 1));
-        F32Buffer v = Fixtures.buffer(Fixtures.gaussian(random, 12, 1));
+        F32Buffer k = Fixtures.buffer(Fixtures.gaussian(random, 8, 1));
+        F32Buffer v = Fixtures.buffer(Fixtures.gaussian(random, 8, 1));
         F32Buffer o = Fixtures.zeros(12);
         F32Buffer lse = Fixtures.zeros(3);
         Strides strides = Strides.contiguous(3, 1, 4);
-        Attention.forward(s, Mask.causal(-1), q, strides, k, v, strides, o, strides, lse).runOnCpu();
+        Strides kvStrides = Strides.contiguous(2, 1, 4);
+        Attention.forward(s, MaskBytes.NONE, q, strides, k, v, kvStrides, o, strides, lse).runOnCpu();
         for (int d = 0; d < 4; d++) {
             assertEquals(0f, o.get(d));
         }
         assertEquals(Float.NEGATIVE_INFINITY, lse.get(0));
         F32Buffer dq = Fixtures.buffer(Fixtures.gaussian(random, 12, 1));
-        for (KernelLaunch launch : Attention.backward(s, Mask.causal(-1), q, dq, strides, k, v, Fixtures.zeros(12),
-                Fixtures.zeros(12), strides, o, Fixtures.buffer(Fixtures.gaussian(random, 12, 1)), strides, lse,
+        for (KernelLaunch launch : Attention.backward(s, MaskBytes.NONE, q, dq, strides, k, v, Fixtures.zeros(8),
+                Fixtures.zeros(8), kvStrides, o, Fixtures.buffer(Fixtures.gaussian(random, 12, 1)), strides, lse,
                 Fixtures.zeros(3))) {
             launch.runOnCpu();
         }
@@ -222,8 +220,11 @@ class AttentionTest {
 
     @Test
     void headDimensionsBeyondTheTileAreRefused() {
-        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-                () -> new Shape(1, 4, 4, 2, 2, 129, 1f));
-        assertEquals("Attention: head dimension 129 is outside 1..128", error.getMessage());
+        AttentionShape s = new AttentionShape(1, 2, 2, 4, 4, 129, 1f, AttentionMask.NONE);
+        Strides strides = Strides.contiguous(4, 2, 129);
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> Attention.forward(s,
+                MaskBytes.NONE, Fixtures.zeros(1032), strides, Fixtures.zeros(1032), Fixtures.zeros(1032), strides,
+                Fixtures.zeros(1032), strides, Fixtures.zeros(8)));
+        assertEquals("Attention.forward: head dimension 129 is outside 1..128", error.getMessage());
     }
 }

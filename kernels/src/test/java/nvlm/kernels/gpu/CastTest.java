@@ -7,11 +7,9 @@ import static org.quicktheories.generators.SourceDSL.longs;
 
 import java.util.SplittableRandom;
 import nvlm.kernels.DType;
-import nvlm.kernels.hat.BF16Buffer;
-import nvlm.kernels.hat.F16Buffer;
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.I32Buffer;
-import nvlm.kernels.hat.I64Buffer;
+import nvlm.kernels.translator.BF16Buffer;
+import nvlm.kernels.translator.F16Buffer;
+import nvlm.kernels.translator.F32Buffer;
 import org.junit.jupiter.api.Test;
 
 class CastTest {
@@ -41,15 +39,25 @@ class CastTest {
     }
 
     @Test
-    void integerCastsKeepTheLowBitsAndSignExtend() {
-        long[] wide = {0, 1, -1, 100, -100, Integer.MAX_VALUE, Integer.MIN_VALUE, 1L << 32, (1L << 32) + 5, Long.MIN_VALUE, -151_000};
-        I32Buffer narrow = I32Buffer.wrap(new int[wide.length]);
-        Cast.i64ToI32(I64Buffer.wrap(wide), narrow, wide.length).runOnCpu();
-        I64Buffer back = I64Buffer.wrap(new long[wide.length]);
-        Cast.i32ToI64(narrow, back, wide.length).runOnCpu();
-        for (int i = 0; i < wide.length; i++) {
-            assertEquals((int) wide[i], narrow.get(i));
-            assertEquals((long) (int) wide[i], back.get(i));
-        }
+    void gemmOperandsArePackedRowByRowAndRoundedToBf16() {
+        qt().withExamples(30).forAll(integers().between(1, 4), integers().between(1, 9), integers().between(1, 17),
+                longs().all()).checkAssert((batch, rows, cols, seed) -> {
+            SplittableRandom random = new SplittableRandom(seed);
+            // A view with padded rows, and either gaps between its matrices or one matrix for every batch entry.
+            long rowStride = cols + random.nextInt(0, 4);
+            long batchStride = random.nextBoolean() ? 0 : rows * rowStride + random.nextInt(0, 5);
+            float[] src = Fixtures.gaussian(random, (int) ((batch - 1) * batchStride + (rows - 1) * rowStride + cols), 3);
+            BF16Buffer dst = BF16Buffer.wrapBits(new short[batch * rows * cols]);
+            Cast.packBf16(F32Buffer.wrap(src), batchStride, rowStride, dst, batch, rows, cols).runOnCpu();
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < cols; c++) {
+                        float x = src[(int) (b * batchStride + r * rowStride + c)];
+                        assertEquals(DType.bf16ToFloat(DType.floatToBf16(x)), dst.get((b * rows + r) * cols + c),
+                                "matrix " + b + " [" + r + ", " + c + "]");
+                    }
+                }
+            }
+        });
     }
 }

@@ -8,7 +8,8 @@ import static org.quicktheories.generators.SourceDSL.longs;
 
 import java.util.SplittableRandom;
 import java.util.function.DoubleUnaryOperator;
-import nvlm.kernels.hat.F32Buffer;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.I8Buffer;
 import org.junit.jupiter.api.Test;
 
 class ElementwiseTest {
@@ -31,6 +32,9 @@ class ElementwiseTest {
             case Elementwise.RSQRT -> 1 / Math.sqrt(x);
             case Elementwise.SQUARE -> x * x;
             case Elementwise.ABS -> Math.abs(x);
+            case Elementwise.RECIPROCAL -> 1 / x;
+            case Elementwise.SIN -> Math.sin(x);
+            case Elementwise.COS -> Math.cos(x);
             default -> throw new IllegalArgumentException("op " + op);
         };
     }
@@ -57,12 +61,15 @@ class ElementwiseTest {
             case Elementwise.RSQRT -> -0.5 * Math.pow(x, -1.5);
             case Elementwise.SQUARE -> 2 * x;
             case Elementwise.ABS -> Math.signum(x);
+            case Elementwise.RECIPROCAL -> -1 / (x * x);
+            case Elementwise.SIN -> Math.cos(x);
+            case Elementwise.COS -> -Math.sin(x);
             default -> throw new IllegalArgumentException("op " + op);
         };
     }
 
     private static boolean positiveDomain(int op) {
-        return op == Elementwise.LOG || op == Elementwise.SQRT || op == Elementwise.RSQRT;
+        return op == Elementwise.LOG || op == Elementwise.SQRT || op == Elementwise.RSQRT || op == Elementwise.RECIPROCAL;
     }
 
     private static float[] inputs(SplittableRandom random, int op, int n) {
@@ -124,7 +131,7 @@ class ElementwiseTest {
     }
 
     @Test
-    void binaryScaleAxpyAndFillMatchPlainArithmetic() {
+    void binaryAffineAndAxpyMatchPlainArithmetic() {
         qt().withExamples(25).forAll(integers().between(1, 5000), longs().all()).checkAssert((n, seed) -> {
             SplittableRandom random = new SplittableRandom(seed);
             float[] a = Fixtures.gaussian(random, n, 2);
@@ -137,16 +144,14 @@ class ElementwiseTest {
                 }
             }
             float alpha = (float) random.nextGaussian();
-            F32Buffer scaled = Fixtures.zeros(n);
-            Elementwise.scale(alpha, Fixtures.buffer(a), scaled, n).runOnCpu();
+            float beta = (float) random.nextGaussian();
+            F32Buffer affine = Fixtures.buffer(a);
+            Elementwise.affine(affine, affine, n, alpha, beta).runOnCpu();
             F32Buffer y = Fixtures.buffer(b);
             Elementwise.axpy(alpha, Fixtures.buffer(a), y, n).runOnCpu();
-            F32Buffer filled = Fixtures.zeros(n);
-            Elementwise.fill(alpha, filled, n).runOnCpu();
             for (int i = 0; i < n; i++) {
-                assertEquals(alpha * a[i], scaled.get(i));
-                assertEquals(b[i] + alpha * a[i], y.get(i));
-                assertEquals(alpha, filled.get(i));
+                assertEquals(alpha * a[i] + beta, affine.get(i), "affine (in place) element " + i);
+                assertEquals(b[i] + alpha * a[i], y.get(i), "axpy element " + i);
             }
         });
     }
@@ -158,28 +163,53 @@ class ElementwiseTest {
             case Elementwise.MUL -> a * b;
             case Elementwise.DIV -> a / b;
             case Elementwise.MAX -> Math.max(a, b);
-            default -> Math.min(a, b);
+            case Elementwise.MIN -> Math.min(a, b);
+            default -> (float) Math.pow(a, b);
+        };
+    }
+
+    private static boolean compare(int op, float a, float b) {
+        return switch (op) {
+            case Elementwise.EQ -> a == b;
+            case Elementwise.NE -> a != b;
+            case Elementwise.LT -> a < b;
+            case Elementwise.LE -> a <= b;
+            case Elementwise.GT -> a > b;
+            default -> a >= b;
         };
     }
 
     @Test
-    void broadcastReadsOperandsThroughStridesIncludingZeroAndPermuted() {
-        qt().withExamples(60).forAll(integers().between(1, 4), longs().all()).checkAssert((rank, seed) -> {
+    void broadcastComparisonsAndSelectsReadOperandsThroughStridesIncludingZeroAndPermuted() {
+        // Ranks up to 4 take the kernel that splits the index once, 5 and 6 the general one.
+        qt().withExamples(60).forAll(integers().between(1, Launches.MAX_RANK), longs().all()).checkAssert((rank, seed) -> {
             SplittableRandom random = new SplittableRandom(seed);
             long[] shape = new long[rank];
             for (int i = 0; i < rank; i++) {
-                shape[i] = random.nextInt(1, 8);
+                shape[i] = random.nextInt(1, rank > 4 ? 4 : 8);
             }
             View a = View.random(random, shape);
             View b = View.random(random, shape);
+            View c = View.random(random, shape);
+            byte[] cond = new byte[c.storage.length];
+            for (int i = 0; i < cond.length; i++) {
+                cond[i] = (byte) (c.storage[i] > 0 ? 1 + random.nextInt(100) : 0);
+            }
             long n = 1;
             for (long d : shape) {
                 n *= d;
             }
             int op = random.nextInt(Elementwise.BINARY_OPS);
+            int cmp = random.nextInt(Elementwise.COMPARE_OPS);
             F32Buffer out = Fixtures.zeros(n);
             Elementwise.broadcast(op, F32Buffer.wrap(a.storage), a.strides, F32Buffer.wrap(b.storage), b.strides, out, shape)
                     .runOnCpu();
+            I8Buffer compared = I8Buffer.wrap(new byte[(int) n]);
+            Elementwise.compare(cmp, F32Buffer.wrap(a.storage), a.strides, F32Buffer.wrap(b.storage), b.strides, compared,
+                    shape).runOnCpu();
+            F32Buffer selected = Fixtures.zeros(n);
+            Elementwise.where(I8Buffer.wrap(cond), c.strides, F32Buffer.wrap(a.storage), a.strides,
+                    F32Buffer.wrap(b.storage), b.strides, selected, shape).runOnCpu();
             long[] index = new long[rank];
             for (long flat = 0; flat < n; flat++) {
                 long rest = flat;
@@ -187,7 +217,10 @@ class ElementwiseTest {
                     index[d] = rest % shape[d];
                     rest /= shape[d];
                 }
-                assertEquals(binary(op, a.at(index), b.at(index)), out.get(flat), "element " + flat);
+                assertEquals(binary(op, a.at(index), b.at(index)), out.get(flat), "op " + op + " element " + flat);
+                assertEquals(compare(cmp, a.at(index), b.at(index)) ? 1 : 0, compared.get(flat), "compare " + cmp);
+                boolean pick = cond[(int) c.offset(index)] != 0;
+                assertEquals(pick ? a.at(index) : b.at(index), selected.get(flat), "where, element " + flat);
             }
         });
     }
@@ -220,12 +253,16 @@ class ElementwiseTest {
             return new View(Fixtures.gaussian(random, (int) size, 1), strides);
         }
 
-        float at(long[] index) {
+        long offset(long[] index) {
             long offset = 0;
             for (int i = 0; i < index.length; i++) {
                 offset += index[i] * strides[i];
             }
-            return storage[(int) offset];
+            return offset;
+        }
+
+        float at(long[] index) {
+            return storage[(int) offset(index)];
         }
     }
 }

@@ -3,7 +3,7 @@ package nvlm.kernels.gpu;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.SplittableRandom;
-import nvlm.kernels.hat.F32Buffer;
+import nvlm.kernels.translator.F32Buffer;
 
 /** Random data and tolerant comparisons for the kernel tests. */
 final class Fixtures {

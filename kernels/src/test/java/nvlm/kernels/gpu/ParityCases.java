@@ -3,17 +3,20 @@ package nvlm.kernels.gpu;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import nvlm.kernels.gpu.Attention.Mask;
-import nvlm.kernels.gpu.Attention.Shape;
+import nvlm.kernels.AttentionMask;
+import nvlm.kernels.AttentionShape;
+import nvlm.kernels.DType;
+import nvlm.kernels.gpu.Attention.MaskBytes;
 import nvlm.kernels.gpu.Attention.Strides;
-import nvlm.kernels.hat.BF16Buffer;
-import nvlm.kernels.hat.F16Buffer;
-import nvlm.kernels.hat.F32Buffer;
-import nvlm.kernels.hat.I32Buffer;
-import nvlm.kernels.hat.I64Buffer;
-import nvlm.kernels.hat.I8Buffer;
-import nvlm.kernels.hat.KernelLaunch;
-import nvlm.kernels.hat.ParityCase;
+import nvlm.kernels.translator.BF16Buffer;
+import nvlm.kernels.translator.F16Buffer;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.GpuKernel;
+import nvlm.kernels.translator.I32Buffer;
+import nvlm.kernels.translator.I64Buffer;
+import nvlm.kernels.translator.I8Buffer;
+import nvlm.kernels.translator.KernelLaunch;
+import nvlm.kernels.translator.ParityCase;
 
 /**
  * Launches of every kernel on small random problems, each with its inputs and the CPU's result:
@@ -35,21 +38,34 @@ final class ParityCases {
         List<ParityCase> cases = new ArrayList<>();
         int n = 1000;
         for (int op = 0; op < Elementwise.UNARY_OPS; op++) {
-            boolean positive = op == Elementwise.LOG || op == Elementwise.SQRT || op == Elementwise.RSQRT;
+            boolean positive = op == Elementwise.LOG || op == Elementwise.SQRT || op == Elementwise.RSQRT
+                    || op == Elementwise.RECIPROCAL;
             float[] x = positive ? Fixtures.uniform(random, n, 0.05, 20) : Fixtures.gaussian(random, n, 3);
             add(cases, "unary op " + op, Elementwise.unary(op, f32(x), f32(n), n));
             add(cases, "unary backward op " + op, Elementwise.unaryBackward(op, f32(x), f32(g(random, n)), f32(n), n));
         }
         for (int op = 0; op < Elementwise.BINARY_OPS; op++) {
-            add(cases, "binary op " + op, Elementwise.binary(op, f32(g(random, n)), f32(g(random, n)), f32(n), n));
+            // pow of a negative base is NaN unless the exponent is whole: positive bases here.
+            float[] a = op == Elementwise.POW ? Fixtures.uniform(random, n, 0.1, 4) : g(random, n);
+            add(cases, "binary op " + op, Elementwise.binary(op, f32(a), f32(g(random, n)), f32(n), n));
         }
         add(cases, "broadcast bias row", Elementwise.broadcast(Elementwise.ADD, f32(g(random, 7 * 33)), new long[] {33, 1},
                 f32(g(random, 33)), new long[] {0, 1}, f32(7 * 33), new long[] {7, 33}));
         add(cases, "broadcast transposed", Elementwise.broadcast(Elementwise.MUL, f32(g(random, 2 * 3 * 5 * 7)),
                 new long[] {105, 1, 3, 15}, f32(g(random, 5)), new long[] {0, 0, 1, 0}, f32(210), new long[] {2, 5, 3, 7}));
-        add(cases, "scale", Elementwise.scale(0.75f, f32(g(random, n)), f32(n), n));
+        add(cases, "broadcast rank 6", Elementwise.broadcast(Elementwise.POW, f32(Fixtures.uniform(random, 96, 0.1, 4)),
+                new long[] {48, 0, 12, 4, 2, 1}, f32(g(random, 10)), new long[] {0, 4, 0, 2, 0, 1}, f32(192),
+                new long[] {2, 2, 4, 3, 2, 2}));
+        add(cases, "compare", Elementwise.compare(Elementwise.LE, f32(g(random, 7 * 33)), new long[] {33, 1},
+                f32(g(random, 33)), new long[] {0, 1}, I8Buffer.wrap(new byte[7 * 33]), new long[] {7, 33}));
+        byte[] condition = new byte[7];
+        for (int i = 0; i < condition.length; i++) {
+            condition[i] = (byte) random.nextInt(2);
+        }
+        add(cases, "where", Elementwise.where(I8Buffer.wrap(condition), new long[] {1, 0}, f32(g(random, 7 * 33)),
+                new long[] {33, 1}, f32(g(random, 33)), new long[] {0, 1}, f32(7 * 33), new long[] {7, 33}));
+        add(cases, "affine", Elementwise.affine(f32(g(random, n)), f32(n), n, 0.75f, -2f));
         add(cases, "axpy", Elementwise.axpy(-1.5f, f32(g(random, n)), f32(g(random, n)), n));
-        add(cases, "fill", Elementwise.fill(3.25f, f32(n), n));
 
         float[] wide = g(random, n);
         wide[0] = Float.NaN;
@@ -64,32 +80,56 @@ final class ParityCases {
             halves[i] = (short) random.nextInt(0x10000);
         }
         add(cases, "f16 to f32", Cast.f16ToF32(F16Buffer.wrapBits(halves), f32(n), n));
-        long[] longs = new long[n];
-        for (int i = 0; i < n; i++) {
-            longs[i] = random.nextLong();
-        }
-        add(cases, "i64 to i32", Cast.i64ToI32(I64Buffer.wrap(longs), I32Buffer.wrap(new int[n]), n));
-        int[] ints = new int[n];
-        for (int i = 0; i < n; i++) {
-            ints[i] = random.nextInt();
-        }
-        add(cases, "i32 to i64", Cast.i32ToI64(I32Buffer.wrap(ints), I64Buffer.wrap(new long[n]), n));
+        add(cases, "pack bf16 operands", Cast.packBf16(f32(g(random, 2 * 5 * 9)), 45, 9, BF16Buffer.wrapBits(new short[2 * 5 * 7]),
+                2, 5, 7));
         long[] shape = {2, 3, 4, 5};
         add(cases, "strided copy f32", StridedCopy.f32(f32(g(random, 120)), new long[] {60, 1, 15, 3}, f32(120),
                 StridedCopy.contiguousStrides(shape), shape));
         add(cases, "strided copy bf16", StridedCopy.bf16(BF16Buffer.fromFloats(g(random, 120)), new long[] {1, 2, 6, 24},
                 BF16Buffer.wrapBits(new short[120]), StridedCopy.contiguousStrides(shape), shape));
+        float[] mixed = g(random, 120);
+        mixed[0] = Float.NaN;
+        mixed[1] = 3e9f;
+        mixed[2] = -3e9f;
+        mixed[3] = 70000f;
+        add(cases, "convert f32 to i32", StridedCopy.convert(DType.F32, f32(mixed), new long[] {60, 1, 15, 3}, DType.I32,
+                I32Buffer.wrap(new int[120]), StridedCopy.contiguousStrides(shape), shape));
+        add(cases, "convert f32 to f16", StridedCopy.convert(DType.F32, f32(mixed), new long[] {60, 1, 15, 3}, DType.F16,
+                F16Buffer.wrapBits(new short[120]), StridedCopy.contiguousStrides(shape), shape));
+        long[] integers = new long[120];
+        for (int i = 0; i < integers.length; i++) {
+            integers[i] = random.nextLong() >> random.nextInt(64);
+        }
+        add(cases, "convert i64 to i32", StridedCopy.convert(DType.I64, I64Buffer.wrap(integers), new long[] {60, 1, 15, 3},
+                DType.I32, I32Buffer.wrap(new int[120]), StridedCopy.contiguousStrides(shape), shape));
+        add(cases, "convert i64 to bool", StridedCopy.convert(DType.I64, I64Buffer.wrap(integers), new long[] {60, 1, 15, 3},
+                DType.BOOL, I8Buffer.wrap(new byte[120]), StridedCopy.contiguousStrides(shape), shape));
+        add(cases, "fill i64", StridedCopy.fill(DType.I64, I64Buffer.wrap(new long[n]), n, -3e10));
+        add(cases, "fill bf16", StridedCopy.fill(DType.BF16, BF16Buffer.wrapBits(new short[n]), n, 1.0 / 3));
 
         int rows = 9;
         int cols = 301;
-        add(cases, "row sum", Reduce.rowSum(f32(g(random, rows * cols)), f32(rows), rows, cols));
-        add(cases, "row max", Reduce.rowMax(f32(g(random, rows * cols)), f32(rows), rows, cols));
+        for (int op = Reduce.SUM; op <= Reduce.MIN; op++) {
+            add(cases, "last axis op " + op, Reduce.lastAxis(op, f32(g(random, rows * cols)), f32(rows), rows, cols));
+            F32Buffer x = f32(g(random, 3 * 150 * 5));
+            F32Buffer chunkPartial = f32((int) Reduce.partialLength(3, 150, 5));
+            List<KernelLaunch> passes = Reduce.chunked(op, x, chunkPartial, f32(15), 3, 150, 5);
+            add(cases, "chunks op " + op, passes.get(0));
+            passes.get(0).runOnCpu();
+            add(cases, "combine chunks op " + op, passes.get(1));
+        }
+        float[] ties = g(random, rows * cols);
+        ties[5] = Float.NaN;
+        ties[cols + 7] = ties[cols + 9] = 50f;
+        add(cases, "argmax", Reduce.argmax(f32(ties), I64Buffer.wrap(new long[rows]), rows, cols, 1));
+        int squares = 5000;
+        // The partials are raw double bits, compared exactly: a GPU run must not fuse v * v + acc.
+        cases.add(ParityCase.run("sum of squares", Reduce.squares(f32(g(random, squares)),
+                I64Buffer.wrap(new long[64 * Launches.THREADS]), squares), ATOL, RTOL, List.of("--fmad=false")));
         int tall = 150;
-        int chunks = Reduce.chunks(tall);
-        F32Buffer partial = f32(chunks * cols);
-        add(cases, "column sum partial", Reduce.columnSumPartial(f32(g(random, tall * cols)), partial, tall, cols));
-        add(cases, "column sum final", Reduce.columnSumFinal(partial, f32(g(random, cols)), chunks, cols, true));
-        add(cases, "sum of squares", Reduce.sumOfSquaresPartial(f32(g(random, 5000)), f32(Reduce.sumOfSquaresBlocks(5000)), 5000));
+        int chunks = Math.toIntExact(Reduce.chunks(tall));
+        add(cases, "column sum final", Reduce.columnSumFinal(f32(g(random, chunks * cols)), f32(g(random, cols)), chunks,
+                cols, true));
 
         F32Buffer probabilities = f32(rows * cols);
         F32Buffer logProbabilities = f32(rows * cols);
@@ -127,37 +167,43 @@ final class ParityCases {
         add(cases, "rms norm weight grad", RmsNorm.weightGradPartial(f32(xTall), rstdTall, f32(dyTall), f32(chunks * cols),
                 tall, cols));
 
-        int tokens = 37;
+        int seq = 37;
         int heads = 3;
         int headDim = 16;
-        long[] strides = Rope.contiguousStrides(tokens, heads, headDim);
-        add(cases, "rope", Rope.forward(f32(g(random, 2 * tokens * heads * headDim)), strides,
-                f32(2 * tokens * heads * headDim), strides, 2, tokens, heads, headDim, 100, 1_000_000f));
-        add(cases, "rope backward", Rope.backward(f32(g(random, 2 * tokens * heads * headDim)), strides,
-                f32(2 * tokens * heads * headDim), strides, 2, tokens, heads, headDim, 0, 10_000f));
+        int positions = 1100;
+        F32Buffer table = f32(Rope.table(headDim, 1_000_000, positions));
+        add(cases, "rope", Rope.rotate(f32(g(random, 2 * seq * heads * headDim)), f32(2 * seq * heads * headDim), table, 2,
+                seq, heads, headDim, 1000, positions, false));
+        add(cases, "rope backward", Rope.rotate(f32(g(random, 2 * seq * heads * headDim)), f32(2 * seq * heads * headDim),
+                table, 2, seq, heads, headDim, 0, positions, true));
 
         int vocab = 50;
         int dim = 40;
-        int[] ids = new int[tokens * 3];
+        long[] ids = new long[seq * 3];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = random.nextInt(vocab);
+            ids[i] = random.nextInt(vocab + 1) - (i == 3 ? vocab + 5 : 0);  // one id past the table, one negative
         }
-        add(cases, "embedding", Embedding.forward(I32Buffer.wrap(ids), f32(g(random, vocab * dim)), f32(ids.length * dim),
+        add(cases, "embedding", Embedding.gather(f32(g(random, vocab * dim)), I64Buffer.wrap(ids), f32(ids.length * dim),
                 ids.length, dim, vocab));
         float[] dout = g(random, ids.length * dim);
-        add(cases, "embedding backward", Embedding.backward(I32Buffer.wrap(ids), f32(dout), f32(g(random, vocab * dim)),
+        add(cases, "embedding backward", Embedding.scatterAdd(f32(dout), I64Buffer.wrap(ids), f32(g(random, vocab * dim)),
                 ids.length, dim, vocab));
-        add(cases, "embedding backward atomic", Embedding.backwardAtomic(I32Buffer.wrap(ids), f32(dout),
-                f32(g(random, vocab * dim)), ids.length, dim, vocab));
+        add(cases, "embedding backward atomic", GpuKernel.of(Embedding.class, "scatterAddAtomicKernel").launch(
+                Launches.elementwise((long) ids.length * dim), f32(dout), I64Buffer.wrap(ids), f32(g(random, vocab * dim)),
+                (long) ids.length, (long) dim, (long) vocab));
+        add(cases, "index copy rows", Embedding.copyRows(f32(g(random, vocab * dim)), I64Buffer.wrap(ids),
+                f32(g(random, ids.length * dim)), ids.length, dim, vocab));
 
-        int[] targets = new int[rows];
+        long[] targets = new long[rows];
         for (int r = 0; r < rows; r++) {
-            targets[r] = r % 4 == 0 ? CrossEntropy.IGNORE_INDEX : random.nextInt(cols);
+            targets[r] = r % 4 == 0 ? -100 : random.nextInt(cols);
         }
+        targets[1] = cols + 2;  // out of range: flagged for the host
         F32Buffer lse = f32(rows);
-        add(cases, "cross entropy", CrossEntropy.forward(f32(logits), I32Buffer.wrap(targets), f32(rows), lse, rows, cols));
-        add(cases, "cross entropy backward", CrossEntropy.backward(f32(logits), I32Buffer.wrap(targets), lse,
-                f32(Fixtures.uniform(random, rows, 0.1, 1)), f32(rows * cols), rows, cols));
+        add(cases, "cross entropy", CrossEntropy.forward(f32(logits), I64Buffer.wrap(targets), -100, lse, f32(3 * rows),
+                rows, cols));
+        add(cases, "cross entropy backward", CrossEntropy.backward(f32(logits), I64Buffer.wrap(targets), -100, lse, 0.37f,
+                f32(rows * cols), rows, cols));
 
         add(cases, "adamw", AdamW.step(f32(g(random, n)), f32(g(random, n)), f32(g(random, n)),
                 f32(Fixtures.uniform(random, n, 0, 1)), n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3, 1f));
@@ -167,7 +213,7 @@ final class ParityCases {
     }
 
     private static void attention(List<ParityCase> cases, SplittableRandom random) {
-        Shape shape = new Shape(2, 37, 37, 4, 2, 24, (float) (1 / Math.sqrt(24)));
+        AttentionShape shape = new AttentionShape(2, 4, 2, 37, 37, 24, (float) (1 / Math.sqrt(24)), AttentionMask.CAUSAL);
         Strides strides = Strides.contiguous(37, 4, 24);
         Strides kvStrides = Strides.contiguous(37, 2, 24);
         int qn = 2 * 37 * 4 * 24;
@@ -177,8 +223,9 @@ final class ParityCases {
         F32Buffer v = f32(g(random, kvn));
         F32Buffer o = f32(qn);
         F32Buffer lse = f32(2 * 4 * 37);
-        add(cases, "attention causal gqa", Attention.forward(shape, Mask.causal(0), q, strides, k, v, kvStrides, o, strides, lse));
-        List<KernelLaunch> backward = Attention.backward(shape, Mask.causal(0), q, f32(qn), strides, k, v, f32(kvn), f32(kvn),
+        add(cases, "attention causal gqa", Attention.forward(shape, MaskBytes.NONE, q, strides, k, v, kvStrides, o, strides,
+                lse));
+        List<KernelLaunch> backward = Attention.backward(shape, MaskBytes.NONE, q, f32(qn), strides, k, v, f32(kvn), f32(kvn),
                 kvStrides, o, f32(g(random, qn)), strides, lse, f32(2 * 4 * 37));
         String[] names = {"attention backward delta", "attention backward dq", "attention backward dk dv"};
         for (int i = 0; i < backward.size(); i++) {
@@ -189,8 +236,10 @@ final class ParityCases {
             mask[i] = (byte) (random.nextInt(4) == 0 ? 0 : 1);
         }
         java.util.Arrays.fill(mask, 5 * 37, 6 * 37, (byte) 0);  // a query that sees nothing
-        add(cases, "attention explicit mask", Attention.forward(shape, Mask.explicit(I8Buffer.wrap(mask), 37 * 37, 0, 37), q,
-                strides, k, v, kvStrides, f32(qn), strides, f32(2 * 4 * 37)));
+        AttentionShape explicit = new AttentionShape(2, 4, 2, 37, 37, 24, (float) (1 / Math.sqrt(24)),
+                AttentionMask.EXPLICIT);
+        add(cases, "attention explicit mask", Attention.forward(explicit, new MaskBytes(I8Buffer.wrap(mask), 37 * 37, 0, 37),
+                q, strides, k, v, kvStrides, f32(qn), strides, f32(2 * 4 * 37)));
     }
 
     private static void add(List<ParityCase> cases, String label, KernelLaunch launch) {

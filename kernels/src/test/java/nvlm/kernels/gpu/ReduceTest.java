@@ -1,83 +1,129 @@
 package nvlm.kernels.gpu;
 
 import static nvlm.kernels.gpu.Fixtures.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 import java.util.SplittableRandom;
-import nvlm.kernels.hat.F32Buffer;
+import nvlm.kernels.translator.F32Buffer;
+import nvlm.kernels.translator.I64Buffer;
+import nvlm.kernels.translator.KernelLaunch;
 import org.junit.jupiter.api.Test;
 
 class ReduceTest {
-    // float accumulation of up to a few thousand unit-sized terms against a double sum.
-    private static final double ATOL = 1e-4;
-    private static final double RTOL = 1e-5;
-
-    @Test
-    void rowSumAndRowMaxMatchSerialReductions() {
-        qt().withExamples(12).forAll(integers().between(1, 9), integers().between(1, 700), longs().all())
-                .checkAssert((rows, cols, seed) -> {
-                    float[] x = Fixtures.gaussian(new SplittableRandom(seed), rows * cols, 1);
-                    F32Buffer sums = Fixtures.zeros(rows);
-                    F32Buffer maxima = Fixtures.zeros(rows);
-                    Reduce.rowSum(Fixtures.buffer(x), sums, rows, cols).runOnCpu();
-                    Reduce.rowMax(Fixtures.buffer(x), maxima, rows, cols).runOnCpu();
-                    double[] expectedSum = new double[rows];
-                    double[] expectedMax = new double[rows];
-                    for (int r = 0; r < rows; r++) {
-                        expectedMax[r] = Double.NEGATIVE_INFINITY;
-                        for (int c = 0; c < cols; c++) {
-                            expectedSum[r] += x[r * cols + c];
-                            expectedMax[r] = Math.max(expectedMax[r], x[r * cols + c]);
-                        }
-                    }
-                    assertClose("row sums " + rows + "x" + cols, expectedSum, sums, ATOL, RTOL);
-                    assertClose("row maxima " + rows + "x" + cols, expectedMax, maxima, 0, 0);
-                });
+    /** op over x[o, :, i] in double, the CPU backend's order of evaluation aside. */
+    static double reference(int op, float[] x, long axis, long inner, long o, long i) {
+        double acc = op == Reduce.MAX ? Double.NEGATIVE_INFINITY : op == Reduce.MIN ? Double.POSITIVE_INFINITY : 0;
+        for (long a = 0; a < axis; a++) {
+            double v = x[(int) ((o * axis + a) * inner + i)];
+            acc = switch (op) {
+                case Reduce.MAX -> Math.max(acc, v);
+                case Reduce.MIN -> Math.min(acc, v);
+                default -> acc + v;
+            };
+        }
+        return op == Reduce.MEAN ? acc / axis : acc;
     }
 
     @Test
-    void columnSumInTwoPassesMatchesASerialSum() {
-        qt().withExamples(30).forAll(integers().between(1, 300), integers().between(1, 300), longs().all())
-                .checkAssert((rows, cols, seed) -> {
-                    float[] x = Fixtures.gaussian(new SplittableRandom(seed), rows * cols, 1);
-                    int chunks = Reduce.chunks(rows);
-                    F32Buffer partial = Fixtures.zeros((long) chunks * cols);
-                    F32Buffer out = Fixtures.buffer(Fixtures.gaussian(new SplittableRandom(seed + 1), cols, 1));
-                    float[] before = out.toArray();
-                    Reduce.columnSumPartial(Fixtures.buffer(x), partial, rows, cols).runOnCpu();
-                    Reduce.columnSumFinal(partial, out, chunks, cols, true).runOnCpu();
-                    double[] expected = new double[cols];
-                    for (int c = 0; c < cols; c++) {
-                        expected[c] = before[c];
-                        for (int r = 0; r < rows; r++) {
-                            expected[c] += x[r * cols + c];
-                        }
+    void everyOpAlongAnyAxisMatchesADoubleReference() {
+        // Sums accumulate in double and round once: the f32 result is the rounded double sum.
+        qt().withExamples(40).forAll(integers().between(1, 5), integers().between(1, 300), integers().between(1, 7),
+                longs().all()).checkAssert((outer, axis, inner, seed) -> {
+            SplittableRandom random = new SplittableRandom(seed);
+            float[] x = Fixtures.gaussian(random, outer * axis * inner, 1);
+            for (int op = Reduce.SUM; op <= Reduce.MIN; op++) {
+                double[] expected = new double[outer * inner];
+                for (int o = 0; o < outer; o++) {
+                    for (int i = 0; i < inner; i++) {
+                        expected[o * inner + i] = reference(op, x, axis, inner, o, i);
                     }
-                    assertClose("accumulated column sums " + rows + "x" + cols, expected, out, ATOL, RTOL);
-                    Reduce.columnSumFinal(partial, out, chunks, cols, false).runOnCpu();
-                    for (int c = 0; c < cols; c++) {
-                        expected[c] -= before[c];
+                }
+                F32Buffer out = Fixtures.zeros(outer * inner);
+                if (inner == 1) {
+                    Reduce.lastAxis(op, Fixtures.buffer(x), out, outer, axis).runOnCpu();
+                } else {
+                    F32Buffer partial = Fixtures.zeros(Reduce.partialLength(outer, axis, inner));
+                    for (KernelLaunch launch : Reduce.chunked(op, Fixtures.buffer(x), partial, out, outer, axis, inner)) {
+                        launch.runOnCpu();
                     }
-                    assertClose("column sums " + rows + "x" + cols, expected, out, ATOL, RTOL);
-                });
+                }
+                String what = "op " + op + " over [" + outer + ", " + axis + ", " + inner + "]";
+                assertClose(what, expected, out, 1e-6, 1e-6);
+            }
+        });
     }
 
     @Test
-    void sumOfSquaresInTwoPassesMatchesASerialSum() {
-        qt().withExamples(10).forAll(integers().between(1, 20_000), longs().all()).checkAssert((n, seed) -> {
+    void argmaxTakesTheFirstMaximumAndTheFirstNaN() {
+        float nan = Float.NaN;
+        float[] x = {1, 3, 3, 2, /* row 2 */ nan, 5, nan, 0, /* row 3 */ -1, -1, -1, -1};
+        I64Buffer out = I64Buffer.wrap(new long[3]);
+        Reduce.argmax(F32Buffer.wrap(x), out, 3, 4, 1).runOnCpu();
+        assertEquals(1, out.get(0), "first of the tied maxima");
+        assertEquals(0, out.get(1), "the first NaN wins");
+        assertEquals(0, out.get(2), "all equal");
+        // Along the first axis of [4, 3] (inner 3).
+        I64Buffer columns = I64Buffer.wrap(new long[3]);
+        Reduce.argmax(F32Buffer.wrap(x), columns, 1, 4, 3).runOnCpu();
+        assertEquals(2, columns.get(0), "column 0: 1, 2, nan, -1");
+        assertEquals(1, columns.get(1), "column 1: 3, nan, 0, -1");
+        assertEquals(1, columns.get(2), "column 2: 3, 5, -1, -1");
+    }
+
+    @Test
+    void sumOfSquaresPartialsAddUpInDouble() {
+        qt().withExamples(10).forAll(integers().between(1, 40_000), longs().all()).checkAssert((n, seed) -> {
             float[] x = Fixtures.gaussian(new SplittableRandom(seed), n, 1);
-            int blocks = Reduce.sumOfSquaresBlocks(n);
-            F32Buffer partial = Fixtures.zeros(blocks);
-            F32Buffer total = Fixtures.zeros(1);
-            Reduce.sumOfSquaresPartial(Fixtures.buffer(x), partial, n).runOnCpu();
-            Reduce.rowSum(partial, total, 1, blocks).runOnCpu();
+            var grid = Reduce.squaresGrid(n);
+            I64Buffer partial = I64Buffer.wrap(new long[Math.toIntExact(grid.blocks() * grid.threadsPerBlock())]);
+            Reduce.squares(Fixtures.buffer(x), partial, n).runOnCpu();
+            double total = 0;
+            for (int i = 0; i < partial.length(); i++) {
+                total += Double.longBitsToDouble(partial.get(i));
+            }
             double expected = 0;
             for (float v : x) {
                 expected += (double) v * v;
             }
-            assertClose("sum of squares n=" + n, new double[] {expected}, total, ATOL, RTOL);
+            assertEquals(expected, total, 1e-12 * expected, "sum of squares n=" + n);
         });
+    }
+
+    @Test
+    void columnSumFinalAddsTheChunkPartialsOrAccumulatesThem() {
+        qt().withExamples(30).forAll(integers().between(1, 9), integers().between(1, 300), longs().all())
+                .checkAssert((chunks, cols, seed) -> {
+                    SplittableRandom random = new SplittableRandom(seed);
+                    float[] partial = Fixtures.gaussian(random, chunks * cols, 1);
+                    float[] before = Fixtures.gaussian(random, cols, 1);
+                    double[] sums = new double[cols];
+                    for (int c = 0; c < cols; c++) {
+                        for (int k = 0; k < chunks; k++) {
+                            sums[c] += partial[k * cols + c];
+                        }
+                    }
+                    F32Buffer out = Fixtures.buffer(before);
+                    Reduce.columnSumFinal(Fixtures.buffer(partial), out, chunks, cols, false).runOnCpu();
+                    assertClose("column sums", sums, out, 1e-5, 1e-5);
+                    Reduce.columnSumFinal(Fixtures.buffer(partial), out, chunks, cols, true).runOnCpu();
+                    for (int c = 0; c < cols; c++) {
+                        sums[c] *= 2;
+                    }
+                    assertClose("accumulated column sums", sums, out, 2e-5, 1e-5);
+                });
+    }
+
+    @Test
+    void chunksCoverTheAxisAndSquaresUseAtMostSixtyFourBlocks() {
+        qt().forAll(longs().between(1, 1L << 40)).checkAssert(length -> {
+            long chunks = Reduce.chunks(length);
+            assertEquals(true, chunks * Reduce.CHUNK >= length && (chunks - 1) * Reduce.CHUNK < length, "length " + length);
+        });
+        assertEquals(1, Reduce.squaresGrid(1).gridX());
+        assertEquals(2, Reduce.squaresGrid(257).gridX());
+        assertEquals(64, Reduce.squaresGrid(1L << 30).gridX());
     }
 }

@@ -6,10 +6,13 @@ import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import nvlm.kernels.DType;
-import nvlm.kernels.hat.BF16Buffer;
-import nvlm.kernels.hat.F32Buffer;
+import nvlm.kernels.translator.BF16Buffer;
+import nvlm.kernels.translator.Buffer;
+import nvlm.kernels.translator.F32Buffer;
 import org.junit.jupiter.api.Test;
 
 class StridedCopyTest {
@@ -81,6 +84,115 @@ class StridedCopyTest {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> StridedCopy.f32(
                 Fixtures.zeros(10), new long[] {4, 1}, Fixtures.zeros(12), new long[] {4, 1}, new long[] {3, 4}));
         assertEquals("StridedCopy.f32: src has 10 elements, needs at least 12", error.getMessage());
+    }
+
+    @Test
+    void convertCopiesEveryDtypePairThroughTransposedViewsAsTheCpuBackendConverts() {
+        double[] values = {0, 1, -1, 2.5, -2.75, 300.75, 65504, 1e-3, 1e10, -1e10, 7, -0.4};
+        long[] shape = {3, 4};
+        long[] transposed = {1, 3};  // the source is stored [4, 3]
+        for (DType from : DType.values()) {
+            for (DType to : DType.values()) {
+                Buffer src = typed(from, values);
+                Buffer dst = typed(to, new double[values.length]);
+                StridedCopy.convert(from, src, transposed, to, dst, StridedCopy.contiguousStrides(shape), shape).runOnCpu();
+                for (int r = 0; r < 3; r++) {
+                    for (int c = 0; c < 4; c++) {
+                        double source = read(from, src, c * 3 + r);
+                        long expected = from.isFloatingPoint() || to.isFloatingPoint()
+                                ? bits(to, source) : bits(to, (long) source);
+                        assertEquals(expected, rawBits(to, dst, r * 4 + c), from + " -> " + to + " of " + source);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void fillSetsEveryDtypeAsTheCpuBackendConverts() {
+        for (DType type : DType.values()) {
+            for (double value : new double[] {0, -1.5, 3e9, 1e-3, Double.NEGATIVE_INFINITY}) {
+                Buffer dst = typed(type, new double[5]);
+                StridedCopy.fill(type, dst, 4, value).runOnCpu();
+                // Integers take the value as a Java cast does, BOOL whether it is nonzero.
+                long expected = switch (type) {
+                    case I32 -> (int) value;
+                    case I64 -> (long) value;
+                    case BOOL -> value != 0 ? 1 : 0;
+                    default -> bits(type, value);
+                };
+                for (int i = 0; i < 4; i++) {
+                    assertEquals(expected, rawBits(type, dst, i), "fill " + type + " with " + value);
+                }
+                assertEquals(0, rawBits(type, dst, 4), "fill " + type + " past n");
+            }
+        }
+    }
+
+    /** A buffer of {@code type} holding {@code values} as the CPU backend stores doubles in it. */
+    private static Buffer typed(DType type, double[] values) {
+        MemorySegment memory = switch (type) {
+            case F32 -> MemorySegment.ofArray(new float[values.length]);
+            case BF16, F16 -> MemorySegment.ofArray(new short[values.length]);
+            case I32 -> MemorySegment.ofArray(new int[values.length]);
+            case I64 -> MemorySegment.ofArray(new long[values.length]);
+            case BOOL -> MemorySegment.ofArray(new byte[values.length]);
+        };
+        Buffer buffer = Buffer.of(type, memory);
+        for (int i = 0; i < values.length; i++) {
+            long bits = bits(type, values[i]);
+            switch (type) {
+                case F32, I32 -> memory.setAtIndex(ValueLayout.JAVA_INT, i, (int) bits);
+                case BF16, F16 -> memory.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) bits);
+                case I64 -> memory.setAtIndex(ValueLayout.JAVA_LONG, i, bits);
+                case BOOL -> memory.set(ValueLayout.JAVA_BYTE, i, (byte) bits);
+            }
+        }
+        return buffer;
+    }
+
+    /** The stored bits of {@code value} converted to {@code type} from a float (Java's narrowing casts). */
+    private static long bits(DType type, double value) {
+        return switch (type) {
+            case F32 -> Float.floatToIntBits((float) value);
+            case BF16 -> DType.floatToBf16((float) value);
+            case F16 -> DType.floatToF16((float) value);
+            case I32 -> (int) value;
+            case I64 -> (long) value;
+            case BOOL -> value != 0 ? 1 : 0;
+        };
+    }
+
+    /** The stored bits of the integer {@code value} converted to {@code type} (integer to integer: exactly). */
+    private static long bits(DType type, long value) {
+        return switch (type) {
+            case I32 -> (int) value;
+            case I64 -> value;
+            case BOOL -> value != 0 ? 1 : 0;
+            default -> bits(type, (double) value);
+        };
+    }
+
+    private static double read(DType type, Buffer buffer, int i) {
+        MemorySegment m = buffer.segment();
+        return switch (type) {
+            case F32 -> m.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            case BF16 -> DType.bf16ToFloat(m.getAtIndex(ValueLayout.JAVA_SHORT, i));
+            case F16 -> DType.f16ToFloat(m.getAtIndex(ValueLayout.JAVA_SHORT, i));
+            case I32 -> m.getAtIndex(ValueLayout.JAVA_INT, i);
+            case I64 -> m.getAtIndex(ValueLayout.JAVA_LONG, i);
+            case BOOL -> m.get(ValueLayout.JAVA_BYTE, i) != 0 ? 1 : 0;
+        };
+    }
+
+    private static long rawBits(DType type, Buffer buffer, int i) {
+        MemorySegment m = buffer.segment();
+        return switch (type) {
+            case F32, I32 -> m.getAtIndex(ValueLayout.JAVA_INT, i);
+            case BF16, F16 -> m.getAtIndex(ValueLayout.JAVA_SHORT, i);
+            case I64 -> m.getAtIndex(ValueLayout.JAVA_LONG, i);
+            case BOOL -> m.get(ValueLayout.JAVA_BYTE, i);
+        };
     }
 
     static int[] permutation(SplittableRandom random, int n) {

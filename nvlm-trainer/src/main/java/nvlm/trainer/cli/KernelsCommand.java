@@ -3,19 +3,20 @@ package nvlm.trainer.cli;
 import java.nio.file.Path;
 import java.util.List;
 import nvlm.kernels.gpu.GpuKernels;
-import nvlm.kernels.hat.CudaKernel;
-import nvlm.kernels.hat.GpuKernel;
+import nvlm.kernels.translator.CudaKernel;
+import nvlm.kernels.translator.GpuKernel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ./nvlm kernels}: the Java GPU kernels (nvlm.kernels.gpu) and their CUDA C translations,
- * for inspection: list them, print one, or write them all to a folder.
+ * {@code ./nvlm kernels}: the Java GPU kernels the CUDA backend launches ({@link GpuKernels}, the
+ * one list) and their CUDA C translations, for inspection: list them, print one, or write them
+ * all to a folder.
  */
 @Command(name = "kernels",
-        header = "list the Java GPU kernels, print or dump their CUDA C (--list, --show NAME, --dump DIR)")
+        header = "list the GPU kernels the CUDA backend launches, print or dump their CUDA C (--list, --show NAME, --dump DIR)")
 public final class KernelsCommand implements NvlmCommand {
     @Option(names = "--list", description = "every kernel, its C signature and shared memory")
     boolean list;
