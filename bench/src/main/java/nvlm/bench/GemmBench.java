@@ -9,51 +9,42 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
 import nvlm.kernels.DType;
 import nvlm.kernels.Parallel;
 import nvlm.kernels.cpu.Gemm;
 import nvlm.tensor.io.Json;
-import nvlm.trainer.cli.Args;
-import nvlm.trainer.cli.UsageException;
+import nvlm.trainer.cli.OptionTypes;
+import nvlm.trainer.cli.ProgressOption;
+import nvlm.trainer.train.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code ./nvlm bench gemm}: {@link Gemm} against numpy/OpenBLAS with the same thread count,
  * timings interleaved (Java sample, numpy sample, ...) so machine load hits both alike; one JSON
  * line per (op, shape) with median-based GFLOP/s = 2mnk / median seconds.
  */
-final class GemmBench implements Bench.Subcommand {
+@Command(name = "gemm", header = "Gemm (Vector API) vs numpy/OpenBLAS GFLOP/s on square and transformer shapes",
+        description = """
+                Times nvlm.kernels.cpu.Gemm against numpy (OpenBLAS) run by bench/python/gemm_peer.py with
+                OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = the Java thread count (NVLM_THREADS, default: cores).
+                Samples alternate Java / numpy; GFLOP/s are 2*m*n*k over the median per-call time.
+                Prints one JSON line per op and shape on stdout:
+                  {"op":"sgemm","m":..,"n":..,"k":..,"java_gflops":..,"numpy_gflops":..,"ratio":..}
+                numpy_gflops and ratio are null when python3/numpy is missing (the reason goes to stderr).""")
+final class GemmBench implements Callable<Integer> {
     /**
      * Square sizes, the projections of a 512-wide decoder over 4096 tokens (m x n x k), and 64
      * small products per call like attention's per-head ones (batch x m x n x k).
      */
     static final String DEFAULT_SHAPES = "256,512,1024,2048,4096x1536x512,4096x512x1536,4096x512x512,64x128x64x128";
-
-    private static final String HELP = """
-            usage: ./nvlm bench gemm [--shapes LIST] [--ops LIST] [--layout nn|nt|tn] [--repeats N]
-                                     [--min-seconds S] [--python EXE] [--json-only]
-
-            Times nvlm.kernels.cpu.Gemm against numpy (OpenBLAS) run by bench/python/gemm_peer.py with
-            OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = the Java thread count (NVLM_THREADS, default: cores).
-            Samples alternate Java / numpy; GFLOP/s are 2*m*n*k over the median per-call time.
-            Prints one JSON line per op and shape on stdout:
-              {"op":"sgemm","m":..,"n":..,"k":..,"java_gflops":..,"numpy_gflops":..,"ratio":..}
-            numpy_gflops and ratio are null when python3/numpy is missing (the reason goes to stderr).
-
-              --shapes LIST      comma-separated sizes: N (N x N x N), MxNxK (C[m,n] = A[m,k] B[k,n]) or
-                                 BATCHxMxNxK (that many independent products per call)
-                                 (default %s)
-              --ops LIST         sgemm (f32 A and B) and/or gemm_bf16 (bf16 A and B, f32 C, compared with
-                                 numpy's f32 sgemm because numpy has no bf16 matmul) (default sgemm,gemm_bf16)
-              --layout L         nn: A[m,k] B[k,n]; nt: B stored [n,k] (a linear layer's weight); tn: A stored
-                                 [k,m] (default nn)
-              --repeats N        timed samples per side and shape (default 7)
-              --min-seconds S    each sample repeats the product for at least S seconds (default 0.05)
-              --python EXE       interpreter for the numpy peer (default python3)
-              --json-only        no notes on stderr
-            """.formatted(DEFAULT_SHAPES);
 
     /** One call to time: {@code batch} products C[m,n] = op(A) op(B). */
     record Shape(int batch, int m, int n, int k) {
@@ -64,7 +55,7 @@ final class GemmBench implements Bench.Subcommand {
                 for (int i = 0; i < parts.length; i++) {
                     sizes[i] = Integer.parseInt(parts[i]);
                     if (sizes[i] < 1) {
-                        throw new UsageException("--shapes: '" + word + "' has a size below 1");
+                        throw new TypeConversionException("'" + word + "' has a size below 1");
                     }
                 }
                 switch (sizes.length) {
@@ -76,7 +67,7 @@ final class GemmBench implements Bench.Subcommand {
             } catch (NumberFormatException e) {
                 // reported below
             }
-            throw new UsageException("--shapes: '" + word + "' is none of N, MxNxK, BATCHxMxNxK");
+            throw new TypeConversionException("'" + word + "' is none of N, MxNxK, BATCHxMxNxK");
         }
 
         double flops() {
@@ -84,44 +75,48 @@ final class GemmBench implements Bench.Subcommand {
         }
     }
 
-    @Override
-    public String summary() {
-        return "Gemm (Vector API) vs numpy/OpenBLAS GFLOP/s on square and transformer shapes";
+    @Option(names = "--shapes", paramLabel = "SHAPE", split = ",", converter = ShapeType.class, defaultValue = DEFAULT_SHAPES,
+            description = "comma-separated sizes: N (N x N x N), MxNxK (C[m,n] = A[m,k] B[k,n]) or BATCHxMxNxK (that many"
+                    + " independent products per call) (default ${DEFAULT-VALUE})")
+    List<Shape> shapes;
+    @Option(names = "--ops", paramLabel = "OP", split = ",", defaultValue = "sgemm,gemm_bf16", description = "sgemm (f32 A and"
+            + " B) and/or gemm_bf16 (bf16 A and B, f32 C, compared with numpy's f32 sgemm because numpy has no bf16 matmul)"
+            + " (default ${DEFAULT-VALUE})")
+    List<Op> ops;
+    @Option(names = "--layout", paramLabel = "L", defaultValue = "nn", description = "nn: A[m,k] B[k,n]; nt: B stored [n,k] (a"
+            + " linear layer's weight); tn: A stored [k,m] (default ${DEFAULT-VALUE})")
+    Layout layout;
+    @Option(names = "--repeats", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
+            description = "timed samples per side and shape (default ${DEFAULT-VALUE})")
+    int repeats = 7;
+    @Option(names = "--min-seconds", paramLabel = "S", description = "each sample repeats the product for at least S seconds"
+            + " (default ${DEFAULT-VALUE})")
+    double minSeconds = 0.05;
+    @Option(names = "--python", paramLabel = "EXE", description = "interpreter for the numpy peer (default ${DEFAULT-VALUE})")
+    String python = "python3";
+    @Option(names = "--json-only", description = "no notes on stderr (and no progress)")
+    boolean jsonOnly;
+    @Mixin
+    ProgressOption progress;
+
+    /** The operand types timed (named in lower case on the command line and in the JSON). */
+    enum Op { SGEMM, GEMM_BF16 }
+
+    /** Where the operands are transposed (named as {@link Op}). */
+    enum Layout { NN, NT, TN }
+
+    /** {@code --shapes} words. */
+    static final class ShapeType implements ITypeConverter<Shape> {
+        @Override
+        public Shape convert(String word) {
+            return Shape.parse(word);
+        }
     }
 
     @Override
-    public int run(List<String> words) {
-        Args args = Args.parse("bench gemm", words,
-                Set.of("shapes", "ops", "layout", "repeats", "min-seconds", "python"), Set.of("json-only", "help"));
-        if (args.has("help")) {
-            System.out.print(HELP);
-            return 0;
-        }
-        if (!args.positional().isEmpty()) {
-            throw new UsageException("unexpected argument '" + args.positional().getFirst() + "' (see ./nvlm bench gemm --help)");
-        }
-        List<Shape> shapes = new ArrayList<>();
-        for (String word : args.get("shapes", DEFAULT_SHAPES).split(",")) {
-            shapes.add(Shape.parse(word));
-        }
-        List<String> ops = Arrays.asList(args.get("ops", "sgemm,gemm_bf16").split(","));
-        for (String op : ops) {
-            if (!op.equals("sgemm") && !op.equals("gemm_bf16")) {
-                throw new UsageException("--ops: unknown op '" + op + "' (sgemm, gemm_bf16)");
-            }
-        }
-        String layout = args.get("layout", "nn");
-        if (!Set.of("nn", "nt", "tn").contains(layout)) {
-            throw new UsageException("--layout must be nn, nt or tn, got '" + layout + "'");
-        }
-        int repeats = args.getInt("repeats", 7);
-        if (repeats < 1) {
-            throw new UsageException("--repeats must be >= 1, got " + repeats);
-        }
-        double minSeconds = args.getDouble("min-seconds", 0.05);
-        boolean notes = !args.has("json-only");
-
-        try (NumpyPeer peer = NumpyPeer.start(args.get("python", "python3"), Parallel.threads())) {
+    public Integer call() {
+        boolean notes = !jsonOnly;
+        try (NumpyPeer peer = NumpyPeer.start(python, Parallel.threads())) {
             if (!peer.available()) {
                 System.err.println("bench gemm: numpy peer unavailable, numpy_gflops will be null: " + peer.reason());
             } else if (notes) {
@@ -130,12 +125,19 @@ final class GemmBench implements Bench.Subcommand {
                         + "; load average " + loadAverage());
             }
             warmUp(layout);
-            for (String op : ops) {
+            ProgressBar bar = ProgressBar.counting(System.err, notes ? progress.mode : ProgressBar.Mode.OFF, "bench gemm",
+                    (long) ops.size() * shapes.size(), "cases");
+            int done = 0;
+            for (Op op : ops) {
                 for (Shape shape : shapes) {
-                    System.out.println(Json.write(measure(op, shape, layout, repeats, minSeconds, peer)));
+                    Map<String, Object> line = measure(op, shape, layout, repeats, minSeconds, peer);
+                    bar.clear();
+                    System.out.println(Json.write(line));
                     System.out.flush();
+                    bar.advanceTo(++done);
                 }
             }
+            bar.finish();
             if (notes) {
                 System.err.println("bench gemm: load average at the end " + loadAverage());
             }
@@ -143,9 +145,9 @@ final class GemmBench implements Bench.Subcommand {
         return 0;
     }
 
-    private static Map<String, Object> measure(String op, Shape shape, String layout, int repeats,
+    private static Map<String, Object> measure(Op op, Shape shape, Layout layout, int repeats,
                                                double minSeconds, NumpyPeer peer) {
-        DType type = op.equals("sgemm") ? DType.F32 : DType.BF16;
+        DType type = op == Op.SGEMM ? DType.F32 : DType.BF16;
         double[] javaSeconds = new double[repeats];
         List<Double> numpySeconds = new ArrayList<>();
         try (Arena arena = Arena.ofShared()) {
@@ -162,7 +164,7 @@ final class GemmBench implements Bench.Subcommand {
                     product.run();
                 }
                 javaSeconds[r] = (System.nanoTime() - start) * 1e-9 / perSample;
-                double[] numpy = peer.time(shape.batch(), shape.m(), shape.n(), shape.k(), layout, 1, minSeconds);
+                double[] numpy = peer.time(shape.batch(), shape.m(), shape.n(), shape.k(), layout.name().toLowerCase(Locale.ROOT), 1, minSeconds);
                 if (numpy != null) {
                     for (double s : numpy) {
                         numpySeconds.add(s);
@@ -176,15 +178,15 @@ final class GemmBench implements Bench.Subcommand {
             numpyGflops = shape.flops() / median(numpySeconds.stream().mapToDouble(Double::doubleValue).toArray()) / 1e9;
         }
         Map<String, Object> line = new LinkedHashMap<>();
-        line.put("op", op);
+        line.put("op", op.name().toLowerCase(Locale.ROOT));
         if (shape.batch() > 1) {
             line.put("batch", (long) shape.batch());
         }
         line.put("m", (long) shape.m());
         line.put("n", (long) shape.n());
         line.put("k", (long) shape.k());
-        if (!layout.equals("nn")) {
-            line.put("layout", layout);
+        if (layout != Layout.NN) {
+            line.put("layout", layout.name().toLowerCase(Locale.ROOT));
         }
         line.put("java_gflops", significant(javaGflops));
         line.put("numpy_gflops", numpyGflops == null ? null : significant(numpyGflops));
@@ -202,11 +204,11 @@ final class GemmBench implements Bench.Subcommand {
         private final MemorySegment b;
         private final MemorySegment c;
 
-        Product(Arena arena, DType type, Shape shape, String layout) {
+        Product(Arena arena, DType type, Shape shape, Layout layout) {
             this.type = type;
             this.shape = shape;
-            this.transA = layout.equals("tn");
-            this.transB = layout.equals("nt");
+            this.transA = layout == Layout.TN;
+            this.transB = layout == Layout.NT;
             SplittableRandom random = new SplittableRandom(1);
             this.a = random(arena, type, (long) shape.batch() * shape.m() * shape.k(), random);
             this.b = random(arena, type, (long) shape.batch() * shape.k() * shape.n(), random);
@@ -239,7 +241,7 @@ final class GemmBench implements Bench.Subcommand {
      * micro-kernel is orders of magnitude slower and would turn the first large shape's warm-up
      * call into minutes.
      */
-    private static void warmUp(String layout) {
+    private static void warmUp(Layout layout) {
         try (Arena arena = Arena.ofShared()) {
             Product f32 = new Product(arena, DType.F32, new Shape(1, 96, 96, 96), layout);
             Product bf16 = new Product(arena, DType.BF16, new Shape(1, 96, 96, 96), layout);

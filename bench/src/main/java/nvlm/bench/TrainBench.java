@@ -8,75 +8,71 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
+import nvlm.kernels.Parallel;
 import nvlm.model.config.Architecture;
 import nvlm.tensor.Device;
 import nvlm.tensor.io.Json;
-import nvlm.trainer.cli.Args;
+import nvlm.trainer.cli.OptionTypes;
+import nvlm.trainer.cli.ProgressOption;
+import nvlm.trainer.experiment.ThroughputOptions;
 import nvlm.trainer.experiment.TrainingThroughput;
+import nvlm.trainer.train.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code ./nvlm bench train}: samples/s of a Java training step and of the PyTorch reference
  * (tests/reference/bench_train.py, eager, same model folder, same batch file, same thread count,
  * vision frozen in both) in one run, and their ratio.
  */
-final class TrainBench implements Bench.Subcommand {
-    private static final String USAGE = """
-            usage: ./nvlm bench train [--arch d|x|h] [--preset tiny|small] [--rows N] [--steps N] [--warmup N]
-                                      [--threads N] [--python PATH] [--device cpu|cuda]
-
-            Times full training steps (forward, loss, backward, AdamW; the vision encoder frozen) of one model
-            on one batch (N rows, each a 6+1-tile image of the synthetic world) in Java, then the PyTorch
-            reference of the same model folder on the same batch file, and prints one JSON line:
-            {"java_samples_per_s":..,"torch_samples_per_s":..,"ratio":..} (ratio = java / torch).
-
-              --arch A      d, x or h (default d)
-              --preset P    tiny or small (default small)
-              --rows N      samples per step (default 2)
-              --steps N     timed steps; the median step counts (default 5)
-              --warmup N    untimed steps first (default 3)
-              --threads N   PyTorch threads (default: this machine's cores, as the Java kernels use)
-              --python P    the interpreter with torch (default /usr/bin/python3)
-            """;
+@Command(name = "train", header = "samples/s of a Java training step vs the PyTorch reference on the same model and batch",
+        description = """
+                Times full training steps (forward, loss, backward, AdamW; the vision encoder frozen) of one model
+                on one batch (N rows, each a 6+1-tile image of the synthetic world) in Java, then the PyTorch
+                reference of the same model folder on the same batch file, and prints one JSON line:
+                {"java_samples_per_s":..,"torch_samples_per_s":..,"ratio":..} (ratio = java / torch).""")
+final class TrainBench implements Callable<Integer> {
+    @Option(names = "--arch", paramLabel = "A", defaultValue = "d", description = "d, x or h (default ${DEFAULT-VALUE})")
+    Architecture arch;
+    @Mixin
+    ThroughputOptions timed;
+    @Option(names = "--steps", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
+            description = "timed steps; the median step counts (default ${DEFAULT-VALUE})")
+    int steps = 5;
+    @Option(names = "--warmup", paramLabel = "N", converter = OptionTypes.NonNegative.class,
+            description = "untimed steps first (default ${DEFAULT-VALUE})")
+    int warmup = 3;
+    @Option(names = "--threads", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
+            description = "PyTorch threads (default: this machine's cores, as the Java kernels use)")
+    int threads = Parallel.threads();
+    @Option(names = "--python", paramLabel = "P", description = "the interpreter with torch (default ${DEFAULT-VALUE})")
+    String python = "/usr/bin/python3";
+    @Mixin
+    ProgressOption progress;
 
     @Override
-    public String summary() {
-        return "samples/s of a Java training step vs the PyTorch reference on the same model and batch";
-    }
-
-    @Override
-    public int run(List<String> words) throws Exception {
-        Args args = Args.parse("bench train", words, Set.of("arch", "preset", "rows", "steps", "warmup", "threads", "python",
-                "device", "seed"), Set.of("help"));
-        if (args.has("help")) {
-            System.out.print(USAGE);
-            return 0;
-        }
-        Architecture arch = Architecture.parse(args.get("arch", "d"));
-        String preset = args.get("preset", "small");
-        int rows = args.getInt("rows", 2);
-        int steps = args.getInt("steps", 5);
-        int warmup = args.getInt("warmup", 3);
-        int threads = args.getInt("threads", nvlm.kernels.Parallel.threads());
-        Device device = Device.parse(args.get("device", "cpu"));
-        TrainingThroughput java = new TrainingThroughput(arch, preset, rows, args.getLong("seed", 0), device);
+    public Integer call() throws Exception {
+        TrainingThroughput java = timed.model(arch);
         Path dir = Files.createTempDirectory("nvlm-bench-train");
         try {
             Path modelDir = dir.resolve("model");
             Path batchFile = dir.resolve("batch.safetensors");
             java.save(modelDir, batchFile);
-            TrainingThroughput.Result ours = java.measure(warmup, steps);
+            ProgressBar bar = ProgressBar.counting(System.err, progress.mode, "bench train", steps, "steps");
+            TrainingThroughput.Result ours = java.measure(warmup, steps, bar::advanceTo);
+            bar.finish();
             System.err.printf("java : %.4f s/step, %.3f samples/s (%d rows x %d tokens, %s %s)%n", ours.secondsPerStep(),
-                    ours.samplesPerSecond(), ours.rows(), ours.tokensPerRow(), arch, preset);
-            Double torch = torchSamplesPerSecond(args.get("python", "/usr/bin/python3"), modelDir, batchFile, steps, warmup,
-                    threads, device);
+                    ours.samplesPerSecond(), ours.rows(), ours.tokensPerRow(), arch, timed.preset);
+            Double torch = torchSamplesPerSecond(python, modelDir, batchFile, steps, warmup, threads, timed.device.device);
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("java_samples_per_s", ours.samplesPerSecond());
             json.put("torch_samples_per_s", torch);
             json.put("ratio", torch == null ? null : ours.samplesPerSecond() / torch);
             json.put("arch", arch.name());
-            json.put("preset", preset);
-            json.put("rows", (long) rows);
+            json.put("preset", timed.preset);
+            json.put("rows", (long) timed.rows);
             json.put("tokens_per_row", ours.tokensPerRow());
             System.out.println(Json.write(json));
             return 0;

@@ -2,7 +2,6 @@ package nvlm.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -11,20 +10,21 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import nvlm.tensor.io.Json;
-import nvlm.trainer.cli.UsageException;
+import nvlm.trainer.cli.Main;
 import org.junit.jupiter.api.Test;
 
 /** {@code ./nvlm bench}: dispatch, help, and the JSON lines of {@code bench gemm}. */
 class BenchTest {
     @Test
     void helpListsTheGemmBenchmark() throws Exception {
-        String out = capture(() -> new Bench().run(List.of("--help")));
-        assertTrue(out.contains("gemm"), out);
+        String out = capture(() -> Main.run(List.of("bench", "--help")));
+        assertTrue(out.contains("gemm") && out.contains("train"), out);
+        assertTrue(capture(() -> Main.run(List.of("--help"))).contains("bench"), "bench is a command of ./nvlm");
     }
 
     @Test
     void gemmPrintsOneJsonLinePerOpAndShapeWithNullPeerWhenPythonIsMissing() throws Exception {
-        String out = capture(() -> new Bench().run(List.of("gemm", "--shapes", "16x8x4,2x8x8x8", "--ops", "sgemm,gemm_bf16",
+        String out = capture(() -> Main.run(List.of("bench", "gemm", "--shapes", "16x8x4,2x8x8x8", "--ops", "sgemm,gemm_bf16",
                 "--repeats", "1", "--min-seconds", "0.001", "--python", "/nonexistent/python3", "--json-only")));
         List<String> lines = out.lines().toList();
         assertEquals(4, lines.size(), out);
@@ -43,13 +43,31 @@ class BenchTest {
     }
 
     @Test
-    void badFlagsAreUsageErrors() {
-        assertThrows(UsageException.class, () -> new Bench().run(List.of("nosuch")));
-        assertThrows(UsageException.class, () -> new Bench().run(List.of("gemm", "--shapes", "12x")));
-        assertThrows(UsageException.class, () -> new Bench().run(List.of("gemm", "--shapes", "0")));
-        assertThrows(UsageException.class, () -> new Bench().run(List.of("gemm", "--ops", "dgemm")));
-        assertThrows(UsageException.class, () -> new Bench().run(List.of("gemm", "--layout", "xx")));
-        assertThrows(UsageException.class, () -> new Bench().run(List.of("gemm", "--bogus")));
+    void badFlagsAreUsageErrorsNamingTheOption() {
+        assertUsageError("unknown command 'nosuch'; commands: gemm, train", "nosuch");
+        assertUsageError("'12x' is none of N, MxNxK, BATCHxMxNxK", "gemm", "--shapes", "12x");
+        assertUsageError("'0' has a size below 1", "gemm", "--shapes", "0");
+        assertUsageError("expected sgemm or gemm_bf16, got 'dgemm'", "gemm", "--ops", "dgemm");
+        assertUsageError("expected nn, nt or tn, got 'xx'", "gemm", "--layout", "xx");
+        assertUsageError("Unknown option: '--bogus'", "gemm", "--bogus");
+        assertUsageError("unknown architecture 'q'", "train", "--arch", "q");
+        assertUsageError("must be >= 1, got 0", "train", "--rows", "0");
+    }
+
+    private static void assertUsageError(String message, String... words) {
+        List<String> all = new java.util.ArrayList<>(List.of("bench"));
+        all.addAll(List.of(words));
+        PrintStream original = System.err;
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(Main.USAGE_ERROR, Main.run(all), String.join(" ", all));
+        } finally {
+            System.setErr(original);
+        }
+        String err = bytes.toString(StandardCharsets.UTF_8);
+        String option = words.length > 1 ? words[1] : "";
+        assertTrue(err.contains(message) && (!option.startsWith("--") || err.contains("'" + option + "'")), err);
     }
 
     @FunctionalInterface

@@ -25,14 +25,32 @@ public final class Checkpoint {
     private Checkpoint() {
     }
 
+    /** Follows {@link #load}: bytes of tensor data read so far, and in all. */
+    public interface LoadProgress {
+        void read(long bytes, long totalBytes);
+    }
+
     /** Reads a model folder onto a device: every missing, unexpected or mis-shaped tensor is reported by name in one error. */
     public static Nvlm load(Path dir, Device device) throws IOException {
+        return load(dir, device, (bytes, total) -> {
+        });
+    }
+
+    /** {@link #load(Path, Device)}, telling {@code progress} after each tensor read. */
+    public static Nvlm load(Path dir, Device device, LoadProgress progress) throws IOException {
         NvlmConfig config = NvlmConfig.read(dir.resolve(CONFIG));
         Nvlm model = Nvlm.create(config, new SplittableRandom(0));
         Map<String, Tensor> weights = new LinkedHashMap<>();
         try (ShardedCheckpoint checkpoint = ShardedCheckpoint.open(dir)) {
+            long total = 0;
+            for (String name : checkpoint.names()) {
+                total += checkpoint.entry(name).byteSize();
+            }
+            long read = 0;
             for (String name : checkpoint.names()) {
                 weights.put(name, Safetensors.read(checkpoint, name));
+                read += checkpoint.entry(name).byteSize();
+                progress.read(read, total);
             }
         }
         Map<String, Tensor> mapped = WeightNames.toSpecNames(weights, config);

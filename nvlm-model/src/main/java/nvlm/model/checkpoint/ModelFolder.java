@@ -36,6 +36,11 @@ public record ModelFolder(Path dir, NvlmConfig config, Tokenizer tokenizer) {
         return Checkpoint.load(dir, device);
     }
 
+    /** {@link #load(Device)}, telling {@code progress} as the weights are read. */
+    public Nvlm load(Device device, Checkpoint.LoadProgress progress) throws IOException {
+        return Checkpoint.load(dir, device, progress);
+    }
+
     /** The prompt builder for this model (no default system prompt). */
     public PromptBuilder promptBuilder() {
         return new PromptBuilder(config.architecture(), config.vision().imageSize(), config.tokensPerTile(), config.tokens(),

@@ -143,7 +143,7 @@ public final class BackbonePretraining {
             // The decoder as saved (BF16), on the cells view: what stages 1 and 2 build on.
             Nvlm saved = Checkpoint.load(out, Device.CPU);
             EvalResult decoder = Evaluation.run(saved, encoder, Evaluation.worldExamples(world, Split.TEST, recipe.evalSamples(),
-                    recipe.evalSamples(), View.CELLS, TagMode.parse(config.tiling().tagMode())), Evaluation.MAX_NEW_TOKENS, null);
+                    recipe.evalSamples(), View.CELLS, TagMode.parse(config.tiling().tagMode())), Evaluation.MAX_NEW_TOKENS, mode, progress);
             progress.print("  decoder on the cells view:\n" + decoder.table());
             manifest.put("decoder_accuracy_cells_view", new LinkedHashMap<>(decoder.accuracies()));
         }

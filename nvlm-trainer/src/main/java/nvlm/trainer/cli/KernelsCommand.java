@@ -2,55 +2,54 @@ package nvlm.trainer.cli;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Set;
 import nvlm.kernels.gpu.GpuKernels;
 import nvlm.kernels.translator.CudaKernel;
 import nvlm.kernels.translator.GpuKernel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code ./nvlm kernels}: the Java GPU kernels the CUDA backend launches ({@link GpuKernels}, the
  * one list) and their CUDA C translations, for inspection: list them, print one, or write them
  * all to a folder.
  */
-public final class KernelsCommand implements Command {
-    @Override
-    public String name() {
-        return "kernels";
-    }
+@Command(name = "kernels",
+        header = "list the GPU kernels the CUDA backend launches, print or dump their CUDA C (--list, --show NAME, --dump DIR)")
+public final class KernelsCommand implements NvlmCommand {
+    @Option(names = "--list", description = "every kernel, its C signature and shared memory")
+    boolean list;
+    @Option(names = "--show", paramLabel = "NAME", description = "print one kernel's CUDA C, e.g. Softmax.forwardKernel")
+    String show;
+    @Option(names = "--dump", paramLabel = "DIR", description = "write every kernel's CUDA C to DIR/<Class>_<method>.cu")
+    Path dump;
+    @Option(names = "--arch", paramLabel = "SM", description = "the GPU architecture translated for (default ${DEFAULT-VALUE})")
+    String arch = GpuKernel.DEFAULT_ARCH;
+    @Spec
+    CommandSpec spec;
 
     @Override
-    public String summary() {
-        return "list the GPU kernels the CUDA backend launches, print or dump their CUDA C (--list, --show NAME, --dump DIR)";
-    }
-
-    @Override
-    public int run(List<String> words) throws Exception {
-        Args args = Args.parse(name(), words, Set.of("dump", "show", "arch"), Set.of("list", "help"));
-        if (args.has("help") || (!args.has("dump") && !args.has("show") && !args.has("list"))) {
-            System.out.println("""
-                    usage: ./nvlm kernels --list                  every kernel, its C signature and shared memory
-                           ./nvlm kernels --show Softmax.forwardKernel [--arch sm_90]   one kernel's CUDA C
-                           ./nvlm kernels --dump DIR [--arch sm_90]  every kernel's CUDA C, DIR/<Class>_<method>.cu""");
-            return args.has("help") ? 0 : 2;
+    public Integer call() throws Exception {
+        if (!list && show == null && dump == null) {
+            return Main.usage(spec);
         }
-        String arch = args.get("arch", GpuKernel.DEFAULT_ARCH);
         List<GpuKernel> kernels = GpuKernels.all();
-        if (args.has("list")) {
+        if (list) {
             for (GpuKernel kernel : kernels) {
                 CudaKernel cuda = kernel.cuda(arch);
                 System.out.printf("%-40s shared %6d B%s  %s%n", kernel.name(), cuda.staticSharedBytes(),
                         cuda.usesBarrier() ? ", barriers" : "", cuda.signature());
             }
         }
-        if (args.has("show")) {
-            String wanted = args.get("show", "");
-            GpuKernel kernel = kernels.stream().filter(k -> k.name().equals(wanted)).findFirst()
-                    .orElseThrow(() -> new UsageException("no kernel named '" + wanted + "' (see ./nvlm kernels --list)"));
+        if (show != null) {
+            GpuKernel kernel = kernels.stream().filter(k -> k.name().equals(show)).findFirst()
+                    .orElseThrow(() -> new UsageException("no kernel named '" + show + "' (see ./nvlm kernels --list)"));
             System.out.print(kernel.cuda(arch).source());
         }
-        if (args.has("dump")) {
-            List<Path> files = GpuKernel.writeCudaSources(args.getPath("dump", null), kernels, arch);
-            System.out.println("wrote " + files.size() + " CUDA C files for " + arch + " to " + args.get("dump", ""));
+        if (dump != null) {
+            List<Path> files = GpuKernel.writeCudaSources(dump, kernels, arch);
+            System.out.println("wrote " + files.size() + " CUDA C files for " + arch + " to " + dump);
         }
         return 0;
     }

@@ -1,16 +1,38 @@
 package nvlm.trainer.cli;
 
+import static picocli.CommandLine.Model.UsageMessageSpec.SECTION_KEY_HEADER;
+import static picocli.CommandLine.Model.UsageMessageSpec.SECTION_KEY_HEADER_HEADING;
+import static picocli.CommandLine.Model.UsageMessageSpec.SECTION_KEY_SYNOPSIS;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
+import java.util.ResourceBundle;
 import java.util.ServiceLoader;
-import java.util.TreeMap;
+import picocli.CommandLine.Command;
+import picocli.CommandLine;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
-/** Entry point of {@code ./nvlm}: dispatches to the registered {@link Command}s. */
-public final class Main {
-    private Main() {
-    }
+/**
+ * Entry point of {@code ./nvlm}: one picocli tree holds every command, the experiments (under
+ * {@code experiment}) and the benchmarks (under {@code bench}); this class dispatches, gives each
+ * command {@code -h/--help} and {@code --version}, and turns outcomes into exit statuses.
+ */
+@Command(name = "nvlm", subcommands = HelpCommand.class,
+        description = "NVLM-D, NVLM-X and NVLM-H on the JVM: train, evaluate and run them.",
+        footer = {"", "./nvlm shell opens jshell with the nvlm jars and the API imported (the launcher starts it).",
+                "./nvlm <command> --help shows a command's options."})
+public final class Main implements NvlmCommand {
+    /** Exit status of a command line that cannot run as written (an unknown option, a bad value). */
+    public static final int USAGE_ERROR = 2;
+    /** Exit status of a command that ran and failed. */
+    public static final int FAILURE = 1;
 
     public static void main(String[] args) {
         System.exit(run(List.of(args)));
@@ -18,30 +40,97 @@ public final class Main {
 
     /** Runs the command line and returns the exit status (0 ok, 1 failure, 2 usage error). */
     public static int run(List<String> args) {
-        Map<String, Command> commands = commands();
-        if (args.isEmpty() || args.getFirst().equals("--help") || args.getFirst().equals("-h")
-                || args.getFirst().equals("help")) {
-            printHelp(commands);
-            return args.isEmpty() ? 2 : 0;
+        return commandLine(args).execute(args.toArray(String[]::new));
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    /** {@code ./nvlm} alone: the list of commands, as a usage error. */
+    @Override
+    public Integer call() {
+        return usage(spec);
+    }
+
+    /**
+     * Prints {@code command}'s help on stdout and returns {@link #USAGE_ERROR}: what a command
+     * group given no subcommand, or a command given nothing to do, answers.
+     */
+    public static int usage(CommandSpec command) {
+        command.commandLine().usage(System.out);
+        return USAGE_ERROR;
+    }
+
+    /** The whole tree: this root, every {@link NvlmCommand} found by ServiceLoader (sorted by name), and theirs. */
+    public static CommandLine commandLine() {
+        return commandLine(List.of());
+    }
+
+    /**
+     * The tree {@code args} need: only the command they name (or ask help for), since reading every
+     * command's options takes most of a second; every command for the list, an unknown name and tests.
+     */
+    static CommandLine commandLine(List<String> args) {
+        CommandLine root = new CommandLine(new Main());
+        String named = args.size() > 1 && args.getFirst().equals("help") ? args.get(1) : args.isEmpty() ? "" : args.getFirst();
+        List<ServiceLoader.Provider<NvlmCommand>> commands = ServiceLoader.load(NvlmCommand.class).stream()
+                .sorted(Comparator.comparing(Main::name)).toList();
+        boolean one = commands.stream().anyMatch(c -> name(c).equals(named));
+        commands.stream().filter(c -> !one || name(c).equals(named)).forEach(c -> root.addSubcommand(c.get()));
+        configure(root);
+        OptionTypes.register(root);
+        // Repeating an option keeps the last value, and words starting with '@' are words, not argument files.
+        root.setOverwrittenOptionsAllowed(true).setExpandAtFiles(false)
+                .setParameterExceptionHandler(Main::usageError).setExecutionExceptionHandler(Main::failure);
+        return root;
+    }
+
+    private static String name(ServiceLoader.Provider<NvlmCommand> command) {
+        return command.type().getAnnotation(Command.class).name();
+    }
+
+    /** What every command gets: -h/--help, --version, and one help layout (usage line, summary, description, options). */
+    private static void configure(CommandLine command) {
+        CommandSpec spec = command.getCommandSpec();
+        spec.mixinStandardHelpOptions(true);
+        spec.versionProvider(new Version());
+        spec.usageMessage().width(110).sortOptions(false).descriptionHeading("%n").commandListHeading("%nCommands:%n");
+        if (spec.usageMessage().optionListHeading().isEmpty()) {
+            spec.usageMessage().optionListHeading("%n");
         }
-        Command command = commands.get(args.getFirst());
-        if (command == null) {
-            System.err.println("nvlm: unknown command '" + args.getFirst() + "'. Commands: "
-                    + String.join(", ", commands.keySet()) + ". See ./nvlm --help.");
-            return 2;
+        List<String> sections = new ArrayList<>(command.getHelpSectionKeys());
+        sections.removeAll(List.of(SECTION_KEY_HEADER_HEADING, SECTION_KEY_HEADER));
+        sections.addAll(sections.indexOf(SECTION_KEY_SYNOPSIS) + 1, List.of(SECTION_KEY_HEADER_HEADING, SECTION_KEY_HEADER));
+        command.setHelpSectionKeys(sections);
+        command.getSubcommands().values().forEach(Main::configure);
+    }
+
+    private static int usageError(ParameterException e, String[] args) {
+        CommandLine command = e.getCommandLine();
+        String name = command.getCommandSpec().qualifiedName();
+        String message = e.getMessage();
+        List<String> unmatched = command.getUnmatchedArguments();
+        if (!(e instanceof UnmatchedArgumentException) && !unmatched.isEmpty()) {
+            // picocli checks required options first; a mistyped option is the likelier cause, so it is named first
+            message = (unmatched.getFirst().startsWith("-") ? "Unknown option: '" : "Unmatched argument: '") + unmatched.getFirst() + "'";
+        } else if (e instanceof UnmatchedArgumentException u && !command.getSubcommands().isEmpty() && !u.getUnmatched().isEmpty()
+                && !u.getUnmatched().getFirst().startsWith("-")) {
+            message = "unknown command '" + u.getUnmatched().getFirst() + "'; commands: "
+                    + String.join(", ", command.getSubcommands().keySet().stream().filter(n -> !n.equals("help")).toList());
         }
-        try {
-            return command.run(new ArrayList<>(args.subList(1, args.size())));
-        } catch (UsageException e) {
-            System.err.println("nvlm " + command.name() + ": " + e.getMessage());
-            return 2;
-        } catch (Exception e) {
-            System.err.println("nvlm " + command.name() + ": " + describe(e));
-            if (System.getenv("NVLM_DEBUG") != null) {
-                e.printStackTrace();
-            }
-            return 1;
+        System.err.println(name + ": " + message + " (see ./" + name + " --help)");
+        return USAGE_ERROR;
+    }
+
+    private static int failure(Exception e, CommandLine command, ParseResult parsed) {
+        System.err.println(command.getCommandSpec().qualifiedName() + ": " + describe(e));
+        if (e instanceof UsageException) {
+            return USAGE_ERROR;
         }
+        if (System.getenv("NVLM_DEBUG") != null) {
+            e.printStackTrace();
+        }
+        return FAILURE;
     }
 
     private static String describe(Throwable e) {
@@ -52,25 +141,12 @@ public final class Main {
         return message.toString();
     }
 
-    private static Map<String, Command> commands() {
-        Map<String, Command> commands = new TreeMap<>();
-        for (Command command : ServiceLoader.load(Command.class)) {
-            Command previous = commands.put(command.name(), command);
-            if (previous != null) {
-                throw new IllegalStateException("two commands named '" + command.name() + "': "
-                        + previous.getClass().getName() + " and " + command.getClass().getName());
-            }
-        }
-        return commands;
-    }
-
-    private static void printHelp(Map<String, Command> commands) {
-        System.out.println("usage: ./nvlm <command> [args]   (./nvlm <command> --help for its flags)");
-        System.out.println();
-        int width = commands.keySet().stream().map(String::length).max(Comparator.naturalOrder()).orElse(8);
-        System.out.printf("  %-" + width + "s  %s%n", "shell", "jshell with the nvlm jars and API imported");
-        for (Command command : commands.values()) {
-            System.out.printf("  %-" + width + "s  %s%n", command.name(), command.summary());
+    /** {@code --version}: the build's version (filtered into version.properties by Maven) and the Java runtime. */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"nvlm-java " + ResourceBundle.getBundle("nvlm.trainer.cli.version").getString("version"),
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.vm.vendor") + ")"};
         }
     }
 }

@@ -8,16 +8,11 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import javax.imageio.ImageIO;
 import nvlm.model.tiling.BicubicResampler;
 import nvlm.model.tiling.DynamicTiler;
 import nvlm.model.tiling.ImageLoader;
@@ -25,137 +20,113 @@ import nvlm.model.tiling.RgbImage;
 import nvlm.model.tiling.TagMode;
 import nvlm.model.tiling.TilePlan;
 import nvlm.tensor.io.Json;
+import nvlm.trainer.report.LinePlot;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * {@code ./nvlm tiles}: shows how dynamic high-resolution tiling (NVLM_SPEC.md section 1) cuts an
  * image, and the tile tags (section 6) the prompt gets.
  */
-public final class TilesCommand implements Command {
-    private static final String USAGE = """
-            usage: ./nvlm tiles IMAGE [options]
-                   ./nvlm tiles --size WxH [options]
-
-            Prints the dynamic high-resolution tiling decision for an image (NVLM spec section 1):
-            the grid (columns x rows), the number of tiles including the thumbnail, and each tile's tag.
-
-              IMAGE             a PNG, JPEG, BMP or GIF file (its size is read from the header first)
-              --size WxH        decide for a size without an image, e.g. --size 1920x1080
-              --tag-mode M      none | 1d | 2d_grid | 2d_bbox (default 1d): how tiles are tagged
-              --tile-size S     tile side in pixels (default 448)
-              --max-tiles N     most tiles in the grid, thumbnail not counted (default 6)
-              --min-tiles N     fewest tiles in the grid (default 1)
-              --no-thumbnail    do not append the whole-image thumbnail to multi-tile grids
-              --json            print one line: {"grid":[cols,rows],"tiles":N,"thumbnail":true|false,"tags":[...]}
-                                (tags: one per tile in prompt order, thumbnail last; [] in tag mode none)
-              --png OUT         also draw the resized image with the grid and the tags (and the thumbnail
-                                beside it) to the PNG file OUT (written to a temp file, then renamed)
-              --max-pixels N    refuse images with more pixels than this (default 89478485, Pillow's limit)
-              --help            this text
-            """;
-
-    private final PrintStream out;
-
-    public TilesCommand() {
-        this(System.out);
-    }
-
-    TilesCommand(PrintStream out) {
-        this.out = out;
-    }
-
-    @Override
-    public String name() {
-        return "tiles";
-    }
+@Command(name = "tiles", header = "show how an image is tiled (grid, thumbnail, tile tags); --png draws it",
+        customSynopsis = {"nvlm tiles IMAGE [options]", "       nvlm tiles --size WxH [options]"},
+        description = """
+                Prints the dynamic high-resolution tiling decision for an image (NVLM spec section 1):
+                the grid (columns x rows), the number of tiles including the thumbnail, and each tile's tag.""")
+public final class TilesCommand implements NvlmCommand {
+    @Parameters(paramLabel = "IMAGE", arity = "0..1", description = "a PNG, JPEG, BMP or GIF file (its size is read from the"
+            + " header first)")
+    Path image;
+    @Option(names = "--size", paramLabel = "WxH", description = "decide for a size without an image, e.g. --size 1920x1080")
+    String size;
+    @Option(names = "--tag-mode", paramLabel = "M", defaultValue = "1d", description = "none, 1d, 2d_grid or 2d_bbox (default"
+            + " ${DEFAULT-VALUE}): how tiles are tagged")
+    TagMode mode;
+    @Option(names = "--tile-size", paramLabel = "S", converter = OptionTypes.AtLeastOne.class,
+            description = "tile side in pixels (default ${DEFAULT-VALUE})")
+    int tileSize = 448;
+    @Option(names = "--max-tiles", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
+            description = "most tiles in the grid, thumbnail not counted (default ${DEFAULT-VALUE})")
+    int maxTiles = 6;
+    @Option(names = "--min-tiles", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
+            description = "fewest tiles in the grid (default ${DEFAULT-VALUE})")
+    int minTiles = 1;
+    @Option(names = "--no-thumbnail", description = "do not append the whole-image thumbnail to multi-tile grids")
+    boolean noThumbnail;
+    @Option(names = "--json", description = "print one line: {\"grid\":[cols,rows],\"tiles\":N,\"thumbnail\":true|false,"
+            + "\"tags\":[...]} (tags: one per tile in prompt order, thumbnail last; [] in tag mode none)")
+    boolean json;
+    @Option(names = "--png", paramLabel = "OUT", description = "also draw the resized image with the grid and the tags (and the"
+            + " thumbnail beside it) to the PNG file OUT (written to a temp file, then renamed)")
+    Path png;
+    @Option(names = "--max-pixels", paramLabel = "N", description = "refuse images with more pixels than this (default"
+            + " ${DEFAULT-VALUE}, Pillow's limit)")
+    long maxPixels = ImageLoader.DEFAULT_MAX_PIXELS;
 
     @Override
-    public String summary() {
-        return "show how an image is tiled (grid, thumbnail, tile tags); --png draws it";
-    }
-
-    @Override
-    public int run(List<String> words) throws IOException {
-        Args args = Args.parse(name(), words, Set.of("tag-mode", "png", "tile-size", "max-tiles", "min-tiles", "size", "max-pixels"),
-                Set.of("json", "no-thumbnail", "help"));
-        if (args.has("help")) {
-            out.print(USAGE);
-            return 0;
-        }
-        TagMode mode;
-        try {
-            mode = TagMode.parse(args.get("tag-mode", "1d"));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--tag-mode: " + e.getMessage());
-        }
-        int tileSize = positive(args, "tile-size", 448);
-        int maxTiles = positive(args, "max-tiles", 6);
-        int minTiles = positive(args, "min-tiles", 1);
+    public Integer call() throws IOException {
         if (minTiles > maxTiles) {
             throw new UsageException("--min-tiles " + minTiles + " is more than --max-tiles " + maxTiles);
         }
-        DynamicTiler tiler = new DynamicTiler(tileSize, minTiles, maxTiles, !args.has("no-thumbnail"));
-        List<String> positional = args.positional();
+        DynamicTiler tiler = new DynamicTiler(tileSize, minTiles, maxTiles, !noThumbnail);
         int width;
         int height;
-        RgbImage image = null;
+        RgbImage picture = null;
         String what;
-        if (args.has("size")) {
-            if (!positional.isEmpty()) {
+        if (size != null) {
+            if (image != null) {
                 throw new UsageException("give either an IMAGE or --size WxH, not both");
             }
-            if (args.has("png")) {
+            if (png != null) {
                 throw new UsageException("--png needs an IMAGE to draw on, not --size");
             }
-            int[] size = parseSize(args.get("size", null));
-            width = size[0];
-            height = size[1];
+            int[] parsed = parseSize(size);
+            width = parsed[0];
+            height = parsed[1];
             what = "size";
         } else {
-            if (positional.size() != 1) {
-                throw new UsageException(positional.isEmpty() ? "give an IMAGE or --size WxH (see ./nvlm tiles --help)"
-                        : "expected one IMAGE, got " + positional.size() + ": " + String.join(" ", positional));
+            if (image == null) {
+                throw new UsageException("give an IMAGE or --size WxH (see ./nvlm tiles --help)");
             }
-            long maxPixels = args.getLong("max-pixels", ImageLoader.DEFAULT_MAX_PIXELS);
             if (maxPixels <= 0) {
                 throw new UsageException("--max-pixels must be positive, got " + maxPixels);
             }
-            Path file = Path.of(positional.getFirst());
             ImageLoader loader = new ImageLoader(maxPixels);
-            if (args.has("png")) {
-                image = loader.load(file);
-                width = image.width();
-                height = image.height();
+            if (png != null) {
+                picture = loader.load(image);
+                width = picture.width();
+                height = picture.height();
             } else {
-                int[] size = loader.readSize(file); // the decision needs only the header
-                width = size[0];
-                height = size[1];
+                int[] read = loader.readSize(image); // the decision needs only the header
+                width = read[0];
+                height = read[1];
             }
-            what = file.toString();
+            what = image.toString();
         }
         TilePlan plan = tiler.plan(width, height);
         List<String> tags = mode == TagMode.NONE ? List.of() : mode.tags(plan);
-        if (args.has("json")) {
-            Map<String, Object> json = new LinkedHashMap<>();
-            json.put("grid", List.of(plan.cols(), plan.rows()));
-            json.put("tiles", plan.tileCount());
-            json.put("thumbnail", plan.thumbnail());
-            json.put("tags", tags);
-            out.println(Json.write(json));
+        if (json) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("grid", List.of(plan.cols(), plan.rows()));
+            line.put("tiles", plan.tileCount());
+            line.put("thumbnail", plan.thumbnail());
+            line.put("tags", tags);
+            System.out.println(Json.write(line));
         } else {
             printText(what, plan, mode);
         }
-        if (args.has("png")) {
-            Path png = Path.of(args.get("png", null));
-            writePngAtomically(draw(image, plan, mode), png);
-            if (!args.has("json")) {
-                out.println("wrote " + png);
+        if (png != null) {
+            LinePlot.writePng(draw(picture, plan, mode), png);
+            if (!json) {
+                System.out.println("wrote " + png);
             }
         }
         return 0;
     }
 
     private void printText(String what, TilePlan plan, TagMode mode) {
-        out.printf(Locale.ROOT, "%s: %dx%d -> grid %dx%d (cols x rows), %d tile%s of %dx%d%s, tag mode %s%n", what,
+        System.out.printf(Locale.ROOT, "%s: %dx%d -> grid %dx%d (cols x rows), %d tile%s of %dx%d%s, tag mode %s%n", what,
                 plan.imageWidth(), plan.imageHeight(), plan.cols(), plan.rows(), plan.tileCount(), plan.tileCount() == 1 ? "" : "s",
                 plan.tileSize(), plan.tileSize(), plan.thumbnail() ? " (" + plan.gridTiles() + " + thumbnail)" : "", mode.configName());
         for (int k = 0; k < plan.tileCount(); k++) {
@@ -164,16 +135,8 @@ public final class TilesCommand implements Command {
                     : String.format(Locale.ROOT, "column %d, row %d: x %.3f-%.3f, y %.3f-%.3f", plan.column(k), plan.row(k),
                     b[0], b[2], b[1], b[3]);
             String tag = mode == TagMode.NONE ? "(no tag)" : mode.tag(plan, k);
-            out.printf(Locale.ROOT, "  tile %-2d %-32s %s%n", k, tag, where);
+            System.out.printf(Locale.ROOT, "  tile %-2d %-32s %s%n", k, tag, where);
         }
-    }
-
-    private static int positive(Args args, String name, int fallback) {
-        int v = args.getInt(name, fallback);
-        if (v <= 0) {
-            throw new UsageException("--" + name + " must be positive, got " + v);
-        }
-        return v;
     }
 
     static int[] parseSize(String text) {
@@ -247,18 +210,6 @@ public final class TilesCommand implements Command {
         g.setColor(Color.YELLOW);
         for (int i = 0; i < lines.size(); i++) {
             g.drawString(lines.get(i), x + 3, y + 1 + m.getAscent() + i * m.getHeight());
-        }
-    }
-
-    static void writePngAtomically(BufferedImage image, Path file) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-        try {
-            if (!ImageIO.write(image, "png", tmp.toFile())) {
-                throw new IOException("no PNG writer available");
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
         }
     }
 }

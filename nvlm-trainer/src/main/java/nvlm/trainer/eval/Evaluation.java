@@ -1,5 +1,6 @@
 package nvlm.trainer.eval;
 
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +20,7 @@ import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
 import nvlm.trainer.data.View;
+import nvlm.trainer.train.ProgressBar;
 
 /**
  * Exact-match evaluation (issue 4 part 6): each example's prompt (everything but the answer) is
@@ -72,6 +74,18 @@ public final class Evaluation {
             out.put(f.id(), examples);
         }
         return out;
+    }
+
+    /** {@link #run} with a bar of the examples done and the time left ({@link ProgressBar#counting}) on {@code out}. */
+    public static EvalResult run(Nvlm model, SampleEncoder encoder, Map<String, List<Example>> examplesByFamily, int maxNewTokens,
+                                 ProgressBar.Mode mode, PrintStream out) {
+        long count = examplesByFamily.values().stream().mapToLong(List::size).sum();
+        ProgressBar bar = ProgressBar.counting(out, mode, "evaluation", count, "examples");
+        try {
+            return run(model, encoder, examplesByFamily, maxNewTokens, bar::advanceTo);
+        } finally {
+            bar.finish();
+        }
     }
 
     /** Scores every family's examples. {@code progress} sees the count of examples done (may be null). */

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.NvlmConfig;
@@ -21,6 +22,8 @@ import nvlm.trainer.pipeline.Demo;
 import nvlm.trainer.pipeline.DemoRecipe;
 import nvlm.trainer.train.StageConfig;
 import nvlm.trainer.train.TrainResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /**
  * {@code ./nvlm experiment text-mix}: the paper's Table 8 at toy scale. Multimodal SFT with the
@@ -28,45 +31,31 @@ import nvlm.trainer.train.TrainResult;
  * the text-only (and image) accuracy of the backbone, then runs stage 1 once and, from its result,
  * two stage 2 runs that differ only in the text-only ratio: 0, and the demo's.
  */
-public final class TextMixExperiment implements Experiment {
+@Command(name = TextMixExperiment.NAME,
+        header = "text-only accuracy of the backbone vs SFT without / with text-only data (paper Table 8)",
+        description = """
+                The paper's Table 8 at toy scale (NVLM-D, tiny preset, the synthetic world): text-only accuracy
+                (families text_...) of
+                  backbone          the LLM backbone as shipped (stage 0), with an untrained projector
+                  sft_without_text  after stage 1 and stage 2 with no text-only data mixed in (ratio 0)
+                  sft_with_text     after stage 1 and stage 2 with the demo's text-only ratio
+                Stage 1 runs once; both stage 2 runs start from its result with the same seed and steps. The image
+                families are measured too (exact match on the test split, as ./nvlm eval).
+                Prints a table and, with --json, {"backbone":{family:accuracy,...,"text_only_mean":..},
+                "sft_without_text":{..},"sft_with_text":{..}} (accuracies in [0, 1]); results.json in the run folder
+                holds the same object. Run folders: <out>/stage1, <out>/sft_without_text, <out>/sft_with_text.""")
+public final class TextMixExperiment implements Callable<Integer> {
     static final String NAME = "text-mix";
     public static final String BACKBONE = "backbone";
     public static final String WITHOUT_TEXT = "sft_without_text";
     public static final String WITH_TEXT = "sft_with_text";
 
-    static final String USAGE = """
-            usage: ./nvlm experiment text-mix [--backbones DIR] [--stage1-steps N] [--stage2-steps N] [--samples N]
-                                              [--text-samples N] [--seed S] [--out DIR] [--progress M] [--json]
-
-            The paper's Table 8 at toy scale (NVLM-D, tiny preset, the synthetic world): text-only accuracy
-            (families text_...) of
-              backbone          the LLM backbone as shipped (stage 0), with an untrained projector
-              sft_without_text  after stage 1 and stage 2 with no text-only data mixed in (ratio 0)
-              sft_with_text     after stage 1 and stage 2 with the demo's text-only ratio (%s)
-            Stage 1 runs once; both stage 2 runs start from its result with the same seed and steps. The image
-            families are measured too (exact match on the test split, as ./nvlm eval).
-            Prints a table and, with --json, {"backbone":{family:accuracy,...,"text_only_mean":..},
-            "sft_without_text":{..},"sft_with_text":{..}} (accuracies in [0, 1]); results.json in the run folder
-            holds the same object. Run folders: <out>/stage1, <out>/sft_without_text, <out>/sft_with_text.
-
-            """.formatted(DemoRecipe.of(WorldExperiment.ARCH, 1).stage2().textOnlyRatio())
-            + WorldExperiment.flagsUsage(NAME, DemoRecipe.of(WorldExperiment.ARCH, 1).evalSamples(),
-            DemoRecipe.of(WorldExperiment.ARCH, 1).textEvalSamples());
+    @Mixin
+    WorldExperiment.Options options = new WorldExperiment.Options(NAME, DemoRecipe.of(WorldExperiment.ARCH, 1).textEvalSamples());
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String summary() {
-        return "text-only accuracy of the backbone vs SFT without / with text-only data (paper Table 8)";
-    }
-
-    @Override
-    public int run(List<String> words) throws IOException {
-        DemoRecipe demo = DemoRecipe.of(WorldExperiment.ARCH, 1);
-        return WorldExperiment.command(NAME, words, USAGE, demo.evalSamples(), demo.textEvalSamples(), TextMixExperiment::report);
+    public Integer call() throws IOException {
+        return options.run(TextMixExperiment::report);
     }
 
     /** Runs the experiment, prints its table, writes {@value WorldExperiment#RESULTS} and returns the JSON object. */
@@ -97,7 +86,7 @@ public final class TextMixExperiment implements Experiment {
 
         Nvlm model = start.model(config, w.seed());
         log.printf(Locale.ROOT, "%n== backbone%n");
-        results.put(BACKBONE, WorldExperiment.evaluate(model, encoder, test, log));
+        results.put(BACKBONE, w.evaluate(model, encoder, test));
         log.printf(Locale.ROOT, "backbone: text-only mean %s%n", WorldExperiment.percent(results.get(BACKBONE).textOnlyAccuracy()));
 
         log.printf(Locale.ROOT, "%n== stage 1 (shared)%n");
@@ -111,7 +100,7 @@ public final class TextMixExperiment implements Experiment {
             Nvlm m = Checkpoint.load(stage1.modelDir(), Device.CPU);
             EvalResult[] evaluation = new EvalResult[1];
             Demo.train(m, run.getValue(), data, config, w.trainerOptions(trained -> {
-                evaluation[0] = WorldExperiment.evaluate(trained, encoder, test, log);
+                evaluation[0] = w.evaluate(trained, encoder, test);
                 return evaluation[0].accuracies();
             }), w.out().resolve(run.getKey()));
             results.put(run.getKey(), evaluation[0]);

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import nvlm.model.Nvlm;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.prompt.Sample;
@@ -20,7 +21,8 @@ import nvlm.trainer.eval.EvalResult;
 import nvlm.trainer.eval.Evaluation;
 import nvlm.trainer.pipeline.DataSpec;
 import nvlm.trainer.pipeline.Demo;
-import nvlm.trainer.pipeline.DemoRecipe;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /**
  * {@code ./nvlm experiment tile-tags}: the paper's Table 1 at toy scale. For each
@@ -30,44 +32,32 @@ import nvlm.trainer.pipeline.DemoRecipe;
  * trained with. The paper finds DHR beats low resolution and tags help, 1-D best
  * (OCR-heavy benchmarks gain most).
  */
-public final class TileTagsExperiment implements Experiment {
+@Command(name = TileTagsExperiment.NAME,
+        header = "low-res vs DHR without tags vs 1-D / 2-D grid / 2-D bbox tile tags, trained and evaluated (paper Table 1)",
+        description = """
+                The paper's Table 1 at toy scale (NVLM-D, tiny preset, the synthetic world): five runs, each from the
+                same backbones with the same seeds and step counts, differing only in how images are tiled and tagged:
+                  low_res      one S x S tile per image (no dynamic high resolution, no tag)
+                  dhr_no_tags  dynamic high resolution (up to 6 tiles + thumbnail), tiles back to back
+                  1d           DHR, each tile announced by <tile_k> (the paper's choice)
+                  2d_grid      DHR, <tile_x{col}_y{row}>
+                  2d_bbox      DHR, <tile_bbox_{x0}_{y0}_{x1}_{y1}> (the tile's box in the image, two decimals)
+                Each run trains stage 1 and stage 2 and is evaluated (exact match) on the test split with its own tiling.
+                Prints a table (rows: setting; columns: each image family's accuracy and the image mean) and, with
+                --json, {"low_res":{family:accuracy,...,"image_mean":..},"dhr_no_tags":{..},"1d":{..},"2d_grid":{..},
+                "2d_bbox":{..}} (accuracies in [0, 1]); results.json in the run folder holds the same object.
+                Run folders: <out>/<setting>/stage1, <out>/<setting>/stage2.""")
+public final class TileTagsExperiment implements Callable<Integer> {
     static final String NAME = "tile-tags";
     /** Text-only tasks see no image, so the tiling cannot matter to them; they are left out unless asked for. */
     static final int TEXT_SAMPLES = 0;
 
-    static final String USAGE = """
-            usage: ./nvlm experiment tile-tags [--backbones DIR] [--stage1-steps N] [--stage2-steps N] [--samples N]
-                                               [--text-samples N] [--seed S] [--out DIR] [--progress M] [--json]
-
-            The paper's Table 1 at toy scale (NVLM-D, tiny preset, the synthetic world): five runs, each from the
-            same backbones with the same seeds and step counts, differing only in how images are tiled and tagged:
-              low_res      one S x S tile per image (no dynamic high resolution, no tag)
-              dhr_no_tags  dynamic high resolution (up to 6 tiles + thumbnail), tiles back to back
-              1d           DHR, each tile announced by <tile_k> (the paper's choice)
-              2d_grid      DHR, <tile_x{col}_y{row}>
-              2d_bbox      DHR, <tile_bbox_{x0}_{y0}_{x1}_{y1}> (the tile's box in the image, two decimals)
-            Each run trains stage 1 and stage 2 and is evaluated (exact match) on the test split with its own tiling.
-            Prints a table (rows: setting; columns: each image family's accuracy and the image mean) and, with
-            --json, {"low_res":{family:accuracy,...,"image_mean":..},"dhr_no_tags":{..},"1d":{..},"2d_grid":{..},
-            "2d_bbox":{..}} (accuracies in [0, 1]); results.json in the run folder holds the same object.
-            Run folders: <out>/<setting>/stage1, <out>/<setting>/stage2.
-
-            """ + WorldExperiment.flagsUsage(NAME, DemoRecipe.of(WorldExperiment.ARCH, 1).evalSamples(), TEXT_SAMPLES);
+    @Mixin
+    WorldExperiment.Options options = new WorldExperiment.Options(NAME, TEXT_SAMPLES);
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public String summary() {
-        return "low-res vs DHR without tags vs 1-D / 2-D grid / 2-D bbox tile tags, trained and evaluated (paper Table 1)";
-    }
-
-    @Override
-    public int run(List<String> words) throws IOException {
-        return WorldExperiment.command(NAME, words, USAGE, DemoRecipe.of(WorldExperiment.ARCH, 1).evalSamples(), TEXT_SAMPLES,
-                TileTagsExperiment::report);
+    public Integer call() throws IOException {
+        return options.run(TileTagsExperiment::report);
     }
 
     /** Runs the experiment, prints its table, writes {@value WorldExperiment#RESULTS} and returns the JSON object. */
@@ -106,7 +96,7 @@ public final class TileTagsExperiment implements Experiment {
             Demo.train(model, w.recipe().stage1(), spec, config, w.trainerOptions(null), w.out().resolve(s.key()).resolve("stage1"));
             EvalResult[] evaluation = new EvalResult[1];
             Demo.train(model, w.recipe().stage2(), spec, config, w.trainerOptions(m -> {
-                evaluation[0] = WorldExperiment.evaluate(m, encoder, test, log);
+                evaluation[0] = w.evaluate(m, encoder, test);
                 return evaluation[0].accuracies();
             }), w.out().resolve(s.key()).resolve("stage2"));
             results.put(s, evaluation[0]);

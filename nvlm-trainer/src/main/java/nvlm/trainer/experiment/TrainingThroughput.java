@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
+import nvlm.model.config.Architecture;
 import nvlm.model.Batch;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
@@ -78,13 +80,14 @@ public final class TrainingThroughput {
      * Runs at least {@code warmup} untimed steps, and more until the JIT has settled (the last
      * three warm-up steps within 15% of each other, or two minutes spent), then {@code steps}
      * timed ones; the median step decides. The Vector API kernels are slow until C2 compiles
-     * them, which takes many steps on two busy cores.
+     * them, which takes many steps on two busy cores. {@code stepsDone} follows the timed steps.
      */
-    public Result measure(int warmup, int steps) {
+    public Result measure(int warmup, int steps, IntConsumer stepsDone) {
         warmUp(warmup);
         double[] seconds = new double[steps];
         for (int s = 0; s < steps; s++) {
             seconds[s] = step();
+            stepsDone.accept(s + 1);
         }
         return result(seconds);
     }

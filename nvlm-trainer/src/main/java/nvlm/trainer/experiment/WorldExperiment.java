@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import nvlm.model.Nvlm;
 import nvlm.model.config.Architecture;
@@ -17,8 +16,8 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.backbone.Backbones;
-import nvlm.trainer.cli.Args;
-import nvlm.trainer.cli.UsageException;
+import nvlm.trainer.cli.DemoRecipeOptions;
+import nvlm.trainer.cli.ProgressOption;
 import nvlm.trainer.data.Example;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.SyntheticWorld;
@@ -31,6 +30,8 @@ import nvlm.trainer.train.Evaluator;
 import nvlm.trainer.train.ProgressBar;
 import nvlm.trainer.train.TrainerOptions;
 import nvlm.trainer.train.TrainingCheckpoint;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * What the training experiments share ({@code tile-tags}, {@code text-mix}): NVLM-D at the tiny
@@ -43,7 +44,7 @@ import nvlm.trainer.train.TrainingCheckpoint;
  * @param recipe      stages 1 and 2 and the evaluation's sample counts
  * @param seed        seed of the new weights (projector) and of the stages' data order
  * @param out         the run folder
- * @param progress    how training progress is shown
+ * @param progress    how training and evaluation progress is shown
  * @param json        print one JSON object of the figures on stdout
  * @param log         where tables, messages and progress go (stderr when stdout carries the JSON)
  */
@@ -54,92 +55,48 @@ public record WorldExperiment(String name, Path backbones, DemoRecipe recipe, lo
     public static final String RESULTS = "results.json";
     /** Written first into the run folder: what ran, and the mark that lets a later run reuse the folder. */
     public static final String EXPERIMENT_JSON = "experiment.json";
-    static final Set<String> VALUED = Set.of("backbones", "stage1-steps", "stage2-steps", "samples", "text-samples", "seed", "out",
-            "progress");
-    static final Set<String> SWITCHES = Set.of("json", "help");
-
-    /** The help lines of the shared flags. */
-    static String flagsUsage(String name, int samples, int textSamples) {
-        DemoRecipe demo = DemoRecipe.of(ARCH, 1);
-        return String.format(Locale.ROOT, """
-                  --backbones DIR    start from these backbones (./nvlm pretrain-backbones --out DIR, or a model folder
-                                     of the tiny preset's shapes) instead of the ones shipped with the build
-                  --stage1-steps N   stage 1 optimizer steps (default %d, the demo's)
-                  --stage2-steps N   stage 2 optimizer steps (default %d, the demo's)
-                  --samples N        test examples per image family (default %d)
-                  --text-samples N   test examples per text-only family (default %d)
-                  --seed S           seed of the new weights (projector) and of the stages' data order (default 1, as
-                                     the demo); the world is the backbones' (their backbones.json world_seed)
-                  --out DIR          run folder (default runs/experiment-%s): one run folder per stage, %s,
-                                     %s. A folder an earlier run of the experiment wrote is reused
-                  --progress M       training progress: auto | bar | lines | off (default auto)
-                  --json             print one JSON object of the figures on stdout (the table goes to stderr)
-                  --help             this text
-                """, demo.stage1().totalSteps(), demo.stage2().totalSteps(), samples, textSamples, name, RESULTS, EXPERIMENT_JSON);
-    }
-
-    /** The settings of {@code args} (parsed with {@link #VALUED} and {@link #SWITCHES}). */
-    /** What an experiment does once its flags are parsed: run, print its table, return its JSON object. */
-    interface Report {
-        Map<String, Object> run(WorldExperiment w) throws IOException;
-    }
 
     /**
-     * The command body both world experiments share: parse {@code words}, print {@code usage} for
-     * --help, otherwise run {@code report} and, with --json, print its object on stdout.
+     * The options of a world experiment ({@code @Mixin}), defaults the demo's, and how its command
+     * runs: the settings to {@link Report#run}, then with --json its object on stdout.
      */
-    static int command(String name, List<String> words, String usage, int defaultSamples, int defaultTextSamples, Report report)
-            throws IOException {
-        Args args = Args.parse("experiment " + name, words, VALUED, SWITCHES);
-        if (args.has("help")) {
-            System.out.print(usage);
+    public static final class Options {
+        private final String name;
+        @Mixin
+        DemoRecipeOptions recipe;
+        @Option(names = "--out", paramLabel = "DIR", description = "run folder (default ${DEFAULT-VALUE}): one run folder per"
+                + " stage, " + RESULTS + ", " + EXPERIMENT_JSON + ". A folder an earlier run of the experiment wrote is reused")
+        Path out;
+        @Mixin
+        ProgressOption progress;
+        @Option(names = "--json", description = "print one JSON object of the figures on stdout (the table goes to stderr)")
+        boolean json;
+
+        /** Defaults: the demo's, but {@code textSamples} test examples per text-only family. */
+        Options(String name, int textSamples) {
+            this.name = name;
+            this.recipe = new DemoRecipeOptions(textSamples);
+            this.out = Path.of("runs", "experiment-" + name);
+        }
+
+        WorldExperiment settings() {
+            return new WorldExperiment(name, recipe.backbones, recipe.recipe(ARCH), recipe.seed, out, progress.mode, json,
+                    json ? System.err : System.out);
+        }
+
+        /** Runs {@code report} with these settings; with --json prints its object on stdout. */
+        int run(Report report) throws IOException {
+            Map<String, Object> figures = report.run(settings());
+            if (json) {
+                System.out.println(Json.write(figures));
+            }
             return 0;
         }
-        WorldExperiment w = of(name, args, defaultSamples, defaultTextSamples);
-        Map<String, Object> json = report.run(w);
-        if (w.json()) {
-            System.out.println(Json.write(json));
-        }
-        return 0;
     }
 
-    static WorldExperiment of(String name, Args args, int defaultSamples, int defaultTextSamples) {
-        if (!args.positional().isEmpty()) {
-            throw new UsageException("unexpected argument '" + args.positional().getFirst() + "' (see ./nvlm experiment " + name
-                    + " --help)");
-        }
-        long seed = args.getLong("seed", 1);
-        DemoRecipe recipe = DemoRecipe.of(ARCH, seed);
-        int s1 = args.getInt("stage1-steps", recipe.stage1().totalSteps());
-        int s2 = args.getInt("stage2-steps", recipe.stage2().totalSteps());
-        if (s1 < 1 || s2 < 1) {
-            throw new UsageException("--stage1-steps and --stage2-steps must be >= 1, got " + s1 + ", " + s2);
-        }
-        int samples = nonNegative(args, "samples", defaultSamples);
-        int textSamples = nonNegative(args, "text-samples", defaultTextSamples);
-        recipe = recipe.withSteps(s1, s2).withEvalSamples(samples, textSamples);
-        boolean json = args.has("json");
-        return new WorldExperiment(name, args.getPath("backbones", null), recipe, seed,
-                args.getPath("out", Path.of("runs", "experiment-" + name)), progress(args.get("progress", "auto")), json,
-                json ? System.err : System.out);
-    }
-
-    private static int nonNegative(Args args, String flag, int fallback) {
-        int n = args.getInt(flag, fallback);
-        if (n < 0) {
-            throw new UsageException("--" + flag + " must be >= 0, got " + n);
-        }
-        return n;
-    }
-
-    static ProgressBar.Mode progress(String text) {
-        return switch (text.toLowerCase(Locale.ROOT)) {
-            case "auto" -> ProgressBar.Mode.auto();
-            case "bar" -> ProgressBar.Mode.BAR;
-            case "lines" -> ProgressBar.Mode.LINES;
-            case "off" -> ProgressBar.Mode.OFF;
-            default -> throw new UsageException("--progress must be auto, bar, lines or off, got '" + text + "'");
-        };
+    /** What an experiment does once its options are parsed: run, print its table, return its JSON object. */
+    interface Report {
+        Map<String, Object> run(WorldExperiment w) throws IOException;
     }
 
     /** The tiny NVLM-D config every run starts from (the preset's tiling; an experiment may change it). */
@@ -272,10 +229,10 @@ public record WorldExperiment(String name, Path backbones, DemoRecipe recipe, lo
         return Double.isNaN(accuracy) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * accuracy);
     }
 
-    /** Exact match on {@code examples} ({@link Evaluation#run}), with how many and how long in the log. */
-    static EvalResult evaluate(Nvlm model, SampleEncoder encoder, Map<String, List<Example>> examples, PrintStream log) {
+    /** Exact match on {@code examples} ({@link Evaluation#run}) with progress, and how many and how long in the log. */
+    EvalResult evaluate(Nvlm model, SampleEncoder encoder, Map<String, List<Example>> examples) {
         long start = System.nanoTime();
-        EvalResult r = Evaluation.run(model, encoder, examples, Evaluation.MAX_NEW_TOKENS, null);
+        EvalResult r = Evaluation.run(model, encoder, examples, Evaluation.MAX_NEW_TOKENS, progress, log);
         log.printf(Locale.ROOT, "evaluated %d test examples in %.1f s%n", examples.values().stream().mapToInt(List::size).sum(),
                 (System.nanoTime() - start) / 1e9);
         return r;

@@ -61,6 +61,15 @@ public final class Demo {
     /** Written into the final model folder: which world (seed) it was trained and is evaluated on. */
     public static final String WORLD_JSON = "world.json";
 
+    /** The world seed a model folder was trained on ({@value #WORLD_JSON}), else 1 (the shipped backbones'). */
+    public static long worldSeed(Path modelDir) throws IOException {
+        Path file = modelDir.resolve(WORLD_JSON);
+        if (Files.exists(file) && Json.parseObject(Files.readString(file)).get("world_seed") instanceof Long seed) {
+            return seed;
+        }
+        return 1;
+    }
+
     private Demo() {
     }
 
@@ -105,7 +114,7 @@ public final class Demo {
         long t = System.nanoTime();
         Map<String, List<Example>> textExamples = Evaluation.worldExamples(world, Split.TEST, 0, s.recipe().textEvalSamples(),
                 View.IMAGE, tagMode);
-        EvalResult backboneText = Evaluation.run(model, encoder, textExamples, Evaluation.MAX_NEW_TOKENS, null);
+        EvalResult backboneText = Evaluation.run(model, encoder, textExamples, Evaluation.MAX_NEW_TOKENS, s.progress(), log);
         seconds.put("backbone_eval", elapsed(t));
         log.print("backbone (stage 0) text-only accuracy:\n" + backboneText.table());
 
@@ -114,7 +123,7 @@ public final class Demo {
                 s.recipe().textEvalSamples() / 4, View.IMAGE, tagMode);
         DataSpec data = DataSpec.world(worldSeed, s.recipe().questions());
         TrainResult r1 = train(model, s.recipe().stage1(), data, config, options(s, m -> Evaluation.run(m, encoder, stage1Examples,
-                Evaluation.MAX_NEW_TOKENS, null).accuracies()), s.out().resolve("stage1"));
+                Evaluation.MAX_NEW_TOKENS, s.progress(), log).accuracies()), s.out().resolve("stage1"));
         seconds.put("stage1", elapsed(t));
 
         t = System.nanoTime();
@@ -123,7 +132,7 @@ public final class Demo {
         EvalResult[] finalEval = new EvalResult[1];
         TrainResult r2 = train(model, s.recipe().stage2(), data, config, options(s, m -> {
             long e = System.nanoTime();
-            finalEval[0] = Evaluation.run(m, encoder, testExamples, Evaluation.MAX_NEW_TOKENS, null);
+            finalEval[0] = Evaluation.run(m, encoder, testExamples, Evaluation.MAX_NEW_TOKENS, s.progress(), log);
             seconds.put("eval", elapsed(e));
             return finalEval[0].accuracies();
         }), s.out().resolve("stage2"));

@@ -5,7 +5,13 @@ import nvlm.model.tokenizer.ProjectTokenizer;
 import nvlm.trainer.data.DataLoader;
 import nvlm.trainer.data.ExampleSource;
 import nvlm.trainer.data.SampleEncoder;
+import nvlm.trainer.data.Split;
+import nvlm.trainer.data.SyntheticWorld;
 import nvlm.trainer.data.TaskBlend;
+import nvlm.trainer.data.View;
+import nvlm.trainer.data.WorldConfig;
+import nvlm.trainer.eval.Evaluation;
+import nvlm.trainer.train.Evaluator;
 import nvlm.trainer.train.LoaderBatches;
 import nvlm.trainer.train.StageConfig;
 
@@ -33,6 +39,17 @@ public final class WorldStage {
     /** The encoder of a model config (no system prompt: shorter sequences; the world's tasks need no instructions). */
     public static SampleEncoder encoder(NvlmConfig model, SampleEncoder.Options options) {
         return SampleEncoder.forConfig(model, ProjectTokenizer.instance(), options);
+    }
+
+    /**
+     * Exact match on the first {@code samples} validation examples per family of the world that
+     * {@code data} reads, for {@code model}'s tiling (the trainer's --eval-every).
+     */
+    public static Evaluator validation(DataSpec data, NvlmConfig model, int samples) {
+        SyntheticWorld world = new SyntheticWorld(WorldConfig.forModel(model, data.worldSeed()));
+        SampleEncoder encoder = data.encoder(model);
+        var examples = Evaluation.worldExamples(world, Split.VALIDATION, samples, samples, View.IMAGE, encoder.tagMode());
+        return m -> Evaluation.run(m, encoder, examples, Evaluation.MAX_NEW_TOKENS, null).accuracies();
     }
 
     /** The batches of a stage over {@code source}. */

@@ -111,12 +111,20 @@ public final class LinePlot {
 
     /** Writes the chart as a PNG, atomically. */
     public void write(Path file, int width, int height) throws IOException {
-        BufferedImage image = render(width, height);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        if (!ImageIO.write(image, "png", tmp.toFile())) {
-            throw new IOException("no PNG writer available for " + file);
+        writePng(render(width, height), file);
+    }
+
+    /** Writes {@code image} as a PNG: to a temporary file, then renamed, so a failure leaves nothing behind. */
+    public static void writePng(BufferedImage image, Path file) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        try {
+            if (!ImageIO.write(image, "png", tmp.toFile())) {
+                throw new IOException("no PNG writer available for " + file);
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     private void draw(Graphics2D g, int width, int height) {

@@ -5,12 +5,15 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * The one-line training progress on stderr: step/total, smoothed loss, learning rate, tokens/s,
- * samples/s and ETA. On a terminal the line is redrawn in place with {@code \r}; otherwise
- * (a log file, CI) a plain line is printed every {@code linesEvery} steps and at the end.
+ * One line of progress on stderr with the time left. Training shows step/total, smoothed loss,
+ * learning rate, tokens/s, samples/s and ETA ({@link #update}); other long work (evaluation,
+ * loading, benchmarks) counts units done and measures its own rate and ETA ({@link #counting}).
+ * On a terminal the line is redrawn in place with {@code \r}; otherwise (a log file, CI) a plain
+ * line is printed every {@code linesEvery} steps and at the end.
  *
  * <pre>
  * stage 1  120/400 [######..............]  30%  loss 2.3412  lr 1.00e-04  1.2k tok/s  12.3 samples/s  ETA 3:12
+ * evaluation  300/1600 [###.................]  18%  21.4 examples/s  ETA 1:01
  * </pre>
  */
 public final class ProgressBar {
@@ -42,22 +45,62 @@ public final class ProgressBar {
     }
 
     private static final int BAR_WIDTH = 20;
+    /** A counting bar stays silent this long, so that work which is quick anyway prints nothing. */
+    static final long QUIET_NANOS = 1_000_000_000L;
 
     private final PrintStream out;
     private final Mode mode;
     private final String label;
     private final long total;
     private final long linesEvery;
+    private final String unit;
+    private final long startNanos = System.nanoTime();
+    private final long quietNanos;
     private int drawnWidth;
     private String lastLine;
+    private boolean shown;
+    private long linesPrinted = -1;
 
     /** {@code linesEvery}: steps between plain lines in LINES mode. */
     public ProgressBar(PrintStream out, Mode mode, String label, long total, long linesEvery) {
+        this(out, mode, label, total, linesEvery, null, 0);
+    }
+
+    private ProgressBar(PrintStream out, Mode mode, String label, long total, long linesEvery, String unit, long quietNanos) {
         this.out = out;
         this.mode = mode;
         this.label = label;
         this.total = total;
         this.linesEvery = Math.max(1, linesEvery);
+        this.unit = unit;
+        this.quietNanos = quietNanos;
+    }
+
+    /**
+     * A bar over {@code total} units of work ({@code unit}: examples, MiB, cases) that measures its
+     * own rate and time left from {@link #advanceTo}. Nothing is shown during its first second; off a
+     * terminal a line is printed every 10%.
+     */
+    public static ProgressBar counting(PrintStream out, Mode mode, String label, long total, String unit) {
+        return counting(out, mode, label, total, unit, QUIET_NANOS);
+    }
+
+    static ProgressBar counting(PrintStream out, Mode mode, String label, long total, String unit, long quietNanos) {
+        // Plain lines every 10%: counted work is usually a part of a longer job's log.
+        return new ProgressBar(out, mode, label, Math.max(1, total), Math.max(1, total / 10), unit, quietNanos);
+    }
+
+    /** Shows that {@code done} units of a {@link #counting} bar are done. */
+    public void advanceTo(long done) {
+        long nanos = System.nanoTime() - startNanos;
+        if (!shown && nanos < quietNanos) {
+            return;
+        }
+        shown = true;
+        double rate = done / (nanos / 1e9);
+        String line = label + "  " + counter(done, total) + String.format(Locale.ROOT, "  %s %s/s  ETA %s",
+                Double.isFinite(rate) ? String.format(Locale.ROOT, "%.1f", rate) : "-", unit, duration((total - done) / rate));
+        show(done, line);
     }
 
     /** A line every ~5% of the run. */
@@ -68,12 +111,20 @@ public final class ProgressBar {
     /** Shows the state after {@code step}. Rates and ETA may be NaN (unknown yet). */
     public void update(long step, double smoothedLoss, double lr, double tokensPerSecond, double samplesPerSecond,
                        double etaSeconds) {
-        String line = format(label, step, total, smoothedLoss, lr, tokensPerSecond, samplesPerSecond, etaSeconds);
+        show(step, format(label, step, total, smoothedLoss, lr, tokensPerSecond, samplesPerSecond, etaSeconds));
+    }
+
+    private void show(long step, String line) {
         lastLine = line;
         switch (mode) {
             case BAR -> redraw(line);
             case LINES -> {
-                if (step % linesEvery == 0 || step == total) {
+                // Every linesEvery units (a counting bar may skip over the exact multiples) and at the end.
+                if (linesPrinted < 0) {
+                    linesPrinted = (step - 1) / linesEvery;
+                }
+                if (step / linesEvery > linesPrinted || step == total) {
+                    linesPrinted = step / linesEvery;
                     out.println(line);
                 }
             }
@@ -88,8 +139,7 @@ public final class ProgressBar {
             return;
         }
         if (mode == Mode.BAR && drawnWidth > 0) {
-            out.print("\r" + " ".repeat(drawnWidth) + "\r");
-            drawnWidth = 0;
+            clear();
             out.println(text);
             if (lastLine != null) {
                 redraw(lastLine);
@@ -98,6 +148,15 @@ public final class ProgressBar {
             out.println(text);
         }
         out.flush();
+    }
+
+    /** Takes the bar off its line (BAR mode) until the next update, so that other output can be printed there. */
+    public void clear() {
+        if (mode == Mode.BAR && drawnWidth > 0) {
+            out.print("\r" + " ".repeat(drawnWidth) + "\r");
+            out.flush();
+            drawnWidth = 0;
+        }
     }
 
     /** Ends the bar's line (BAR mode), so later output starts on a fresh line. */
@@ -120,14 +179,8 @@ public final class ProgressBar {
     /** The progress line (no line terminator). */
     public static String format(String label, long step, long total, double loss, double lr, double tokensPerSecond,
                                 double samplesPerSecond, double etaSeconds) {
-        double fraction = total > 0 ? Math.min(1.0, (double) step / total) : 0;
-        int filled = (int) Math.round(fraction * BAR_WIDTH);
-        String digits = String.valueOf(total);
         StringBuilder sb = new StringBuilder();
-        sb.append(label).append("  ");
-        sb.append(String.format(Locale.ROOT, "%" + digits.length() + "d/%s", step, digits));
-        sb.append(" [").append("#".repeat(filled)).append(".".repeat(BAR_WIDTH - filled)).append("] ");
-        sb.append(String.format(Locale.ROOT, "%3d%%", (int) Math.floor(fraction * 100)));
+        sb.append(label).append("  ").append(counter(step, total));
         sb.append("  loss ").append(Double.isNaN(loss) ? "-" : String.format(Locale.ROOT, "%.4f", loss));
         sb.append("  lr ").append(String.format(Locale.ROOT, "%.2e", lr));
         sb.append("  ").append(compact(tokensPerSecond)).append(" tok/s");
@@ -135,6 +188,15 @@ public final class ProgressBar {
                 .append(" samples/s");
         sb.append("  ETA ").append(duration(etaSeconds));
         return sb.toString();
+    }
+
+    /** {@code  120/400 [######..............]  30%}. */
+    private static String counter(long done, long total) {
+        double fraction = total > 0 ? Math.min(1.0, (double) done / total) : 0;
+        int filled = (int) Math.round(fraction * BAR_WIDTH);
+        String digits = String.valueOf(total);
+        return String.format(Locale.ROOT, "%" + digits.length() + "d/%s [%s%s] %3d%%", done, digits, "#".repeat(filled),
+                ".".repeat(BAR_WIDTH - filled), (int) Math.floor(fraction * 100));
     }
 
     /** 950, 1.2k, 3.4M. */

@@ -240,6 +240,7 @@ public final class Trainer {
             }
             if (step >= config.totalSteps()) {
                 if (options.evaluator() != null) {
+                    bar.finish(); // the final evaluation may show its own progress on the next line
                     evaluate();
                 }
                 Path checkpoint = saveCheckpoint();

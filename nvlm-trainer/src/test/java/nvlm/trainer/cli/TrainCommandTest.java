@@ -3,11 +3,9 @@ package nvlm.trainer.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.Architecture;
@@ -21,11 +19,11 @@ class TrainCommandTest {
     @TempDir
     Path dir;
 
-    private static String run(TrainCommand command, ByteArrayOutputStream bytes, String... words) throws Exception {
-        bytes.reset();
-        int status = command.run(List.of(words));
-        assertEquals(0, status, bytes.toString(StandardCharsets.UTF_8));
-        return bytes.toString(StandardCharsets.UTF_8);
+    static CommandLineRun train(String... words) {
+        String[] all = new String[words.length + 1];
+        all[0] = "train";
+        System.arraycopy(words, 0, all, 1, words.length);
+        return CommandLineRun.of(all);
     }
 
     @Test
@@ -36,51 +34,44 @@ class TrainCommandTest {
         for (int i = 0; i < 3; i++) {
             TinyWorld.source(Architecture.X, 4, 2).batch(i + 1, 0).write(batches.resolve("b" + i + ".safetensors"));
         }
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        TrainCommand command = new TrainCommand(new PrintStream(bytes, true, StandardCharsets.UTF_8));
         Path out = dir.resolve("run");
-        String printed = run(command, bytes, "--model", model.toString(), "--stage", "1", "--batches", batches.toString(),
-                "--out", out.toString(), "--steps", "4", "--accumulation", "2", "--checkpoint-every", "2", "--progress", "off");
+        String printed = train("--model", model.toString(), "--stage", "1", "--batches", batches.toString(), "--out", out.toString(),
+                "--steps", "4", "--accumulation", "2", "--checkpoint-every", "2", "--progress", "off").expect(0).out();
         assertTrue(printed.contains("model: " + out.resolve("model")), printed);
         assertEquals(4, MetricsLog.read(out.resolve(MetricsLog.FILE)).size());
         assertEquals(List.of(TrainingCheckpoint.folder(out, 2), TrainingCheckpoint.folder(out, 4)), TrainingCheckpoint.list(out));
         byte[] trained = Files.readAllBytes(out.resolve("model/model.safetensors"));
 
-        run(command, bytes, "--resume", out.toString(), "--batches", batches.toString(), "--progress", "off");
+        train("--resume", out.toString(), "--batches", batches.toString(), "--progress", "off").expect(0);
         assertTrue(Files.mismatch(out.resolve("model/model.safetensors"), model.resolve("model.safetensors")) != -1L,
                 "training changed the model");
-        assertTrue(java.util.Arrays.equals(trained, Files.readAllBytes(out.resolve("model/model.safetensors"))),
+        assertTrue(Arrays.equals(trained, Files.readAllBytes(out.resolve("model/model.safetensors"))),
                 "resuming a finished run changes nothing");
     }
 
     @Test
-    void helpExplainsEveryFlagAndMistakesAreUsageErrors() throws Exception {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        TrainCommand command = new TrainCommand(new PrintStream(bytes, true, StandardCharsets.UTF_8));
-        String help = run(command, bytes, "--help");
-        for (String flag : List.of("arch", "preset", "backbones", "vision-from", "llm-from", "no-backbones", "from", "model", "stage",
-                "world-seed", "questions", "llava", "images", "text-ratio", "low-res", "batches", "recipe", "steps", "warmup", "lr",
-                "min-lr", "beta1", "beta2", "eps", "weight-decay", "clip", "batch", "accumulation", "seed", "out", "resume",
-                "eval-every", "eval-samples", "checkpoint-every", "keep", "device", "progress", "help")) {
-            assertTrue(help.contains("--" + flag + " "), "--help explains --" + flag);
-        }
-        UsageException missing = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
-                () -> command.run(List.of("--stage", "1", "--out", "o")));
-        assertTrue(missing.getMessage().contains("give --arch d|x|h"), missing.getMessage());
-        UsageException noModel = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
-                () -> command.run(List.of("--batches", "b", "--stage", "1", "--out", "o")));
-        assertTrue(noModel.getMessage().contains("--batches needs --model"), noModel.getMessage());
-        UsageException stage0 = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
-                () -> command.run(List.of("--arch", "d", "--stage", "0", "--out", "o")));
-        assertTrue(stage0.getMessage().contains("pretrain-backbones"), stage0.getMessage());
-        UsageException stage1Text = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
-                () -> command.run(List.of("--arch", "d", "--stage", "1", "--out", dir.resolve("t").toString(), "--text-ratio", "0.3",
-                        "--no-backbones")));
-        assertTrue(stage1Text.getMessage().contains("--text-ratio applies to stage 2"), stage1Text.getMessage());
-        UsageException locked = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
-                () -> command.run(List.of("--resume", "r", "--batches", "b", "--lr", "1")));
-        assertTrue(locked.getMessage().contains("--lr cannot be given with --resume"), locked.getMessage());
-        assertEquals(0, Main.run(List.of("train", "--help")), "the command is registered with ./nvlm");
-        assertEquals(2, Main.run(List.of("train", "--stage")), "a flag without its value is a usage error");
+    void optionsThatContradictEachOtherAreUsageErrorsNamingThem() {
+        assertUsage("give --arch d|x|h", "--stage", "1", "--out", "o");
+        assertUsage("--batches needs --model", "--batches", "b", "--stage", "1", "--out", "o");
+        assertUsage("--llava does not apply to batch files", "--model", "m", "--batches", "b", "--stage", "1", "--out", "o",
+                "--llava", "l.json");
+        assertUsage("pretrain-backbones", "--arch", "d", "--stage", "0", "--out", "o");
+        assertUsage("--stage 1|2 is required", "--arch", "d", "--out", "o");
+        assertUsage("--out is required", "--arch", "d", "--stage", "1");
+        assertUsage("--text-ratio applies to stage 2", "--arch", "d", "--stage", "1", "--out", dir.resolve("t").toString(),
+                "--text-ratio", "0.3", "--no-backbones");
+        assertUsage("--lr cannot be given with --resume", "--resume", "r", "--batches", "b", "--lr", "1");
+        assertUsage("--out cannot be given with --resume", "--resume", "r", "--out", "o");
+        assertUsage("--backbones contradicts --no-backbones", "--arch", "d", "--stage", "1", "--out", "o", "--no-backbones",
+                "--backbones", "b");
+        assertUsage("--preset does not apply when starting from a model folder", "--from", "m", "--preset", "small", "--stage", "2",
+                "--out", "o");
+        assertUsage("stage config: warmup_steps must be in [0, total_steps 2]", "--arch", "h", "--stage", "1", "--no-backbones",
+                "--steps", "2", "--warmup", "5", "--out", dir.resolve("w").toString());
+    }
+
+    private static void assertUsage(String message, String... words) {
+        String err = train(words).expect(Main.USAGE_ERROR).err();
+        assertTrue(err.startsWith("nvlm train: ") && err.contains(message), err);
     }
 }

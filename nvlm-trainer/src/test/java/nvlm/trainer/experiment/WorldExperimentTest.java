@@ -10,61 +10,53 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
-import nvlm.trainer.cli.Args;
-import nvlm.trainer.cli.UsageException;
+import nvlm.trainer.cli.CommandLineRun;
+import nvlm.trainer.cli.Main;
 import nvlm.trainer.pipeline.DemoRecipe;
 import nvlm.trainer.train.ProgressBar;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine.ParseResult;
 
-/** The flags of tile-tags and text-mix: every one documented, parsed, checked; and the run folder's rules. */
+/** The options of tile-tags and text-mix: their defaults, parsed, checked; and the run folder's rules. */
 class WorldExperimentTest {
     @TempDir
     Path dir;
 
+    /** The settings ./nvlm experiment NAME WORDS... would run with. */
     private static WorldExperiment parse(String name, String... words) {
-        Args args = Args.parse("experiment " + name, List.of(words), WorldExperiment.VALUED, WorldExperiment.SWITCHES);
-        return WorldExperiment.of(name, args, 200, 400);
+        List<String> all = new ArrayList<>(List.of("experiment", name));
+        all.addAll(List.of(words));
+        ParseResult parsed = Main.commandLine().parseArgs(all.toArray(String[]::new));
+        Object experiment = parsed.subcommand().subcommand().commandSpec().userObject();
+        return (experiment instanceof TileTagsExperiment t ? t.options : ((TextMixExperiment) experiment).options).settings();
     }
 
     @Test
-    void helpExplainsEveryFlag() throws Exception {
-        Set<String> flags = new TreeSet<>(WorldExperiment.VALUED);
-        flags.addAll(WorldExperiment.SWITCHES);
-        for (String usage : List.of(TileTagsExperiment.USAGE, TextMixExperiment.USAGE)) {
-            for (String flag : flags) {
-                assertTrue(usage.contains("\n  --" + flag + " "), "--" + flag + " is not explained in\n" + usage);
-            }
-        }
-        assertTrue(TileTagsExperiment.USAGE.contains("\"2d_bbox\""));
-        assertTrue(TextMixExperiment.USAGE.contains("\"sft_without_text\""));
-        PrintStream stdout = System.out;
-        ByteArrayOutputStream printed = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(printed, true));
-        try {
-            assertEquals(0, new TileTagsExperiment().run(List.of("--help")));
-            assertEquals(0, new TextMixExperiment().run(List.of("--help")));
-        } finally {
-            System.setOut(stdout);
-        }
-        assertEquals(TileTagsExperiment.USAGE + TextMixExperiment.USAGE, printed.toString());
+    void helpShowsEachExperimentsOwnDefaults() {
+        String tileTags = CommandLineRun.of("experiment", "tile-tags", "--help").expect(0).out();
+        assertTrue(tileTags.contains("\"2d_bbox\"") && tileTags.contains("(default runs/experiment-tile-tags)"), tileTags);
+        assertTrue(tileTags.contains("test examples per text-only family (default 0)"), tileTags);
+        String textMix = CommandLineRun.of("experiment", "text-mix", "--help").expect(0).out();
+        assertTrue(textMix.contains("\"sft_without_text\"") && textMix.contains("(default runs/experiment-text-mix)"), textMix);
+        assertTrue(textMix.contains("test examples per text-only family (default 400)"), textMix);
     }
 
     @Test
     void defaultsAreTheDemoRecipesStepCounts() {
-        WorldExperiment w = parse("tile-tags");
+        WorldExperiment w = parse("text-mix");
         DemoRecipe demo = DemoRecipe.of(WorldExperiment.ARCH, 1);
         assertEquals(demo.stage1().totalSteps(), w.recipe().stage1().totalSteps());
         assertEquals(demo.stage2().totalSteps(), w.recipe().stage2().totalSteps());
         assertEquals(demo.stage2().textOnlyRatio(), w.recipe().stage2().textOnlyRatio());
         assertEquals(200, w.recipe().evalSamples());
         assertEquals(400, w.recipe().textEvalSamples());
+        assertEquals(0, parse("tile-tags").recipe().textEvalSamples(), "tile-tags leaves text-only families out");
         assertEquals(1, w.seed());
         assertNull(w.backbones());
-        assertEquals(Path.of("runs", "experiment-tile-tags"), w.out());
+        assertEquals(Path.of("runs", "experiment-text-mix"), w.out());
         assertFalse(w.json());
         assertEquals(System.out, w.log());
     }
@@ -91,7 +83,10 @@ class WorldExperimentTest {
         for (String[] words : List.of(new String[] {"--stage1-steps", "0"}, new String[] {"--stage2-steps", "-1"},
                 new String[] {"--samples", "-1"}, new String[] {"--text-samples", "x"}, new String[] {"--progress", "loud"},
                 new String[] {"--bogus"}, new String[] {"extra"}, new String[] {"--seed"})) {
-            assertThrows(UsageException.class, () -> parse("tile-tags", words), String.join(" ", words));
+            List<String> all = new ArrayList<>(List.of("experiment", "tile-tags"));
+            all.addAll(List.of(words));
+            CommandLineRun run = CommandLineRun.of(all.toArray(String[]::new)).expect(Main.USAGE_ERROR);
+            assertTrue(run.err().startsWith("nvlm experiment tile-tags: "), run.err());
         }
     }
 

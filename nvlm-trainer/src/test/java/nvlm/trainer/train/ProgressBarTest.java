@@ -59,4 +59,27 @@ class ProgressBarTest {
         assertTrue(!out.contains("\r"), "no carriage returns in a log file");
         assertEquals("", capture(ProgressBar.Mode.OFF, 1, bar -> bar.update(1, 1, 1, 1, 1, 1)));
     }
+
+    @Test
+    void aCountingBarMeasuresItsOwnRateAndTimeLeftAndStaysQuietAtFirst() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        ProgressBar bar = ProgressBar.counting(out, ProgressBar.Mode.LINES, "evaluation", 40, "examples", 0);
+        for (int done = 1; done <= 40; done++) {
+            bar.advanceTo(done);
+        }
+        bar.finish();
+        String[] lines = bytes.toString(StandardCharsets.UTF_8).strip().split("\n");
+        assertEquals(10, lines.length, "a line every 10%");
+        assertTrue(lines[0].matches("evaluation   4/40 \\[##\\.{18}\\]  10%  [0-9.]+ examples/s  ETA [0-9]+:[0-9]{2}"), lines[0]);
+        assertTrue(lines[9].startsWith("evaluation  40/40 [####################] 100%") && lines[9].endsWith("ETA 0:00"), lines[9]);
+
+        bytes.reset();
+        ProgressBar quick = ProgressBar.counting(out, ProgressBar.Mode.BAR, "loading", 3, "MiB", 3_600_000_000_000L);
+        for (int done = 1; done <= 3; done++) {
+            quick.advanceTo(done);
+        }
+        quick.finish();
+        assertEquals("", bytes.toString(StandardCharsets.UTF_8), "work done within the quiet second prints nothing");
+    }
 }
