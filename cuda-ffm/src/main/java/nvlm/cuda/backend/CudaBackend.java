@@ -840,7 +840,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("attention: pass either a mask or causal=true, not both");
         }
         if (causal) {
-            // Bottom-right aligned, as the CPU backend (spec 5): query i sees keys j <= i + tk - tq.
+            // Bottom-right aligned, as the CPU backend (docs/model.md §5): query i sees keys j <= i + tk - tq.
             return Attention.Mask.causal(Math.toIntExact(tk - tq));
         }
         if (mask == null) {

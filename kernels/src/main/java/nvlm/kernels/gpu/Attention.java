@@ -25,7 +25,7 @@ import nvlm.kernels.hat.LaunchConfig;
  * <p>Masking ({@link Mask}): causal (query i sees key j iff j &lt;= i + causalOffset; offset
  * keyTokens - queryTokens aligns the last query with the last key), an explicit byte mask
  * (nonzero = visible), or both. A query row that sees no key gets output 0, lse -infinity and
- * zero gradients (spec section 7: an empty attention set gives 0).
+ * zero gradients (docs/model.md §7: an empty attention set gives 0).
  *
  * <p>The backward is deterministic and uses no atomics: one kernel accumulates dQ per query tile
  * over all keys, another dK and dV per key tile over all queries of the heads sharing it.

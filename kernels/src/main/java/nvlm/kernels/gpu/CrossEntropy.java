@@ -10,7 +10,7 @@ import nvlm.kernels.hat.KernelContext;
 import nvlm.kernels.hat.KernelLaunch;
 
 /**
- * Cross-entropy of logits [rows, vocab] against integer targets, per row (spec section 8: the
+ * Cross-entropy of logits [rows, vocab] against integer targets, per row (docs/model.md §8: the
  * ignore index is -100; the mean over labelled rows is the caller's, through dloss). The forward
  * keeps each row's log-sum-exp for the backward.
  */
@@ -18,7 +18,7 @@ public final class CrossEntropy {
     private CrossEntropy() {
     }
 
-    /** Hugging Face's label for "no loss here" (spec section 8). */
+    /** Hugging Face's label for "no loss here" (docs/model.md §8). */
     public static final int IGNORE_INDEX = -100;
 
     /** lse[r] = log sum_c exp(logits[r, c]); loss[r] = lse[r] - logits[r, target[r]], or 0 where target == ignoreIndex. */

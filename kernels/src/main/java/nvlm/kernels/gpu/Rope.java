@@ -9,7 +9,7 @@ import nvlm.kernels.hat.KernelContext;
 import nvlm.kernels.hat.KernelLaunch;
 
 /**
- * Rotary position embedding, rotate-half form (Qwen2, spec section 5), on [B, T, H, D] tensors
+ * Rotary position embedding, rotate-half form (Qwen2, docs/model.md §5), on [B, T, H, D] tensors
  * read and written through (batch, token, head) strides with D contiguous, so q and k can be
  * rotated in place inside a fused qkv buffer. Token t of the sequence has position startPos + t;
  * pair i (i &lt; D/2) is (x[i], x[i + D/2]) rotated by angle position * theta^(-2i/D). The

@@ -5,7 +5,7 @@ import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Linear;
 import nvlm.tensor.nn.Module;
 
-/** The Qwen2 MLP (spec 5): {@code down(silu(gate(x)) * up(x))}, no biases. */
+/** The Qwen2 MLP (docs/model.md §5): {@code down(silu(gate(x)) * up(x))}, no biases. */
 public final class SwiGlu extends Module {
     private final Linear gate;
     private final Linear up;

@@ -14,7 +14,7 @@ import nvlm.trainer.data.SyntheticWorld;
 import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
 
-/** {@code ./nvlm batch}: a spec 10 batch file of synthetic-world samples encoded for a model. */
+/** {@code ./nvlm batch}: a docs/model.md §10 batch file of synthetic-world samples encoded for a model. */
 public final class BatchCommand implements Command {
     private static final String USAGE = """
             usage: ./nvlm batch --model DIR --seed S --out B.safetensors [--rows N] [--split train|validation|test]
@@ -22,7 +22,8 @@ public final class BatchCommand implements Command {
             Draws N samples of the embedded synthetic world (images with small text, shapes and charts,
             and text-only tasks; the stage-2 blend) for the model in DIR, tiles and encodes them exactly as
             training does (the model's tile size, tiling and tag mode; its architecture's prompt layout,
-            spec 6-8) and writes the batch file of spec 10 (written to a temporary file, then renamed).
+            docs/model.md §6-§8) and writes the batch file of docs/model.md §10 (written to a temporary
+            file, then renamed).
 
               --model DIR   the model folder (config.json; tokenizer.json if present)
               --seed S      which samples (default 0)
@@ -38,7 +39,7 @@ public final class BatchCommand implements Command {
 
     @Override
     public String summary() {
-        return "write a spec 10 batch file of synthetic image+text samples for a model";
+        return "write a docs/model.md §10 batch file of synthetic image+text samples for a model";
     }
 
     @Override

@@ -20,8 +20,8 @@ public final class ChatCommand implements Command {
     private static final String USAGE = """
             usage: ./nvlm chat --model DIR [--image F]... [options] "question"
 
-            Tiles each image as the model's config says (spec 1), builds the chat prompt (spec 6) and
-            generates the answer token by token with a KV cache, stopping at <|im_end|>.
+            Tiles each image as the model's config says (docs/model.md §1), builds the chat prompt
+            (docs/model.md §6) and generates the answer token by token with a KV cache, stopping at <|im_end|>.
 
               --model DIR          a model folder (config.json, weights, optional tokenizer.json)
               --image F            an image (PNG, JPEG, BMP, GIF); repeat for several, in order

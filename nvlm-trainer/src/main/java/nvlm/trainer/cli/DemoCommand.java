@@ -11,7 +11,7 @@ import nvlm.trainer.pipeline.Demo;
 import nvlm.trainer.pipeline.DemoRecipe;
 import nvlm.trainer.train.ProgressBar;
 
-/** {@code ./nvlm demo}: the whole pipeline at the tiny preset on the embedded world (issue 4 part 7). */
+/** {@code ./nvlm demo}: the whole pipeline at the tiny preset on the embedded world. */
 public final class DemoCommand implements Command {
     static final String USAGE = """
             usage: ./nvlm demo [--arch d|x|h] [--out DIR] [--seed S] [options]

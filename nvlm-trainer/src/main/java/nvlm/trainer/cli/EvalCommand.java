@@ -27,7 +27,7 @@ import nvlm.trainer.eval.Evaluation;
 import nvlm.trainer.eval.Prediction;
 import nvlm.trainer.pipeline.Demo;
 
-/** {@code ./nvlm eval}: exact-match accuracy per task family of the synthetic world (issue 4 part 6). */
+/** {@code ./nvlm eval}: exact-match accuracy per task family of the synthetic world. */
 public final class EvalCommand implements Command {
     static final String USAGE = """
             usage: ./nvlm eval --model DIR [--split test] [--json] [--samples N] [options]

@@ -14,15 +14,15 @@ import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Safetensors;
 import nvlm.tensor.nn.Parameter;
 
-/** {@code ./nvlm forward}: logits, loss and optionally every gradient of a batch (spec 10 parity files). */
+/** {@code ./nvlm forward}: logits, loss and optionally every gradient of a batch (docs/model.md §10 parity files). */
 public final class ForwardCommand implements Command {
     private static final String USAGE = """
             usage: ./nvlm forward --model DIR --batch B.safetensors --out O.safetensors [--grads] [--device cpu|cuda]
 
-            Runs the model on a batch file (spec 10) and writes O.safetensors with `logits` F32 [B,T,V] and
-            `loss` F32 [] (mean over labelled tokens after the shift); with --grads also `grad.<name>` F32 for
-            every trainable parameter (all parameters of a freshly loaded model). The file is written to a
-            temporary file and renamed, so a failure leaves nothing behind.
+            Runs the model on a batch file (docs/model.md §10) and writes O.safetensors with `logits` F32
+            [B,T,V] and `loss` F32 [] (mean over labelled tokens after the shift); with --grads also
+            `grad.<name>` F32 for every trainable parameter (all parameters of a freshly loaded model). The
+            file is written to a temporary file and renamed, so a failure leaves nothing behind.
             """;
 
     @Override

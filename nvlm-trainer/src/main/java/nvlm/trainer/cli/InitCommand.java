@@ -18,8 +18,8 @@ public final class InitCommand implements Command {
     private static final String USAGE = """
             usage: ./nvlm init --arch d|x|h --preset P --seed S --out DIR [--dtype f32|bf16|f16] [--shard-mb N]
 
-            Writes DIR/config.json (spec 10), DIR/model.safetensors (spec 9 names) and, for the project's
-            presets, DIR/tokenizer.json. Same seed, same weights.
+            Writes DIR/config.json (docs/model.md §10), DIR/model.safetensors (docs/model.md §9 names) and,
+            for the project's presets, DIR/tokenizer.json. Same seed, same weights.
 
               --arch A       d (decoder-only), x (cross-attention) or h (hybrid)
               --preset P     tiny | small | nvlm-d-72b | internvl2-1b (default tiny)

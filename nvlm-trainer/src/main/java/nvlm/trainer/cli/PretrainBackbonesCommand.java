@@ -9,7 +9,7 @@ import nvlm.trainer.backbone.BackbonePretraining;
 import nvlm.trainer.backbone.BackboneRecipe;
 import nvlm.trainer.backbone.Backbones;
 
-/** {@code ./nvlm pretrain-backbones}: stage 0, the vision encoder and the LLM trained on the world (issue 4 part 3). */
+/** {@code ./nvlm pretrain-backbones}: stage 0, the vision encoder and the LLM trained on the world. */
 public final class PretrainBackbonesCommand implements Command {
     static final String USAGE = """
             usage: ./nvlm pretrain-backbones --seed S [--out DIR] [options]

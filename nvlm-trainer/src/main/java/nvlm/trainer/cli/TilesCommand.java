@@ -27,15 +27,15 @@ import nvlm.model.tiling.TilePlan;
 import nvlm.tensor.io.Json;
 
 /**
- * {@code ./nvlm tiles}: shows how dynamic high-resolution tiling (NVLM_SPEC.md section 1) cuts an
- * image, and the tile tags (section 6) the prompt gets.
+ * {@code ./nvlm tiles}: shows how dynamic high-resolution tiling (docs/model.md §1) cuts an
+ * image, and the tile tags (docs/model.md §6) the prompt gets.
  */
 public final class TilesCommand implements Command {
     private static final String USAGE = """
             usage: ./nvlm tiles IMAGE [options]
                    ./nvlm tiles --size WxH [options]
 
-            Prints the dynamic high-resolution tiling decision for an image (NVLM spec section 1):
+            Prints the dynamic high-resolution tiling decision for an image (docs/model.md §1):
             the grid (columns x rows), the number of tiles including the thumbnail, and each tile's tag.
 
               IMAGE             a PNG, JPEG, BMP or GIF file (its size is read from the header first)

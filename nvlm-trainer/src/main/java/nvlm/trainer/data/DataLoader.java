@@ -10,7 +10,7 @@ import nvlm.model.prompt.Sample;
 /**
  * Batches of an {@link ExampleSource} for one model: examples encoded by a {@link SampleEncoder}
  * (in parallel on the kernel pool), grouped by {@link LengthBucketSampler}, collated to the
- * arrays of spec 10 and to the tensor {@link nvlm.model.Batch}. Batch {@code step} of epoch
+ * arrays of docs/model.md §10 and to the tensor {@link nvlm.model.Batch}. Batch {@code step} of epoch
  * {@code e} is a pure function of (source, encoder, batch size, pool, seed, e, step), which is
  * what a bit-identical {@code --resume} needs. Nothing is cached on disk; token lengths are kept
  * in memory after the first epoch plan.

@@ -10,7 +10,7 @@ import nvlm.kernels.hat.KernelContext;
 import nvlm.kernels.hat.KernelLaunch;
 
 /**
- * Cross-entropy with the tensor Backend's conventions (spec 8): I64 targets, any ignore index, a
+ * Cross-entropy with the tensor Backend's conventions (docs/model.md §8): I64 targets, any ignore index, a
  * scalar upstream scale, and a per-row result the host sums in double (the Backend returns the
  * loss sum and the labelled count). {@code nvlm.kernels.gpu.CrossEntropy} takes I32 targets, a
  * fixed ignore index and a per-row scale buffer, hence this variant.

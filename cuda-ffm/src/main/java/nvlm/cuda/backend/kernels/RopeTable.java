@@ -8,7 +8,7 @@ import nvlm.kernels.hat.KernelContext;
 import nvlm.kernels.hat.KernelLaunch;
 
 /**
- * Rotate-half RoPE (spec 5) on contiguous [batch, seq, heads, headDim] with cos and sin read from
+ * Rotate-half RoPE (docs/model.md §5) on contiguous [batch, seq, heads, headDim] with cos and sin read from
  * a table [positions, headDim/2] made on the host in double and rounded once to f32, exactly the
  * CPU backend's table ({@code nvlm.kernels.cpu.Rope}). {@code nvlm.kernels.gpu.Rope} forms the
  * angle in float, which at positions of a few hundred with theta = 1e6 already differs from the
@@ -21,7 +21,7 @@ public final class RopeTable {
     // Looked up once: GpuKernel.of reflects over the class on every call.
     private static final GpuKernel ROTATE_KERNEL = GpuKernel.of(RopeTable.class, "rotateKernel");
 
-    /** inv_freq[i] = theta^(-2i/headDim) in double (spec 5), as the CPU backend computes it. */
+    /** inv_freq[i] = theta^(-2i/headDim) in double (docs/model.md §5), as the CPU backend computes it. */
     public static double inverseFrequency(int i, int headDim, double theta) {
         return Math.pow(theta, -2.0 * i / headDim);
     }
