@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA backend's device check (issue 6 part 5), for one call on the GPU machine.
+# The CUDA backend's device check, for one call on the GPU machine.
 #   bench/gpu/device-check.sh            (from the repository root; see bench/gpu/README.md)
 # Needs .device/java and .device/bench/target/nvlm.jar (../shared/tools/device-pack bench/target/nvlm.jar)
 # and /opt/torch/.venv/bin/python. Writes logs and JSON under $OUT (default /tmp/nvlm-gpu-out),

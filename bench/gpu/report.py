@@ -3,7 +3,7 @@
 
     report.py java.json torch.json
 
-Targets (issue 6): parity checks pass; BF16 GEMM at 8192^3 >= 0.95x torch.matmul; training
+Targets: parity checks pass; BF16 GEMM at 8192^3 >= 0.95x torch.matmul; training
 samples/s of D, X and H at the small preset >= 0.8x PyTorch eager (the Java default, bf16
 products, against the faster of PyTorch's float32 and bf16-autocast runs).
 """

@@ -5,7 +5,7 @@ so torch is imported once:
     torch_peers.py --work WORK --out torch.json [--sections gemm,attention,train] [--train-steps 10]
 
 - gemm: torch.matmul of random bf16 [n, n] matrices (uniform in [-1, 1)) at n = 4096 and 8192;
-  CUDA events around each product, 5 warm-ups, median of 20 (METHOD.md: never time zeros).
+  CUDA events around each product, 5 warm-ups, median of 20 (never time zeros).
 - attention: F.scaled_dot_product_attention, B=4, H=8, T=1024 and 4096, d=64, causal, forward and
   backward timed separately (events), in float32 (what the Java kernels compute) and bfloat16.
 - train: tests/reference/bench_train.py's bench() on the small-preset model folders and batches the

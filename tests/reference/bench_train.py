@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Time full training steps of the reference: the PyTorch peer of `./nvlm bench train` (issue 4).
+"""Time full training steps of the reference: the PyTorch peer of `./nvlm bench train`.
 
     bench_train.py --model DIR --batch B.safetensors --steps N [--warmup W] [--threads 2]
                    [--device cpu|cuda] [--dtype float32|bf16] [--freeze-vision] [--json]
 
 A step is forward, loss, backward and an AdamW step over every trainable parameter (all of them,
-or all but the vision encoder with --freeze-vision, as in spec 11's recipe). After W warm-up
+or all but the vision encoder with --freeze-vision, as in docs/model.md §11's recipe). After W warm-up
 steps, N steps are timed one by one (CUDA synchronised around each); the figure is
 batch rows / median step time. --json prints one JSON object whose first field is
 "torch_samples_per_s". bf16 means float32 weights under bf16 autocast (mixed precision).
@@ -67,7 +67,7 @@ def bench(model_dir, batch_path, steps, warmup=2, threads=2, device="cpu", dtype
         model.vision_model.requires_grad_(False)
     batch = nvlm_ref.Batch.load(batch_path).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
-    # Spec 11's AdamW settings (betas, weight decay) at a small learning rate.
+    # docs/model.md §11's AdamW settings (betas, weight decay) at a small learning rate.
     optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
     step = train_step_timer(model, batch, optimizer, device, torch.bfloat16 if dtype == "bf16" else None)
     for _ in range(warmup):

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Write a random but valid batch (spec 10) for a model folder.
+"""Write a random but valid batch (docs/model.md §10) for a model folder.
 
     make_batch.py --model DIR --seed S --out B.safetensors [--rows R] [--images N]
                   [--tiles K1,K2,...] [--text-only-rows R0] [--tag-mode 1d|none]
                   [--tag-spelling special|bytes] [--max-text L]
 
-Each row is a chatml conversation (spec 6): a system turn, then per image of the row a user turn
+Each row is a chatml conversation (docs/model.md §6): a system turn, then per image of the row a user turn
 opening with the image block and an assistant answer; a row without images has one text-only
-exchange. Labels (spec 8) are the answer tokens and their closing <|im_end|>; everything else
+exchange. Labels (docs/model.md §8) are the answer tokens and their closing <|im_end|>; everything else
 -100. Rows are right-padded with the pad id, labels -100. Tile counts are 1 (a single tile, no
 thumbnail) or cols*rows + 1 (tiles then the thumbnail). pixel_values are standard normal.
 """
@@ -25,13 +25,13 @@ import st_io  # noqa: E402
 
 
 def valid_tile_counts(max_tiles):
-    """1, or i*j + 1 for every grid with 2 <= i*j <= max_tiles (spec 1)."""
+    """1, or i*j + 1 for every grid with 2 <= i*j <= max_tiles (docs/model.md §1)."""
     return [1] + sorted({i * j + 1 for i in range(1, max_tiles + 1) for j in range(1, max_tiles + 1)
                          if 2 <= i * j <= max_tiles})
 
 
 class RowBuilder:
-    """Appends tokens to one row, tracking labels, media_image and media_tile (spec 10)."""
+    """Appends tokens to one row, tracking labels, media_image and media_tile (docs/model.md §10)."""
 
     def __init__(self):
         self.ids, self.labels, self.media_image, self.media_tile = [], [], [], []
@@ -68,7 +68,7 @@ class BatchGenerator:
         return list(word.encode("utf-8")) if self.bytes_are_tokens else self.text(len(word), len(word))
 
     def tag(self, tile, tiles):
-        """Token ids of tile `tile`'s tag (spec 6, 1d): <tile_k> for regular tiles, the thumbnail
+        """Token ids of tile `tile`'s tag (docs/model.md §6, 1d): <tile_k> for regular tiles, the thumbnail
         (and a single tile) <tile_global_thumbnail>; [] in tag mode none."""
         if self.tag_mode == "none":
             return []
@@ -80,7 +80,7 @@ class BatchGenerator:
         return list(self.config.tag_tokens[name])
 
     def image_block(self, row, image, tiles):
-        """<Image> + per-architecture tile blocks + </Image> (spec 7)."""
+        """<Image> + per-architecture tile blocks + </Image> (docs/model.md §7)."""
         c = self.config
         t_img, context = c.tokens_per_tile, c.token("image_context")
         row.add([c.token("image_start")], opens_image=image)
@@ -149,7 +149,7 @@ class BatchGenerator:
 
 def make_batch(config, seed, rows=2, images=3, tiles=None, text_only_rows=1, tag_mode="1d",
                tag_spelling="special", max_text=8):
-    """The batch as a dict of numpy arrays, validated against spec 10."""
+    """The batch as a dict of numpy arrays, validated against docs/model.md §10."""
     rng = np.random.default_rng(seed)
     valid = valid_tile_counts(int(config.tiling.get("max_tiles", 6)))
     if tiles is None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate the golden fixtures of the Java parity tests (issue 3 part 11).
+"""Regenerate the golden fixtures of the Java parity tests.
 
     make_goldens.py [--out tests/reference/golden] [--check]
 

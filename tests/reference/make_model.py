@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Write a random NVLM model folder: config.json (spec 10 schema plus "preset", "tag_tokens" and
-"init") and model.safetensors (spec 9 names, or transformers' InternVL names with --hf-names).
+"""Write a random NVLM model folder: config.json (docs/model.md §10 schema plus "preset", "tag_tokens" and
+"init") and model.safetensors (docs/model.md §9 names, or transformers' InternVL names with --hf-names).
 
     make_model.py --arch D|X|H --preset tiny --seed S --out DIR [--dtype f32|bf16|f16]
                   [--shard-bytes N] [--hf-names] [--random-gates] [--vision-style 6b|300m]
@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 import nvlm_ref  # noqa: E402
 import st_io  # noqa: E402
 
-# Issue 3 part 9. `tiny`: CPU demo and golden fixtures. `small`: benchmarks and GPU (a guess at
+# `tiny`: CPU demo and golden fixtures. `small`: benchmarks and GPU (a guess at
 # the Java preset; `./nvlm init`'s config.json is the source of truth). `micro`: gradcheck only.
 PRESETS = {
     "tiny": {
@@ -57,16 +57,16 @@ PRESETS = {
 }
 
 VISION_STYLES = {
-    # InternViT-6B-448px-V1-5 flavour (spec 2).
+    # InternViT-6B-448px-V1-5 flavour (docs/model.md §2).
     "6b": {"norm_type": "rms_norm", "qk_normalization": True, "qkv_bias": False},
-    # InternViT-300M-448px flavour (spec 2).
+    # InternViT-300M-448px flavour (docs/model.md §2).
     "300m": {"norm_type": "layer_norm", "qk_normalization": False, "qkv_bias": True},
 }
 
 
 def make_config(arch, preset="tiny", vision_style="6b", dummy_heads=0, vocab_size=None,
                 tie_word_embeddings=False, projector_bias=True, seed=0, random_gates=False):
-    """The config.json dict (spec 10 schema)."""
+    """The config.json dict (docs/model.md §10 schema)."""
     arch = arch.upper()
     if arch not in ("D", "X", "H"):
         raise ValueError(f"--arch {arch!r}: expected D, X or H")
@@ -88,7 +88,7 @@ def make_config(arch, preset="tiny", vision_style="6b", dummy_heads=0, vocab_siz
         "preset": preset,
         "vision": vision,
         "downsample_ratio": 0.5,
-        # NVLM-X's 1-layer projector never has a bias and ignores hidden_size (spec 4).
+        # NVLM-X's 1-layer projector never has a bias and ignores hidden_size (docs/model.md §4).
         "projector": {"hidden_size": p["projector_hidden_size"], "bias": projector_bias and arch != "X"},
         "llm": llm,
         "tiling": {"min_tiles": 1, "max_tiles": max_tiles, "use_thumbnail": True, "tag_mode": "1d"},
@@ -139,16 +139,16 @@ def init_tensor(seed, name, shape, mean, std):
 
 
 def init_weights(model, seed, random_gates=False):
-    """name -> float32 array for every parameter of `model` (spec 9 names)."""
+    """name -> float32 array for every parameter of `model` (docs/model.md §9 names)."""
     norms = {n for n, m in model.named_modules() if isinstance(m, (nvlm_ref.RMSNorm, nvlm_ref.LayerNorm))}
     out = {}
     for name, param in model.state_dict().items():
         shape = tuple(param.shape)
         owner, _, leaf = name.rpartition(".")
         if leaf in ("ls1", "ls2"):
-            out[name] = np.full(shape, 0.1, dtype=np.float32)        # layer-scale init (spec 2)
+            out[name] = np.full(shape, 0.1, dtype=np.float32)        # layer-scale init (docs/model.md §2)
         elif leaf in ("attn_gate", "ff_gate"):
-            # Gates start at 0 (spec 7); --random-gates opens them so tests see the blocks.
+            # Gates start at 0 (docs/model.md §7); --random-gates opens them so tests see the blocks.
             out[name] = init_tensor(seed, name, shape, 0.0, 0.5) if random_gates else np.zeros(shape, np.float32)
         elif owner in norms and leaf == "weight":
             out[name] = init_tensor(seed, name, shape, 1.0, 0.05)
@@ -160,7 +160,7 @@ def init_weights(model, seed, random_gates=False):
 
 
 def zero_dummy_heads(vision, tensors):
-    """NVLM-D-72B's dummy heads are zeros at the end of each of q, k, v and of proj's input (spec 2)."""
+    """NVLM-D-72B's dummy heads are zeros at the end of each of q, k, v and of proj's input (docs/model.md §2)."""
     if not vision.num_dummy_heads:
         return
     c, cp = vision.hidden_size, vision.padded_width

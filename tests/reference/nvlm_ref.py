@@ -1,7 +1,7 @@
-"""PyTorch reference of NVLM-D, NVLM-X and NVLM-H, written from ../../../shared/NVLM_SPEC.md.
+"""PyTorch reference of NVLM-D, NVLM-X and NVLM-H, written from the model contract, docs/model.md.
 
-Section numbers ("spec 5") refer to that file. The module tree's state_dict names are the
-checkpoint names of spec 9, so `load_state_dict(strict=True)` checks a checkpoint name by name.
+Section numbers ("docs/model.md §5") refer to that file. The module tree's state_dict names are the
+checkpoint names of docs/model.md §9, so `load_state_dict(strict=True)` checks a checkpoint name by name.
 Runs unchanged on PyTorch 1.13 (CPU) and 2.x (CPU or CUDA): only plain tensor ops, no fused
 attention, no deprecated APIs.
 """
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 import st_io
 
-IGNORE_INDEX = -100  # spec 8
+IGNORE_INDEX = -100  # docs/model.md §8
 
 # Token ids of the project tokenizer (vocabulary 320: 256 bytes, then specials) used when a
 # config.json has no "tokens"/"tag_tokens" entry for them. Pending the lead's confirmation.
@@ -36,7 +36,7 @@ DEFAULT_FIRST_TILE_TAG_ID = 263     # <tile_1>; <tile_k> is 262 + k
 
 
 def default_tag_tokens(max_tiles):
-    """Tag mode 1d (spec 6): one special token per tag."""
+    """Tag mode 1d (docs/model.md §6): one special token per tag."""
     tags = {"<tile_global_thumbnail>": [DEFAULT_THUMBNAIL_TAG_ID]}
     for k in range(1, max_tiles + 1):
         tags[f"<tile_{k}>"] = [DEFAULT_FIRST_TILE_TAG_ID + k - 1]
@@ -44,7 +44,7 @@ def default_tag_tokens(max_tiles):
 
 
 # ---------------------------------------------------------------------------------------------
-# Config (spec 10)
+# Config (docs/model.md §10)
 # ---------------------------------------------------------------------------------------------
 
 def _require(section, key, where):
@@ -66,7 +66,7 @@ class VisionConfig:
     qk_normalization: bool = True
     qkv_bias: bool = False
     num_dummy_heads: int = 0
-    # Grid of the checkpoint's position embedding; None means image_size / patch_size (spec 2).
+    # Grid of the checkpoint's position embedding; None means image_size / patch_size (docs/model.md §2).
     position_grid: Optional[int] = None
 
     @property
@@ -79,7 +79,7 @@ class VisionConfig:
 
     @property
     def padded_width(self):
-        """Attention width including NVLM-D-72B's dummy heads (spec 2)."""
+        """Attention width including NVLM-D-72B's dummy heads (docs/model.md §2)."""
         return (self.num_heads + self.num_dummy_heads) * self.head_dim
 
 
@@ -116,7 +116,7 @@ class NvlmConfig:
 
     @property
     def tokens_per_tile(self):
-        """T_img = (image_size/patch_size)^2 * downsample_ratio^2 (spec 10)."""
+        """T_img = (image_size/patch_size)^2 * downsample_ratio^2 (docs/model.md §10)."""
         return int(round(self.vision.grid ** 2 * self.downsample_ratio ** 2))
 
     def token(self, name):
@@ -145,7 +145,7 @@ class NvlmConfig:
                              f"num_kv_heads {llm.num_kv_heads}: heads must divide evenly")
         ratio = float(d.get("downsample_ratio", 0.5))
         if ratio != 0.5 or vision.grid % 2:
-            raise ValueError(f"{where}: pixel shuffle v2 (spec 3) needs downsample_ratio 0.5 and an even "
+            raise ValueError(f"{where}: pixel shuffle v2 (docs/model.md §3) needs downsample_ratio 0.5 and an even "
                              f"patch grid, got {ratio} and {vision.grid}")
         proj = d.get("projector", {})
         every = None
@@ -154,7 +154,7 @@ class NvlmConfig:
             if every < 1:
                 raise ValueError(f"{where}: xattn.every {every} must be >= 1")
         if arch == "X" and proj.get("bias", False):
-            raise ValueError(f"{where}: NVLM-X's 1-layer projector has no bias (spec 4), projector.bias is true")
+            raise ValueError(f"{where}: NVLM-X's 1-layer projector has no bias (docs/model.md §4), projector.bias is true")
         if arch in ("D", "H"):
             _require(proj, "hidden_size", where + " projector")
         tiling = dict(d.get("tiling", {}))
@@ -173,7 +173,7 @@ class NvlmConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# Norms: computed in fp32 whatever the storage type (spec 2, 5); float64 stays float64
+# Norms: computed in fp32 whatever the storage type (docs/model.md §2, §5); float64 stays float64
 # ---------------------------------------------------------------------------------------------
 
 def _compute_dtype(t):
@@ -181,8 +181,8 @@ def _compute_dtype(t):
 
 
 class RMSNorm(nn.Module):
-    """x * rsqrt(mean(x^2) + eps) * w (spec 5). `stat_width`: the mean runs over the first
-    stat_width channels only (InternViT's q/k norm with dummy heads, spec 2)."""
+    """x * rsqrt(mean(x^2) + eps) * w (docs/model.md §5). `stat_width`: the mean runs over the first
+    stat_width channels only (InternViT's q/k norm with dummy heads, docs/model.md §2)."""
 
     def __init__(self, width, eps, stat_width=None):
         super().__init__()
@@ -198,7 +198,7 @@ class RMSNorm(nn.Module):
 
 
 class LayerNorm(nn.Module):
-    """LayerNorm with bias, computed in fp32 (spec 2 layer_norm flavour, spec 4 projector)."""
+    """LayerNorm with bias, computed in fp32 (docs/model.md §2 layer_norm flavour, docs/model.md §4 projector)."""
 
     def __init__(self, width, eps):
         super().__init__()
@@ -224,7 +224,7 @@ def vision_norm(config: VisionConfig):
 
 def scaled_dot_product_attention(q, k, v, mask=None):
     """softmax(q k^T / sqrt(h)) v. q [B, n_h, Tq, h]; k, v [B, n_kv, Tk, h] with n_h a multiple of
-    n_kv (GQA: query head j reads kv head j // (n_h / n_kv), spec 5); mask [B or 1, 1, Tq, Tk]
+    n_kv (GQA: query head j reads kv head j // (n_h / n_kv), docs/model.md §5); mask [B or 1, 1, Tq, Tk]
     bool, True = may attend. Softmax in fp32 for 16-bit inputs."""
     groups = q.shape[1] // k.shape[1]
     if groups > 1:
@@ -250,12 +250,12 @@ def merge_heads(x):
 
 
 # ---------------------------------------------------------------------------------------------
-# InternViT (spec 2)
+# InternViT (docs/model.md §2)
 # ---------------------------------------------------------------------------------------------
 
 class PatchEmbedding(nn.Module):
     """Conv P x P stride P, 3 -> C, with bias; written as the equivalent linear map over each
-    patch flattened in (channel, ky, kx) order, patches row-major (spec 2)."""
+    patch flattened in (channel, ky, kx) order, patches row-major (docs/model.md §2)."""
 
     def __init__(self, patch_size, hidden_size):
         super().__init__()
@@ -282,7 +282,7 @@ class InternVisionEmbeddings(nn.Module):
 
     def patch_position_embedding(self, grid):
         """The patch part of the position embedding on a grid x grid layout; resized bicubically
-        (align_corners=False, as InternVL) when the checkpoint's grid differs (spec 2)."""
+        (align_corners=False, as InternVL) when the checkpoint's grid differs (docs/model.md §2)."""
         pos = self.position_embedding[:, 1:]
         stored = int(round(math.sqrt(pos.shape[1])))
         if stored == grid:
@@ -302,7 +302,7 @@ class InternVisionEmbeddings(nn.Module):
 
 class InternAttention(nn.Module):
     """qkv -> optional q/k RMSNorm over the whole (padded) width before the head split, with the
-    statistic over the C real channels -> non-causal attention -> proj (spec 2)."""
+    statistic over the C real channels -> non-causal attention -> proj (docs/model.md §2)."""
 
     def __init__(self, config: VisionConfig):
         super().__init__()
@@ -332,11 +332,11 @@ class InternMLP(nn.Module):
         self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
 
     def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))  # exact (erf) GELU, spec 2
+        return self.fc2(F.gelu(self.fc1(x)))  # exact (erf) GELU, docs/model.md §2
 
 
 class InternVisionEncoderLayer(nn.Module):
-    """Pre-norm block with per-channel layer scale ls1, ls2 (spec 2)."""
+    """Pre-norm block with per-channel layer scale ls1, ls2 (docs/model.md §2)."""
 
     def __init__(self, config: VisionConfig):
         super().__init__()
@@ -364,7 +364,7 @@ class InternVisionEncoder(nn.Module):
 
 
 class InternVisionModel(nn.Module):
-    """pixel_values [N, 3, S, S] -> [N, G*G, C]: no final norm, CLS dropped (spec 2)."""
+    """pixel_values [N, 3, S, S] -> [N, G*G, C]: no final norm, CLS dropped (docs/model.md §2)."""
 
     def __init__(self, config: VisionConfig):
         super().__init__()
@@ -376,12 +376,12 @@ class InternVisionModel(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Pixel shuffle (spec 3) and projectors (spec 4)
+# Pixel shuffle (docs/model.md §3) and projectors (docs/model.md §4)
 # ---------------------------------------------------------------------------------------------
 
 def pixel_shuffle(x):
     """[N, G*G, C] -> [N, (G/2)^2, 4C]. Output token t = y2*(G/2) + x2 concatenates
-    in[2y2, 2x2], in[2y2, 2x2+1], in[2y2+1, 2x2], in[2y2+1, 2x2+1] (spec 3)."""
+    in[2y2, 2x2], in[2y2, 2x2+1], in[2y2+1, 2x2], in[2y2+1, 2x2+1] (docs/model.md §3)."""
     n, tokens, c = x.shape
     g = int(round(math.sqrt(tokens)))
     half = g // 2
@@ -390,7 +390,7 @@ def pixel_shuffle(x):
 
 
 def projector(config: NvlmConfig):
-    """`mlp1`: D and H 2-layer MLP (mlp1.0, mlp1.1, mlp1.3); X 1-layer (mlp1.0, mlp1.1) (spec 4)."""
+    """`mlp1`: D and H 2-layer MLP (mlp1.0, mlp1.1, mlp1.3); X 1-layer (mlp1.0, mlp1.1) (docs/model.md §4)."""
     width = 4 * config.vision.hidden_size
     d = config.llm.hidden_size
     if config.architecture == "X":
@@ -401,12 +401,12 @@ def projector(config: NvlmConfig):
 
 
 # ---------------------------------------------------------------------------------------------
-# Qwen2 decoder (spec 5)
+# Qwen2 decoder (docs/model.md §5)
 # ---------------------------------------------------------------------------------------------
 
 def rope_cos_sin(length, head_dim, theta, dtype, device):
     """cos, sin [length, head_dim] for rotate-half RoPE: inv_freq[i] = theta^(-2i/h), positions
-    0..T-1 (spec 5). Computed in float64, then cast to the compute dtype."""
+    0..T-1 (docs/model.md §5). Computed in float64, then cast to the compute dtype."""
     inv_freq = theta ** (-torch.arange(0, head_dim, 2, dtype=torch.float64, device=device) / head_dim)
     angles = torch.arange(length, dtype=torch.float64, device=device)[:, None] * inv_freq[None, :]
     angles = torch.cat([angles, angles], dim=-1)
@@ -423,7 +423,7 @@ def apply_rope(x, cos, sin):
 
 
 class Qwen2Attention(nn.Module):
-    """q/k/v with bias, o_proj without; RoPE on q and k; causal GQA attention (spec 5)."""
+    """q/k/v with bias, o_proj without; RoPE on q and k; causal GQA attention (docs/model.md §5)."""
 
     def __init__(self, config: LlmConfig):
         super().__init__()
@@ -442,7 +442,7 @@ class Qwen2Attention(nn.Module):
 
 
 class Qwen2MLP(nn.Module):
-    """SwiGLU: down(silu(gate(x)) * up(x)), no biases (spec 5)."""
+    """SwiGLU: down(silu(gate(x)) * up(x)), no biases (docs/model.md §5)."""
 
     def __init__(self, hidden_size, intermediate_size):
         super().__init__()
@@ -468,12 +468,12 @@ class Qwen2DecoderLayer(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Gated cross-attention (spec 7, project decision)
+# Gated cross-attention (docs/model.md §7, project decision)
 # ---------------------------------------------------------------------------------------------
 
 class CrossAttention(nn.Module):
     """q from x (d -> n_h*h), k/v from memory (d -> n_kv*h), o_proj; no biases, no RoPE, GQA,
-    scale 1/sqrt(h) (spec 7)."""
+    scale 1/sqrt(h) (docs/model.md §7)."""
 
     def __init__(self, config: LlmConfig):
         super().__init__()
@@ -493,7 +493,7 @@ class CrossAttention(nn.Module):
 
 class GatedCrossAttention(nn.Module):
     """x = x + tanh(attn_gate) * XAttn(norm1(x), M); x = x + tanh(ff_gate) * SwiGLU(norm2(x)).
-    Rows whose attention set is empty get exactly 0 from both terms (Mllama's row mask, spec 7)."""
+    Rows whose attention set is empty get exactly 0 from both terms (Mllama's row mask, docs/model.md §7)."""
 
     def __init__(self, config: LlmConfig):
         super().__init__()
@@ -515,7 +515,7 @@ class GatedCrossAttention(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# The language model: Qwen2 with optional cross-attention blocks (spec 5, 7)
+# The language model: Qwen2 with optional cross-attention blocks (docs/model.md §5, §7)
 # ---------------------------------------------------------------------------------------------
 
 class Qwen2Model(nn.Module):
@@ -525,7 +525,7 @@ class Qwen2Model(nn.Module):
         self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
         self.layers = nn.ModuleList(Qwen2DecoderLayer(config) for _ in range(config.num_layers))
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
-        # A block sits before decoder layer i whenever (i+1) % every == 0 (spec 7).
+        # A block sits before decoder layer i whenever (i+1) % every == 0 (docs/model.md §7).
         self.xattn_before = {}
         if xattn_every:
             slots = [i for i in range(config.num_layers) if (i + 1) % xattn_every == 0]
@@ -546,7 +546,7 @@ class Qwen2Model(nn.Module):
 
 
 class LanguageModel(nn.Module):
-    """`language_model.model.*` and `language_model.lm_head.weight` (spec 9); lm_head is the
+    """`language_model.model.*` and `language_model.lm_head.weight` (docs/model.md §9); lm_head is the
     embedding matrix when tie_word_embeddings (and then not a separate tensor)."""
 
     def __init__(self, config: LlmConfig, xattn_every=None):
@@ -563,7 +563,7 @@ class LanguageModel(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Batch (spec 10)
+# Batch (docs/model.md §10)
 # ---------------------------------------------------------------------------------------------
 
 BATCH_FIELDS = ("input_ids", "labels", "pixel_values", "image_tiles", "image_row", "tile_tag_ids",
@@ -629,7 +629,7 @@ class Batch:
         if images and (int(self.image_row.min()) < 0 or int(self.image_row.max()) >= b):
             raise ValueError(f"{where}: image_row {self.image_row.tolist()} outside rows 0..{b - 1}")
         if images > 1 and bool((self.image_row[1:] < self.image_row[:-1]).any()):
-            raise ValueError(f"{where}: image_row {self.image_row.tolist()} is not in batch order (spec 10)")
+            raise ValueError(f"{where}: image_row {self.image_row.tolist()} is not in batch order (docs/model.md §10)")
         m = self.media_image
         if int(m.min()) < -1 or int(m.max()) >= images:
             raise ValueError(f"{where}: media_image values must be in [-1, {images}), got "
@@ -646,7 +646,7 @@ class Batch:
 
 
 # ---------------------------------------------------------------------------------------------
-# The three architectures (spec 7, consuming a batch as spec 10 says)
+# The three architectures (docs/model.md §7, consuming a batch as docs/model.md §10 says)
 # ---------------------------------------------------------------------------------------------
 
 class NvlmModel(nn.Module):
@@ -664,7 +664,7 @@ class NvlmModel(nn.Module):
         return self.language_model.model.embed_tokens
 
     def image_features(self, pixel_values):
-        """[N, 3, S, S] -> [N, T_img, d] (spec 7)."""
+        """[N, 3, S, S] -> [N, T_img, d] (docs/model.md §7)."""
         if pixel_values.shape[-1] != self.config.vision.image_size:
             raise ValueError(f"pixel_values tiles are {pixel_values.shape[-1]} px, config image_size is "
                              f"{self.config.vision.image_size}")
@@ -672,7 +672,7 @@ class NvlmModel(nn.Module):
 
     def embed_with_images(self, input_ids, features, what):
         """Embeddings of input_ids with the image-context positions replaced, in row-major order,
-        by the rows of features [K, d] (spec 7 NVLM-D)."""
+        by the rows of features [K, d] (docs/model.md §7 NVLM-D)."""
         embeds = self.embed_tokens(input_ids)
         context = (input_ids == self.config.token("image_context")).reshape(-1)
         count = int(context.sum())
@@ -696,7 +696,7 @@ class NvlmModel(nn.Module):
 
 class NvlmD(NvlmModel):
     """Decoder-only: the image-context positions receive all tiles' projected tokens in
-    pixel_values order; their count must be N * T_img (spec 10)."""
+    pixel_values order; their count must be N * T_img (docs/model.md §10)."""
 
     def forward(self, batch: Batch):
         n = batch.pixel_values.shape[0]
@@ -761,7 +761,7 @@ def gather_memory(source, parts, hidden_size, like):
 class NvlmX(NvlmModel):
     """Gated cross-attention: no image-context tokens in the sequence. Memory of image m = its
     tiles' tokens in order; media_tile = j attends to tile j only, other positions with
-    media_image = m to all of m's tiles, media_image = -1 to nothing (spec 7, 10)."""
+    media_image = m to all of m's tiles, media_image = -1 to nothing (docs/model.md §7, §10)."""
 
     def forward(self, batch: Batch):
         context = int((batch.input_ids == self.config.token("image_context")).sum())
@@ -784,7 +784,7 @@ class NvlmX(NvlmModel):
 class NvlmH(NvlmModel):
     """Hybrid: each image's thumbnail (its single tile when image_tiles = 1) goes into the
     sequence; memory of image m = per regular tile, emb(tag tokens) then the tile's tokens;
-    media_image = m attends to all of m's memory (spec 7, 10)."""
+    media_image = m attends to all of m's memory (docs/model.md §7, §10)."""
 
     def forward(self, batch: Batch):
         d = self.config.llm.hidden_size
@@ -818,7 +818,7 @@ def build_model(config: NvlmConfig):
 
 
 # ---------------------------------------------------------------------------------------------
-# Loss (spec 8)
+# Loss (docs/model.md §8)
 # ---------------------------------------------------------------------------------------------
 
 def causal_lm_loss(logits, labels):
@@ -834,10 +834,10 @@ def causal_lm_loss(logits, labels):
 
 
 # ---------------------------------------------------------------------------------------------
-# Checkpoints (spec 9): our names, transformers' InternVL names, strict loading
+# Checkpoints (docs/model.md §9): our names, transformers' InternVL names, strict loading
 # ---------------------------------------------------------------------------------------------
 
-# Spec 9 name -> transformers' InternVLForConditionalGeneration name, for the names that map one
+# docs/model.md §9 name -> transformers' InternVLForConditionalGeneration name, for the names that map one
 # to one. `{l}` is a vision layer index, `{rest}` any suffix. The Java loader mirrors this table.
 HF_NAMES = {
     "vision_model.embeddings.class_embedding": "model.vision_tower.embeddings.cls_token",
@@ -868,7 +868,7 @@ HF_NAMES = {
     "language_model.model.{rest}": "model.language_model.{rest}",
     "language_model.lm_head.weight": "lm_head.weight",
 }
-# The fused vision qkv is three tensors in transformers: rows [0:W], [W:2W], [2W:3W] (spec 2).
+# The fused vision qkv is three tensors in transformers: rows [0:W], [W:2W], [2W:3W] (docs/model.md §2).
 HF_SPLIT_NAMES = {
     "vision_model.encoder.layers.{l}.attn.qkv.{kind}": (
         "model.vision_tower.encoder.layer.{l}.attention.q_proj.{kind}",
@@ -895,7 +895,7 @@ def _translate(name, table):
 
 
 def to_hf_names(tensors):
-    """Spec 9 names -> transformers' InternVL names (qkv split in three)."""
+    """docs/model.md §9 names -> transformers' InternVL names (qkv split in three)."""
     out = {}
     for name, value in tensors.items():
         split = _translate(name, HF_SPLIT_NAMES)
@@ -911,7 +911,7 @@ def to_hf_names(tensors):
 
 
 def from_hf_names(tensors):
-    """transformers' InternVL names -> spec 9 names (q/k/v joined); other names unchanged."""
+    """transformers' InternVL names -> docs/model.md §9 names (q/k/v joined); other names unchanged."""
     reverse = {v: k for k, v in HF_NAMES.items()}
     out, pieces = {}, {}
     split_reverse = {}
@@ -960,7 +960,7 @@ def check_state_dict(model, tensors, where):
 
 
 def load_model(model_dir, dtype=torch.float64, device="cpu"):
-    """config.json + checkpoint (single or sharded, F32/BF16/F16, spec 9 or transformers names)
+    """config.json + checkpoint (single or sharded, F32/BF16/F16, docs/model.md §9 or transformers names)
     -> model in `dtype` on `device`. Strict: any missing/unexpected/wrong-shaped tensor is an error."""
     config = NvlmConfig.load(model_dir)
     tensors = st_io.load_checkpoint(model_dir)
@@ -979,5 +979,5 @@ def load_model(model_dir, dtype=torch.float64, device="cpu"):
 
 
 def state_dict_arrays(model):
-    """Parameters as float32 numpy arrays, spec 9 names."""
+    """Parameters as float32 numpy arrays, docs/model.md §9 names."""
     return {k: v.detach().to("cpu", torch.float32).numpy() for k, v in model.state_dict().items()}

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Run the reference on a model folder and a batch; write logits, loss and gradients (spec 10).
+"""Run the reference on a model folder and a batch; write logits, loss and gradients (docs/model.md §10).
 
     run_ref.py --model DIR --batch B.safetensors --out O.safetensors [--grads]
                [--dtype float64|float32] [--device cpu|cuda]
 
 Output: `logits` F32 [B,T,V], `loss` F32 [] and, with --grads, `grad.<name>` F32 for every
-parameter (vision included), spec 9 names whatever names the checkpoint used. The default
+parameter (vision included), docs/model.md §9 names whatever names the checkpoint used. The default
 float64 casts the stored weights up: the goldens are the exact function, rounded once to F32.
 """
 import argparse

@@ -1,7 +1,7 @@
 """Self-tests of the reference: `cd tests/reference && python3 -m unittest test_ref` (or pytest).
 
 The reference is the oracle of the Java golden tests, so it is checked here against slow,
-obvious re-derivations of the spec (loops over heads, positions and tiles), against PyTorch's own
+obvious re-derivations of docs/model.md (loops over heads, positions and tiles), against PyTorch's own
 operators, and for gradients against finite differences (torch.autograd.gradcheck, float64).
 """
 import json
@@ -64,7 +64,7 @@ def xattn_deltas(model, batch):
 
 
 def plain_decoder_logits(model, input_ids):
-    """The Qwen2 decoder of spec 5 alone (no cross-attention), same weights."""
+    """The Qwen2 decoder of docs/model.md §5 alone (no cross-attention), same weights."""
     decoder = nvlm_ref.LanguageModel(model.config.llm, None).to(model.embed_tokens.weight.dtype)
     weights = {k[len("language_model."):]: v for k, v in model.state_dict().items()
                if k.startswith("language_model.") and ".xattn_layers." not in k}
@@ -74,7 +74,7 @@ def plain_decoder_logits(model, input_ids):
 
 
 # ---------------------------------------------------------------------------------------------
-# Slow re-derivations of the spec, one position and one head at a time
+# Slow re-derivations of docs/model.md, one position and one head at a time
 # ---------------------------------------------------------------------------------------------
 
 def slow_rms_norm(x, weight, eps):
@@ -96,7 +96,7 @@ def slow_attention_row(q_row, keys, values, heads, kv_heads):
 
 
 def slow_decoder_logits(model, input_ids_row):
-    """Spec 5 written out: RoPE as a rotation of the pairs (i, i + h/2), causal attention per
+    """docs/model.md §5 written out: RoPE as a rotation of the pairs (i, i + h/2), causal attention per
     position and head, SwiGLU, final norm, lm_head."""
     cfg = model.config.llm
     lm = model.language_model.model
@@ -133,7 +133,7 @@ def slow_decoder_logits(model, input_ids_row):
 
 
 def slow_memory_sets(model, batch, features):
-    """Spec 10's attention set of every position, read literally: {(b, t): [vectors]}."""
+    """docs/model.md §10's attention set of every position, read literally: {(b, t): [vectors]}."""
     arch = model.config.architecture
     offsets = batch.tile_offsets.tolist()
     sets = {}
@@ -161,7 +161,7 @@ def slow_memory_sets(model, batch, features):
 
 
 def slow_gated_block(block, cfg, x, sets):
-    """Spec 7's block at every position separately; empty set -> x unchanged."""
+    """docs/model.md §7's block at every position separately; empty set -> x unchanged."""
     out = x.clone()
     for (b, t), parts in sets.items():
         if not parts:

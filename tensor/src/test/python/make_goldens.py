@@ -51,7 +51,7 @@ def rand(g, *shape, scale=1.0):
 
 
 def rope(x, theta):
-    # x [B, T, H, D], rotate-half, positions 0..T-1, table in float64 (spec 5)
+    # x [B, T, H, D], rotate-half, positions 0..T-1, table in float64 (docs/model.md §5)
     b, t, h, d = x.shape
     inv = theta ** (-torch.arange(0, d // 2, dtype=torch.float64) * 2 / d)
     ang = torch.arange(t, dtype=torch.float64)[:, None] * inv[None, :]

@@ -19,7 +19,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * (The ForkJoinPool used before could leave the caller waiting while all chunks ran one after
  * the other on one worker: in some training runs JFR saw every kernel sample on that worker and
  * none on the calling thread. This was not the whole story of those runs' slow steps: the
- * slow stage-0 configuration stayed slow with this class too; see the README's known limitations.)
+ * slow stage-0 configuration stayed slow with this class too; see the known limitations in docs/results.md.)
  */
 public final class Parallel {
     private static final int THREADS = configuredThreads();

@@ -13,7 +13,7 @@ import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Safetensors;
 
 /**
- * A training or evaluation batch in the parity layout of spec 10: rows right-padded (padding
+ * A training or evaluation batch in the parity layout of docs/model.md §10: rows right-padded (padding
  * labelled {@link F#IGNORE_INDEX}), every tile of every image in {@code pixelValues} (images in batch order, tiles
  * in prompt order, thumbnail last), and the media indices that tell each architecture where the
  * image information goes.
@@ -133,7 +133,7 @@ public record Batch(Tensor inputIds, Tensor labels, Tensor pixelValues, Tensor i
         return m;
     }
 
-    /** Writes the batch file (spec 10) atomically. */
+    /** Writes the batch file (docs/model.md §10) atomically. */
     public void write(Path file) throws IOException {
         Safetensors.save(file, tensors());
     }
@@ -143,7 +143,7 @@ public record Batch(Tensor inputIds, Tensor labels, Tensor pixelValues, Tensor i
         Map<String, Tensor> m = Safetensors.load(file);
         for (String name : NAMES) {
             if (!m.containsKey(name)) {
-                throw new IllegalArgumentException(file + ": batch file has no tensor '" + name + "' (spec 10 needs "
+                throw new IllegalArgumentException(file + ": batch file has no tensor '" + name + "' (docs/model.md §10 needs "
                         + String.join(", ", NAMES) + ")");
             }
         }

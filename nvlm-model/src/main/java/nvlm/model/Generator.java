@@ -15,7 +15,7 @@ import nvlm.tensor.Tensor;
  * Autoregressive generation with a KV cache for NVLM-D, X and H: the prompt (with its images) is
  * run once, then one token per step. For X and H the cross-attention memory's keys and values
  * are computed once per image and reused; every generated token comes after the last image, so
- * it sees all of that image's memory (spec 7).
+ * it sees all of that image's memory (docs/model.md §7).
  */
 public final class Generator {
     /**

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Host-side bookkeeping of a batch's images (spec 10): where each image's tiles start in
+ * Host-side bookkeeping of a batch's images (docs/model.md §10): where each image's tiles start in
  * pixel_values, how many it has, its batch row, and the images of each row in order.
  */
 record MediaIndex(long[] tileStart, long[] tiles, long[] row, List<List<Integer>> imagesOfRow) {

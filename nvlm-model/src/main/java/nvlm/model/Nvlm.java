@@ -17,7 +17,7 @@ import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.Parameter;
 
 /**
- * The parts every NVLM architecture shares (spec 7): the InternViT {@code vision_model}, the
+ * The parts every NVLM architecture shares (docs/model.md §7): the InternViT {@code vision_model}, the
  * projector {@code mlp1}, and the {@code language_model}. Image features are InternViT, then
  * pixel shuffle, then the projector; the subclasses decide where they go:
  * {@link NvlmD} into the decoder sequence, {@link NvlmX} into cross-attention memory,
@@ -65,7 +65,7 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         return languageModel;
     }
 
-    /** Logits [B, T, V] and the mean loss over labelled tokens (spec 8). */
+    /** Logits [B, T, V] and the mean loss over labelled tokens (docs/model.md §8). */
     public record Output(Tensor logits, Tensor loss) {
     }
 
@@ -97,7 +97,7 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         return inputs(batch, features, media);
     }
 
-    /** Architecture-specific placement of image features (spec 7, 10). */
+    /** Architecture-specific placement of image features (docs/model.md §7, §10). */
     protected abstract Inputs inputs(Batch batch, Tensor features, MediaIndex media);
 
     /** Logits of a batch; the loss is computed when any label is set (else NaN, as in PyTorch). */
@@ -108,7 +108,7 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         return new Output(logits, loss(logits, batch.labels()));
     }
 
-    /** Causal LM loss (spec 8): logits at t predict labels at t+1; labels equal to {@link F#IGNORE_INDEX} ignored; mean over labelled tokens. */
+    /** Causal LM loss (docs/model.md §8): logits at t predict labels at t+1; labels equal to {@link F#IGNORE_INDEX} ignored; mean over labelled tokens. */
     public static Tensor loss(Tensor logits, Tensor labels) {
         long b = logits.size(0);
         long t = logits.size(1);
@@ -147,7 +147,7 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
     /**
      * The cross-attention context of a batch: memory rows gathered from {@code source} (a
      * [rows, d] table whose last row is zeros, for padding) by per-image entry lists, and the
-     * masks of spec 10. {@code entriesOfImage.get(m)} lists, per tile block, source rows;
+     * masks of docs/model.md §10. {@code entriesOfImage.get(m)} lists, per tile block, source rows;
      * {@code tileSpans} decides per position which entries are visible.
      */
     protected CrossAttentionContext context(Batch batch, MediaIndex media, Tensor source,

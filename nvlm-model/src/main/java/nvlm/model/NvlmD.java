@@ -5,7 +5,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
 
 /**
- * NVLM-D, decoder-only (spec 7): the image-context positions of input_ids receive, in order,
+ * NVLM-D, decoder-only (docs/model.md §7): the image-context positions of input_ids receive, in order,
  * every tile's projected tokens in pixel_values order; the rest is the plain decoder.
  */
 public final class NvlmD extends Nvlm {
@@ -21,7 +21,7 @@ public final class NvlmD extends Nvlm {
         if (positions.length != expected) {
             throw new IllegalArgumentException("batch: input_ids hold " + positions.length + " image-context tokens (id "
                     + config.tokens().imageContext() + ") but pixel_values has " + batch.tiles() + " tiles x "
-                    + config.tokensPerTile() + " tokens = " + expected + " (spec 10, NVLM-D)");
+                    + config.tokensPerTile() + " tokens = " + expected + " (docs/model.md §10, NVLM-D)");
         }
         if (positions.length == 0) {
             return new Inputs(embeddings, null);

@@ -7,7 +7,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
 
 /**
- * NVLM-H, hybrid (spec 7): each image's thumbnail (the single tile when there is only one)
+ * NVLM-H, hybrid (docs/model.md §7): each image's thumbnail (the single tile when there is only one)
  * goes into the decoder sequence at its image-context positions, as in NVLM-D; the regular
  * tiles go into cross-attention memory, each preceded by the decoder embeddings of its tag:
  * {@code M = [emb(tag_1), tile_1, emb(tag_2), tile_2, ...]}. Positions at or after an image's
@@ -27,7 +27,7 @@ public final class NvlmH extends Nvlm {
         if (positions.length != expected) {
             throw new IllegalArgumentException("batch: input_ids hold " + positions.length + " image-context tokens (id "
                     + config.tokens().imageContext() + ") but the " + media.images() + " images need " + perTile
-                    + " each for their thumbnails = " + expected + " (spec 10, NVLM-H)");
+                    + " each for their thumbnails = " + expected + " (docs/model.md §10, NVLM-H)");
         }
         if (features == null) {
             return new Inputs(embeddings, null);

@@ -7,7 +7,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
 
 /**
- * NVLM-X, gated cross-attention (spec 7): the sequence holds text and tile tags but no image
+ * NVLM-X, gated cross-attention (docs/model.md §7): the sequence holds text and tile tags but no image
  * tokens; the memory of image m is its tiles' projected tokens in order. A position inside the
  * tag span of tile j sees only tile j; any other position at or after an image's
  * {@code <Image>} sees all of that image's tiles.
@@ -22,7 +22,7 @@ public final class NvlmX extends Nvlm {
         Tensor embeddings = languageModel.embed(batch.inputIds().to(languageModel.embeddingTable().device()));
         long[] positions = imageContextPositions(batch);
         if (positions.length != 0) {
-            throw new IllegalArgumentException("batch: NVLM-X sequences hold no image-context tokens (spec 7), found "
+            throw new IllegalArgumentException("batch: NVLM-X sequences hold no image-context tokens (docs/model.md §7), found "
                     + positions.length + " (id " + config.tokens().imageContext() + ")");
         }
         if (features == null) {

@@ -3,7 +3,7 @@ package nvlm.model;
 import nvlm.tensor.Tensor;
 
 /**
- * Pixel shuffle with ratio 0.5, "v2" order (spec 3): per tile, [G*G, C] patch features in
+ * Pixel shuffle with ratio 0.5, "v2" order (docs/model.md §3): per tile, [G*G, C] patch features in
  * row-major order become [(G/2)^2, 4C]; output token {@code y2*(G/2)+x2} concatenates
  * {@code in[2y2,2x2], in[2y2,2x2+1], in[2y2+1,2x2], in[2y2+1,2x2+1]} in that order.
  */

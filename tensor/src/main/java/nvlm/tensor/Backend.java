@@ -109,13 +109,13 @@ public interface Backend {
     /** gx overwritten; gw and gb (nullable) accumulated. */
     void layerNormBackward(Tensor x, Tensor w, Tensor mean, Tensor rstd, Tensor gy, Tensor gx, Tensor gw, Tensor gb);
 
-    /** RMSNorm over the last axis (spec 5); rstd [rows] written. */
+    /** RMSNorm over the last axis (docs/model.md §5); rstd [rows] written. */
     void rmsNorm(Tensor x, Tensor w, float eps, Tensor y, Tensor rstd);
 
     /** gx overwritten; gw accumulated. */
     void rmsNormBackward(Tensor x, Tensor w, Tensor rstd, Tensor gy, Tensor gx, Tensor gw);
 
-    /** Rotate-half RoPE on contiguous [batch, seq, heads, headDim], positions startPos + t (spec 5). */
+    /** Rotate-half RoPE on contiguous [batch, seq, heads, headDim], positions startPos + t (docs/model.md §5). */
     void rope(Tensor x, Tensor y, int startPos, double theta, boolean inverse);
 
     /** {@code out[r] = table[ids[r]]}; ids I64 (any shape, contiguous), out [ids.numel, dim]. */

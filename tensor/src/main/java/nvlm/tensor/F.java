@@ -11,7 +11,7 @@ import nvlm.kernels.DType;
 public final class F {
     /**
      * The label that marks a position the loss skips (prompt tokens, padding, tiles without a
-     * target): Hugging Face's and PyTorch's {@code ignore_index}, spec 8. The one definition the
+     * target): Hugging Face's and PyTorch's {@code ignore_index}, docs/model.md §8. The one definition the
      * model, the data and the trainer use; kernels take it as an argument.
      */
     public static final int IGNORE_INDEX = -100;
@@ -105,7 +105,7 @@ public final class F {
         });
     }
 
-    /** RMSNorm over the last dimension (spec 5): {@code x * rsqrt(mean(x^2) + eps) * w}. */
+    /** RMSNorm over the last dimension (docs/model.md §5): {@code x * rsqrt(mean(x^2) + eps) * w}. */
     public static Tensor rmsNorm(Tensor input, Tensor w, double eps) {
         Tensor x = Ops.f32(input).contiguous();
         long cols = x.size(-1);
@@ -154,7 +154,7 @@ public final class F {
 
     /**
      * {@code x} with rows {@code index[r]} replaced by {@code src[r]}: x [N, D], src [R, D],
-     * index I64 [R] (distinct). Used to place image features at image-context positions (spec 7).
+     * index I64 [R] (distinct). Used to place image features at image-context positions (docs/model.md §7).
      */
     public static Tensor indexCopyRows(Tensor x, Tensor index, Tensor src) {
         Ops.sameDevice("indexCopyRows", x, src);
@@ -180,7 +180,7 @@ public final class F {
         });
     }
 
-    /** Rotate-half RoPE (spec 5) on [batch, seq, heads, headDim], positions startPos + t. */
+    /** Rotate-half RoPE (docs/model.md §5) on [batch, seq, heads, headDim], positions startPos + t. */
     public static Tensor rope(Tensor input, int startPos, double theta) {
         if (input.dim() != 4 || input.size(3) % 2 != 0) {
             throw new IllegalArgumentException("rope: expected [batch, seq, heads, headDim] with even headDim, got "
@@ -250,7 +250,7 @@ public final class F {
 
     /**
      * Mean cross-entropy of logits [N, V] against I64 targets [N] over the rows whose target is
-     * not {@code ignoreIndex} (spec 8). NaN when no row is labelled, as in PyTorch.
+     * not {@code ignoreIndex} (docs/model.md §8). NaN when no row is labelled, as in PyTorch.
      */
     public static Tensor crossEntropy(Tensor logits, Tensor targets, long ignoreIndex) {
         Ops.sameDevice("crossEntropy", logits, targets);

@@ -425,7 +425,7 @@ public final class Tensor {
         Tensor out = empty(device(), target, shape);
         backend().copy(this, out);
         if (target.isFloatingPoint() && dtype().isFloatingPoint()) {
-            // Gradients stay f32 whatever the storage type (f32 master gradients, spec 11 training).
+            // Gradients stay f32 whatever the storage type (f32 master gradients, docs/model.md §11 training).
             return Autograd.record(out, "to", new Tensor[] {this}, g -> new Tensor[] {g});
         }
         return out;

@@ -22,9 +22,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 /**
- * NVLM-D, X and H at the tiny preset against the PyTorch reference written from the spec
- * (tests/reference/nvlm_ref.py, fixtures made by make_goldens.py in float64). Acceptance of
- * issue 3: logits to 1e-4 max relative error, loss to 1e-5 relative, every parameter gradient to
+ * NVLM-D, X and H at the tiny preset against the PyTorch reference written from docs/model.md
+ * (tests/reference/nvlm_ref.py, fixtures made by make_goldens.py in float64). Tolerances:
+ * logits to 1e-4 max relative error, loss to 1e-5 relative, every parameter gradient to
  * 1e-3 relative in norm. "Max relative error" is max|java - torch| / max|torch| over the tensor,
  * since elementwise ratios are undefined where a logit is near zero.
  */

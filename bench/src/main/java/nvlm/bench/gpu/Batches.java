@@ -18,9 +18,9 @@ import nvlm.model.tokenizer.ProjectTokenizer;
 
 /**
  * Training batches made in Java with the project tokenizer and the model's own prompt format
- * (spec 6, 10): each row a user turn with one random image and a question, and an answer. An
+ * (docs/model.md §6, §10): each row a user turn with one random image and a question, and an answer. An
  * image of {@code cols x rows} tile widths becomes that grid of tiles plus the thumbnail
- * (DHR, spec 1), so a 3 x 2 image is 6 + 1 tiles.
+ * (DHR, docs/model.md §1), so a 3 x 2 image is 6 + 1 tiles.
  */
 public final class Batches {
     private Batches() {

@@ -43,7 +43,7 @@ import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Json;
 
 /**
- * The CUDA backend's device check (issue 6 part 5), one program for the GPU machine:
+ * The CUDA backend's device check, one program for the GPU machine:
  * <ol>
  *   <li>{@code ops}: every Backend operation against the CPU backend ({@link BackendParity}, fresh seeds);</li>
  *   <li>{@code models}: NVLM-D, X and H (tiny preset, the golden configs and batches) forward and
@@ -432,7 +432,7 @@ public final class GpuCheck {
     }
 
     /**
-     * The small preset. NVLM-X's projector has no bias whatever the preset says (spec 4), but
+     * The small preset. NVLM-X's projector has no bias whatever the preset says (docs/model.md §4), but
      * config.json would carry the preset's {@code bias: true}, which the PyTorch reference rejects
      * for X: write the config as the model is.
      */

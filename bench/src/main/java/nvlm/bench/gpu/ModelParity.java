@@ -31,7 +31,7 @@ public final class ModelParity {
      */
     public record Result(String name, MatmulPrecision precision, double logits, double loss, double gradient,
                          String worstGrad, int gradientsCompared, double cudaSeconds) {
-        /** Tolerances: f32 as the PyTorch parity acceptance (issue 3), bf16 a few bf16 roundings wider. */
+        /** Tolerances: f32 as the PyTorch parity acceptance, bf16 a few bf16 roundings wider. */
         public double logitsTolerance() {
             return precision == MatmulPrecision.BF16 ? 5e-2 : precision == MatmulPrecision.TF32 ? 1e-2 : 1e-4;
         }

@@ -12,7 +12,7 @@ import nvlm.kernels.translator.LaunchConfig;
 /**
  * Uniform random values in [-1, 1) made on the device (a SplitMix64 hash of the element index
  * and a seed), so benchmarks fill hundreds of megabytes without a host copy, and never time
- * zeros (METHOD.md: zeros run faster than real data).
+ * zeros (zeros run faster than real data).
  */
 public final class RandomFill {
     private RandomFill() {

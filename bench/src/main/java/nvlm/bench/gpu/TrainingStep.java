@@ -10,7 +10,7 @@ import nvlm.tensor.optim.AdamW;
 
 /**
  * One training step as tests/reference/bench_train.py times it: zero_grad, forward, loss,
- * backward and an AdamW step (betas 0.9/0.95, weight decay 0.05, spec 11's settings) over every
+ * backward and an AdamW step (betas 0.9/0.95, weight decay 0.05, docs/model.md §11's settings) over every
  * trainable parameter. Activations live in a memory scope per step, so device memory returns to
  * the allocator at the end of each step.
  */

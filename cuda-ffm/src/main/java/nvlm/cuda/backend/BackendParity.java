@@ -60,7 +60,7 @@ public final class BackendParity {
 
     /** f32 against f32 on another device: transcendental functions and summation orders differ by ulps. */
     static final double F32 = 1e-5;
-    /** bf16-rounded operands (8-bit mantissas) against exact f32 products (METHOD.md: 1e-3 to 1e-2). */
+    /** bf16-rounded operands (8-bit mantissas) against exact f32 products (1e-3 to 1e-2). */
     static final double BF16 = 1e-2;
     /** tf32 rounds inputs to 10-bit mantissas: about 4e-4 rounding to nearest, twice that truncating. */
     static final double TF32 = 2e-3;

@@ -812,7 +812,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("attention: head dimension " + qs[3] + " exceeds the GPU kernels' "
                     + Attention.MAX_HEAD_DIM);
         }
-        // Causal is bottom-right aligned, as the CPU backend (spec 5): query i sees keys j <= i + tk - tq.
+        // Causal is bottom-right aligned, as the CPU backend (docs/model.md §5): query i sees keys j <= i + tk - tq.
         AttentionMask kind = mask != null ? AttentionMask.EXPLICIT : causal ? AttentionMask.CAUSAL : AttentionMask.NONE;
         return new AttentionShape(Math.toIntExact(qs[0]), Math.toIntExact(qs[1]), Math.toIntExact(ks[1]),
                 Math.toIntExact(qs[2]), Math.toIntExact(ks[2]), Math.toIntExact(qs[3]), scale, kind);

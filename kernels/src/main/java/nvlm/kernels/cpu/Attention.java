@@ -20,7 +20,7 @@ import nvlm.kernels.Parallel;
 /**
  * Fused scaled-dot-product attention on the CPU, forward and backward (flash attention 2).
  *
- * <p>Used three ways (spec sections 2, 5, 7): non-causal ViT self-attention, causal GQA decoder
+ * <p>Used three ways (docs/model.md §2, §5, §7): non-causal ViT self-attention, causal GQA decoder
  * attention (also with a KV cache: qLen 1, kvLen the cache length), and gated cross-attention
  * with an explicit boolean mask whose empty rows give 0.
  *

@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Fused softmax cross-entropy over logits [rows, vocab] with I64 targets (spec section 8: label
+ * Fused softmax cross-entropy over logits [rows, vocab] with I64 targets (docs/model.md §8: label
  * -100 is ignored, the loss is the mean over labelled tokens). The forward keeps the log-sum-exp
  * of every row so the backward needs no second reduction; no probabilities are materialized.
  */

@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Embedding lookup (token embeddings, spec section 5) and its backward. Ids are I64. An id equal
+ * Embedding lookup (token embeddings, docs/model.md §5) and its backward. Ids are I64. An id equal
  * to {@code skipId} (a padding id such as -1 or -100) gives a zero row in {@link #gather} and
  * contributes nothing in {@link #scatterAdd}; the overloads without skipId skip nothing.
  */

@@ -4,7 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The error function, which the Vector API lacks (needed by exact GELU, spec sections 2 and 4).
+ * The error function, which the Vector API lacks (needed by exact GELU, docs/model.md §2 and §4).
  *
  * <p>{@link #erf(FloatVector)} is an f32 approximation built for this project (coefficients fitted
  * with a weighted least-squares Chebyshev-node fit against mpmath, then rounded to f32):

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * LayerNorm over the last axis of a contiguous [rows, cols] array (InternViT-300M norms, the
- * projector's LayerNorm; spec sections 2 and 4): y = (x - mean) * rstd * w + b with the biased
+ * projector's LayerNorm; docs/model.md §2 and §4): y = (x - mean) * rstd * w + b with the biased
  * variance and rstd = 1 / sqrt(var + eps).
  *
  * <p>Statistics: stable two-pass (mean, then the mean of squared deviations from it), each sum

@@ -522,7 +522,7 @@ public final class ReferenceKernels {
 
     // ---------------------------------------------------------------- rope
 
-    /** RoPE on [batch, seq, heads, headDim] in double, angles as in spec section 5 (cos/sin rounded to f32). */
+    /** RoPE on [batch, seq, heads, headDim] in double, angles as in docs/model.md §5 (cos/sin rounded to f32). */
     public static double[] rope(double[] x, int batch, int seq, int heads, int headDim, int startPos, double theta,
                                 boolean inverse) {
         double[] y = new double[x.length];

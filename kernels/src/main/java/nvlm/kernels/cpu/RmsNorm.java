@@ -9,8 +9,8 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * RMSNorm over the last axis of a contiguous [rows, cols] array (spec section 5, and InternViT's
- * rms_norm and q/k norms, section 2): y = (x * rstd) * w, rstd = 1 / sqrt(mean(x^2) + eps), the
+ * RMSNorm over the last axis of a contiguous [rows, cols] array (docs/model.md §5, and InternViT's
+ * rms_norm and q/k norms, §2): y = (x * rstd) * w, rstd = 1 / sqrt(mean(x^2) + eps), the
  * product order of Hugging Face's Qwen2RMSNorm. The mean of squares accumulates in double.
  * Backward: gx = rstd * (g - xhat * mean(g * xhat)), g = gy * w, xhat = x * rstd; gw is
  * accumulated deterministically ({@link ColumnGradients}).

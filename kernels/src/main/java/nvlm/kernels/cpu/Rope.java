@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Rotary position embedding, rotate-half form (spec section 5): for i < h/2,
+ * Rotary position embedding, rotate-half form (docs/model.md §5): for i < h/2,
  * y[i] = x[i] cos - x[i + h/2] sin and y[i + h/2] = x[i + h/2] cos + x[i] sin, with angle
  * pos * theta^(-2i/h). Angles and their cos/sin are computed in double and rounded to f32 once,
  * and kept in a table reused across calls (same head size and theta). Products and sums are
@@ -100,7 +100,7 @@ public final class Rope {
         }
     }
 
-    /** inv_freq[i] = theta^(-2i/headDim) in double (spec section 5). */
+    /** inv_freq[i] = theta^(-2i/headDim) in double (docs/model.md §5). */
     static double inverseFrequency(int i, int headDim, double theta) {
         return Math.pow(theta, -2.0 * i / headDim);
     }

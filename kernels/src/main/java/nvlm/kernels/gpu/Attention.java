@@ -27,7 +27,7 @@ import nvlm.kernels.translator.LaunchConfig;
  * <p>Masking ({@link AttentionShape#mask()}, as on the CPU): causal (query i sees key j iff
  * j &lt;= i + kvLen - qLen: the last query aligns with the last key) or an explicit byte mask
  * ({@link MaskBytes}, nonzero = visible). A query row that sees no key gets output 0, lse -infinity and
- * zero gradients (spec section 7: an empty attention set gives 0).
+ * zero gradients (docs/model.md §7: an empty attention set gives 0).
  *
  * <p>The backward is deterministic and uses no atomics: one kernel accumulates dQ per query tile
  * over all keys, another dK and dV per key tile over all queries of the heads sharing it.

@@ -9,7 +9,7 @@ import nvlm.kernels.translator.KernelContext;
 import nvlm.kernels.translator.KernelLaunch;
 
 /**
- * Cross-entropy with the tensor Backend's conventions (spec 8): I64 targets, any ignore index, a
+ * Cross-entropy with the tensor Backend's conventions (docs/model.md §8): I64 targets, any ignore index, a
  * scalar upstream scale, and a per-row result the host sums in double (the Backend returns the
  * loss sum and the labelled count).
  */

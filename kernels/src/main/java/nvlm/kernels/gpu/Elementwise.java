@@ -38,11 +38,11 @@ public final class Elementwise {
     public static final int TANH = 3;
     public static final int SIGMOID = 4;
     public static final int RELU = 5;
-    /** GELU, exact form: x * Phi(x) (InternViT and the NVLM projector use it, spec sections 2 and 4). */
+    /** GELU, exact form: x * Phi(x) (InternViT and the NVLM projector use it, docs/model.md §2 and §4). */
     public static final int GELU_ERF = 6;
     /** GELU, tanh approximation (PyTorch approximate='tanh'). */
     public static final int GELU_TANH = 7;
-    /** SiLU (swish), x * sigmoid(x): the Qwen2 MLP's activation (spec section 5). */
+    /** SiLU (swish), x * sigmoid(x): the Qwen2 MLP's activation (docs/model.md §5). */
     public static final int SILU = 8;
     public static final int SQRT = 9;
     public static final int RSQRT = 10;

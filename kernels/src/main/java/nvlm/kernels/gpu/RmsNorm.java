@@ -9,8 +9,8 @@ import nvlm.kernels.translator.KernelContext;
 import nvlm.kernels.translator.KernelLaunch;
 
 /**
- * RMSNorm over the last axis, {@code x * rsqrt(mean(x^2) + eps) * w} computed in fp32 (spec
- * section 5; InternViT's qk-norm, section 2, is the same over the full width), forward and
+ * RMSNorm over the last axis, {@code x * rsqrt(mean(x^2) + eps) * w} computed in fp32 (docs/model.md
+ * §5; InternViT's qk-norm, §2, is the same over the full width), forward and
  * backward. The forward saves rstd per row; the weight gradient is reduced in two deterministic
  * passes (here per chunk of rows, then {@link Reduce#columnSumFinal}).
  */

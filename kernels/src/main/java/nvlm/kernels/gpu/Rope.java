@@ -7,7 +7,7 @@ import nvlm.kernels.translator.KernelContext;
 import nvlm.kernels.translator.KernelLaunch;
 
 /**
- * Rotate-half RoPE (spec 5) on contiguous [batch, seq, heads, headDim] with cos and sin read from
+ * Rotate-half RoPE (docs/model.md §5) on contiguous [batch, seq, heads, headDim] with cos and sin read from
  * a table [positions, headDim/2] made on the host in double and rounded once to f32, exactly the
  * CPU backend's table ({@code nvlm.kernels.cpu.Rope}). The angle is not formed in float on the
  * device: at positions of a few hundred with theta = 1e6 a float angle already differs from the
@@ -20,7 +20,7 @@ public final class Rope {
     // Looked up once: GpuKernel.of reflects over the class on every call.
     private static final GpuKernel ROTATE = GpuKernel.of(Rope.class, "rotateKernel");
 
-    /** inv_freq[i] = theta^(-2i/headDim) in double (spec 5), as the CPU backend computes it. */
+    /** inv_freq[i] = theta^(-2i/headDim) in double (docs/model.md §5), as the CPU backend computes it. */
     public static double inverseFrequency(int i, int headDim, double theta) {
         return Math.pow(theta, -2.0 * i / headDim);
     }

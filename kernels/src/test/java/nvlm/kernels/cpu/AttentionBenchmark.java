@@ -63,7 +63,7 @@ public final class AttentionBenchmark {
                     + " loops, one thread)%n", t, naive * 1e3, 4.0 * t * t * d * heads / 2 / naive / 1e9, heads);
         }
         if (Boolean.getBoolean("otherShapes")) {
-            // InternViT-300M: 16 heads of 64 over 1 + 32 * 32 = 1025 tokens, 7 tiles (spec section 2).
+            // InternViT-300M: 16 heads of 64 over 1 + 32 * 32 = 1025 tokens, 7 tiles (docs/model.md §2).
             AttentionShape vit = new AttentionShape(7, 16, 16, 1025, 1025, 64, 0.125f, AttentionMask.NONE);
             measure("ViT 7x16x1025 d64 ", new Problem(vit, null), 4.0 * 1025 * 1025 * 64 * 16 * 7);
             // Gated cross-attention: 512 text positions over 7 tiles of 64 tokens, each position sees one tile.

@@ -12,7 +12,7 @@ import nvlm.kernels.cpu.KernelFixtures.Buf;
 import org.junit.jupiter.api.Test;
 
 class CrossEntropyTest {
-    private static final long IGNORE = -100; // spec section 8
+    private static final long IGNORE = -100; // docs/model.md §8
 
     @Test
     void forwardAndBackwardMatchTheDoubleReference() {

@@ -15,9 +15,9 @@ import nvlm.tensor.io.Safetensors;
 import nvlm.tensor.io.ShardedCheckpoint;
 
 /**
- * Model folders in Hugging Face layout (spec 9, 10): {@code config.json} plus
+ * Model folders in Hugging Face layout (docs/model.md §9, §10): {@code config.json} plus
  * {@code model.safetensors} or shards with {@code model.safetensors.index.json}, weights in F32,
- * BF16 or F16 under the spec's names or transformers' InternVL names.
+ * BF16 or F16 under the names of docs/model.md §9 or transformers' InternVL names.
  */
 public final class Checkpoint {
     public static final String CONFIG = "config.json";

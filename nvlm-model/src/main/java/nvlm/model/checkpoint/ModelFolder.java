@@ -15,7 +15,7 @@ import nvlm.model.tokenizer.Tokenizer;
 import nvlm.tensor.Device;
 
 /**
- * A model folder (spec 10) with what it takes to talk to it: config.json, the weights, and the
+ * A model folder (docs/model.md §10) with what it takes to talk to it: config.json, the weights, and the
  * tokenizer.json beside them (the project tokenizer when the folder has none).
  */
 public record ModelFolder(Path dir, NvlmConfig config, Tokenizer tokenizer) {

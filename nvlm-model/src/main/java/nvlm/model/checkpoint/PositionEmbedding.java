@@ -5,7 +5,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
 
 /**
- * Resizes a checkpoint's ViT position embedding to the model's patch grid (spec 2): the CLS
+ * Resizes a checkpoint's ViT position embedding to the model's patch grid (docs/model.md §2): the CLS
  * entry is kept, the G0 x G0 patch part is resized bicubically to G x G exactly as
  * {@code torch.nn.functional.interpolate(mode="bicubic", align_corners=False)} does
  * (cubic convolution with A = -0.75, edge samples clamped), which is what InternVL uses.

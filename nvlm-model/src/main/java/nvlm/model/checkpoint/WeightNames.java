@@ -9,7 +9,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
 
 /**
- * Checkpoint names to this project's names (spec 9). The spec's names (InternVL's original
+ * Checkpoint names to this project's names (docs/model.md §9). Those names (InternVL's original
  * remote-code layout, as NVLM-D-72B ships) pass unchanged; transformers' native InternVL layout
  * ({@code model.vision_tower.*}, {@code model.multi_modal_projector.*},
  * {@code model.language_model.*}, split q/k/v in the vision attention) is mapped one to one,
@@ -26,7 +26,7 @@ public final class WeightNames {
         return new Rule(Pattern.compile(from), to);
     }
 
-    /** transformers InternVL name -> spec name (regex, replacement). */
+    /** transformers InternVL name -> docs/model.md §9 name (regex, replacement). */
     private static final List<Rule> TRANSFORMERS = List.of(
             rule("^model\\.vision_tower\\.embeddings\\.cls_token$", "vision_model.embeddings.class_embedding"),
             rule("^model\\.vision_tower\\.embeddings\\.patch_embeddings\\.projection\\.(weight|bias)$",
@@ -53,7 +53,7 @@ public final class WeightNames {
     private static final Pattern SPLIT_QKV = Pattern.compile(
             "^model\\.vision_tower\\.encoder\\.layer\\.(\\d+)\\.attention\\.([qkv])_proj\\.(weight|bias)$");
 
-    /** Renames (and re-fuses vision q/k/v) so the result uses only spec names. */
+    /** Renames (and re-fuses vision q/k/v) so the result uses only docs/model.md §9 names. */
     public static Map<String, Tensor> toSpecNames(Map<String, Tensor> weights, NvlmConfig config) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         Map<String, Tensor[]> split = new LinkedHashMap<>();

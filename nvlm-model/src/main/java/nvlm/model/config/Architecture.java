@@ -2,7 +2,7 @@ package nvlm.model.config;
 
 import java.util.Locale;
 
-/** The three NVLM architectures (paper section 3, NVLM_SPEC.md section 7). */
+/** The three NVLM architectures (paper section 3, docs/model.md §7). */
 public enum Architecture {
     /** NVLM-D: image tokens go into the decoder sequence. */
     D,

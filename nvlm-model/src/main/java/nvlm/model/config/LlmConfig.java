@@ -3,7 +3,7 @@ package nvlm.model.config;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The Qwen2 decoder (spec 5). */
+/** The Qwen2 decoder (docs/model.md §5). */
 public record LlmConfig(int hiddenSize, int numLayers, int numHeads, int numKvHeads, int intermediateSize,
                         int vocabSize, double rmsNormEps, double ropeTheta, boolean tieWordEmbeddings) {
 

@@ -10,7 +10,7 @@ import nvlm.model.tokenizer.ProjectTokenizer;
 import nvlm.tensor.io.Json;
 
 /**
- * A model's config.json (spec 10): architecture, InternViT, pixel-shuffle ratio, projector,
+ * A model's config.json (docs/model.md §10): architecture, InternViT, pixel-shuffle ratio, projector,
  * decoder, cross-attention placement, tiling and special token ids ({@link SpecialTokens}).
  * One record per part.
  */
@@ -18,20 +18,20 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
                          ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling,
                          SpecialTokens tokens) {
 
-    /** The projector (spec 4): hidden width of the 2-layer MLP (D, H) and whether its linears have biases. */
+    /** The projector (docs/model.md §4): hidden width of the 2-layer MLP (D, H) and whether its linears have biases. */
     public record ProjectorConfig(int hiddenSize, boolean bias) {
     }
 
-    /** DHR tiling (spec 1) and the tile-tag mode (spec 6). */
+    /** DHR tiling (docs/model.md §1) and the tile-tag mode (docs/model.md §6). */
     public record TilingConfig(int minTiles, int maxTiles, boolean useThumbnail, String tagMode) {
     }
 
     public NvlmConfig {
         if (downsampleRatio != 0.5) {
-            throw new IllegalArgumentException("downsample_ratio " + downsampleRatio + " is not supported (spec 3 fixes 0.5)");
+            throw new IllegalArgumentException("downsample_ratio " + downsampleRatio + " is not supported (docs/model.md §3 fixes 0.5)");
         }
         if (vision.gridSize() % 2 != 0) {
-            throw new IllegalArgumentException("vision grid " + vision.gridSize() + " must be even for pixel shuffle (spec 3)");
+            throw new IllegalArgumentException("vision grid " + vision.gridSize() + " must be even for pixel shuffle (docs/model.md §3)");
         }
         if (architecture != Architecture.D && xattnEvery <= 0) {
             throw new IllegalArgumentException("xattn.every must be positive for architecture " + architecture);
@@ -42,18 +42,18 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         }
     }
 
-    /** Image tokens per tile after pixel shuffle: (S/P)^2 * ratio^2 (spec 10). */
+    /** Image tokens per tile after pixel shuffle: (S/P)^2 * ratio^2 (docs/model.md §10). */
     public int tokensPerTile() {
         int g = vision.gridSize() / 2;
         return g * g;
     }
 
-    /** Width of one pixel-shuffled token, 4C (spec 3). */
+    /** Width of one pixel-shuffled token, 4C (docs/model.md §3). */
     public int shuffledWidth() {
         return 4 * vision.hiddenSize();
     }
 
-    /** Decoder layers that get a gated cross-attention block before them (spec 7): (i+1) % every == 0. */
+    /** Decoder layers that get a gated cross-attention block before them (docs/model.md §7): (i+1) % every == 0. */
     public int crossAttentionBlocks() {
         return architecture == Architecture.D ? 0 : llm.numLayers() / xattnEvery;
     }

@@ -4,7 +4,7 @@ import java.util.List;
 import nvlm.model.tokenizer.ProjectTokenizer;
 
 /**
- * Named model shapes (issue 3 part 9): {@code tiny} (CPU demo and golden tests), {@code small}
+ * Named model shapes: {@code tiny} (CPU demo and golden tests), {@code small}
  * (benchmarks and GPU), and the real shapes {@code nvlm-d-72b} and {@code internvl2-1b}, whose
  * configs load real checkpoints.
  */
@@ -21,7 +21,7 @@ public final class Presets {
 
     /**
      * The preset's config for an architecture (the real-model presets are NVLM-D shapes; X and H add
-     * blocks). NVLM-X's one-layer projector has no bias (spec 4), so its config says so.
+     * blocks). NVLM-X's one-layer projector has no bias (docs/model.md §4), so its config says so.
      */
     public static NvlmConfig get(String name, Architecture arch) {
         NvlmConfig.TilingConfig tiling = new NvlmConfig.TilingConfig(1, 6, true, "1d");
@@ -35,7 +35,7 @@ public final class Presets {
                     new VisionConfig(224, 14, 256, 4, 6, 1024, "rms_norm", 1e-6, true, false, 0), 0.5,
                     new NvlmConfig.ProjectorConfig(1024, arch != Architecture.X),
                     new LlmConfig(512, 8, 8, 2, 1536, PROJECT_VOCAB, 1e-6, 1e6, false), 4, tiling, project);
-            // InternViT-6B-448px-V1-5 with NVLM-D-72B's 7 dummy heads + Qwen2-72B (spec 2, 4, 5).
+            // InternViT-6B-448px-V1-5 with NVLM-D-72B's 7 dummy heads + Qwen2-72B (docs/model.md §2, §4, §5).
             case "nvlm-d-72b" -> new NvlmConfig(arch, name,
                     new VisionConfig(448, 14, 3200, 25, 45, 12800, "rms_norm", 1e-6, true, false, 7), 0.5,
                     new NvlmConfig.ProjectorConfig(29568, false),

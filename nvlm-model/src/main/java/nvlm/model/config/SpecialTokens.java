@@ -3,11 +3,11 @@ package nvlm.model.config;
 import nvlm.model.tokenizer.ProjectTokenizer;
 
 /**
- * The token ids config.json names under {@code tokens} (NVLM_SPEC.md section 10): the
+ * The token ids config.json names under {@code tokens} (docs/model.md §10): the
  * image-context token ({@code <|vision_pad|>}), the padding token and {@code <|im_end|>}.
  */
 public record SpecialTokens(int imageContext, int pad, int imEnd) {
-    /** Qwen2.5's ids (spec 7, REFERENCE.md section 7). */
+    /** Qwen2.5's ids (docs/model.md §7, REFERENCE.md section 7). */
     public static SpecialTokens qwen2() {
         return new SpecialTokens(151654, 151643, 151645);
     }

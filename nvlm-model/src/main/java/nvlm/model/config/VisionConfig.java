@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * InternViT (spec 2): patch P, image S, width C, heads H, layers L, MLP width F, the norm type,
+ * InternViT (docs/model.md §2): patch P, image S, width C, heads H, layers L, MLP width F, the norm type,
  * qk-normalization, qkv bias and NVLM-D-72B's padded dummy heads.
  */
 public record VisionConfig(int imageSize, int patchSize, int hiddenSize, int numHeads, int numLayers,

@@ -7,7 +7,7 @@ import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.RMSNorm;
 import nvlm.tensor.nn.SwiGlu;
 
-/** One Qwen2 block (spec 5): {@code x += attn(input_layernorm(x))}, {@code x += mlp(post_attention_layernorm(x))}. */
+/** One Qwen2 block (docs/model.md §5): {@code x += attn(input_layernorm(x))}, {@code x += mlp(post_attention_layernorm(x))}. */
 public final class DecoderLayer extends Module {
     private final RMSNorm inputLayernorm;
     private final Qwen2Attention selfAttn;

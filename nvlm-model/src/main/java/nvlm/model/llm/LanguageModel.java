@@ -15,8 +15,8 @@ import nvlm.tensor.nn.ModuleList;
 import nvlm.tensor.nn.RMSNorm;
 
 /**
- * {@code language_model}: the Qwen2 decoder (spec 5) under {@code model}, with the gated
- * cross-attention blocks of NVLM-X and NVLM-H under {@code model.xattn_layers} (spec 7, 9), and
+ * {@code language_model}: the Qwen2 decoder (docs/model.md §5) under {@code model}, with the gated
+ * cross-attention blocks of NVLM-X and NVLM-H under {@code model.xattn_layers} (docs/model.md §7, §9), and
  * {@code lm_head} unless the embeddings are tied.
  */
 public final class LanguageModel extends Module {

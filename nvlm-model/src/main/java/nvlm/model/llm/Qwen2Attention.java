@@ -8,7 +8,7 @@ import nvlm.tensor.nn.Linear;
 import nvlm.tensor.nn.Module;
 
 /**
- * Qwen2 self-attention (spec 5): q/k/v projections with bias, o_proj without, rotate-half RoPE
+ * Qwen2 self-attention (docs/model.md §5): q/k/v projections with bias, o_proj without, rotate-half RoPE
  * on q and k at positions {@code startPos + t}, causal grouped-query attention scaled by
  * 1/sqrt(headDim).
  */

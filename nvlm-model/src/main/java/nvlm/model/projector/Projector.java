@@ -9,13 +9,13 @@ import nvlm.tensor.nn.Linear;
 import nvlm.tensor.nn.Module;
 
 /**
- * The vision-to-language projector {@code mlp1} (spec 4).
+ * The vision-to-language projector {@code mlp1} (docs/model.md §4).
  * NVLM-D and NVLM-H: {@code LayerNorm(4C, eps 1e-5) -> Linear(4C -> F) -> GELU -> Linear(F -> d)}
  * (children 0, 1, 3 as in the checkpoints); NVLM-X (project decision):
  * {@code LayerNorm(4C) -> Linear(4C -> d, no bias)} (children 0, 1).
  */
 public final class Projector extends Module {
-    /** Projector LayerNorm eps (spec 4). */
+    /** Projector LayerNorm eps (docs/model.md §4). */
     static final double NORM_EPS = 1e-5;
 
     private final LayerNorm norm;

@@ -4,7 +4,7 @@ import java.util.List;
 import nvlm.tensor.F;
 
 /**
- * A batch in the layout of NVLM_SPEC.md section 10, as flat arrays (row-major) with their shapes:
+ * A batch in the layout of docs/model.md §10, as flat arrays (row-major) with their shapes:
  * {@code input_ids}, {@code labels}, {@code media_image}, {@code media_tile} [rows, length];
  * {@code pixel_values} [tiles, 3, tileSize, tileSize]; {@code image_tiles}, {@code image_row}
  * [images]; {@code tile_tag_ids} [tiles, tagLength].
@@ -94,7 +94,7 @@ public record BatchArrays(int rows, int length, long[] inputIds, long[] labels, 
         return imageTiles.length;
     }
 
-    /** Shapes by spec 10 name. */
+    /** Shapes by docs/model.md §10 name. */
     public long[] shape(String name) {
         return switch (name) {
             case "input_ids", "labels", "media_image", "media_tile" -> new long[] {rows, length};

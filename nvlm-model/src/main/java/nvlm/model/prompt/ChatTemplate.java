@@ -1,10 +1,10 @@
 package nvlm.model.prompt;
 
 /**
- * The chatml template of NVLM_SPEC.md section 6:
+ * The chatml template of docs/model.md §6:
  * {@code <|im_start|>system\n{sys}<|im_end|><|im_start|>user\n{msg}<|im_end|><|im_start|>assistant\n{answer}<|im_end|>},
  * turns repeated for multi-turn chats, with no newline between a turn's {@code <|im_end|>} and the
- * next {@code <|im_start|>} (the spec's form; Qwen's own template puts one there).
+ * next {@code <|im_start|>} (docs/model.md §6's form, a project decision; Qwen's own template puts one there).
  *
  * <p>The system block: a conversation's own system message if it starts with one; otherwise
  * {@link #defaultSystem()} if that is not null; otherwise no system block at all.

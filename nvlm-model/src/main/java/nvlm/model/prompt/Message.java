@@ -23,7 +23,7 @@ public record Message(Role role, List<Content> content) {
     public Message {
         content = List.copyOf(content);
         if (role != Role.USER && content.stream().anyMatch(c -> c instanceof Image)) {
-            throw new IllegalArgumentException("only user messages can hold images (spec 6), got one in a " + role.chatml() + " message");
+            throw new IllegalArgumentException("only user messages can hold images (docs/model.md §6), got one in a " + role.chatml() + " message");
         }
     }
 

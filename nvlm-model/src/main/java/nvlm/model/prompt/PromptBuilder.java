@@ -11,7 +11,7 @@ import nvlm.tensor.F;
 
 /**
  * Turns a conversation with tiled images into one {@link Sample}: the one place that knows how
- * tiles become tokens (NVLM_SPEC.md sections 6, 7, 8 and 10).
+ * tiles become tokens (docs/model.md §6, §7, §8 and §10).
  *
  * <p>Each image in a user message is expanded in place:
  * <ul>
@@ -24,11 +24,11 @@ import nvlm.tensor.F;
  * </ul>
  * In tag mode none the tags are empty, so nothing is written for them (for H too).
  *
- * <p>The whole expanded conversation is tokenized at once (spec 6: a BPE tokenizer may merge
+ * <p>The whole expanded conversation is tokenized at once (docs/model.md §6: a BPE tokenizer may merge
  * across a tag's boundary), and token spans decide the per-token arrays:
  * <ul>
  *   <li>{@code labels}: the id for tokens overlapping an assistant answer or its closing
- *       {@code <|im_end|>} (spec 8), -100 for everything else (system, user, image, tag tokens and
+ *       {@code <|im_end|>} (docs/model.md §8), -100 for everything else (system, user, image, tag tokens and
  *       the {@code <|im_start|>assistant\n} prefix). A BPE token straddling the prefix and the
  *       answer (only possible when the answer starts with a newline) counts as answer, like
  *       Hugging Face's assistant-token mask.
@@ -233,7 +233,7 @@ public final class PromptBuilder {
         return new Sample(ids, labels, mediaImage, mediaTile, imageTiles, tagIds.toArray(new int[0][]), pixels, tileSize);
     }
 
-    /** Spec 10: D has N*T_img image-context tokens, H one tile's worth per image, X none. */
+    /** docs/model.md §10: D has N*T_img image-context tokens, H one tile's worth per image, X none. */
     private void checkImageContextCount(int[] ids, int images, int tiles) {
         long expected = switch (architecture) {
             case D -> (long) tiles * tokensPerTile;

@@ -32,7 +32,7 @@ public record PromptImage(TilePlan plan, List<String> tags, float[] pixels) {
 
     /**
      * The tile shown in the decoder sequence by NVLM-H: the thumbnail, or the only tile of a 1x1
-     * grid (spec 7, spec 10 "the single tile when image_tiles = 1").
+     * grid (docs/model.md §7, §10: "the single tile when image_tiles = 1").
      */
     public int globalTile() {
         return plan.tileCount() - 1;

@@ -1,7 +1,7 @@
 package nvlm.model.prompt;
 
 /**
- * One training or prompt sequence (NVLM_SPEC.md sections 8 and 10), before batching.
+ * One training or prompt sequence (docs/model.md §8 and §10), before batching.
  *
  * @param inputIds   token ids
  * @param labels     the token id where the loss applies (assistant answers and their closing

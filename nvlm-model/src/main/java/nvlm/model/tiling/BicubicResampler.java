@@ -4,7 +4,7 @@ import nvlm.kernels.Parallel;
 
 /**
  * Bicubic resize of 8-bit RGB images, computed the way Pillow's {@code Image.resize(size,
- * BICUBIC)} computes it (libImaging/Resample.c), because InternVL tiles with PIL (spec 1).
+ * BICUBIC)} computes it (libImaging/Resample.c), because InternVL tiles with PIL (docs/model.md §1).
  *
  * <p>The kernel: Keys' cubic convolution with {@code a = -0.5},
  * {@code w(x) = (a+2)|x|^3 - (a+3)|x|^2 + 1} for {@code |x| < 1},

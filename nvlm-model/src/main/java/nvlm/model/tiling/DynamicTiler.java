@@ -5,16 +5,16 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * Dynamic high-resolution tiling (NVLM_SPEC.md section 1, InternVL's {@code dynamic_preprocess}):
+ * Dynamic high-resolution tiling (docs/model.md §1, InternVL's {@code dynamic_preprocess}):
  * picks the grid whose aspect ratio is nearest the image's, then turns the image into normalized
  * tiles.
  *
  * <p>The grid choice follows InternVL's {@code find_closest_aspect_ratio} exactly, with the
- * candidate order fixed by the spec (by {@code i*j}, then by {@code i}); the table test checks it
+ * candidate order fixed by docs/model.md §1 (by {@code i*j}, then by {@code i}); the table test checks it
  * against a transcription of InternVL's code ({@code internvl_tiling.py} in the test resources).
  */
 public final class DynamicTiler {
-    /** ImageNet statistics used by InternVL's transform (spec 1 step 5). */
+    /** ImageNet statistics used by InternVL's transform (docs/model.md §1 step 5). */
     static final float[] MEAN = {0.485f, 0.456f, 0.406f};
     static final float[] STD = {0.229f, 0.224f, 0.225f};
 
@@ -38,7 +38,7 @@ public final class DynamicTiler {
         this.candidates = candidateGrids(minTiles, maxTiles);
     }
 
-    /** The spec defaults: min 1, max 6 tiles, thumbnail on. */
+    /** The defaults of docs/model.md §1: min 1, max 6 tiles, thumbnail on. */
     public static DynamicTiler withDefaults(int tileSize) {
         return new DynamicTiler(tileSize, 1, 6, true);
     }
@@ -68,7 +68,7 @@ public final class DynamicTiler {
         return useThumbnail;
     }
 
-    /** Candidate grids {@code {cols, rows}} in the order they are tried (spec 1 step 1). */
+    /** Candidate grids {@code {cols, rows}} in the order they are tried (docs/model.md §1 step 1). */
     public List<int[]> candidates() {
         List<int[]> copy = new ArrayList<>();
         for (int[] c : candidates) {
@@ -89,7 +89,7 @@ public final class DynamicTiler {
         return Collections.unmodifiableList(grids);
     }
 
-    /** The grid for an image of {@code width x height} pixels (spec 1 steps 1-4). */
+    /** The grid for an image of {@code width x height} pixels (docs/model.md §1 steps 1-4). */
     public TilePlan plan(int width, int height) {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
@@ -125,7 +125,7 @@ public final class DynamicTiler {
 
     /**
      * The tiles of {@code plan} as {@code float[tiles * 3 * S * S]}: tile-major, then channel
-     * (R, G, B), row, column (spec 1 steps 3-5). Regular tiles are cut from one bicubic resize of
+     * (R, G, B), row, column (docs/model.md §1 steps 3-5). Regular tiles are cut from one bicubic resize of
      * the whole image to {@code (S*cols, S*rows)}; the thumbnail is a separate resize to S x S.
      */
     public static float[] pixelValues(RgbImage image, TilePlan plan) {

@@ -7,11 +7,11 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 
 /**
- * How tiles are announced in the prompt (paper Table 1, NVLM_SPEC.md section 6).
+ * How tiles are announced in the prompt (paper Table 1, docs/model.md §6).
  *
  * <p>In every mode but {@link #NONE}, the thumbnail is tagged {@value #THUMBNAIL_TAG}, and so is
  * the only tile of a 1x1 grid: that tile is the whole image, a global view like the thumbnail
- * (spec 6 states it for 1d; we apply the same rule to the 2d modes, which say "thumbnail as in
+ * (docs/model.md §6 states it for 1d; we apply the same rule to the 2d modes, which say "thumbnail as in
  * 1d").
  */
 public enum TagMode {

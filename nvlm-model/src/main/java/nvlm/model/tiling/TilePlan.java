@@ -1,7 +1,7 @@
 package nvlm.model.tiling;
 
 /**
- * The tiling decision for one image (NVLM_SPEC.md section 1): the image is resized to
+ * The tiling decision for one image (docs/model.md §1): the image is resized to
  * {@code (tileSize*cols, tileSize*rows)} and cut into {@code cols*rows} tiles in row-major order;
  * a thumbnail (the whole image at {@code tileSize x tileSize}) follows them when {@link #thumbnail()}.
  *
@@ -20,7 +20,7 @@ public record TilePlan(int imageWidth, int imageHeight, int tileSize, int cols, 
                     + ", grid " + cols + "x" + rows);
         }
         if (thumbnail && cols * rows == 1) {
-            throw new IllegalArgumentException("a 1x1 grid has no thumbnail (spec 1 step 4)");
+            throw new IllegalArgumentException("a 1x1 grid has no thumbnail (docs/model.md §1 step 4)");
         }
     }
 
@@ -42,7 +42,7 @@ public record TilePlan(int imageWidth, int imageHeight, int tileSize, int cols, 
 
     /**
      * Whether tile {@code k} is a global view of the whole image: the thumbnail, or the only tile
-     * of a 1x1 grid (which spec 6 tags like the thumbnail).
+     * of a 1x1 grid (which docs/model.md §6 tags like the thumbnail).
      */
     public boolean isGlobalView(int k) {
         checkTile(k);

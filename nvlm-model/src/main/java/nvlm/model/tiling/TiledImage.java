@@ -2,7 +2,7 @@ package nvlm.model.tiling;
 
 /**
  * One image after tiling: its plan and its pixels, {@code float[plan.tileCount() * 3 * S * S]}
- * laid out {@code [tiles, 3, S, S]} (thumbnail last), normalized as in spec 1 step 5.
+ * laid out {@code [tiles, 3, S, S]} (thumbnail last), normalized as in docs/model.md §1 step 5.
  */
 public record TiledImage(TilePlan plan, float[] pixels) {
     public TiledImage {

@@ -25,7 +25,7 @@ import nvlm.tensor.io.Json;
  *   258       &lt;|im_end|&gt;
  *   259       &lt;Image&gt;
  *   260       &lt;/Image&gt;
- *   261       &lt;|vision_pad|&gt;  (the image-context token of NVLM-D/H, spec 7)
+ *   261       &lt;|vision_pad|&gt;  (the image-context token of NVLM-D/H, docs/model.md §7)
  *   262       &lt;tile_global_thumbnail&gt;
  *   263..274  &lt;tile_1&gt; .. &lt;tile_12&gt;                   (1d tags)
  *   275..309  &lt;tile_x{c}_y{r}&gt; for (c+1)*(r+1) &lt;= 12,   (2d_grid tags: every tile position

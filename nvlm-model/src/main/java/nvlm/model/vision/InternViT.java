@@ -9,7 +9,7 @@ import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.ModuleList;
 
 /**
- * The InternViT vision encoder (spec 2), in either flavour: 6B style (RMSNorm, qk-norm, no qkv
+ * The InternViT vision encoder (docs/model.md §2), in either flavour: 6B style (RMSNorm, qk-norm, no qkv
  * bias) or 300M style (LayerNorm, qkv bias). Output: the last block's hidden states without CLS,
  * [N, G*G, C]. There is no final norm.
  */
@@ -29,7 +29,7 @@ public final class InternViT extends Module {
         this.layers = encoder.layers;
     }
 
-    /** Holds the blocks under {@code encoder.layers.<l>} (spec 9 names). */
+    /** Holds the blocks under {@code encoder.layers.<l>} (docs/model.md §9 names). */
     static final class Encoder extends Module {
         final ModuleList<VisionBlock> layers;
 

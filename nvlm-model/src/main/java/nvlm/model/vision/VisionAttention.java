@@ -10,7 +10,7 @@ import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.Parameter;
 
 /**
- * InternViT self-attention (spec 2): one qkv projection, optional RMSNorm of q and k over the
+ * InternViT self-attention (docs/model.md §2): one qkv projection, optional RMSNorm of q and k over the
  * whole width before the head split, non-causal softmax attention, output projection.
  * With NVLM-D-72B's dummy heads the width is padded to {@code paddedHeads * headDim}; the q/k
  * RMS statistic then uses only the first {@code hiddenSize} (real) channels.
@@ -57,7 +57,7 @@ public final class VisionAttention extends Module {
         if (config.numDummyHeads() == 0) {
             return F.rmsNorm(x, weight, config.normEps());
         }
-        // Dummy heads are zero padding: the statistic is over the real channels only (spec 2).
+        // Dummy heads are zero padding: the statistic is over the real channels only (docs/model.md §2).
         Tensor real = x.narrow(-1, 0, config.hiddenSize());
         Tensor rstd = real.square().mean(-1, true).add(config.normEps()).rsqrt();
         return x.mul(rstd).mul(weight);

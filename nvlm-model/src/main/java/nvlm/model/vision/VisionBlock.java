@@ -10,11 +10,11 @@ import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.nn.RMSNorm;
 
 /**
- * One pre-norm InternViT block (spec 2):
+ * One pre-norm InternViT block (docs/model.md §2):
  * {@code x = x + ls1 * proj(Attn(norm1(x)))}, {@code x = x + ls2 * fc2(gelu(fc1(norm2(x))))}.
  */
 public final class VisionBlock extends Module {
-    /** Layer-scale init (spec 2). */
+    /** Layer-scale init (docs/model.md §2). */
     static final double LAYER_SCALE_INIT = 0.1;
 
     private final Module norm1;

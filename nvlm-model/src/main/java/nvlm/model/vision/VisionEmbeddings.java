@@ -9,7 +9,7 @@ import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.Parameter;
 
 /**
- * Patch embedding, CLS token and position embedding (spec 2). The P x P stride-P convolution is
+ * Patch embedding, CLS token and position embedding (docs/model.md §2). The P x P stride-P convolution is
  * computed as a linear map over each patch flattened in (channel, ky, kx) order; its weight
  * keeps the checkpoint's conv shape [C, 3, P, P].
  */

@@ -6,7 +6,7 @@ import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Linear;
 import nvlm.tensor.nn.Module;
 
-/** InternViT MLP (spec 2): {@code fc2(gelu(fc1(x)))} with exact GELU. */
+/** InternViT MLP (docs/model.md §2): {@code fc2(gelu(fc1(x)))} with exact GELU. */
 public final class VisionMlp extends Module {
     private final Linear fc1;
     private final Linear fc2;

@@ -6,7 +6,7 @@ import java.util.function.Supplier;
 import nvlm.tensor.Tensor;
 
 /**
- * What the gated cross-attention blocks read for one batch (spec 7, 10): the memory tokens
+ * What the gated cross-attention blocks read for one batch (docs/model.md §7, §10): the memory tokens
  * [B, Lm, d] of every row's images, which memory entries each position may attend
  * (BOOL [B, T, Lm]), and the row mask [B, T, 1] (1 where that set is non-empty, else 0, so a
  * position with no image passes through every block unchanged).

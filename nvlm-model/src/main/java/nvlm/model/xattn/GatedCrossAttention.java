@@ -12,7 +12,7 @@ import nvlm.tensor.nn.RMSNorm;
 import nvlm.tensor.nn.SwiGlu;
 
 /**
- * A Flamingo-style gated cross-attention block with Qwen2 conventions (spec 7, project decision):
+ * A Flamingo-style gated cross-attention block with Qwen2 conventions (docs/model.md §7, project decision):
  * {@code x = x + tanh(attn_gate) * XAttn(norm1(x), M)}, then
  * {@code x = x + tanh(ff_gate) * SwiGLU(norm2(x))}; gates start at 0. Positions with an empty
  * attention set get exactly 0 from both terms (Mllama's row mask).

@@ -71,7 +71,7 @@ class DynamicTilerTest {
         List<int[]> grids = DynamicTiler.withDefaults(448).candidates();
         int[][] expected = {{1, 1}, {1, 2}, {2, 1}, {1, 3}, {3, 1}, {1, 4}, {2, 2}, {4, 1}, {1, 5}, {5, 1},
                 {1, 6}, {2, 3}, {3, 2}, {6, 1}};
-        assertEquals(14, grids.size(), "spec 1: 14 grids for max 6");
+        assertEquals(14, grids.size(), "docs/model.md §1: 14 grids for max 6");
         for (int i = 0; i < expected.length; i++) {
             assertArrayEquals(expected[i], grids.get(i), "candidate " + i);
         }

@@ -38,7 +38,7 @@ import nvlm.trainer.train.StageConfig;
  */
 public record BackboneRecipe(String preset, long seed, int textSteps, int textBatch, double textLr, int visionSteps,
                              int visionImages, double visionLr, double weightDecay, double clipNorm, int evalSamples) {
-    /** AdamW betas and epsilon of both backbones (the paper's stage-1 values for NVLM-D, spec 11). */
+    /** AdamW betas and epsilon of both backbones (the paper's stage-1 values for NVLM-D, docs/model.md §11). */
     public static final double BETA1 = 0.9;
     public static final double BETA2 = 0.95;
     public static final double EPS = 1e-8;

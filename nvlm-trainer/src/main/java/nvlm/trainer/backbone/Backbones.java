@@ -21,7 +21,7 @@ import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Json;
 
 /**
- * The backbones stages 1 and 2 start from: a model folder (spec 10) whose vision encoder
+ * The backbones stages 1 and 2 start from: a model folder (docs/model.md §10) whose vision encoder
  * ({@code vision_model.*}) and LLM ({@code language_model.*} without cross-attention blocks) are
  * pretrained, and a manifest ({@value #MANIFEST}) saying how. They come from
  * {@code ./nvlm pretrain-backbones} ({@link BackbonePretraining}), from the copy shipped in the

@@ -14,7 +14,7 @@ import nvlm.trainer.data.WorldConfig;
 
 /**
  * Stage-0 vision data: the regular tiles of world pictures ({@code pixels} [N, 3, S, S], drawn
- * and tiled as in training, spec 1) with each tile's cell symbols as class targets
+ * and tiled as in training, docs/model.md §1) with each tile's cell symbols as class targets
  * ({@code targets} [N * cells^2], pixel-shuffle token order). Thumbnails are left out: their
  * cells mix several cells of the picture and have no symbol.
  */

@@ -12,8 +12,8 @@ import nvlm.tensor.nn.Parameter;
 import nvlm.trainer.data.CellSymbols;
 
 /**
- * Stage-0 vision model: the InternViT ({@code vision_model}, spec 2) with a throwaway linear
- * {@code head} on its pixel-shuffled tokens (spec 3) that tells each token's cell symbol
+ * Stage-0 vision model: the InternViT ({@code vision_model}, docs/model.md §2) with a throwaway linear
+ * {@code head} on its pixel-shuffled tokens (docs/model.md §3) that tells each token's cell symbol
  * ({@link CellSymbols}). Pixel shuffle turns 2x2 patches into one token, exactly one layout cell
  * of the world, so the head reads the very tokens the projector will read in stages 1 and 2.
  * Only {@code vision_model} is kept.

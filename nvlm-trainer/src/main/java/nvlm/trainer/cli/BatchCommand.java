@@ -16,13 +16,13 @@ import nvlm.trainer.data.WorldDataset;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ./nvlm batch}: a spec 10 batch file of synthetic-world samples encoded for a model. */
-@Command(name = "batch", header = "write a spec 10 batch file of synthetic image+text samples for a model",
+/** {@code ./nvlm batch}: a docs/model.md §10 batch file of synthetic-world samples encoded for a model. */
+@Command(name = "batch", header = "write a docs/model.md §10 batch file of synthetic image+text samples for a model",
         description = """
                 Draws N samples of the embedded synthetic world (images with small text, shapes and charts,
                 and text-only tasks; the stage-2 blend) for the model in DIR, tiles and encodes them exactly as
                 training does (the model's tile size, tiling and tag mode; its architecture's prompt layout,
-                spec 6-8) and writes the batch file of spec 10 (written to a temporary file, then renamed).""")
+                docs/model.md §6-§8) and writes the batch file of docs/model.md §10 (written to a temporary file, then renamed).""")
 public final class BatchCommand implements NvlmCommand {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "the model folder (config.json; tokenizer.json"
             + " if present)")

@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 /** {@code ./nvlm chat}: answers one question about zero or more images. */
 @Command(name = "chat", header = "answer a question about images with a model folder (greedy or top-p sampling)",
         description = """
-                Tiles each image as the model's config says (spec 1), builds the chat prompt (spec 6) and
+                Tiles each image as the model's config says (docs/model.md §1), builds the chat prompt (docs/model.md §6) and
                 generates the answer token by token with a KV cache, stopping at <|im_end|>.""")
 public final class ChatCommand implements NvlmCommand {
     @Parameters(paramLabel = "QUESTION", description = "the question (quote it)")

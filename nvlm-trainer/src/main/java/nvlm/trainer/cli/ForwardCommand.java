@@ -15,10 +15,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code ./nvlm forward}: logits, loss and optionally every gradient of a batch (spec 10 parity files). */
+/** {@code ./nvlm forward}: logits, loss and optionally every gradient of a batch (docs/model.md §10 parity files). */
 @Command(name = "forward", header = "run a model on a batch file and write logits, loss and (--grads) every gradient",
         description = """
-                Runs the model on a batch file (spec 10) and writes O.safetensors with `logits` F32 [B,T,V] and
+                Runs the model on a batch file (docs/model.md §10) and writes O.safetensors with `logits` F32 [B,T,V] and
                 `loss` F32 [] (mean over labelled tokens after the shift); with --grads also `grad.<name>` F32 for
                 every trainable parameter (all parameters of a freshly loaded model). The file is written to a
                 temporary file and renamed, so a failure leaves nothing behind.""")

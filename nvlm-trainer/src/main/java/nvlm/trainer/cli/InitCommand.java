@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 /** {@code ./nvlm init}: a freshly initialised model folder for a preset. */
 @Command(name = "init", header = "write a freshly initialised model folder (config.json + safetensors) for a preset",
         description = """
-                Writes DIR/config.json (spec 10), DIR/model.safetensors (spec 9 names) and, for the project's
+                Writes DIR/config.json (docs/model.md §10), DIR/model.safetensors (docs/model.md §9 names) and, for the project's
                 presets, DIR/tokenizer.json. Same seed, same weights.""")
 public final class InitCommand implements NvlmCommand {
     @Option(names = "--arch", required = true, paramLabel = "A", description = "d (decoder-only), x (cross-attention) or h (hybrid)")

@@ -26,13 +26,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code ./nvlm tiles}: shows how dynamic high-resolution tiling (NVLM_SPEC.md section 1) cuts an
- * image, and the tile tags (section 6) the prompt gets.
+ * {@code ./nvlm tiles}: shows how dynamic high-resolution tiling (docs/model.md §1) cuts an
+ * image, and the tile tags (docs/model.md §6) the prompt gets.
  */
 @Command(name = "tiles", header = "show how an image is tiled (grid, thumbnail, tile tags); --png draws it",
         customSynopsis = {"nvlm tiles IMAGE [options]", "       nvlm tiles --size WxH [options]"},
         description = """
-                Prints the dynamic high-resolution tiling decision for an image (NVLM spec section 1):
+                Prints the dynamic high-resolution tiling decision for an image (docs/model.md §1):
                 the grid (columns x rows), the number of tiles including the thumbnail, and each tile's tag.""")
 public final class TilesCommand implements NvlmCommand {
     @Parameters(paramLabel = "IMAGE", arity = "0..1", description = "a PNG, JPEG, BMP or GIF file (its size is read from the"

@@ -37,18 +37,18 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code ./nvlm train}: one training stage (spec 11) on the synthetic world (default), on
- * LLaVA-format data, or over spec 10 batch files; a shell around {@link Trainer}.
+ * {@code ./nvlm train}: one training stage (docs/model.md §11) on the synthetic world (default), on
+ * LLaVA-format data, or over docs/model.md §10 batch files; a shell around {@link Trainer}.
  */
 @Command(name = "train",
         header = "train one stage (1: projector/cross-attention, 2: + LLM) on the world, LLaVA data or batch files; --resume",
         customSynopsis = {
             "nvlm train --arch d|x|h --stage 1|2 --out RUN [model] [data] [stage settings] [run options]",
             "       nvlm train --from DIR --stage 2 --out RUN ...     (continue from a model folder, e.g. stage 1's)",
-            "       nvlm train --model DIR --stage 1|2 --batches DIR --out RUN ...   (spec 10 batch files)",
+            "       nvlm train --model DIR --stage 1|2 --batches DIR --out RUN ...   (docs/model.md §10 batch files)",
             "       nvlm train --resume RUN [run options]"},
         description = """
-                Trains one stage of the NVLM recipe (spec section 11). The vision encoder is frozen in both stages.
+                Trains one stage of the NVLM recipe (docs/model.md §11). The vision encoder is frozen in both stages.
                 Stage 1 freezes the LLM and trains the projector (NVLM-D), the cross-attention blocks and the 1-layer
                 projector (NVLM-X), or both (NVLM-H); stage 2 (SFT) also trains the LLM, with text-only tasks mixed in.
                 AdamW (no weight decay on biases, norms, gates), cosine learning rate with linear warmup, global-norm
@@ -107,7 +107,7 @@ public final class TrainCommand implements NvlmCommand {
         @Option(names = "--low-res", description = "one S x S tile per image (the paper's low-resolution baseline) instead of"
                 + " dynamic high resolution with tile tags")
         boolean lowRes;
-        @Option(names = "--batches", paramLabel = "DIR", description = "spec 10 batch files (./nvlm batch) instead, in file-name"
+        @Option(names = "--batches", paramLabel = "DIR", description = "docs/model.md §10 batch files (./nvlm batch) instead, in file-name"
                 + " order, cycled: micro-batch k of the run is file k mod N (needs --model)")
         Path batches;
     }

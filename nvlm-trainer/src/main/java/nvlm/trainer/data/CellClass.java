@@ -5,7 +5,7 @@ import nvlm.tensor.F;
 /**
  * The classes of the stage-0 vision targets ({@link VisionExample}): what each cell of a tile
  * shows. A cell is {@code cellSize x cellSize} pixels of the tile (28 by default: 2x2 patches of
- * 14 pixels, exactly the area of one image token after pixel shuffle, spec 3), so the classes
+ * 14 pixels, exactly the area of one image token after pixel shuffle, docs/model.md §3), so the classes
  * line up with the ViT's output tokens.
  * <pre>
  *   0          empty (background, frame, chart axis)

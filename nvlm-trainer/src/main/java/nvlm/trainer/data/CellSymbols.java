@@ -7,8 +7,8 @@ import nvlm.model.tiling.TilePlan;
 
 /**
  * The cells view of a picture: one printable character per layout cell, laid out exactly like the
- * image tokens NVLM-D puts in the decoder sequence (spec 6, 7): {@code <Image>}, then per tile its
- * tag and one symbol per cell in the pixel-shuffled token order (row-major, spec 3), thumbnail
+ * image tokens NVLM-D puts in the decoder sequence (docs/model.md §6, §7): {@code <Image>}, then per tile its
+ * tag and one symbol per cell in the pixel-shuffled token order (row-major, docs/model.md §3), thumbnail
  * last, then {@code </Image>}. It is stage-0 data for both backbones:
  * <ul>
  *   <li>the decoder learns every task on the cells view in text ({@link SyntheticWorld#cellsExample}),
@@ -109,7 +109,7 @@ public final class CellSymbols {
         return i;
     }
 
-    /** The tiling of a world scene: its own grid, a thumbnail when there is more than one tile (spec 1). */
+    /** The tiling of a world scene: its own grid, a thumbnail when there is more than one tile (docs/model.md §1). */
     public static TilePlan plan(Scene scene, WorldConfig config) {
         int s = config.tileSize();
         return new TilePlan(scene.cols() * s, scene.rows() * s, s, scene.cols(), scene.rows(), scene.cols() * scene.rows() > 1);

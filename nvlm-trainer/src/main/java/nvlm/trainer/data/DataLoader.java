@@ -13,7 +13,7 @@ import nvlm.tensor.F;
 /**
  * Batches of an {@link ExampleSource} for one model: examples encoded by a {@link SampleEncoder}
  * (in parallel on {@link Parallel}'s threads), grouped by {@link LengthBucketSampler}, collated to the
- * arrays of spec 10 and to the tensor {@link Batch}. Batch {@code step} of epoch
+ * arrays of docs/model.md §10 and to the tensor {@link Batch}. Batch {@code step} of epoch
  * {@code e} is a pure function of (source, encoder, batch size, pool, seed, e, step), which is
  * what a bit-identical {@code --resume} needs. Nothing is cached on disk; token lengths are kept
  * in memory after the first epoch plan.

@@ -67,7 +67,7 @@ public final class SampleEncoder {
         this.padId = padId;
     }
 
-    /** The encoder of a model config: its tile size, tiling and tag mode (spec 1, 6), tokens per tile and special tokens (spec 10). */
+    /** The encoder of a model config: its tile size, tiling and tag mode (docs/model.md §1, §6), tokens per tile and special tokens (docs/model.md §10). */
     public static SampleEncoder forConfig(NvlmConfig config, Tokenizer tokenizer, Options options) {
         int s = config.vision().imageSize();
         NvlmConfig.TilingConfig t = config.tiling();
@@ -101,7 +101,7 @@ public final class SampleEncoder {
         return padId;
     }
 
-    /** A training sample: labels on every assistant turn (spec 8). */
+    /** A training sample: labels on every assistant turn (docs/model.md §8). */
     public Sample encode(Example example) {
         return builder.build(conversation(example.id(), example.turns(), tile(example.images())));
     }
@@ -128,7 +128,7 @@ public final class SampleEncoder {
         return tokenizer.encode(builder.render(conversation(outline.id(), outline.turns(), images), false)).length;
     }
 
-    /** Tiles every image (spec 1) and tags its tiles (spec 6). */
+    /** Tiles every image (docs/model.md §1) and tags its tiles (docs/model.md §6). */
     public List<PromptImage> tile(List<RgbImage> images) {
         List<PromptImage> out = new ArrayList<>(images.size());
         for (RgbImage image : images) {

@@ -311,7 +311,7 @@ public sealed interface Scene permits Scene.Board, Scene.Scatter, Scene.Chart {
         return canvas;
     }
 
-    /** Offset {x, y} of a glyph inside its cell: centred (the cell is one image token, spec 3). */
+    /** Offset {x, y} of a glyph inside its cell: centred (the cell is one image token, docs/model.md §3). */
     static int[] glyphOffset(WorldConfig config) {
         int c = config.cellSize();
         return new int[] {(c - BitmapFont.WIDTH * config.glyphScale()) / 2, (c - BitmapFont.HEIGHT * config.glyphScale()) / 2};

@@ -196,7 +196,7 @@ public final class SyntheticWorld {
      * captioning task, one answer token per image token of the tile. Stage 0 teaches the decoder
      * to copy a tile of the cells view; in stage 1 the same answer on the picture tells the
      * projector, token by token, what each image token must read as: the toy counterpart of the
-     * captioning and OCR data the paper pretrains its projector on (spec 11).
+     * captioning and OCR data the paper pretrains its projector on (docs/model.md §11).
      */
     String[] transcription(Scene scene, SplittableRandom rng, boolean preferGlyphs) {
         TilePlan plan = CellSymbols.plan(scene, config);

@@ -75,7 +75,7 @@ public record TaskBlend(List<Entry> entries) {
         return new TaskBlend(e);
     }
 
-    /** Stage 1 (spec 11: captioning, VQA, charts, OCR): half captioning, half the image tasks. */
+    /** Stage 1 (docs/model.md §11: captioning, VQA, charts, OCR): half captioning, half the image tasks. */
     public static TaskBlend stage1() {
         List<Entry> e = new ArrayList<>();
         e.add(new Entry(Family.CAPTION, false, 0.5));

@@ -7,12 +7,12 @@ import nvlm.model.tiling.TiledImage;
 import nvlm.tensor.F;
 
 /**
- * Stage-0 data for the vision encoder: a picture tiled as in training (spec 1), with dense
+ * Stage-0 data for the vision encoder: a picture tiled as in training (docs/model.md §1), with dense
  * targets for a throwaway head (no pretrained InternViT can be downloaded here):
  * <ul>
  *   <li>{@code cellClasses} {@code [tiles, cells*cells]}: what each cell of each tile shows
  *       ({@link CellClass}: empty, a glyph, a coloured shape, a bar). A cell is one image token
- *       after pixel shuffle, and cells are row-major like the shuffled tokens (spec 3: token
+ *       after pixel shuffle, and cells are row-major like the shuffled tokens (docs/model.md §3: token
  *       {@code t = y2*(G/2) + x2} covers cell {@code (x2, y2)}), so {@code cellClasses[k][t]} is
  *       the target of token t of tile k for a linear head on the shuffled tokens. The
  *       thumbnail's cells are {@link F#IGNORE_INDEX}: it is a different resolution.

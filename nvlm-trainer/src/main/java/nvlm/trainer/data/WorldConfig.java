@@ -14,7 +14,7 @@ import nvlm.model.config.NvlmConfig;
  * pattern into its grey plate); with solid ink, 2-pixel strokes stay legible in 2x-shrunk
  * thumbnails.
  *
- * <p>Images are exactly {@code tileSize*cols x tileSize*rows} pixels, so dynamic tiling (spec 1)
+ * <p>Images are exactly {@code tileSize*cols x tileSize*rows} pixels, so dynamic tiling (docs/model.md §1)
  * picks the grid {@code cols x rows} and cuts tiles without resampling: each tile is a crop of the
  * drawing, and its cells ({@link #cellSize}) line up with the ViT's pixel-shuffled tokens.
  *
@@ -48,7 +48,7 @@ public record WorldConfig(long seed, int tileSize, int cellSize, int glyphScale,
                           String stringAlphabet, int stringMinLength, int stringMaxLength, double validationFraction,
                           double testFraction) {
 
-    /** Aspect ratios of the world's images stay within 1:4 .. 4:1 (the range). */
+    /** Aspect ratios of the world's images stay within 1:4 .. 4:1. */
     public static final int MAX_ASPECT = 4;
     /** Frame drawn along the image border: it tells every tile which image edges it touches. */
     static final int FRAME = 2;
@@ -113,7 +113,7 @@ public record WorldConfig(long seed, int tileSize, int cellSize, int glyphScale,
 
     /**
      * The defaults for a model: its tile size, cells of 2x2 patches (one image token after pixel
-     * shuffle, spec 3) and its {@code max_tiles}, so that dynamic tiling cuts the world's images
+     * shuffle, docs/model.md §3) and its {@code max_tiles}, so that dynamic tiling cuts the world's images
      * into exactly the tiles they were drawn on.
      */
     public static WorldConfig forModel(NvlmConfig model, long seed) {

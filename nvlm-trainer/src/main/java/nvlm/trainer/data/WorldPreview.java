@@ -15,7 +15,7 @@ import nvlm.model.tiling.TilePlan;
 
 /**
  * PNG contact sheets of the synthetic world, for looking at what the models see: per example the
- * picture at native resolution, its tiles as cut by dynamic tiling (spec 1), the thumbnail, and
+ * picture at native resolution, its tiles as cut by dynamic tiling (docs/model.md §1), the thumbnail, and
  * the question and answer.
  * <pre>
  *   java -cp nvlm.jar nvlm.trainer.data.WorldPreview OUT_DIR [TILE_SIZE] [PER_FAMILY] [SEED]

@@ -33,6 +33,6 @@
  * {@link nvlm.trainer.data.Example}s; {@link nvlm.trainer.data.SampleEncoder} tiles and tokenizes
  * them for one architecture; {@link nvlm.trainer.data.DataLoader} buckets them by length
  * ({@link nvlm.trainer.data.LengthBucketSampler}) and collates them into the tensor
- * {@link nvlm.model.Batch} of spec 10 ({@link nvlm.model.Batch#of}).
+ * {@link nvlm.model.Batch} of docs/model.md §10 ({@link nvlm.model.Batch#of}).
  */
 package nvlm.trainer.data;

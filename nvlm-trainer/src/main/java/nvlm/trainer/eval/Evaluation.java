@@ -23,7 +23,7 @@ import nvlm.trainer.data.View;
 import nvlm.trainer.train.ProgressBar;
 
 /**
- * Exact-match evaluation (issue 4 part 6): each example's prompt (everything but the answer) is
+ * Exact-match evaluation: each example's prompt (everything but the answer) is
  * completed greedily with the KV cache ({@link Generator}) until {@code <|im_end|>}, and the
  * decoded answer is compared with the reference by {@link ExactMatch}.
  *

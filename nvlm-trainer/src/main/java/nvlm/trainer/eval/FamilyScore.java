@@ -13,7 +13,7 @@ public record FamilyScore(String family, int correct, int total) {
         return total == 0 ? Double.NaN : (double) correct / total;
     }
 
-    /** Text-only families are named {@code text_...} (issue 4 part 6). */
+    /** Text-only families are named {@code text_...}. */
     public boolean textOnly() {
         return family.startsWith(EvalResult.TEXT_PREFIX);
     }

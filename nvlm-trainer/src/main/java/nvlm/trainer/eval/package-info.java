@@ -1,5 +1,5 @@
 /**
- * Evaluation (issue 4 part 6): greedy generation with the KV cache on the world's test examples,
+ * Evaluation: greedy generation with the KV cache on the world's test examples,
  * scored by exact match ({@link nvlm.trainer.eval.ExactMatch}) per task family
  * ({@link nvlm.trainer.eval.Evaluation}, {@link nvlm.trainer.eval.EvalResult}: the table and the
  * JSON of {@code ./nvlm eval --json}). Text-only families are named {@code text_...} and reported

@@ -6,8 +6,8 @@ import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.pipeline.DataSpec;
 
 /**
- * The rows of the paper's Table 1: how images are tiled (spec 1) and how tiles are announced in
- * the prompt (spec 6). A setting changes the model config's {@code tiling.tag_mode} and the data's
+ * The rows of the paper's Table 1: how images are tiled (docs/model.md §1) and how tiles are announced in
+ * the prompt (docs/model.md §6). A setting changes the model config's {@code tiling.tag_mode} and the data's
  * low-resolution flag, so that training (both stages) and evaluation see the same layout through
  * the one encoder ({@link DataSpec#encoder}).
  */

@@ -32,7 +32,7 @@ import nvlm.trainer.train.StageConfig;
  * @param imageFolder   where the LLaVA file's image paths point (null: the file's folder)
  * @param worldSeed     the world's seed (its splits); also the text-only tasks' world for LLaVA data
  * @param questions     questions per world picture (1: one example per question, as evaluated)
- * @param lowResolution one S x S tile per image instead of dynamic high resolution (spec 1, the paper's baseline)
+ * @param lowResolution one S x S tile per image instead of dynamic high resolution (docs/model.md §1, the paper's baseline)
  */
 public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution) {
     public static final String FILE = "data.json";

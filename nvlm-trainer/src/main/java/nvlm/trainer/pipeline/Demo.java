@@ -36,7 +36,7 @@ import nvlm.trainer.train.Trainer;
 import nvlm.trainer.train.TrainerOptions;
 
 /**
- * The main job ({@code ./nvlm demo}, issue 4 part 7): the whole pipeline at the tiny preset on
+ * The main job ({@code ./nvlm demo}): the whole pipeline at the tiny preset on
  * the embedded world.
  * <ol>
  *   <li>stage 0: the backbones (vision encoder and LLM), shipped with the build

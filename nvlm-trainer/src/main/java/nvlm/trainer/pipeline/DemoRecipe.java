@@ -8,7 +8,7 @@ import nvlm.trainer.train.Stage;
 import nvlm.trainer.train.StageConfig;
 
 /**
- * The stages of {@code ./nvlm demo}: the paper's recipe (spec 11, {@link Recipe#paper}: what is
+ * The stages of {@code ./nvlm demo}: the paper's recipe (docs/model.md §11, {@link Recipe#paper}: what is
  * frozen, AdamW betas, weight decay, clipping, cosine with warmup, stage 2's text-only mixing)
  * with step counts, batch sizes and learning rates sized for the tiny preset on two CPU cores,
  * and the evaluation's sample counts.

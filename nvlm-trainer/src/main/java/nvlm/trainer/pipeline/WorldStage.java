@@ -16,7 +16,7 @@ import nvlm.trainer.train.LoaderBatches;
 import nvlm.trainer.train.StageConfig;
 
 /**
- * The world's blend of each stage (spec 11) and the batches of a stage: stage 1 draws
+ * The world's blend of each stage (docs/model.md §11) and the batches of a stage: stage 1 draws
  * {@link TaskBlend#stage1()} (captioning and the image tasks), stage 2 {@link TaskBlend#stage2} with the
  * stage's text-only ratio mixed in. Batches are bucketed by length and ordered by the stage's seed.
  */

@@ -9,7 +9,7 @@ import java.util.stream.Stream;
 import nvlm.model.Batch;
 
 /**
- * Batches from a folder of spec 10 batch files ({@code *.safetensors}, e.g. written by
+ * Batches from a folder of docs/model.md §10 batch files ({@code *.safetensors}, e.g. written by
  * {@link Batch#write} or tests/reference/make_batch.py), taken in file-name order and cycled:
  * micro-batch j of step s is file {@code ((s - 1) * accumulation + j) mod N}. A pure function of
  * (step, micro-step), as {@link BatchSource} requires, so resuming needs no data state.
@@ -33,7 +33,7 @@ public final class BatchFiles implements BatchSource {
             files = entries.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
         }
         if (files.isEmpty()) {
-            throw new IOException("batch folder " + dir + " holds no .safetensors batch files (spec 10 layout)");
+            throw new IOException("batch folder " + dir + " holds no .safetensors batch files (docs/model.md §10 layout)");
         }
         return new BatchFiles(files, accumulation);
     }

@@ -13,7 +13,7 @@ import nvlm.tensor.optim.AdamW;
  * weights, the patch embedding, embedding tables and lm_head), none on vectors (biases, norm
  * weights, layer scales, the cross-attention gates, the CLS token). "Vector" means at most one
  * dimension larger than 1, so the [1] gates and the [1, 1, C] class embedding count as vectors.
- * Decaying the gates would pull them back to the closed state they start in (spec 7).
+ * Decaying the gates would pull them back to the closed state they start in (docs/model.md §7).
  */
 public final class ParameterGroups {
     private ParameterGroups() {

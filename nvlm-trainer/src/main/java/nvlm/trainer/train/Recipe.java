@@ -3,13 +3,13 @@ package nvlm.trainer.train;
 import nvlm.model.config.Architecture;
 
 /**
- * The paper's training recipe (Tables 10-11, spec 11) as {@link StageConfig}s: the structure and
+ * The paper's training recipe (Tables 10-11, docs/model.md §11) as {@link StageConfig}s: the structure and
  * the optimizer settings are the paper's, the step counts and batch sizes are toy-scale.
  *
- * <p>What the spec does not pin, and what we chose (project decisions):
+ * <p>What docs/model.md §11 does not pin, and what we chose (project decisions):
  * <ul>
  *   <li>NVLM-X stage 2 uses NVLM-H's rates (1e-5 to 1e-7): both are cross-attention models and
- *       the spec lists only D and H;</li>
+ *       the paper lists only D and H;</li>
  *   <li>stage 2 clips like stage 1 of the same architecture (10 for D, 1.0 for X and H);</li>
  *   <li>warmup is 10% of the steps (at least 1); AdamW eps 1e-8 (PyTorch's default).</li>
  * </ul>
@@ -20,7 +20,7 @@ public final class Recipe {
     public static final int STAGE2_STEPS = 300;
     public static final int MICRO_BATCH = 8;
     public static final int ACCUMULATION = 1;
-    /** Stage 2 mixes text-only SFT data into the multimodal blend (spec 11); the ratio is ours. */
+    /** Stage 2 mixes text-only SFT data into the multimodal blend (docs/model.md §11); the ratio is ours. */
     public static final double STAGE2_TEXT_ONLY_RATIO = 0.2;
     public static final double EPS = 1e-8;
 

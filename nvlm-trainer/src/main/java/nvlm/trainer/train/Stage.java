@@ -5,7 +5,7 @@ import nvlm.model.config.Architecture;
 import nvlm.model.xattn.GatedCrossAttention;
 
 /**
- * The two training stages of the paper (section 4.1, spec 11) and which parts of the model each
+ * The two training stages of the paper (section 4.1, docs/model.md §11) and which parts of the model each
  * one trains. The vision encoder is frozen in both. Stage 0 is this project's: the paper starts
  * from a pretrained LLM, which cannot be downloaded here, so the decoder is first trained alone on
  * the synthetic world's text ({@link nvlm.trainer.backbone.BackboneRecipe}).
@@ -45,8 +45,8 @@ public enum Stage {
     }
 
     /**
-     * Sets every parameter's trainable flag for this stage (spec 11). Every architecture's
-     * projector trains in both stages (NVLM-X's is the 1-layer one of spec 4); the cross-attention
+     * Sets every parameter's trainable flag for this stage (docs/model.md §11). Every architecture's
+     * projector trains in both stages (NVLM-X's is the 1-layer one of docs/model.md §4); the cross-attention
      * blocks live under {@code language_model} and train in stage 1 although the rest of the
      * LLM is frozen.
      */

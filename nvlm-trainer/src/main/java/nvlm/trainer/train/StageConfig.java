@@ -6,7 +6,7 @@ import nvlm.tensor.io.Json;
 import nvlm.tensor.optim.CosineSchedule;
 
 /**
- * Hyper-parameters of one training stage (spec 11): AdamW with a cosine schedule and linear
+ * Hyper-parameters of one training stage (docs/model.md §11): AdamW with a cosine schedule and linear
  * warmup, global-norm clipping, gradient accumulation. {@link Recipe} gives the paper's values.
  *
  * @param stage             which parts train ({@link Stage#applyTo})
@@ -21,7 +21,7 @@ import nvlm.tensor.optim.CosineSchedule;
  * @param clipNorm          maximum global gradient norm; 0 turns clipping off
  * @param microBatchSize    rows per micro-batch (carried for the data source)
  * @param gradAccumulation  micro-batches per optimizer step
- * @param textOnlyRatio     fraction of text-only samples in the blend (carried for the data source, spec 11 stage 2)
+ * @param textOnlyRatio     fraction of text-only samples in the blend (carried for the data source, docs/model.md §11 stage 2)
  * @param seed              data-order seed (carried for the data source; the trainer itself draws no random numbers)
  */
 public record StageConfig(Stage stage, double peakLr, double minLr, int warmupSteps, int totalSteps,

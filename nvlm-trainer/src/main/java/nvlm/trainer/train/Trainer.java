@@ -26,13 +26,13 @@ import nvlm.tensor.optim.CosineSchedule;
 import nvlm.tensor.optim.GradClip;
 
 /**
- * The training loop of one stage (spec 11). Per optimizer step:
+ * The training loop of one stage (docs/model.md §11). Per optimizer step:
  * <ol>
  *   <li>the step's {@code gradAccumulation} micro-batches are fetched from the {@link BatchSource};</li>
  *   <li>each micro-batch's mean loss is back-propagated with weight
  *       {@code labelled(micro) / labelled(step)}, so the accumulated gradient is the gradient of
  *       the mean loss over every labelled token of the step, exactly what one batch holding all
- *       the rows would give (spec 8), whatever the micro-batches' label counts;</li>
+ *       the rows would give (docs/model.md §8), whatever the micro-batches' label counts;</li>
  *   <li>a non-finite loss or gradient norm stops training before the parameters change
  *       ({@link TrainingDivergedException});</li>
  *   <li>gradients are clipped to the global norm {@code clipNorm};</li>
@@ -349,7 +349,7 @@ public final class Trainer {
                     throw new TrainingDivergedException(batchStep, "loss", value, "micro-batch " + i + " of " + k, lastCheckpoint);
                 }
                 // d(step mean)/d(micro mean) = labelled(micro) / labelled(step): seeding backward with
-                // it makes the accumulated gradient that of one batch holding every row (spec 8).
+                // it makes the accumulated gradient that of one batch holding every row (docs/model.md §8).
                 double weight = (double) counts[i] / labelled;
                 microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
                 loss += weight * value;
@@ -360,7 +360,7 @@ public final class Trainer {
 
     /**
      * Tokens the loss is taken over: labels other than -100 at positions 1..T-1 (the model
-     * shifts, spec 8, so a label at position 0 is never predicted).
+     * shifts, docs/model.md §8, so a label at position 0 is never predicted).
      */
     public static long labelledTokens(Batch batch) {
         long[] labels = batch.labels().toLongArray();

@@ -1,5 +1,5 @@
 /**
- * Training (spec 11): the two NVLM stages, their recipe, and the loop around them.
+ * Training (docs/model.md §11): the two NVLM stages, their recipe, and the loop around them.
  *
  * <ul>
  *   <li>{@link nvlm.trainer.train.Stage}: what each stage trains (vision always frozen; stage 1
@@ -8,7 +8,7 @@
  *       hyper-parameters, the paper's values at toy scale;</li>
  *   <li>{@link nvlm.trainer.train.ParameterGroups}: AdamW groups (no decay on vectors);</li>
  *   <li>{@link nvlm.trainer.train.BatchSource}: deterministic batches per (step, micro-step);
- *       {@link nvlm.trainer.train.BatchFiles} reads spec 10 batch files;</li>
+ *       {@link nvlm.trainer.train.BatchFiles} reads docs/model.md §10 batch files;</li>
  *   <li>{@link nvlm.trainer.train.Trainer}: accumulation weighted by labelled tokens, clipping,
  *       cosine schedule, AdamW, progress ({@link nvlm.trainer.train.ProgressBar}), metrics
  *       ({@link nvlm.trainer.train.MetricsLog}), checkpoints

@@ -56,7 +56,7 @@ class ConversationTest {
         assertTrue(m.matches(), where + ": last question " + question);
         int tile = Integer.parseInt(m.group(1));
         String cells = CellSymbols.imageText(scene, WORLD.config(), TagMode.ONE_D);
-        // The tiles in prompt order (a single tile carries the thumbnail tag, spec 1 and 6).
+        // The tiles in prompt order (a single tile carries the thumbnail tag, docs/model.md §1 and §6).
         List<String> tiles = java.util.Arrays.stream(cells.replace("</Image>", "").split("<tile_[^>]*>")).skip(1).toList();
         assertTrue(tile >= 1 && tile <= tiles.size(), where + ": no tile " + tile + " in " + cells);
         assertEquals(tiles.get(tile - 1), answer, where);

@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Accumulating k micro-batches of m rows gives the gradient of one batch of k*m rows, because
- * each micro-batch's mean loss is weighted by its share of the step's labelled tokens (spec 8:
+ * each micro-batch's mean loss is weighted by its share of the step's labelled tokens (docs/model.md §8:
  * the loss is the mean over every labelled token of the batch).
  */
 class GradientAccumulationTest {

@@ -17,7 +17,7 @@ class StageConfigTest {
 
     @Test
     void recipeHasThePapersHyperParameters() {
-        // Spec 11 (paper Tables 10-11).
+        // docs/model.md §11 (paper Tables 10-11).
         StageConfig d1 = Recipe.paper(Architecture.D, Stage.PRETRAINING);
         assertEquals(1e-4, d1.peakLr());
         assertEquals(2.5e-5, d1.minLr());

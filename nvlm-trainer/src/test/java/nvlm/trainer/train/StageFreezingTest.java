@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Spec 11: which parts each stage trains, checked on the bits of every parameter after a short run. */
+/** docs/model.md §11: which parts each stage trains, checked on the bits of every parameter after a short run. */
 class StageFreezingTest {
     private static final int STEPS = 3;
 

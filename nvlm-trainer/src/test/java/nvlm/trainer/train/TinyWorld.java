@@ -18,7 +18,7 @@ import nvlm.tensor.Tensor;
 /**
  * Test fixtures: a model smaller than the tiny preset (ViT width 16, 1 layer, 56 px tiles with
  * 4 image tokens each; decoder width 32, 2 layers, vocabulary 64) and a {@link BatchSource} of
- * random but valid batches (spec 10) for each architecture.
+ * random but valid batches (docs/model.md §10) for each architecture.
  */
 public final class TinyWorld {
     static final long PAD = 0;
@@ -47,7 +47,7 @@ public final class TinyWorld {
         Nvlm model = Nvlm.create(config(arch), new SplittableRandom(seed));
         if (arch != Architecture.D) {
             // Open the gates a little, as stage 1 would after a few steps, so the cross-attention
-            // blocks take part from the first step (they start at 0, spec 7).
+            // blocks take part from the first step (they start at 0, docs/model.md §7).
             for (var block : model.languageModel().crossAttentionBlocks()) {
                 block.attnGate().set(Tensor.of(new float[] {0.3f}, 1));
                 block.ffGate().set(Tensor.of(new float[] {-0.2f}, 1));

@@ -3,7 +3,7 @@ package nvlm.tensor.nn;
 import nvlm.tensor.F;
 import nvlm.tensor.Tensor;
 
-/** RMSNorm over the last dimension (spec 5), weight 1 at init. */
+/** RMSNorm over the last dimension (docs/model.md §5), weight 1 at init. */
 public final class RMSNorm extends Module {
     private final Parameter weight;
     private final double eps;

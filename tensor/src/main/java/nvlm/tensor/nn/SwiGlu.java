@@ -4,7 +4,7 @@ import java.util.random.RandomGenerator;
 import nvlm.tensor.Tensor;
 
 /**
- * The gated MLP of Qwen2 and LLaMA (spec 5): {@code down(silu(gate(x)) * up(x))}, no biases. A
+ * The gated MLP of Qwen2 and LLaMA (docs/model.md §5): {@code down(silu(gate(x)) * up(x))}, no biases. A
  * building block like {@link Linear}: the decoder layers and the gated cross-attention blocks
  * both use it.
  */

@@ -2,7 +2,7 @@ package nvlm.tensor.optim;
 
 /**
  * Linear warmup from 0 to {@code peak} over {@code warmupSteps}, then cosine decay to
- * {@code minLr} at {@code totalSteps} (spec 11: both stages use cosine decay with warmup).
+ * {@code minLr} at {@code totalSteps} (docs/model.md §11: both stages use cosine decay with warmup).
  */
 public record CosineSchedule(double peak, double minLr, int warmupSteps, int totalSteps) {
     public CosineSchedule {
