@@ -218,7 +218,7 @@ public final class TrainCommand implements NvlmCommand {
                             + " in its folder");
                 }
             }
-            Path latest = TrainingCheckpoint.latest(resume).orElseThrow(() -> new UsageException(
+            Path latest = TrainingCheckpoint.usable(resume, skipped -> { }).orElseThrow(() -> new UsageException(
                     "--resume " + resume + ": no checkpoint under " + resume.resolve(TrainingCheckpoint.DIR)));
             StageConfig saved = TrainingCheckpoint.readState(latest).config();
             BatchSource source;

@@ -3,12 +3,12 @@ package nvlm.trainer.pipeline;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.tiling.TagMode;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.data.ExampleSource;
 import nvlm.trainer.data.InterleavedSource;
@@ -105,9 +105,7 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
 
     public void write(Path runDir) throws IOException {
         Files.createDirectories(runDir);
-        Path tmp = runDir.resolve(FILE + ".tmp");
-        Files.writeString(tmp, Json.writePretty(toJson()) + "\n");
-        Files.move(tmp, runDir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.writeString(runDir.resolve(FILE), Json.writePretty(toJson()) + "\n");
     }
 
     public static DataSpec read(Path runDir) throws IOException {
