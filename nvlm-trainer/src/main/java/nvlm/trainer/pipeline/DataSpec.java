@@ -10,6 +10,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.model.tiling.TagMode;
 import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
+import nvlm.tensor.io.JsonFile;
 import nvlm.trainer.data.ExampleSource;
 import nvlm.trainer.data.InterleavedSource;
 import nvlm.trainer.data.LlavaDataset;
@@ -113,6 +114,6 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
         if (!Files.exists(file)) {
             throw new IOException(runDir + " has no " + FILE + " (was it made by ./nvlm train with world or LLaVA data?)");
         }
-        return fromJson(Json.parseObject(Files.readString(file)), file.toString());
+        return fromJson(JsonFile.readObject(file), file.toString());
     }
 }

@@ -21,6 +21,7 @@ import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
+import nvlm.tensor.io.JsonFile;
 import nvlm.tensor.io.Safetensors;
 import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.optim.AdamW;
@@ -292,9 +293,7 @@ public final class TrainingCheckpoint {
     public static State readState(Path folder) throws IOException {
         Path file = folder.resolve(STATE);
         try {
-            return State.fromJson(Files.readString(file), file.toString());
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new IOException(file + ": not UTF-8 text", e);
+            return State.fromJson(JsonFile.readText(file), file.toString());
         } catch (IllegalArgumentException e) {
             throw e.getMessage() != null && e.getMessage().startsWith(file.toString()) ? e
                     : new IllegalArgumentException(file + ": " + e.getMessage(), e);
