@@ -99,8 +99,11 @@ public final class TrainCommand implements NvlmCommand {
                 + " Lines) instead")
         Path llava;
         @Option(names = "--images", paramLabel = "DIR", description = "the folder the LLaVA file's image paths are relative to"
-                + " (default: its folder)")
+                + " (default: its folder); paths must stay inside it")
         Path images;
+        @Option(names = "--allow-outside-images", description = "accept LLaVA image paths that are absolute or lead out of the"
+                + " --images folder (../, symbolic links)")
+        boolean allowOutsideImages;
         @Option(names = "--text-ratio", paramLabel = "R", description = "stage 2: fraction of text-only samples mixed in (the"
                 + " recipe's, 0.2 for demo; the world's arithmetic and string tasks); stage 1 has none")
         Double textRatio;
@@ -259,7 +262,11 @@ public final class TrainCommand implements NvlmCommand {
                 if (data.images != null && data.llava == null) {
                     throw new UsageException("--images needs --llava FILE");
                 }
-                DataSpec dataSpec = (data.llava != null ? new DataSpec(data.llava, data.images, worldSeed, data.questions, false)
+                if (data.allowOutsideImages && data.llava == null) {
+                    throw new UsageException("--allow-outside-images needs --llava FILE");
+                }
+                DataSpec dataSpec = (data.llava != null ? new DataSpec(data.llava, data.images, worldSeed, data.questions, false,
+                        data.allowOutsideImages)
                         : DataSpec.world(worldSeed, data.questions)).withLowResolution(data.lowRes);
                 LoaderBatches batches = WorldStage.batches(dataSpec.source(config, model.config()), dataSpec.encoder(model.config()),
                         config);
