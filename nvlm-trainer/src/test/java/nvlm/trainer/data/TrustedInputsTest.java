@@ -93,4 +93,22 @@ class TrustedInputsTest {
         assertEquals(3, Arrays.stream(parsed.inputIds()).filter(id -> id == imEnd).count());
         assertFalse(Arrays.equals(parsed.inputIds(), sample.inputIds()));
     }
+
+    @Test
+    void aChangedLlavaFileOrImageShowsInTheRunFingerprint() throws IOException {
+        Path file = data("a.png");
+        var spec = new nvlm.trainer.pipeline.DataSpec(file, images, 1, 1, false);
+        var then = nvlm.trainer.pipeline.RunFingerprint.of(spec, null, nvlm.tensor.Device.CPU);
+        Path run = Files.createDirectories(dir.resolve("run"));
+        then.write(run);
+        var saved = nvlm.trainer.pipeline.RunFingerprint.read(run);
+        assertEquals(List.of(), nvlm.trainer.pipeline.RunFingerprint.of(spec, null, nvlm.tensor.Device.CPU).differences(saved));
+        Files.writeString(file, Files.readString(file).replace("What?", "What!"));
+        List<String> changed = nvlm.trainer.pipeline.RunFingerprint.of(spec, null, nvlm.tensor.Device.CPU).differences(saved);
+        assertEquals(1, changed.size(), changed.toString());
+        assertTrue(changed.getFirst().startsWith("llava_file: "), changed.getFirst());
+        Files.write(images.resolve("a.png"), new byte[] {1, 2, 3});
+        List<String> image = nvlm.trainer.pipeline.RunFingerprint.of(spec, null, nvlm.tensor.Device.CPU).differences(saved);
+        assertTrue(image.stream().anyMatch(d -> d.startsWith("llava_images: ")), image.toString());
+    }
 }
