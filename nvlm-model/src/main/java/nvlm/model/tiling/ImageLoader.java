@@ -69,7 +69,8 @@ public final class ImageLoader {
         try (ImageInputStream in = open(file)) {
             ImageReader reader = reader(file, in);
             try {
-                header(file, reader);
+                int[] size = header(file, reader);
+                requireHeapFor(file, size[0], size[1]);
                 List<String> warnings = new ArrayList<>();
                 reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
                 BufferedImage image;
@@ -110,6 +111,18 @@ public final class ImageLoader {
         ImageReader reader = readers.next();
         reader.setInput(in, true, true);
         return reader;
+    }
+
+    private static void requireHeapFor(Path file, int width, int height) throws ImageFormatException {
+        long pixels = (long) width * height;
+        // Decoding holds the decoded raster (up to 4 bytes a pixel) and its RGB copy (3): a 240 KB
+        // PNG of 89 M pixels needs 600 MB. Refused before decoding when that is over half the heap.
+        long need = pixels * 7;
+        long heap = Runtime.getRuntime().maxMemory();
+        if (need > heap / 2) {
+            throw new ImageFormatException(file + ": decoding this " + width + "x" + height + " image needs about " + (need >> 20)
+                    + " MiB of heap, more than half of the " + (heap >> 20) + " MiB this process has (raise NVLM_HEAP)", null);
+        }
     }
 
     private int[] header(Path file, ImageReader reader) throws IOException {

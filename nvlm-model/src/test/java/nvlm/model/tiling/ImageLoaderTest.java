@@ -145,6 +145,18 @@ class ImageLoaderTest {
     }
 
     @Test
+    void anImageWhoseDecodingWouldTakeOverHalfTheHeapIsRejectedBeforeDecoding() throws IOException {
+        long heap = Runtime.getRuntime().maxMemory();
+        int side = (int) Math.min(Integer.MAX_VALUE, (long) Math.sqrt(heap / 7.0) + 1000); // 7 bytes a pixel > heap / 2
+        Path file = dir.resolve("wide.png");
+        Files.write(file, png(side, side, new byte[0]));
+        ImageLoader.ImageFormatException e = assertThrows(ImageLoader.ImageFormatException.class,
+                () -> new ImageLoader(Long.MAX_VALUE).load(file));
+        assertTrue(e.getMessage().startsWith(file + ": decoding this " + side + "x" + side + " image needs about"), e.getMessage());
+        assertTrue(e.getMessage().contains("raise NVLM_HEAP"), e.getMessage());
+    }
+
+    @Test
     void theLimitIsConfigurable() throws IOException {
         Path file = write(randomRgb(10, 10, 1), "png");
         assertEquals(10, new ImageLoader(100).load(file).width());

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import nvlm.model.config.NvlmConfig;
 import nvlm.model.tiling.BicubicResampler;
 import nvlm.model.tiling.DynamicTiler;
 import nvlm.model.tiling.ImageLoader;
@@ -43,6 +44,9 @@ public final class TilesCommand implements NvlmCommand {
     @Option(names = "--tag-mode", paramLabel = "M", defaultValue = "1d", description = "none, 1d, 2d_grid or 2d_bbox (default"
             + " ${DEFAULT-VALUE}): how tiles are tagged")
     TagMode mode;
+    /** Largest --tile-size: the drawing holds the whole grid (up to 128 tiles) as one image. */
+    static final int MAX_TILE_SIZE = 2048;
+
     @Option(names = "--tile-size", paramLabel = "S", converter = OptionTypes.AtLeastOne.class,
             description = "tile side in pixels (default ${DEFAULT-VALUE})")
     int tileSize = 448;
@@ -68,6 +72,12 @@ public final class TilesCommand implements NvlmCommand {
     public Integer call() throws IOException {
         if (minTiles > maxTiles) {
             throw new UsageException("--min-tiles " + minTiles + " is more than --max-tiles " + maxTiles);
+        }
+        if (tileSize > MAX_TILE_SIZE) {
+            throw new UsageException("--tile-size " + tileSize + " is more than " + MAX_TILE_SIZE + " pixels (InternViT's tiles are 448)");
+        }
+        if (maxTiles > NvlmConfig.TilingConfig.MAX_TILES) {
+            throw new UsageException("--max-tiles " + maxTiles + " is more than " + NvlmConfig.TilingConfig.MAX_TILES);
         }
         DynamicTiler tiler = new DynamicTiler(tileSize, minTiles, maxTiles, !noThumbnail);
         int width;

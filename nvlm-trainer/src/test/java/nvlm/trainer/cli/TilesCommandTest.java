@@ -88,6 +88,8 @@ class TilesCommandTest {
         assertUsage("give either an IMAGE or --size WxH, not both", "a.png", "--size", "10x10");
         assertUsage("Invalid value for option '--max-tiles': must be >= 1, got 0", "--size", "10x10", "--max-tiles", "0");
         assertUsage("--min-tiles 7 is more than --max-tiles 6", "--size", "10x10", "--min-tiles", "7");
+        assertUsage("--tile-size 8000 is more than 2048 pixels", "--size", "10x10", "--tile-size", "8000");
+        assertUsage("--max-tiles 2000000000 is more than 128", "--size", "10x10", "--max-tiles", "2000000000");
         assertUsage("Unknown option: '--colour'", "--size", "10x10", "--colour");
         assertUsage("Unmatched argument at index 2: 'b.png'", "a.png", "b.png");
     }
