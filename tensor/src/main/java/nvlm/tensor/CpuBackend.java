@@ -56,6 +56,9 @@ final class CpuBackend implements Backend {
     @Override
     public void releaseWhenUnreachable(Storage storage) {
         CpuMemoryPool.Block block = ((CpuStorage) storage).block();
+        if (block == null) {
+            return; // mapped or shape-only: nothing of the pool's to give back
+        }
         CLEANER.register(storage, () -> CpuMemoryPool.instance().release(block));
     }
 
