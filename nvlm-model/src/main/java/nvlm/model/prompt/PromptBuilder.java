@@ -153,7 +153,7 @@ public final class PromptBuilder {
         out.imageStarts.add(text.length());
         out.images.add(image);
         int[][] spans = new int[image.tiles()][];
-        text.append(ChatTemplate.IMAGE_START);
+        text.append(template.imageStart());
         switch (architecture) {
             case D, X -> {
                 for (int k = 0; k < image.tiles(); k++) {
@@ -169,7 +169,7 @@ public final class PromptBuilder {
                 text.append(imageContext.repeat(tokensPerTile));
             }
         }
-        text.append(ChatTemplate.IMAGE_END);
+        text.append(template.imageEnd());
         out.tagSpans.add(spans);
     }
 
