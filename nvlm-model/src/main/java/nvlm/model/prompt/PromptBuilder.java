@@ -101,6 +101,21 @@ public final class PromptBuilder {
         return build(conversation, true);
     }
 
+    /**
+     * A raw prompt without the chat template: the parts in order, each image expanded in the
+     * folder's own layout (wrapper, tags, context tokens) exactly as inside a chat turn.
+     */
+    public Sample buildRaw(List<Message.Content> parts) {
+        Layout layout = new Layout();
+        for (Message.Content c : parts) {
+            switch (c) {
+                case Message.Text t -> layout.text.append(t.text());
+                case Message.Image i -> appendImage(layout, i.image());
+            }
+        }
+        return build(layout);
+    }
+
     /** The expanded text of a conversation (what gets tokenized). */
     public String render(List<Message> conversation, boolean generationPrompt) {
         return layout(conversation, generationPrompt).text.toString();
@@ -183,7 +198,10 @@ public final class PromptBuilder {
     }
 
     private Sample build(List<Message> conversation, boolean generationPrompt) {
-        Layout layout = layout(conversation, generationPrompt);
+        return build(layout(conversation, generationPrompt));
+    }
+
+    private Sample build(Layout layout) {
         Encoding enc = tokenizer.encodeWithOffsets(layout.text.toString());
         int n = enc.size();
         int[] ids = enc.ids();
