@@ -9,6 +9,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import nvlm.model.Batch;
 import nvlm.model.Generator;
+import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.MappedModel;
 import nvlm.model.checkpoint.ModelFolder;
 import nvlm.model.config.NvlmConfig;
@@ -19,6 +20,7 @@ import nvlm.model.prompt.Sample;
 import nvlm.model.tiling.ImageLoader;
 import nvlm.model.tokenizer.StreamingDecoder;
 import nvlm.model.tokenizer.Tokenizer;
+import nvlm.tensor.Device;
 
 /**
  * A vision-language model opened from a folder: NVLM-D-72B or InternVL2 as published on Hugging
@@ -38,20 +40,34 @@ import nvlm.model.tokenizer.Tokenizer;
  */
 public final class VisionLanguageModel implements AutoCloseable {
     private final ModelFolder folder;
-    private final MappedModel mapped;
+    private final Nvlm model;
+    private final AutoCloseable weights;
     private final ReentrantLock lock = new ReentrantLock(true);
     private long maxPixels = ImageLoader.DEFAULT_MAX_PIXELS;
 
-    private VisionLanguageModel(ModelFolder folder, MappedModel mapped) {
+    private VisionLanguageModel(ModelFolder folder, Nvlm model, AutoCloseable weights) {
         this.folder = folder;
-        this.mapped = mapped;
+        this.model = model;
+        this.weights = weights;
     }
 
-    /** Opens a model folder; fails naming the JVM flag, file, field or tensor that is wrong. */
+    /** Opens a model folder on the CPU; fails naming the JVM flag, file, field or tensor that is wrong. */
     public static VisionLanguageModel open(Path folder) throws IOException {
+        return open(folder, Device.CPU);
+    }
+
+    /**
+     * Opens a model folder on a device: on the CPU the weights are memory-mapped in their stored
+     * dtype; on a GPU they are read once and copied there.
+     */
+    public static VisionLanguageModel open(Path folder, Device device) throws IOException {
         JvmFlags.require();
         ModelFolder f = ModelFolder.open(folder);
-        return new VisionLanguageModel(f, f.map());
+        if (device == Device.CPU) {
+            MappedModel mapped = f.map();
+            return new VisionLanguageModel(f, mapped.model(), mapped);
+        }
+        return new VisionLanguageModel(f, f.load(device), () -> { });
     }
 
     /** A new conversation with the folder's default system prompt. */
@@ -130,7 +146,8 @@ public final class VisionLanguageModel implements AutoCloseable {
         long start = System.nanoTime();
         lock.lock();
         try {
-            Batch prompt = Batch.of(BatchArrays.collate(List.of(sample), folder.config().tokens().pad()));
+            Batch prompt = Batch.of(BatchArrays.collate(List.of(sample), folder.config().tokens().pad()))
+                    .to(model.languageModel().embeddingTable().device());
             var settings = new Generator.Settings(options.maxTokens(), options.temperature(), options.topP(), options.seed());
             Tokenizer tokenizer = folder.tokenizer();
             StreamingDecoder decoder = tokenizer.streamingDecoder();
@@ -144,7 +161,7 @@ public final class VisionLanguageModel implements AutoCloseable {
             boolean[] cut = {false};
             int holdBack = options.stop().stream().mapToInt(String::length).max().orElse(0);
             try {
-                new Generator(mapped.model()).generate(prompt, settings, token -> {
+                new Generator(model).generate(prompt, settings, token -> {
                     if (ids.isEmpty()) {
                         firstAt[0] = System.nanoTime();
                     }
@@ -192,8 +209,17 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
     }
 
+    /** The model itself (docs/model.md), for what the API does not cover. */
+    public Nvlm model() {
+        return model;
+    }
+
     @Override
     public void close() {
-        mapped.close();
+        try {
+            weights.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing " + folder.dir() + ": " + e.getMessage(), e);
+        }
     }
 }
