@@ -93,6 +93,11 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /** The largest image accepted, in pixels (width x height). */
+    public long maxPixels() {
+        return maxPixels;
+    }
+
+    /** Sets the largest image accepted, in pixels (width x height). */
     public VisionLanguageModel maxPixels(long pixels) {
         if (pixels < 1) {
             throw new IllegalArgumentException("maxPixels must be positive, got " + pixels);
@@ -107,7 +112,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /** A chat prompt: the conversation and the assistant's turn opened, in the folder's template. */
-    Sample chatPrompt(List<Message> conversation) {
+    public Sample chatPrompt(List<Message> conversation) {
         return folder.promptBuilder().buildForGeneration(conversation);
     }
 
@@ -141,8 +146,11 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
     }
 
-    /** Generates from a prompt sample; {@code onText} sees the answer as it grows; {@code cancelled} is polled per token. */
-    Completion generate(Sample sample, GenerationOptions options, Consumer<String> onText, BooleanSupplier cancelled) {
+    /**
+     * Generates from a prompt sample ({@link #chatPrompt}); {@code onText} (may be null) sees the
+     * answer as it grows; {@code cancelled} is polled after each token.
+     */
+    public Completion generate(Sample sample, GenerationOptions options, Consumer<String> onText, BooleanSupplier cancelled) {
         long start = System.nanoTime();
         lock.lock();
         try {
