@@ -14,6 +14,7 @@ import nvlm.model.vision.InternViT;
 import nvlm.model.xattn.CrossAttentionContext;
 import nvlm.tensor.F;
 import nvlm.tensor.GradMode;
+import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.Parameter;
@@ -77,6 +78,16 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
      * without a graph when none of its parameters is trainable (both training stages freeze it).
      */
     public Tensor imageFeatures(Tensor pixels) {
+        if (!GradMode.isEnabled() && pixels.size(0) > 1) {
+            // Inference: one tile at a time, so only one tile's ViT activations are ever alive.
+            List<Tensor> tiles = new ArrayList<>();
+            for (long n = 0; n < pixels.size(0); n++) {
+                try (var tile = MemoryScope.open()) {
+                    tiles.add(MemoryScope.escape(imageFeatures(pixels.narrow(0, n, 1)).contiguous()));
+                }
+            }
+            return Tensor.cat(0, tiles);
+        }
         Tensor patches;
         boolean visionTrains = visionModel.parameters().stream().anyMatch(Parameter::trainable);
         if (visionTrains) {

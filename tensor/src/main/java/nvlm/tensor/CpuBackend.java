@@ -57,6 +57,9 @@ final class CpuBackend implements Backend {
     public void releaseWhenUnreachable(Storage storage) {
         CpuStorage cpu = (CpuStorage) storage;
         CpuMemoryPool.Block block = cpu.block();
+        if (block == null) {
+            return; // mapped or shape-only: nothing of the pool's to give back
+        }
         // Registered on the segment the kernels are handed, not on the storage: a kernel still
         // reading a segment keeps its memory out of the pool even when the tensor itself is gone.
         CLEANER.register(cpu.heldSegment(), () -> CpuMemoryPool.instance().release(block));

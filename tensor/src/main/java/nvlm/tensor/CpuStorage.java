@@ -3,7 +3,11 @@ package nvlm.tensor;
 import java.lang.foreign.MemorySegment;
 import nvlm.kernels.DType;
 
-/** Storage in CPU memory: a 64-byte-aligned segment from the {@link CpuMemoryPool}. */
+/**
+ * Storage in CPU memory: a 64-byte-aligned segment from the {@link CpuMemoryPool}, memory owned
+ * elsewhere (a memory-mapped checkpoint, {@link Tensor#mapped}), or no memory at all (a model
+ * skeleton's parameters, {@link Tensor#shapeOnly}), which fails clearly when read.
+ */
 public final class CpuStorage extends Storage {
     private final CpuMemoryPool.Block block;
     private final MemorySegment segment;
@@ -14,9 +18,25 @@ public final class CpuStorage extends Storage {
         this.segment = block.segment().asSlice(0, numel * dtype.byteSize());
     }
 
+    /** A view of {@code external} (exactly numel elements), or no memory when it is null; never returned to the pool. */
+    CpuStorage(DType dtype, long numel, MemorySegment external) {
+        super(dtype, numel);
+        this.block = null;
+        this.segment = external;
+    }
+
+    /** Whether the memory is owned elsewhere (mapped) rather than by the pool. */
+    public boolean isExternal() {
+        return block == null;
+    }
+
     /** The memory of this storage, exactly {@link #byteSize()} bytes. */
     public MemorySegment segment() {
         checkAlive("CPU storage access");
+        if (segment == null) {
+            throw new IllegalStateException("tensor " + dtype() + " of " + numel() + " elements has shape only, no memory:"
+                    + " it belongs to a model skeleton (Init.shapesOnly) whose weights were never loaded");
+        }
         return segment;
     }
 
@@ -36,6 +56,8 @@ public final class CpuStorage extends Storage {
 
     @Override
     protected void free() {
-        CpuMemoryPool.instance().release(block);
+        if (block != null) {
+            CpuMemoryPool.instance().release(block);
+        }
     }
 }

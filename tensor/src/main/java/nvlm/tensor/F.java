@@ -131,6 +131,24 @@ public final class F {
     }
 
     /** Rows of {@code table} [vocab, dim] picked by I64 {@code ids} (any shape): [..ids, dim]. */
+    /**
+     * Rows of a BF16/F16 table widened one by one: a memory-mapped vocabulary (150k x d) is never
+     * widened whole, only the rows the ids name are read.
+     */
+    private static Tensor embeddingRows(Tensor idc, Tensor table) {
+        long[] idv = idc.to(Device.CPU).toLongArray();
+        long vocab = table.size(0);
+        Tensor[] rows = new Tensor[idv.length];
+        for (int i = 0; i < idv.length; i++) {
+            if (idv[i] < 0 || idv[i] >= vocab) {
+                throw new IndexOutOfBoundsException("embedding: id " + idv[i] + " outside the table's " + vocab + " rows");
+            }
+            rows[i] = table.narrow(0, idv[i], 1).to(DType.F32);
+        }
+        Tensor out = rows.length == 0 ? Tensor.empty(table.device(), DType.F32, 0, table.size(1)) : Tensor.cat(0, rows);
+        return out.reshape(Ops.concat(idc.shapeRef(), new long[] {table.size(1)}));
+    }
+
     public static Tensor embedding(Tensor ids, Tensor table) {
         Ops.sameDevice("embedding", ids, table);
         if (ids.dtype() != DType.I64) {
@@ -140,6 +158,9 @@ public final class F {
             throw new IllegalArgumentException("embedding: table must be [vocab, dim], got " + table.describe());
         }
         Tensor idc = ids.contiguous();
+        if (table.dtype() != DType.F32 && !(GradMode.isEnabled() && table.requiresGrad())) {
+            return embeddingRows(idc, table);
+        }
         Tensor t = Ops.f32(table).contiguous();
         long dim = t.size(1);
         Tensor out = Tensor.empty(t.device(), DType.F32, idc.numel(), dim);

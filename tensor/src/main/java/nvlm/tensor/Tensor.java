@@ -126,6 +126,34 @@ public final class Tensor {
         return fromHost(src, dtype, src.byteSize() / dtype.byteSize(), shape, "segment");
     }
 
+    /**
+     * A CPU tensor that views {@code src} without copying (e.g. a tensor of a memory-mapped
+     * safetensors file, whose pages the OS reads on first touch and may drop again). The memory is
+     * not owned: whoever mapped it keeps it alive as long as the tensor is used. A read-only
+     * segment makes any in-place write fail.
+     */
+    public static Tensor mapped(MemorySegment src, DType dtype, long... shape) {
+        long n = Shape.numel(shape);
+        if (src.byteSize() != n * dtype.byteSize()) {
+            throw new IllegalArgumentException("Tensor.mapped: segment of " + src.byteSize() + " bytes but " + dtype
+                    + Shape.str(shape) + " needs " + n * dtype.byteSize());
+        }
+        if (src.address() % dtype.byteSize() != 0) {
+            throw new IllegalArgumentException("Tensor.mapped: segment at " + src.address() + " is not aligned to " + dtype);
+        }
+        long[] s = shape.clone();
+        return new Tensor(new CpuStorage(dtype, n, src), 0, s, Shape.contiguousStrides(s));
+    }
+
+    /**
+     * A CPU tensor with a shape and a dtype but no memory: a model skeleton's parameter, to be
+     * replaced before use. Reading it fails with a message saying so.
+     */
+    public static Tensor shapeOnly(DType dtype, long... shape) {
+        long[] s = shape.clone();
+        return new Tensor(new CpuStorage(dtype, Shape.numel(s), (MemorySegment) null), 0, s, Shape.contiguousStrides(s));
+    }
+
     private static Tensor fromHost(MemorySegment src, DType dtype, long count, long[] shape, String what) {
         long n = Shape.numel(shape);
         if (n != count || src.byteSize() != n * dtype.byteSize()) {

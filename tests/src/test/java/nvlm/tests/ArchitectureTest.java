@@ -47,11 +47,12 @@ class ArchitectureTest {
             new Module("tensor", "nvlm.tensor", List.of("kernels")),
             new Module("cuda-ffm", "nvlm.cuda", List.of("kernels", "tensor")),
             new Module("nvlm-model", "nvlm.model", List.of("kernels", "tensor")),
-            new Module("nvlm-trainer", "nvlm.trainer", List.of("kernels", "tensor", "cuda-ffm", "nvlm-model")),
-            new Module("bench", "nvlm.bench", List.of("kernels", "tensor", "cuda-ffm", "nvlm-model", "nvlm-trainer")));
+            new Module("nvlm-api", "nvlm.api", List.of("kernels", "tensor", "nvlm-model")),
+            new Module("nvlm-trainer", "nvlm.trainer", List.of("kernels", "tensor", "cuda-ffm", "nvlm-model", "nvlm-api")),
+            new Module("bench", "nvlm.bench", List.of("kernels", "tensor", "cuda-ffm", "nvlm-model", "nvlm-api", "nvlm-trainer")));
     /** The cross-module test module: no main code; it may use every module (bench only to order the build). */
     private static final Module TESTS = new Module("tests", "nvlm.tests",
-            List.of("kernels", "tensor", "cuda-ffm", "nvlm-model", "nvlm-trainer", "bench"));
+            List.of("kernels", "tensor", "cuda-ffm", "nvlm-model", "nvlm-api", "nvlm-trainer", "bench"));
 
     private static Path root;
     private static JavaClasses classes;

@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import nvlm.kernels.DType;
 import nvlm.model.Nvlm;
 import nvlm.model.config.NvlmConfig;
+import nvlm.model.config.PublishedConfig;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Safetensors;
@@ -30,6 +31,11 @@ public final class Checkpoint {
         void read(long bytes, long totalBytes);
     }
 
+    /** The config of a project folder or of a published one ({@link PublishedConfig}). */
+    public static NvlmConfig configOf(Path dir) throws IOException {
+        return PublishedConfig.isPublished(dir) ? PublishedConfig.read(dir).config() : NvlmConfig.read(dir.resolve(CONFIG));
+    }
+
     /** Reads a model folder onto a device: every missing, unexpected or mis-shaped tensor is reported by name in one error. */
     public static Nvlm load(Path dir, Device device) throws IOException {
         return load(dir, device, (bytes, total) -> {
@@ -38,7 +44,7 @@ public final class Checkpoint {
 
     /** {@link #load(Path, Device)}, telling {@code progress} after each tensor read. */
     public static Nvlm load(Path dir, Device device, LoadProgress progress) throws IOException {
-        NvlmConfig config = NvlmConfig.read(dir.resolve(CONFIG));
+        NvlmConfig config = configOf(dir);
         Nvlm model = Nvlm.create(config, new SplittableRandom(0));
         Map<String, Tensor> weights = new LinkedHashMap<>();
         try (ShardedCheckpoint checkpoint = ShardedCheckpoint.open(dir)) {

@@ -15,9 +15,19 @@ final class ConfigReader {
         this.object = object;
     }
 
-    private IllegalArgumentException error(String key, String expected, Object got) {
+    IllegalArgumentException error(String key, String expected, Object got) {
         return new IllegalArgumentException(source + ": field '" + path + key + "' " + expected + ", got "
                 + (got == null ? "nothing" : Json.typeName(got) + " " + Json.write(got)));
+    }
+
+    /** The raw value of a field (null when absent). */
+    Object raw(String key) {
+        return object.get(key);
+    }
+
+    /** The source file this reader names in errors. */
+    String source() {
+        return source;
     }
 
     boolean has(String key) {

@@ -1,7 +1,8 @@
 package nvlm.model.config;
 
 /**
- * The context length a model accepts ({@code llm.max_position_embeddings}, docs/model.md §5): a
+ * The context length a model accepts ({@code llm.max_position_embeddings}, times the dynamic NTK
+ * RoPE factor where the config scales RoPE; {@link LlmConfig#contextLength()}, docs/model.md §5): a
  * sequence longer than it is refused before its activations, its O(T^2) attention or its KV cache
  * are allocated.
  */
@@ -14,10 +15,14 @@ public final class ContextLength {
      * training batch's rows) exceed the context length of {@code config}.
      */
     public static void require(long tokens, NvlmConfig config, String what) {
-        int max = config.llm().maxPositionEmbeddings();
+        LlmConfig llm = config.llm();
+        int max = llm.contextLength();
         if (tokens > max) {
+            String source = llm.ropeScalingFactor() > 1
+                    ? "llm.max_position_embeddings " + llm.maxPositionEmbeddings() + " x rope_scaling.factor " + llm.ropeScalingFactor()
+                    : "llm.max_position_embeddings";
             throw new IllegalArgumentException(what + " needs " + tokens + " positions, more than the model's context length of "
-                    + max + " (llm.max_position_embeddings in its config.json)");
+                    + max + " (" + source + " in its config.json)");
         }
     }
 }

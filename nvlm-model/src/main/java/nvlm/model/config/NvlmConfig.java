@@ -76,9 +76,7 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
     }
 
     public NvlmConfig withVocabSize(int vocab) {
-        LlmConfig l = new LlmConfig(llm.hiddenSize(), llm.numLayers(), llm.numHeads(), llm.numKvHeads(),
-                llm.intermediateSize(), vocab, llm.rmsNormEps(), llm.ropeTheta(), llm.tieWordEmbeddings(),
-                llm.maxPositionEmbeddings());
+        LlmConfig l = llm.withVocabSize(vocab);
         return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, l, xattnEvery, tiling, tokens);
     }
 

@@ -7,6 +7,8 @@ import nvlm.model.config.LlmConfig;
 import nvlm.model.xattn.CrossAttentionContext;
 import nvlm.model.xattn.GatedCrossAttention;
 import nvlm.tensor.F;
+import nvlm.tensor.GradMode;
+import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Embedding;
 import nvlm.tensor.nn.Linear;
@@ -101,7 +103,14 @@ public final class LanguageModel extends Module {
                 }
                 block++;
             }
-            x = model.layers.get(i).forward(x, cache, i);
+            if (GradMode.isEnabled()) {
+                x = model.layers.get(i).forward(x, cache, i);
+            } else {
+                // Inference: a layer's temporaries are released as soon as it is done (see InternViT).
+                try (var layer = MemoryScope.open()) {
+                    x = MemoryScope.escape(model.layers.get(i).forward(x, cache, i));
+                }
+            }
         }
         if (cache != null) {
             cache.advance(Math.toIntExact(embeddings.size(1)));

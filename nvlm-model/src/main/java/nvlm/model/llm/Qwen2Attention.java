@@ -35,8 +35,9 @@ public final class Qwen2Attention extends Module {
         long t = x.size(1);
         int hd = config.headDim();
         int start = cache == null ? 0 : cache.length();
-        Tensor qh = F.rope(qProj.forward(x).reshape(b, t, config.numHeads(), hd), start, config.ropeTheta()).permute(0, 2, 1, 3);
-        Tensor kh = F.rope(kProj.forward(x).reshape(b, t, config.numKvHeads(), hd), start, config.ropeTheta()).permute(0, 2, 1, 3);
+        double theta = config.ropeTheta(start + t);
+        Tensor qh = F.rope(qProj.forward(x).reshape(b, t, config.numHeads(), hd), start, theta).permute(0, 2, 1, 3);
+        Tensor kh = F.rope(kProj.forward(x).reshape(b, t, config.numKvHeads(), hd), start, theta).permute(0, 2, 1, 3);
         Tensor vh = vProj.forward(x).reshape(b, t, config.numKvHeads(), hd).permute(0, 2, 1, 3);
         if (cache != null) {
             Tensor[] kv = cache.append(layer, kh, vh);

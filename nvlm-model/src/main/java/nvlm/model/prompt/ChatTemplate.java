@@ -9,13 +9,42 @@ package nvlm.model.prompt;
  * <p>The system block: a conversation's own system message if it starts with one; otherwise
  * {@link #defaultSystem()} if that is not null; otherwise no system block at all.
  */
-public record ChatTemplate(String defaultSystem) {
+public record ChatTemplate(String defaultSystem, String imageStart, String imageEnd) {
     /** Qwen2's default system prompt. */
     public static final String QWEN_DEFAULT_SYSTEM = "You are a helpful assistant.";
     public static final String IM_START = "<|im_start|>";
     public static final String IM_END = "<|im_end|>";
     public static final String IMAGE_START = "<Image>";
     public static final String IMAGE_END = "</Image>";
+
+    /** NVLM-D-72B's {@code chat()} system prompt (template "chatml"). */
+    public static final String NVLM_SYSTEM = "Answer the questions.";
+    /** InternVL2's {@code chat()} system prompt (template "Hermes-2"). */
+    public static final String INTERNVL_SYSTEM = "你是由上海人工智能实验室联合商汤科技开发的书生多模态大模型，英文名叫InternVL, 是一个有用无害的人工智能助手。";
+
+    /** The project's template: images in {@code <Image>...</Image>}. */
+    public ChatTemplate(String defaultSystem) {
+        this(defaultSystem, IMAGE_START, IMAGE_END);
+    }
+
+    /**
+     * The prompt a published folder's own {@code chat()} builds for its config's {@code template}
+     * (both use InternVL's MPT separator style, which is this record's turn layout):
+     * "chatml" (NVLM-D) wraps an image in {@code <Image>...</Image>} with tile tags inside;
+     * "Hermes-2" (InternVL2) wraps it in {@code <img>...</img>}, no tags.
+     */
+    public static ChatTemplate published(String template) {
+        return switch (template) {
+            case "chatml" -> new ChatTemplate(NVLM_SYSTEM, IMAGE_START, IMAGE_END);
+            case "Hermes-2" -> new ChatTemplate(INTERNVL_SYSTEM, "<img>", "</img>");
+            default -> throw new IllegalArgumentException("prompt template '" + template + "' is not supported (chatml, Hermes-2)");
+        };
+    }
+
+    /** This template with another default system prompt (null: none). */
+    public ChatTemplate withDefaultSystem(String system) {
+        return new ChatTemplate(system, imageStart, imageEnd);
+    }
 
     /** The template with Qwen2's default system prompt. */
     public static ChatTemplate qwen() {

@@ -114,6 +114,28 @@ public final class PromptBuilder {
         return build(conversation, true);
     }
 
+    /**
+     * A raw prompt without the chat template: the parts in order, each image expanded in the
+     * folder's own layout (wrapper, tags, context tokens) exactly as inside a chat turn. Special-token
+     * text in the parts is plain text unless {@link #withSpecialTokensInText} says otherwise.
+     */
+    public Sample buildRaw(List<Message.Content> parts) {
+        Layout layout = new Layout();
+        for (Message.Content c : parts) {
+            switch (c) {
+                case Message.Text t -> {
+                    int start = layout.text.length();
+                    layout.text.append(t.text());
+                    if (!specialTokensInText) {
+                        layout.literal.set(start, layout.text.length());
+                    }
+                }
+                case Message.Image i -> appendImage(layout, i.image());
+            }
+        }
+        return build(layout);
+    }
+
     /** The expanded text of a conversation (what gets tokenized). */
     public String render(List<Message> conversation, boolean generationPrompt) {
         return layout(conversation, generationPrompt).text.toString();
@@ -174,7 +196,7 @@ public final class PromptBuilder {
         out.imageStarts.add(text.length());
         out.images.add(image);
         int[][] spans = new int[image.tiles()][];
-        text.append(ChatTemplate.IMAGE_START);
+        text.append(template.imageStart());
         switch (architecture) {
             case D, X -> {
                 for (int k = 0; k < image.tiles(); k++) {
@@ -190,7 +212,7 @@ public final class PromptBuilder {
                 text.append(imageContext.repeat(tokensPerTile));
             }
         }
-        text.append(ChatTemplate.IMAGE_END);
+        text.append(template.imageEnd());
         out.tagSpans.add(spans);
     }
 
@@ -210,7 +232,10 @@ public final class PromptBuilder {
     }
 
     private Sample build(List<Message> conversation, boolean generationPrompt) {
-        Layout layout = layout(conversation, generationPrompt);
+        return build(layout(conversation, generationPrompt));
+    }
+
+    private Sample build(Layout layout) {
         Encoding enc = tokenizer.encodeWithOffsets(layout.text.toString(), layout.literal);
         int n = enc.size();
         int[] ids = enc.ids();

@@ -66,7 +66,23 @@ public final class ImageLoader {
 
     /** Reads and converts the image; see the class comment for the conversions. */
     public RgbImage load(Path file) throws IOException {
-        try (ImageInputStream in = open(file)) {
+        return load(open(file), file);
+    }
+
+    /**
+     * Decodes an image held in memory (an upload, a data: URL); {@code name} says where it came
+     * from in errors. The same checks and conversions as {@link #load(Path)}.
+     */
+    public RgbImage load(byte[] data, String name) throws IOException {
+        ImageInputStream in = ImageIO.createImageInputStream(new java.io.ByteArrayInputStream(data));
+        if (in == null) {
+            throw new IOException(name + ": cannot read image bytes");
+        }
+        return load(in, name);
+    }
+
+    private RgbImage load(ImageInputStream stream, Object file) throws IOException {
+        try (ImageInputStream in = stream) {
             ImageReader reader = reader(file, in);
             try {
                 int[] size = header(file, reader);
@@ -102,7 +118,7 @@ public final class ImageLoader {
         return in;
     }
 
-    private static ImageReader reader(Path file, ImageInputStream in) throws IOException {
+    private static ImageReader reader(Object file, ImageInputStream in) throws IOException {
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) {
             in.close();
@@ -113,7 +129,7 @@ public final class ImageLoader {
         return reader;
     }
 
-    private static void requireHeapFor(Path file, int width, int height) throws ImageFormatException {
+    private static void requireHeapFor(Object file, int width, int height) throws ImageFormatException {
         long pixels = (long) width * height;
         // Decoding holds the decoded raster (up to 4 bytes a pixel) and its RGB copy (3): a 240 KB
         // PNG of 89 M pixels needs 600 MB. Refused before decoding when that is over half the heap.
@@ -125,7 +141,7 @@ public final class ImageLoader {
         }
     }
 
-    private int[] header(Path file, ImageReader reader) throws IOException {
+    private int[] header(Object file, ImageReader reader) throws IOException {
         int width;
         int height;
         try {

@@ -110,6 +110,19 @@ public final class BpeTokenizer implements Tokenizer {
         }
     }
 
+    /**
+     * The tokenizer of a published model folder: its {@code tokenizer.json} when there is one, else
+     * the slow GPT-2-style files ({@code vocab.json}, {@code merges.txt}, {@code added_tokens.json},
+     * {@code tokenizer_config.json}) as InternVL2-1B ships them ({@link SlowTokenizerFiles}).
+     */
+    public static BpeTokenizer fromFolder(Path dir) throws IOException {
+        Path json = dir.resolve("tokenizer.json");
+        if (Files.isRegularFile(json)) {
+            return fromJson(json);
+        }
+        return fromTree(SlowTokenizerFiles.read(dir), dir.resolve(SlowTokenizerFiles.VOCAB).toString());
+    }
+
     /** Reads a tokenizer.json file. */
     public static BpeTokenizer fromJson(Path file) throws IOException {
         String text;
@@ -129,6 +142,11 @@ public final class BpeTokenizer implements Tokenizer {
         } catch (Json.JsonException e) {
             throw new TokenizerFormatException(source + ": not valid JSON (" + e.getMessage() + ")", e);
         }
+        return fromTree(root, source);
+    }
+
+    /** A parsed tokenizer.json (or the same tree built from the slow files, {@link SlowTokenizerFiles}). */
+    static BpeTokenizer fromTree(Map<String, Object> root, String source) throws TokenizerFormatException {
         TokenizerJson b = new TokenizerJson(source);
         Map<String, Object> model = b.object(root, "model", "model", true);
         String type = b.string(model, "type", "model.type", false);

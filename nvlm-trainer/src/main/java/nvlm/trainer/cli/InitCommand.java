@@ -5,7 +5,9 @@ import java.util.SplittableRandom;
 import nvlm.kernels.DType;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
+import nvlm.model.checkpoint.FolderInspection;
 import nvlm.model.checkpoint.ModelFolder;
+import nvlm.model.checkpoint.RandomPublishedFolder;
 import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
@@ -19,8 +21,12 @@ import picocli.CommandLine.Option;
                 Writes DIR/config.json (docs/model.md §10), DIR/model.safetensors (docs/model.md §9 names) and, for the project's
                 presets, DIR/tokenizer.json. Same seed, same weights.""")
 public final class InitCommand implements NvlmCommand {
-    @Option(names = "--arch", required = true, paramLabel = "A", description = "d (decoder-only), x (cross-attention) or h (hybrid)")
+    @Option(names = "--arch", paramLabel = "A", description = "d (decoder-only), x (cross-attention) or h (hybrid); required"
+            + " without --like")
     Architecture arch;
+    @Option(names = "--like", paramLabel = "SRC", description = "a published folder (NVLM-D-72B, InternVL2) without weights: copy its"
+            + " small files and write random weights in its layout (names, shapes, shards); --dtype bf16 for the published dtype")
+    Path like;
     @Option(names = "--preset", paramLabel = "P", description = "tiny, small, nvlm-d-72b or internvl2-1b (default ${DEFAULT-VALUE})")
     String preset = "tiny";
     @Option(names = "--seed", paramLabel = "S", description = "initialisation seed (default ${DEFAULT-VALUE})")
@@ -35,6 +41,17 @@ public final class InitCommand implements NvlmCommand {
 
     @Override
     public Integer call() throws Exception {
+        if (like != null) {
+            NvlmConfig config = RandomPublishedFolder.write(out, like, root -> {
+            }, dtype, seed, shardMb != null ? shardMb << 20 : 4L << 30);
+            FolderInspection in = FolderInspection.of(out);
+            System.out.printf("wrote %s: random weights in the layout of %s, %,d parameters, %,d bytes (seed %d)%n", out, like,
+                    in.parameters(), in.bytes(), seed);
+            return 0;
+        }
+        if (arch == null) {
+            throw new UsageException("--arch is required (or --like SRC for a published layout)");
+        }
         if (preset.equals("nvlm-d-72b")) {
             throw new UsageException("nvlm-d-72b has 79B parameters: it is a config for loading real checkpoints, not for init here");
         }

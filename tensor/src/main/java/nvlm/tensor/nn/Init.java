@@ -5,11 +5,32 @@ import nvlm.tensor.Tensor;
 
 /** Seeded parameter initialisation: the same generator state gives the same values. */
 public final class Init {
+    /** Set while {@link #shapesOnly} builds a skeleton. */
+    private static final ThreadLocal<Boolean> SHAPES_ONLY = ThreadLocal.withInitial(() -> false);
+
     private Init() {
+    }
+
+    /**
+     * Builds modules whose parameters have shapes but no memory and no values ({@link Tensor#shapeOnly}):
+     * a model skeleton costs nothing, so a loader can name and check every parameter of a 72B model,
+     * then set each to its checkpoint tensor.
+     */
+    public static <T> T shapesOnly(java.util.function.Supplier<T> build) {
+        boolean outer = SHAPES_ONLY.get();
+        SHAPES_ONLY.set(true);
+        try {
+            return build.get();
+        } finally {
+            SHAPES_ONLY.set(outer);
+        }
     }
 
     /** N(0, std^2). */
     public static Tensor normal(RandomGenerator rng, double std, long... shape) {
+        if (SHAPES_ONLY.get()) {
+            return Tensor.shapeOnly(nvlm.kernels.DType.F32, shape);
+        }
         float[] data = new float[Math.toIntExact(nvlm.tensor.Shape.numel(shape))];
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) (rng.nextGaussian() * std);
@@ -19,6 +40,9 @@ public final class Init {
 
     /** U(-bound, bound). */
     public static Tensor uniform(RandomGenerator rng, double bound, long... shape) {
+        if (SHAPES_ONLY.get()) {
+            return Tensor.shapeOnly(nvlm.kernels.DType.F32, shape);
+        }
         float[] data = new float[Math.toIntExact(nvlm.tensor.Shape.numel(shape))];
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
@@ -27,6 +51,9 @@ public final class Init {
     }
 
     public static Tensor constant(double value, long... shape) {
+        if (SHAPES_ONLY.get()) {
+            return Tensor.shapeOnly(nvlm.kernels.DType.F32, shape);
+        }
         return Tensor.full(value, shape);
     }
 }
