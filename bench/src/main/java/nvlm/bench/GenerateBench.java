@@ -104,7 +104,9 @@ final class GenerateBench implements Callable<Integer> {
                 System.err.println("generate: writing the weights for the peers to " + modelDir);
                 Checkpoint.save(model, modelDir, DType.BF16, Long.MAX_VALUE);
             }
-            List<Map<String, Object>> rows = new ArrayList<>();
+            Map<String, Batch> prompts = new LinkedHashMap<>();
+            Map<String, Timing> javaTimings = new LinkedHashMap<>();
+            Map<String, Path> batchFiles = new LinkedHashMap<>();
             for (String c : cases) {
                 int tiles = switch (c) {
                     case "image" -> 1;
@@ -112,23 +114,27 @@ final class GenerateBench implements Callable<Integer> {
                     default -> 0;
                 };
                 Batch prompt = GenerationModel.prompt(cfg, tiles == 0 ? promptTokens : imageTextTokens, tiles, 7);
-                Timing java = javaTiming(model, prompt, c);
-                Timing py = null;
+                prompts.put(c, prompt);
+                javaTimings.put(c, javaTiming(model, prompt, c));
                 if (torch) {
                     Path batchFile = dir.resolve(c + ".batch.safetensors");
                     prompt.write(batchFile);
-                    py = torchTiming(modelDir, batchFile, c);
+                    batchFiles.put(c, batchFile);
                 }
-                Timing jl = null;
+            }
+            Map<String, Timing> torchTimings = torch ? torchTimings(modelDir, batchFiles) : Map.of();
+            Timing jl = null;
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (String c : cases) {
                 for (String phase : List.of("prefill", "decode")) {
                     boolean prefill = phase.equals("prefill");
                     Map<String, Object> json = new LinkedHashMap<>();
                     json.put("case", c);
                     json.put("phase", phase);
-                    json.put("prompt_tokens", prompt.length());
-                    json.put("java_tokens_per_s", pick(java, prefill));
-                    json.put("jlama_tokens_per_s", pick(jl, prefill));
-                    json.put("torch_tokens_per_s", pick(py, prefill));
+                    json.put("prompt_tokens", prompts.get(c).length());
+                    json.put("java_tokens_per_s", pick(javaTimings.get(c), prefill));
+                    json.put("jlama_tokens_per_s", c.equals("text") ? pick(jl, prefill) : null);
+                    json.put("torch_tokens_per_s", pick(torchTimings.get(c), prefill));
                     json.put("roofline_tokens_per_s", prefill ? null : roofline);
                     json.put("threads", (long) Parallel.threads());
                     System.out.println(Json.write(json));
@@ -178,27 +184,32 @@ final class GenerateBench implements Callable<Integer> {
         return new Timing(median(prefill), median(decode));
     }
 
-    private Timing torchTiming(Path modelDir, Path batchFile, String c) throws IOException, InterruptedException {
+    /** The reference's medians per case, from one process that loads the weights once; empty (reason on stderr) when it fails. */
+    private Map<String, Timing> torchTimings(Path modelDir, Map<String, Path> batchFiles) throws IOException, InterruptedException {
         Path script = Path.of(System.getProperty("nvlm.root", "."), "tests", "reference", "bench_generate.py");
-        List<String> command = List.of(python, script.toString(), "--model", modelDir.toString(), "--batch", batchFile.toString(),
+        List<String> command = new ArrayList<>(List.of(python, script.toString(), "--model", modelDir.toString(),
                 "--new-tokens", Integer.toString(newTokens), "--repeats", Integer.toString(repeats), "--threads",
-                Integer.toString(Parallel.threads()));
+                Integer.toString(Parallel.threads())));
+        batchFiles.forEach((c, f) -> command.addAll(List.of("--batch", c + "=" + f)));
         Process process;
         try {
             process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         } catch (IOException e) {
             System.err.println("torch: cannot start " + python + ": " + e.getMessage());
-            return null;
+            return Map.of();
         }
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         int status = process.waitFor();
-        if (status != 0 || out.isEmpty()) {
-            System.err.println("torch: " + script.getFileName() + " failed (exit " + status + ") for case " + c);
-            return null;
+        Map<String, Timing> timings = new LinkedHashMap<>();
+        for (String line : out.isEmpty() ? new String[0] : out.split("\n")) {
+            Map<String, Object> json = Json.parseObject(line);
+            timings.put((String) json.get("case"), new Timing(((Number) json.get("prefill_tokens_per_s")).doubleValue(),
+                    ((Number) json.get("decode_tokens_per_s")).doubleValue()));
         }
-        Map<String, Object> json = Json.parseObject(out.substring(out.lastIndexOf('\n') + 1));
-        return new Timing(((Number) json.get("prefill_tokens_per_s")).doubleValue(),
-                ((Number) json.get("decode_tokens_per_s")).doubleValue());
+        if (status != 0) {
+            System.err.println("torch: " + script.getFileName() + " failed (exit " + status + ") after " + timings.keySet());
+        }
+        return timings;
     }
 
     static double median(double[] values) {
