@@ -154,7 +154,9 @@ final class GenerateBench implements Callable<Integer> {
         if (config != null) {
             return config;
         }
-        return Path.of(System.getProperty("nvlm.root", ".")).resolve("../shared/real/internvl2-1b/config.json").normalize();
+        Path root = Path.of(System.getProperty("nvlm.root", "."));
+        Path inside = root.resolve("shared/real/internvl2-1b/config.json");
+        return Files.isRegularFile(inside) ? inside : root.resolve("../shared/real/internvl2-1b/config.json").normalize();
     }
 
     private static Double pick(Timing t, boolean prefill) {
