@@ -100,8 +100,8 @@ final class GenerateBench implements Callable<Integer> {
             boolean torch = peers.contains("torch");
             boolean jlama = peers.contains("jlama") && cases.contains("text");
             Path modelDir = dir.resolve("model");
-            if (torch || jlama) {
-                System.err.println("generate: writing the weights for the peers to " + modelDir);
+            if (torch) {
+                System.err.println("generate: writing the weights for PyTorch to " + modelDir);
                 Checkpoint.save(model, modelDir, DType.BF16, Long.MAX_VALUE);
             }
             Map<String, Batch> prompts = new LinkedHashMap<>();
@@ -124,6 +124,13 @@ final class GenerateBench implements Callable<Integer> {
             }
             Map<String, Timing> torchTimings = torch ? torchTimings(modelDir, batchFiles) : Map.of();
             Timing jl = null;
+            if (jlama) {
+                Path qwen2 = dir.resolve("jlama-qwen2");
+                System.err.println("generate: writing the language model as a Qwen2 folder for Jlama to " + qwen2);
+                JlamaPeer.writeQwen2Folder(model, qwen2, promptTokens + newTokens + 64);
+                jl = JlamaPeer.timing(qwen2, prompts.get("text"), newTokens, repeats,
+                        ProcessHandle.current().info().command().orElse("java"));
+            }
             List<Map<String, Object>> rows = new ArrayList<>();
             for (String c : cases) {
                 for (String phase : List.of("prefill", "decode")) {

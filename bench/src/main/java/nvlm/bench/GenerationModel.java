@@ -14,6 +14,7 @@ import nvlm.model.config.LlmConfig;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.prompt.BatchArrays;
+import nvlm.tensor.CpuMemoryPool;
 import nvlm.tensor.io.Json;
 import nvlm.tensor.nn.Parameter;
 
@@ -62,6 +63,9 @@ final class GenerationModel {
                 p.set(p.value().to(DType.BF16).contiguousCopy());
             }
         }
+        // The F32 originals (3.8 GB at InternVL2-1B's size) go back to the system, not to the pool's cache.
+        System.gc();
+        CpuMemoryPool.instance().emptyCache();
     }
 
     /** Bytes of weights one decoded token reads: every decoder and head weight once, plus one embedding row. */
