@@ -20,6 +20,7 @@ import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.config.Architecture;
+import nvlm.tensor.CpuMemoryPool;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.cli.OptionTypes;
 import picocli.CommandLine.Command;
@@ -71,6 +72,12 @@ final class GenerateBench implements Callable<Integer> {
 
     record Timing(double prefillTokensPerS, double decodeTokensPerS) {
     }
+
+    /** What the Java decode allocated per token after the first: fresh native blocks (the pool's misses) and heap bytes. */
+    record DecodeAllocation(double freshBlocksPerToken, double heapBytesPerToken) {
+    }
+
+    private final Map<String, DecodeAllocation> allocations = new LinkedHashMap<>();
 
     @Override
     public Integer call() throws Exception {
@@ -144,6 +151,10 @@ final class GenerateBench implements Callable<Integer> {
                     json.put("torch_tokens_per_s", pick(torchTimings.get(c), prefill));
                     json.put("roofline_tokens_per_s", prefill ? null : roofline);
                     json.put("threads", (long) Parallel.threads());
+                    if (!prefill) {
+                        json.put("java_fresh_native_blocks_per_token", allocations.get(c).freshBlocksPerToken());
+                        json.put("java_heap_bytes_per_token", allocations.get(c).heapBytesPerToken());
+                    }
                     System.out.println(Json.write(json));
                     rows.add(json);
                 }
@@ -177,15 +188,25 @@ final class GenerateBench implements Callable<Integer> {
         double[] decode = new double[repeats];
         for (int r = -1; r < repeats; r++) {
             long[] stamps = new long[newTokens];
+            long[] fresh = new long[newTokens];
+            long[] heap = new long[newTokens];
             int[] n = {0};
+            var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long self = Thread.currentThread().threadId();
             long start = System.nanoTime();
-            generator.generate(prompt, Generator.Settings.greedy(newTokens), token -> stamps[n[0]++] = System.nanoTime());
+            generator.generate(prompt, Generator.Settings.greedy(newTokens), token -> {
+                stamps[n[0]] = System.nanoTime();
+                fresh[n[0]] = CpuMemoryPool.instance().freshBlocks();
+                heap[n[0]++] = threads.getThreadAllocatedBytes(self);
+            });
             if (n[0] < 2) {
                 throw new IllegalStateException("generation stopped after " + n[0] + " token(s): nothing to time decode on");
             }
             if (r >= 0) {
                 prefill[r] = prompt.length() / ((stamps[0] - start) / 1e9);
                 decode[r] = (n[0] - 1) / ((stamps[n[0] - 1] - stamps[0]) / 1e9);
+                allocations.put(c, new DecodeAllocation((fresh[n[0] - 1] - fresh[0]) / (double) (n[0] - 1),
+                        (heap[n[0] - 1] - heap[0]) / (double) (n[0] - 1)));
                 System.err.printf(Locale.ROOT, "java  %-5s run %d: prefill %.1f tokens/s, decode %.2f tokens/s%n", c, r + 1,
                         prefill[r], decode[r]);
             }
