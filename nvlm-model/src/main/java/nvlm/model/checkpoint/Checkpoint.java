@@ -11,6 +11,7 @@ import nvlm.model.Nvlm;
 import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
+import nvlm.tensor.nn.Init;
 import nvlm.tensor.io.Safetensors;
 import nvlm.tensor.io.ShardedCheckpoint;
 
@@ -39,7 +40,8 @@ public final class Checkpoint {
     /** {@link #load(Path, Device)}, telling {@code progress} after each tensor read. */
     public static Nvlm load(Path dir, Device device, LoadProgress progress) throws IOException {
         NvlmConfig config = NvlmConfig.read(dir.resolve(CONFIG));
-        Nvlm model = Nvlm.create(config, new SplittableRandom(0));
+        // Every parameter is overwritten below (strict), so no random values are drawn.
+        Nvlm model = Init.skipped(() -> Nvlm.create(config, new SplittableRandom(0)));
         Map<String, Tensor> weights = new LinkedHashMap<>();
         try (ShardedCheckpoint checkpoint = ShardedCheckpoint.open(dir)) {
             long total = 0;

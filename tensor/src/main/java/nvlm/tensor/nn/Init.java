@@ -3,13 +3,34 @@ package nvlm.tensor.nn;
 import java.util.random.RandomGenerator;
 import nvlm.tensor.Tensor;
 
-/** Seeded parameter initialisation: the same generator state gives the same values. */
+/**
+ * Seeded parameter initialisation: the same generator state gives the same values. Inside
+ * {@link #skipped} the random draws are skipped (zeros instead): for a model whose every
+ * parameter is about to be overwritten by a checkpoint, where drawing InternVL2-1B's 0.9 billion
+ * values took minutes.
+ */
 public final class Init {
+    private static final ThreadLocal<Boolean> SKIP = ThreadLocal.withInitial(() -> false);
+
     private Init() {
+    }
+
+    /** Runs {@code build} with random initialisation skipped on this thread: parameters start at zero. */
+    public static <T> T skipped(java.util.function.Supplier<T> build) {
+        boolean outer = SKIP.get();
+        SKIP.set(true);
+        try {
+            return build.get();
+        } finally {
+            SKIP.set(outer);
+        }
     }
 
     /** N(0, std^2). */
     public static Tensor normal(RandomGenerator rng, double std, long... shape) {
+        if (SKIP.get()) {
+            return Tensor.zeros(shape);
+        }
         float[] data = new float[Math.toIntExact(nvlm.tensor.Shape.numel(shape))];
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) (rng.nextGaussian() * std);
@@ -19,6 +40,9 @@ public final class Init {
 
     /** U(-bound, bound). */
     public static Tensor uniform(RandomGenerator rng, double bound, long... shape) {
+        if (SKIP.get()) {
+            return Tensor.zeros(shape);
+        }
         float[] data = new float[Math.toIntExact(nvlm.tensor.Shape.numel(shape))];
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
