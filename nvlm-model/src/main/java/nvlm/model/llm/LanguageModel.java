@@ -7,6 +7,7 @@ import nvlm.model.config.LlmConfig;
 import nvlm.model.xattn.CrossAttentionContext;
 import nvlm.model.xattn.GatedCrossAttention;
 import nvlm.tensor.F;
+import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Embedding;
 import nvlm.tensor.nn.Linear;
@@ -97,11 +98,15 @@ public final class LanguageModel extends Module {
         for (int i = 0; i < config.numLayers(); i++) {
             if (xattnEvery > 0 && (i + 1) % xattnEvery == 0) {
                 if (context != null) {
+                    // Not in a block scope of its own: a cached context computes the memory's keys
+                    // and values on first use and keeps them for the next tokens.
                     x = model.xattnLayers.get(block).forward(x, context);
                 }
                 block++;
             }
-            x = model.layers.get(i).forward(x, cache, i);
+            Tensor in = x;
+            int layer = i;
+            x = MemoryScope.block(() -> model.layers.get(layer).forward(in, cache, layer));
         }
         if (cache != null) {
             cache.advance(Math.toIntExact(embeddings.size(1)));

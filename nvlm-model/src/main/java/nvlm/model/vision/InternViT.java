@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import nvlm.model.config.VisionConfig;
+import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.ModuleList;
@@ -46,7 +47,8 @@ public final class InternViT extends Module {
     public Tensor forward(Tensor pixels) {
         Tensor x = embeddings.forward(pixels);
         for (VisionBlock block : layers) {
-            x = block.forward(x);
+            Tensor in = x;
+            x = MemoryScope.block(() -> block.forward(in));
         }
         return x.narrow(1, 1, x.size(1) - 1);
     }
