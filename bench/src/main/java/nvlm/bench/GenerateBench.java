@@ -94,7 +94,10 @@ final class GenerateBench implements Callable<Integer> {
         NvlmConfig cfg = preset != null ? Presets.get(preset, Architecture.D) : GenerationModel.config(configFile());
         System.err.printf("generate: building %s (random weights, BF16 linear weights), %d threads; machine load: %s%n",
                 cfg.preset(), Parallel.threads(), loadAverage());
+        long built = System.nanoTime();
         Nvlm model = GenerationModel.create(cfg, 1);
+        System.err.printf("generate: model built in %.1f s (%,d parameters drawn at random, then cast)%n",
+                (System.nanoTime() - built) / 1e9, model.parameterCount());
         long weightBytes = GenerationModel.decodeWeightBytes(model);
         double copyBytesPerS = CopyBandwidth.measure();
         double roofline = copyBytesPerS / weightBytes;
