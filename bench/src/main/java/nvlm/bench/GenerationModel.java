@@ -57,15 +57,37 @@ final class GenerationModel {
     }
 
     static void toBf16(Nvlm model) {
+        long sinceRelease = 0;
         for (var e : model.namedParameters().entrySet()) {
             Parameter p = e.getValue();
             if (p.value().dim() == 2 && e.getKey().endsWith(".weight") && !e.getKey().endsWith("embed_tokens.weight")) {
+                sinceRelease += p.value().numel() * Float.BYTES;
                 p.set(p.value().to(DType.BF16).contiguousCopy());
+                if (sinceRelease > (256L << 20)) {
+                    releaseUnreachable();
+                    sinceRelease = 0;
+                }
             }
         }
-        // The F32 originals (3.8 GB at InternVL2-1B's size) go back to the system, not to the pool's cache.
-        System.gc();
-        CpuMemoryPool.instance().emptyCache();
+        releaseUnreachable();
+    }
+
+    /**
+     * Gives the F32 originals back to the system as the cast goes (3.8 GB at InternVL2-1B's
+     * size): unreachable tensors return to the pool when the GC has run their cleaners, and the
+     * pool would otherwise cache up to 4 GiB of them.
+     */
+    private static void releaseUnreachable() {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            CpuMemoryPool.instance().emptyCache();
+        }
     }
 
     /** Bytes of weights one decoded token reads: every decoder and head weight once, plus one embedding row. */
