@@ -80,6 +80,45 @@ def generate(model, batch, new_tokens):
     return first - started, time.perf_counter() - first, len(tokens)
 
 
+def load_lean(model_dir, dtype):
+    """nvlm_ref.load_model's result in `dtype` without its float32 copies of the whole checkpoint
+    (about 9 GB at InternVL2-1B's size, where this machine has less to spare): parameters are
+    made in `dtype`, and the single model.safetensors file is copied in one tensor at a time
+    from a memory map. Every tensor must be there with its shape (strict, as load_model)."""
+    import numpy as np
+    import torch
+    import nvlm_ref
+    import st_io
+    config = nvlm_ref.NvlmConfig.load(model_dir)
+    path = os.path.join(model_dir, "model.safetensors")
+    if not os.path.isfile(path):
+        raise SystemExit(f"bench_generate.py: {path} not found (bench generate writes one file, not shards)")
+    header, _, start = st_io.read_header(path)
+    torch.set_default_dtype(dtype)
+    try:
+        model = nvlm_ref.build_model(config)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    params = dict(model.named_parameters())
+    missing = sorted(set(params) - set(header))
+    unexpected = sorted(set(header) - set(params))
+    if missing or unexpected:
+        raise SystemExit(f"bench_generate.py: {path}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    with torch.no_grad():
+        for name, e in header.items():
+            storage = st_io._STORAGE[e["dtype"]][0]
+            begin, end = e["data_offsets"]
+            array = np.frombuffer(raw, dtype=storage, count=(end - begin) // storage.itemsize,
+                                  offset=start + begin).reshape(e["shape"])
+            value = st_io.bf16_bits_to_f32(array) if e["dtype"] == "BF16" else array.astype(np.float32)
+            if tuple(params[name].shape) != tuple(value.shape):
+                raise SystemExit(f"bench_generate.py: {path}: {name} has shape {value.shape}, the model "
+                                 f"{tuple(params[name].shape)}")
+            params[name].copy_(torch.from_numpy(value))
+    return model
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True)
@@ -98,7 +137,7 @@ def main(argv=None):
     import nvlm_ref
     torch.set_num_threads(args.threads)
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
-    model = nvlm_ref.load_model(args.model, dtype=dtype)
+    model = load_lean(args.model, dtype)
     model.eval()
     if model.config.architecture != "D":
         raise SystemExit(f"bench_generate.py: {args.model} is NVLM-{model.config.architecture}; only D is timed here")
@@ -107,6 +146,8 @@ def main(argv=None):
         if not path:
             raise SystemExit(f"bench_generate.py: --batch {spec!r} must be CASE=FILE")
         batch = nvlm_ref.Batch.load(path)
+        if batch.input_ids.shape[0] != 1:
+            raise SystemExit(f"bench_generate.py: {path} has {batch.input_ids.shape[0]} rows; generation takes one")
         prefill, decode = [], []
         with torch.no_grad():
             for r in range(args.repeats + 1):
