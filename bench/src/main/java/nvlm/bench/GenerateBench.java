@@ -132,15 +132,17 @@ final class GenerateBench implements Callable<Integer> {
                     batchFiles.put(c, batchFile);
                 }
             }
-            Map<String, Timing> torchTimings = torch ? torchTimings(modelDir, batchFiles) : Map.of();
-            Timing jl = null;
+            Path qwen2 = dir.resolve("jlama-qwen2");
             if (jlama) {
-                Path qwen2 = dir.resolve("jlama-qwen2");
                 System.err.println("generate: writing the language model as a Qwen2 folder for Jlama to " + qwen2);
                 JlamaPeer.writeQwen2Folder(model, qwen2, promptTokens + newTokens + 64);
-                jl = JlamaPeer.timing(qwen2, prompts.get("text"), newTokens, repeats,
-                        ProcessHandle.current().info().command().orElse("java"));
             }
+            // The peers run one at a time in processes of their own: this one gives its weights back first.
+            model = null;
+            GenerationModel.releaseUnreachable();
+            Map<String, Timing> torchTimings = torch ? torchTimings(modelDir, batchFiles) : Map.of();
+            Timing jl = jlama ? JlamaPeer.timing(qwen2, prompts.get("text"), newTokens, repeats,
+                    ProcessHandle.current().info().command().orElse("java")) : null;
             List<Map<String, Object>> rows = new ArrayList<>();
             for (String c : cases) {
                 for (String phase : List.of("prefill", "decode")) {

@@ -77,7 +77,7 @@ final class GenerationModel {
      * size): unreachable tensors return to the pool when the GC has run their cleaners, and the
      * pool would otherwise cache up to 4 GiB of them.
      */
-    private static void releaseUnreachable() {
+    static void releaseUnreachable() {
         for (int i = 0; i < 3; i++) {
             System.gc();
             try {
