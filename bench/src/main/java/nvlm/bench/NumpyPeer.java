@@ -44,6 +44,10 @@ final class NumpyPeer implements AutoCloseable {
         builder.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
         builder.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
         builder.environment().put("MKL_NUM_THREADS", Integer.toString(threads));
+        // OpenBLAS's idle workers spin for 2^28 cycles after each call (measured here: about 40 ms
+        // of a core after every matmul); the Java sample that follows at once would share its cores
+        // with them. 2^4 cycles: they sleep at once; waking them costs numpy microseconds per call of milliseconds.
+        builder.environment().put("OPENBLAS_THREAD_TIMEOUT", "4");
         builder.redirectError(ProcessBuilder.Redirect.INHERIT);
         Process process;
         try {

@@ -86,6 +86,30 @@ public final class MemoryScope implements AutoCloseable {
         return tensor;
     }
 
+    /**
+     * Runs one block of a forward pass (a transformer layer) in a scope of its own when autograd
+     * is off: the block's temporaries go back to the pool as soon as it returns, and only its
+     * result survives (in the enclosing scope). Inference over many layers then holds one layer's
+     * temporaries at a time instead of all of them (a 6+1-tile prompt through InternViT-300M
+     * reached 18 GB without this). With autograd on, backward needs the temporaries, so the block
+     * runs in the current scope.
+     */
+    public static Tensor block(Supplier<Tensor> body) {
+        if (GradMode.isEnabled()) {
+            return body.get();
+        }
+        MemoryScope scope = open();
+        try {
+            Tensor out = body.get();
+            if (out.storage().scope == scope) {
+                escape(out);
+            }
+            return out;
+        } finally {
+            scope.close();
+        }
+    }
+
     /** Bytes currently owned by this scope. */
     public long bytes() {
         long total = 0;

@@ -39,6 +39,38 @@ class MemoryScopeTest {
     }
 
     @Test
+    void aBlockWithoutAutogradReleasesItsTemporariesAndKeepsItsResult() {
+        try (var outer = MemoryScope.open(); var noGrad = GradMode.disabled()) {
+            Tensor x = Tensor.full(2, 1000);
+            Tensor[] temporary = new Tensor[1];
+            Tensor y = MemoryScope.block(() -> {
+                temporary[0] = x.mul(x);
+                return temporary[0].add(x);
+            });
+            assertTrue(temporary[0].storage().isReleased(), "the block's temporary went back at its end");
+            assertArrayEquals(new float[] {6, 6}, java.util.Arrays.copyOf(y.toFloatArray(), 2));
+            assertTrue(outer.bytes() < 3 * 4000 + 1, "the outer scope holds x and y only, got " + outer.bytes());
+            Tensor same = MemoryScope.block(() -> x);
+            assertTrue(!x.storage().isReleased() && same == x, "a block returning its input leaves it where it was");
+        }
+    }
+
+    @Test
+    void aBlockWithAutogradKeepsEverythingForBackward() {
+        try (var outer = MemoryScope.open()) {
+            Tensor x = Tensor.full(2, 10).requiresGrad(true);
+            Tensor[] temporary = new Tensor[1];
+            Tensor y = MemoryScope.block(() -> {
+                temporary[0] = x.mul(x);
+                return temporary[0].sum();
+            });
+            y.backward();
+            assertTrue(!temporary[0].storage().isReleased());
+            assertArrayEquals(new float[] {4, 4}, java.util.Arrays.copyOf(x.grad().toFloatArray(), 2));
+        }
+    }
+
+    @Test
     void gradientsLiveWithTheirParameterNotTheStepScope() {
         Tensor w = Tensor.ones(4).requiresGrad(true); // outside any scope
         for (int step = 0; step < 3; step++) {

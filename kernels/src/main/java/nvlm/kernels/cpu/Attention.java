@@ -338,6 +338,8 @@ public final class Attention {
         final float[] acc;
         final float[] rowMax = new float[BLOCK];
         final float[] rowSum = new float[BLOCK];
+        /** Scratch for fixed-order lane sums. */
+        final float[] lanes = new float[LANES];
         /** Few-queries path only: one k row and a block of v rows, padded to dp. */
         final float[] keyRow;
         final float[] valueRows;
@@ -414,7 +416,7 @@ public final class Attention {
                     for (int j = 0; j < nk; j++) {
                         AttentionTiles.packRows(k, b, kvHead, j0 + j, 1, g.d, 1f, w.keyRow, 0, g.dp);
                         for (int r = 0; r < rows; r++) {
-                            w.scores[r * BLOCK + j] = AttentionTiles.dot(w.q, r * g.dp, w.keyRow, g.dp);
+                            w.scores[r * BLOCK + j] = AttentionTiles.dot(w.q, r * g.dp, w.keyRow, g.dp, w.lanes);
                         }
                     }
                     for (int r = 0; r < rows; r++) {
@@ -482,7 +484,7 @@ public final class Attention {
         // The running max rarely moves after the first blocks: skip the scalar exp then.
         float alpha = newMax == oldMax ? 1f : (float) Math.exp(oldMax - newMax);
         // Fixed-order lane sum: reduceLanes(ADD) gives other bits once C2 compiles the method.
-        w.rowSum[r] = w.rowSum[r] * alpha + (float) VectorMath.sumLanes(sum);
+        w.rowSum[r] = w.rowSum[r] * alpha + (float) VectorMath.sumLanes(sum, w.lanes);
         w.rowMax[r] = newMax;
         if (alpha != 1f) {
             scaleRow(w.acc, r * dp, dp, alpha);

@@ -76,13 +76,13 @@ final class AttentionTiles {
         }
     }
 
-    /** a[aOff, aOff + len) . b[0, len), len a multiple of {@link #LANES}. */
-    static float dot(float[] a, int aOff, float[] b, int len) {
+    /** a[aOff, aOff + len) . b[0, len), len a multiple of {@link #LANES}; {@code lanes}: scratch of LANES floats. */
+    static float dot(float[] a, int aOff, float[] b, int len, float[] lanes) {
         FloatVector acc = FloatVector.zero(SPECIES);
         for (int c = 0; c < len; c += LANES) {
             acc = FloatVector.fromArray(SPECIES, a, aOff + c).fma(FloatVector.fromArray(SPECIES, b, c), acc);
         }
-        return (float) VectorMath.sumLanes(acc);
+        return (float) VectorMath.sumLanes(acc, lanes);
     }
 
     /** Four rows of c times four vectors of columns: 16 accumulators, each loaded b vector feeds 4 FMAs. */

@@ -75,6 +75,14 @@ public final class Gemm {
             }
             return;
         }
+        if (batch == 1 && m == 1 && transB && aType == DType.F32 && (bType == DType.F32 || bType == DType.BF16)
+                && (!transA || lda == 1 || k == 1) && a.isAccessibleBy(OTHER_THREAD) && b.isAccessibleBy(OTHER_THREAD)
+                && c.isAccessibleBy(OTHER_THREAD)) {
+            // One row times a weight stored [n, k] (a decoded token through a linear layer): a
+            // matrix-vector product, bound by reading B once.
+            Gemv.gemv(bType, n, k, alpha, b, bOffset, ldb, a, aOffset, beta, c, cOffset);
+            return;
+        }
         // A segment confined to the caller's thread cannot be read by the pool's workers.
         boolean shareable = a.isAccessibleBy(OTHER_THREAD) && b.isAccessibleBy(OTHER_THREAD)
                 && c.isAccessibleBy(OTHER_THREAD);

@@ -227,6 +227,20 @@ final class VectorMath {
         return (DoubleVector) v.convertShape(VectorOperators.F2D, DOUBLES, 1);
     }
 
+    /**
+     * {@link #sumLanes(FloatVector)} through a caller's scratch array of at least the lane count:
+     * the same bits without allocating (the array toArray makes is not always removed by C2;
+     * attention's per-key dot products allocated megabytes per decoded token that way).
+     */
+    static double sumLanes(FloatVector v, float[] scratch) {
+        v.intoArray(scratch, 0);
+        double sum = 0;
+        for (int i = 0; i < v.length(); i++) {
+            sum += scratch[i];
+        }
+        return sum;
+    }
+
     /** Sum of the lanes, added in lane order in double: the same bits in every JIT tier. */
     static double sumLanes(FloatVector v) {
         float[] lanes = v.toArray();

@@ -12,6 +12,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.PublishedConfig;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
+import nvlm.tensor.nn.Init;
 import nvlm.tensor.io.Safetensors;
 import nvlm.tensor.io.ShardedCheckpoint;
 
@@ -45,7 +46,8 @@ public final class Checkpoint {
     /** {@link #load(Path, Device)}, telling {@code progress} after each tensor read. */
     public static Nvlm load(Path dir, Device device, LoadProgress progress) throws IOException {
         NvlmConfig config = configOf(dir);
-        Nvlm model = Nvlm.create(config, new SplittableRandom(0));
+        // Every parameter is overwritten below (strict), so no random values are drawn.
+        Nvlm model = Init.skipped(() -> Nvlm.create(config, new SplittableRandom(0)));
         Map<String, Tensor> weights = new LinkedHashMap<>();
         try (ShardedCheckpoint checkpoint = ShardedCheckpoint.open(dir)) {
             long total = 0;

@@ -7,7 +7,6 @@ import nvlm.model.config.LlmConfig;
 import nvlm.model.xattn.CrossAttentionContext;
 import nvlm.model.xattn.GatedCrossAttention;
 import nvlm.tensor.F;
-import nvlm.tensor.GradMode;
 import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Embedding;
@@ -99,18 +98,15 @@ public final class LanguageModel extends Module {
         for (int i = 0; i < config.numLayers(); i++) {
             if (xattnEvery > 0 && (i + 1) % xattnEvery == 0) {
                 if (context != null) {
+                    // Not in a block scope of its own: a cached context computes the memory's keys
+                    // and values on first use and keeps them for the next tokens.
                     x = model.xattnLayers.get(block).forward(x, context);
                 }
                 block++;
             }
-            if (GradMode.isEnabled()) {
-                x = model.layers.get(i).forward(x, cache, i);
-            } else {
-                // Inference: a layer's temporaries are released as soon as it is done (see InternViT).
-                try (var layer = MemoryScope.open()) {
-                    x = MemoryScope.escape(model.layers.get(i).forward(x, cache, i));
-                }
-            }
+            Tensor in = x;
+            int layer = i;
+            x = MemoryScope.block(() -> model.layers.get(layer).forward(in, cache, layer));
         }
         if (cache != null) {
             cache.advance(Math.toIntExact(embeddings.size(1)));

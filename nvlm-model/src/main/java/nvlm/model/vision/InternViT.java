@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.random.RandomGenerator;
 import nvlm.model.config.VisionConfig;
-import nvlm.tensor.GradMode;
 import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Module;
@@ -47,17 +46,9 @@ public final class InternViT extends Module {
     /** pixel_values [N, 3, S, S] to patch features [N, G*G, C]. */
     public Tensor forward(Tensor pixels) {
         Tensor x = embeddings.forward(pixels);
-        boolean inference = !GradMode.isEnabled();
         for (VisionBlock block : layers) {
-            if (inference) {
-                // Without a graph nothing of a block is needed after it: its temporaries go back to the
-                // pool at once, so 7 tiles x 24 layers of activations are never all alive together.
-                try (var layer = MemoryScope.open()) {
-                    x = MemoryScope.escape(block.forward(x));
-                }
-            } else {
-                x = block.forward(x);
-            }
+            Tensor in = x;
+            x = MemoryScope.block(() -> block.forward(in));
         }
         return x.narrow(1, 1, x.size(1) - 1);
     }
