@@ -31,7 +31,13 @@ import nvlm.tensor.optim.AdamW;
  *   model/config.json, model/model.safetensors   the model folder (Checkpoint.save, F32: exact bits)
  *   optimizer.safetensors                        AdamW state: &lt;param&gt;.exp_avg, &lt;param&gt;.exp_avg_sq, step
  *   trainer.json                                 {@link State}: step, stage config, metrics length, counters
+ *   parallel.json                                the manifest: how many ranks wrote it and how ({@link Parallelism})
  * </pre>
+ *
+ * A data-parallel run's replicas are identical, so rank 0 writes the whole model and optimizer
+ * state as one process would: the checkpoint is read the same way by any number of ranks and by
+ * the single-process loader, and resuming with another {@code --nproc} continues the same run (up
+ * to the order of the gradient sums). {@code parallel.json} records the grid that wrote it.
  *
  * A checkpoint is written into {@code .tmp-step-N} and renamed into place, so every
  * {@code step-N} folder is complete; older ones are removed only after the new one is in place.
@@ -44,6 +50,8 @@ public final class TrainingCheckpoint {
     public static final String OPTIMIZER = "optimizer.safetensors";
     public static final String STATE = "trainer.json";
     public static final String FORMAT = "nvlm-trainer-checkpoint/1";
+    public static final String MANIFEST = "parallel.json";
+    public static final String MANIFEST_FORMAT = "nvlm-parallel-manifest/1";
 
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d+)");
 
@@ -102,6 +110,48 @@ public final class TrainingCheckpoint {
         }
     }
 
+    /**
+     * The parallel grid a checkpoint was written by.
+     *
+     * @param dataParallel   data-parallel ranks
+     * @param tensorParallel tensor-parallel ranks (1: every rank holds whole tensors)
+     */
+    public record Parallelism(int dataParallel, int tensorParallel) {
+        public Parallelism {
+            if (dataParallel < 1 || tensorParallel < 1) {
+                throw new IllegalArgumentException("parallelism: data_parallel and tensor_parallel must be >= 1, got "
+                        + dataParallel + ", " + tensorParallel);
+            }
+        }
+
+        public Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("format", MANIFEST_FORMAT);
+            m.put("data_parallel", (long) dataParallel);
+            m.put("tensor_parallel", (long) tensorParallel);
+            m.put("ranks", (long) dataParallel * tensorParallel);
+            // Written by rank 0 alone: the replicas are identical, nothing is sharded.
+            m.put("layout", "whole");
+            m.put("files", List.of(MODEL + "/" + Checkpoint.CONFIG, MODEL + "/model.safetensors", OPTIMIZER, STATE));
+            return m;
+        }
+
+        public static Parallelism read(Path folder) throws IOException {
+            Path file = folder.resolve(MANIFEST);
+            if (!Files.exists(file)) {
+                return new Parallelism(1, 1); // written before manifests: one process
+            }
+            Map<String, Object> m = Json.parseObject(Files.readString(file));
+            if (!MANIFEST_FORMAT.equals(m.get("format"))) {
+                throw new IllegalArgumentException(file + ": format is " + m.get("format") + ", expected " + MANIFEST_FORMAT);
+            }
+            if (!(m.get("data_parallel") instanceof Long dp) || !(m.get("tensor_parallel") instanceof Long tp)) {
+                throw new IllegalArgumentException(file + ": data_parallel and tensor_parallel must be integers");
+            }
+            return new Parallelism(Math.toIntExact(dp), Math.toIntExact(tp));
+        }
+    }
+
     /** {@code <run>/checkpoints/step-0000000N}. */
     public static Path folder(Path runDir, long step) {
         return runDir.resolve(DIR).resolve(String.format("step-%08d", step));
@@ -114,6 +164,12 @@ public final class TrainingCheckpoint {
      */
     public static Path write(Path runDir, Nvlm model, AdamW optimizer, Map<String, Parameter> names, State state, int keep)
             throws IOException {
+        return write(runDir, model, optimizer, names, state, keep, new Parallelism(1, 1));
+    }
+
+    /** {@link #write(Path, Nvlm, AdamW, Map, State, int)} by the rank 0 of a {@code grid}, recorded in its manifest. */
+    public static Path write(Path runDir, Nvlm model, AdamW optimizer, Map<String, Parameter> names, State state, int keep,
+                             Parallelism grid) throws IOException {
         Path checkpoints = Files.createDirectories(runDir.resolve(DIR));
         Path target = folder(runDir, state.step());
         Path tmp = checkpoints.resolve(".tmp-" + target.getFileName());
@@ -121,6 +177,8 @@ public final class TrainingCheckpoint {
         Files.createDirectories(tmp);
         Checkpoint.save(model, tmp.resolve(MODEL));
         Safetensors.save(tmp.resolve(OPTIMIZER), optimizer.stateDict(names));
+        Files.writeString(tmp.resolve(MANIFEST), Json.writePretty(grid.toJson()));
+        // trainer.json last: list() takes a folder with it as complete.
         Files.writeString(tmp.resolve(STATE), Json.writePretty(state.toJson()));
         if (Files.exists(target)) {
             // The same step saved again (an interrupt right after a periodic save): swap it.
