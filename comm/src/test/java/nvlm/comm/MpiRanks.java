@@ -3,7 +3,7 @@ package nvlm.comm;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,36 +29,58 @@ public final class MpiRanks {
         return mpirun.get();
     }
 
-    /** Runs {@code ranks} ranks of {@code mainClass} with {@code args}; kills them after {@code timeoutSeconds}. */
-    public static Result run(int ranks, String mainClass, List<String> args, long timeoutSeconds) throws IOException,
-            InterruptedException {
+    /** Starts {@code ranks} ranks of {@code mainClass} with {@code args}; stdout and stderr go to {@code log}. */
+    public static Process start(int ranks, String mainClass, List<String> args, Path log) throws IOException {
         Path mpirun = requireMpi();
         List<String> cmd = new ArrayList<>(List.of(mpirun.toString(), "-n", Integer.toString(ranks), "--oversubscribe",
                 "--bind-to", "none", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), mainClass));
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx768m", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT", "1");
         pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-        long start = System.nanoTime();
-        Process p = pb.start();
-        StringBuilder out = new StringBuilder();
-        Thread reader = Thread.ofVirtual().start(() -> {
-            try {
-                out.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                out.append("(reading the ranks' output failed: ").append(e).append(')');
-            }
-        });
+        return pb.start();
+    }
+
+    /** Waits for mpirun, killing it and its ranks after {@code timeoutSeconds}; returns what they printed. */
+    public static Result await(Process p, Path log, long timeoutSeconds, long startNanos) throws IOException, InterruptedException {
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             p.waitFor();
-            reader.join();
-            throw new AssertionError(ranks + " ranks of " + mainClass + " did not finish within " + timeoutSeconds + " s:\n" + out);
+            throw new AssertionError("mpirun did not finish within " + timeoutSeconds + " s:\n" + Files.readString(log));
         }
-        reader.join();
-        return new Result(p.exitValue(), out.toString(), (System.nanoTime() - start) / 1e9);
+        return new Result(p.exitValue(), Files.readString(log), (System.nanoTime() - startNanos) / 1e9);
+    }
+
+    /** Runs {@code ranks} ranks of {@code mainClass} with {@code args}; kills them after {@code timeoutSeconds}. */
+    public static Result run(int ranks, String mainClass, List<String> args, long timeoutSeconds) throws IOException,
+            InterruptedException {
+        Path log = Files.createTempFile("nvlm-mpi-", ".log");
+        try {
+            long start = System.nanoTime();
+            return await(start(ranks, mainClass, args, log), log, timeoutSeconds, start);
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    /** The process ids of the ranks mpirun {@code p} started, by rank (from their environment). */
+    public static java.util.Map<Integer, ProcessHandle> ranks(Process p) {
+        java.util.Map<Integer, ProcessHandle> out = new java.util.TreeMap<>();
+        p.descendants().forEach(h -> {
+            try {
+                String env = Files.readString(Path.of("/proc", Long.toString(h.pid()), "environ"));
+                for (String entry : env.split("\0")) {
+                    if (entry.startsWith("OMPI_COMM_WORLD_RANK=")) {
+                        out.put(Integer.parseInt(entry.substring(entry.indexOf('=') + 1)), h);
+                    }
+                }
+            } catch (IOException | RuntimeException gone) {
+                // exited meanwhile, or not ours to read
+            }
+        });
+        return out;
     }
 }
