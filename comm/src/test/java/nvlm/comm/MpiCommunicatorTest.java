@@ -15,6 +15,15 @@ class MpiCommunicatorTest {
     }
 
     @Test
+    void oneRankAbortingEndsTheOtherWaitingInACollective() throws Exception {
+        MpiRanks.Result r = MpiRanks.run(2, AbortCheck.class.getName(), List.of(), 60);
+        assertEquals(3, r.exitCode(), r.output());
+        assertTrue(r.output().contains("rank 1 of 2 failed"), r.output());
+        assertTrue(!r.output().contains("left the all-reduce"), r.output());
+        assertTrue(r.seconds() < 60, r.seconds() + " s");
+    }
+
+    @Test
     void theLibraryIsOpenMpi() {
         MpiRanks.requireMpi();
         assertTrue(MpiCommunicator.libraryVersion().startsWith("Open MPI"), MpiCommunicator.libraryVersion());
