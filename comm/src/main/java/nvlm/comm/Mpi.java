@@ -27,6 +27,7 @@ final class Mpi {
     private static MemorySegment float64;
     private static MemorySegment int32;
     private static MemorySegment int64;
+    private static MemorySegment byteType;
     private static MemorySegment sum;
     private static MemorySegment max;
 
@@ -45,6 +46,7 @@ final class Mpi {
         float64 = handle(lookup, "ompi_mpi_double");
         int32 = handle(lookup, "ompi_mpi_int");
         int64 = handle(lookup, "ompi_mpi_int64_t");
+        byteType = handle(lookup, "ompi_mpi_byte");
         sum = handle(lookup, "ompi_mpi_op_sum");
         max = handle(lookup, "ompi_mpi_op_max");
         MemorySegment errorsReturn = handle(lookup, "ompi_mpi_errors_return");
@@ -98,6 +100,10 @@ final class Mpi {
 
     static MemorySegment int64() {
         return int64;
+    }
+
+    static MemorySegment byteType() {
+        return byteType;
     }
 
     static MemorySegment op(Reduction r) {

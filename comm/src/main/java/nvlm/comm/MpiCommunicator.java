@@ -128,6 +128,13 @@ public final class MpiCommunicator implements Communicator {
         }
     }
 
+    /** Broadcasts raw host bytes from {@code root} (the NCCL unique id). */
+    void broadcastBytes(MemorySegment bytes, int root) {
+        synchronized (LOCK) {
+            Mpi.broadcast(bytes, Math.toIntExact(bytes.byteSize()), Mpi.byteType(), root, comm);
+        }
+    }
+
     @Override
     public void barrier() {
         synchronized (LOCK) {

@@ -1,6 +1,7 @@
 package nvlm.comm;
 
 import java.util.Map;
+import nvlm.tensor.Device;
 import java.util.Optional;
 
 /**
@@ -44,6 +45,18 @@ public record World(int rank, int size, String launcher) {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The communicator for tensors on {@code device}: NCCL over the launcher's world for CUDA, MPI
+     * for the CPU ({@link #join()}), the single process when no launcher started this one.
+     */
+    public static Communicator join(Device device) {
+        Communicator world = join();
+        if (device == Device.CUDA && world instanceof MpiCommunicator mpi) {
+            return NcclCommunicator.over(mpi);
+        }
+        return world;
     }
 
     /**

@@ -227,7 +227,7 @@ public final class TrainCommand implements NvlmCommand {
             }
             return MpiRun.run(nproc, Main.class.getName(), args);
         }
-        Communicator comm = World.join();
+        Communicator comm = World.join(device.device);
         if (comm.size() == 1) {
             return train(comm);
         }
