@@ -34,10 +34,14 @@ public final class MpiRun {
         return Optional.empty();
     }
 
+    /** {@code mpirun} and its options for {@code n} ranks on this machine; the program follows. */
+    public static List<String> launcher(Path mpirun, int n) {
+        return List.of(mpirun.toString(), "-n", Integer.toString(n), "--oversubscribe", "--bind-to", "none");
+    }
+
     /** The command that starts {@code n} ranks of {@code mainClass} with {@code args}, in this JVM's configuration. */
     public static List<String> command(Path mpirun, int n, String mainClass, List<String> args) {
-        List<String> cmd = new ArrayList<>(List.of(mpirun.toString(), "-n", Integer.toString(n), "--oversubscribe",
-                "--bind-to", "none"));
+        List<String> cmd = new ArrayList<>(launcher(mpirun, n));
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.add("-cp");
