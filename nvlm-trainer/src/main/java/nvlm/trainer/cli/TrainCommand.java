@@ -209,6 +209,9 @@ public final class TrainCommand implements NvlmCommand {
             + " micro-batches of every step (same global batch, same losses up to the order of sums); under an existing"
             + " mpirun or srun allocation the ranks join it instead. Only rank 0 prints and writes the run folder")
     Integer nproc;
+    @Option(names = "--zero", description = "with --nproc: ZeRO stage 1, each rank keeps the AdamW moments of its share of the"
+            + " parameters only and sends the updated parameters to the others (same results; checkpoints hold the whole state)")
+    boolean zero;
     @Mixin
     DeviceOption device;
     @Mixin
@@ -248,7 +251,7 @@ public final class TrainCommand implements NvlmCommand {
 
     private int train(Communicator comm) throws Exception {
         TrainerOptions options = TrainerOptions.defaults().withCheckpointEvery(checkpointEvery).withKeepCheckpoints(keep)
-                .withProgress(progress.mode, System.err, 0).withDevice(device.device).withCommunicator(comm);
+                .withProgress(progress.mode, System.err, 0).withDevice(device.device).withCommunicator(comm).withZero(zero);
         if (comm.size() > 1) {
             // Ctrl-C reaches mpirun, which ends every rank; a checkpoint on interrupt would need all of them.
             options = options.withInterruptHandling(false);

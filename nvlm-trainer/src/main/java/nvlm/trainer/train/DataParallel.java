@@ -2,6 +2,7 @@ package nvlm.trainer.train;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import nvlm.comm.Communicator;
 import nvlm.comm.Reduction;
 import nvlm.kernels.DType;
@@ -55,6 +56,71 @@ public final class DataParallel {
                     + accumulation + " must be a multiple of " + comm.size() + " (each rank takes accumulation / ranks"
                     + " micro-batches of every step; --accumulation sets it)");
         }
+    }
+
+    /**
+     * ZeRO stage 1's partition: the rank that owns (keeps the optimizer state of and updates) each
+     * of {@code params}, largest first onto the least-loaded rank, so every rank computes the same.
+     */
+    public int[] owners(List<Parameter> params) {
+        int[] owner = new int[params.size()];
+        long[] load = new long[comm.size()];
+        Integer[] order = new Integer[params.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Long.compare(params.get(b).value().numel(), params.get(a).value().numel()));
+        for (int i : order) {
+            int least = 0;
+            for (int r = 1; r < load.length; r++) {
+                if (load[r] < load[least]) {
+                    least = r;
+                }
+            }
+            owner[i] = least;
+            load[least] += params.get(i).value().numel();
+        }
+        return owner;
+    }
+
+    /** After each owner has updated its parameters, every rank receives them. */
+    public void broadcastFromOwners(List<Parameter> params, int[] owners) {
+        try (var _ = GradMode.disabled()) {
+            for (int i = 0; i < owners.length; i++) {
+                comm.broadcast(params.get(i).value(), owners[i]);
+            }
+        }
+    }
+
+    /**
+     * The whole optimizer state of {@code names} (ZeRO-1: each owner's moments, sent to every rank),
+     * as one process's {@code AdamW.stateDict} would be: what a checkpoint stores, so that it
+     * loads under any number of ranks.
+     */
+    public Map<String, Tensor> gatherOptimizerState(Map<String, Tensor> local, Map<String, Parameter> names, int[] owners) {
+        List<String> order = new ArrayList<>(names.keySet());
+        double[] present = new double[order.size()];
+        for (int i = 0; i < present.length; i++) {
+            present[i] = owners[i] == comm.rank() && local.containsKey(order.get(i) + ".exp_avg") ? 1 : 0;
+        }
+        comm.allReduce(present, Reduction.MAX);
+        Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        out.put("step", local.get("step"));
+        try (var _ = GradMode.disabled()) {
+            for (int i = 0; i < present.length; i++) {
+                if (present[i] == 0) {
+                    continue;
+                }
+                for (String suffix : List.of(".exp_avg", ".exp_avg_sq")) {
+                    String key = order.get(i) + suffix;
+                    Tensor t = owners[i] == comm.rank() ? local.get(key).contiguousCopy().detach()
+                            : Tensor.zeros(names.get(order.get(i)).value().device(), DType.F32, names.get(order.get(i)).value().shape());
+                    comm.broadcast(t, owners[i]);
+                    out.put(key, t);
+                }
+            }
+        }
+        return out;
     }
 
     /** Sums the gradients of {@code params} over the ranks, in place, in buckets. */

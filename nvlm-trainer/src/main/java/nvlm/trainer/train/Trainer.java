@@ -81,6 +81,10 @@ public final class Trainer {
     private final Device device;
     private final DataParallel dataParallel;
     private final boolean writer;
+    /** ZeRO-1: the rank that updates each trainable parameter (null: every rank updates all). */
+    private final int[] owners;
+    /** The trainable parameters whose optimizer state this rank keeps, by name. */
+    private final Map<String, Parameter> optimized;
 
     private long step;
     private double lossAverage;
@@ -109,10 +113,36 @@ public final class Trainer {
         model.train(true);
         this.trainable = ParameterGroups.trainable(model);
         this.trainableList = List.copyOf(trainable.values());
-        this.optimizer = new AdamW(ParameterGroups.of(model, config));
         this.schedule = config.schedule();
         this.device = trainableList.getFirst().value().device();
         this.dataParallel = new DataParallel(options.communicator(), DataParallel.DEFAULT_BUCKET_BYTES);
+        List<AdamW.Group> groups = ParameterGroups.of(model, config);
+        if (options.zero() && options.communicator().size() > 1) {
+            this.owners = dataParallel.owners(trainableList);
+            java.util.Set<Parameter> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (int i = 0; i < owners.length; i++) {
+                if (owners[i] == options.communicator().rank()) {
+                    mine.add(trainableList.get(i));
+                }
+            }
+            List<AdamW.Group> shard = new java.util.ArrayList<>();
+            for (AdamW.Group g : groups) {
+                shard.add(new AdamW.Group(g.params().stream().filter(mine::contains).toList(), g.lr(), g.weightDecay(), config.beta1(),
+                        config.beta2(), config.eps()));
+            }
+            groups = shard;
+            Map<String, Parameter> subset = new LinkedHashMap<>();
+            trainable.forEach((name, p) -> {
+                if (mine.contains(p)) {
+                    subset.put(name, p);
+                }
+            });
+            this.optimized = subset;
+        } else {
+            this.owners = null;
+            this.optimized = trainable;
+        }
+        this.optimizer = new AdamW(groups);
         this.writer = options.communicator().rank() == 0;
         dataParallel.requireEvenShare(config.gradAccumulation());
         source.takeEvery(options.communicator().size());
@@ -167,7 +197,8 @@ public final class Trainer {
         MetricsLog metrics = writer ? MetricsLog.open(runDir.resolve(MetricsLog.FILE), state.metricsLength())
                 : MetricsLog.none(runDir.resolve(MetricsLog.FILE));
         Trainer trainer = new Trainer(model, state.config(), source, runDir, options, metrics);
-        TrainingCheckpoint.readOptimizer(checkpoint, trainer.optimizer, trainer.trainable);
+        // Under ZeRO-1 each rank takes its own parameters' moments from the whole state on disk.
+        TrainingCheckpoint.readOptimizer(checkpoint, trainer.optimizer, trainer.optimized);
         if (trainer.optimizer.stepCount() != state.step()) {
             throw new IllegalStateException(checkpoint + ": optimizer state has " + trainer.optimizer.stepCount()
                     + " steps but trainer.json says " + state.step());
@@ -320,12 +351,15 @@ public final class Trainer {
             dataParallel.allReduceGradients(trainableList);
             gradNorm = GradClip.clipGlobalNorm(trainableList, config.clipNorm() > 0 ? config.clipNorm() : Double.POSITIVE_INFINITY);
             if (!Double.isFinite(gradNorm)) {
-                optimizer.zeroGrad();
+                zeroGrad();
                 throw new TrainingDivergedException(next, "gradient norm", gradNorm, "loss " + acc.loss(), lastCheckpoint);
             }
             optimizer.setLearningRate(lr);
             optimizer.step();
-            optimizer.zeroGrad();
+            if (owners != null) {
+                dataParallel.broadcastFromOwners(trainableList, owners);
+            }
+            zeroGrad();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         step = next;
@@ -334,6 +368,13 @@ public final class Trainer {
         samples += acc.samples();
         trainSeconds += seconds;
         return new StepRecord(next, acc.loss(), lr, gradNorm, acc.tokens(), acc.labelledTokens(), acc.samples(), seconds);
+    }
+
+    /** Clears every trainable parameter's gradient (under ZeRO-1 the optimizer holds only this rank's share). */
+    private void zeroGrad() {
+        for (Parameter p : trainableList) {
+            p.zeroGrad();
+        }
     }
 
     /** The forward/backward half of a step: the step's mean loss and what it was taken over. */
@@ -378,7 +419,7 @@ public final class Trainer {
         double[] lossAndBad = {0, Double.NaN, -1};
         for (int i = 0; i < k; i++) {
             if (stopRequested) {
-                optimizer.zeroGrad();
+                zeroGrad();
                 return null;
             }
             if (batches[i] == null || counts[i] == 0) {
@@ -388,7 +429,7 @@ public final class Trainer {
                 Tensor microLoss = model.forward(batches[i].to(device)).loss();
                 double value = microLoss.item();
                 if (!Double.isFinite(value)) {
-                    optimizer.zeroGrad();
+                    zeroGrad();
                     if (comm.size() == 1) {
                         throw new TrainingDivergedException(batchStep, "loss", value, "micro-batch " + i + " of " + k, lastCheckpoint);
                     }
@@ -409,7 +450,7 @@ public final class Trainer {
             comm.allReduce(loss, Reduction.SUM);
             comm.allReduce(bad, Reduction.MAX);
             if (bad[0] >= 0) {
-                optimizer.zeroGrad();
+                zeroGrad();
                 throw new TrainingDivergedException(batchStep, "loss", Double.NaN, "micro-batch " + (int) bad[0] + " of " + k
                         + " (on rank " + ((int) bad[0] % comm.size()) + ")", lastCheckpoint);
             }
@@ -437,12 +478,14 @@ public final class Trainer {
     /** Writes a checkpoint of the current step now (also what the Ctrl-C path calls). */
     public Path saveCheckpoint() throws IOException {
         Communicator comm = dataParallel.communicator();
+        Map<String, Tensor> optimizerState = owners == null ? optimizer.stateDict(trainable)
+                : dataParallel.gatherOptimizerState(optimizer.stateDict(optimized), trainable, owners);
         if (writer) {
             TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
                     samples, trainSeconds);
             // The replicas are identical: rank 0's model and optimizer are the whole state.
-            lastCheckpoint = TrainingCheckpoint.write(runDir, model, optimizer, trainable, state, options.keepCheckpoints(),
-                    new TrainingCheckpoint.Parallelism(comm.size(), 1));
+            lastCheckpoint = TrainingCheckpoint.write(runDir, model, optimizerState, state, options.keepCheckpoints(),
+                    new TrainingCheckpoint.Parallelism(comm.size(), 1, owners != null));
         } else {
             lastCheckpoint = TrainingCheckpoint.folder(runDir, step);
         }

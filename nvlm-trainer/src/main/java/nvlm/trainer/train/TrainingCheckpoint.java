@@ -116,7 +116,11 @@ public final class TrainingCheckpoint {
      * @param dataParallel   data-parallel ranks
      * @param tensorParallel tensor-parallel ranks (1: every rank holds whole tensors)
      */
-    public record Parallelism(int dataParallel, int tensorParallel) {
+    public record Parallelism(int dataParallel, int tensorParallel, boolean zero) {
+        public Parallelism(int dataParallel, int tensorParallel) {
+            this(dataParallel, tensorParallel, false);
+        }
+
         public Parallelism {
             if (dataParallel < 1 || tensorParallel < 1) {
                 throw new IllegalArgumentException("parallelism: data_parallel and tensor_parallel must be >= 1, got "
@@ -130,7 +134,9 @@ public final class TrainingCheckpoint {
             m.put("data_parallel", (long) dataParallel);
             m.put("tensor_parallel", (long) tensorParallel);
             m.put("ranks", (long) dataParallel * tensorParallel);
-            // Written by rank 0 alone: the replicas are identical, nothing is sharded.
+            m.put("zero", zero ? 1L : 0L);
+            // Written by rank 0 alone: the replicas are identical (under ZeRO-1 the optimizer state is
+            // gathered first), nothing is sharded on disk.
             m.put("layout", "whole");
             m.put("files", List.of(MODEL + "/" + Checkpoint.CONFIG, MODEL + "/model.safetensors", OPTIMIZER, STATE));
             return m;
@@ -148,7 +154,7 @@ public final class TrainingCheckpoint {
             if (!(m.get("data_parallel") instanceof Long dp) || !(m.get("tensor_parallel") instanceof Long tp)) {
                 throw new IllegalArgumentException(file + ": data_parallel and tensor_parallel must be integers");
             }
-            return new Parallelism(Math.toIntExact(dp), Math.toIntExact(tp));
+            return new Parallelism(Math.toIntExact(dp), Math.toIntExact(tp), Long.valueOf(1L).equals(m.get("zero")));
         }
     }
 
@@ -170,13 +176,19 @@ public final class TrainingCheckpoint {
     /** {@link #write(Path, Nvlm, AdamW, Map, State, int)} by the rank 0 of a {@code grid}, recorded in its manifest. */
     public static Path write(Path runDir, Nvlm model, AdamW optimizer, Map<String, Parameter> names, State state, int keep,
                              Parallelism grid) throws IOException {
+        return write(runDir, model, optimizer.stateDict(names), state, keep, grid);
+    }
+
+    /** A checkpoint with the optimizer state given as {@code AdamW.stateDict} makes it (whole). */
+    public static Path write(Path runDir, Nvlm model, Map<String, Tensor> optimizerState, State state, int keep,
+                             Parallelism grid) throws IOException {
         Path checkpoints = Files.createDirectories(runDir.resolve(DIR));
         Path target = folder(runDir, state.step());
         Path tmp = checkpoints.resolve(".tmp-" + target.getFileName());
         deleteRecursively(tmp);
         Files.createDirectories(tmp);
         Checkpoint.save(model, tmp.resolve(MODEL));
-        Safetensors.save(tmp.resolve(OPTIMIZER), optimizer.stateDict(names));
+        Safetensors.save(tmp.resolve(OPTIMIZER), optimizerState);
         Files.writeString(tmp.resolve(MANIFEST), Json.writePretty(grid.toJson()));
         // trainer.json last: list() takes a folder with it as complete.
         Files.writeString(tmp.resolve(STATE), Json.writePretty(state.toJson()));

@@ -116,6 +116,30 @@ class DistributedTrainingTest {
         assertLossesClose(reference, copy);
     }
 
+    @Test
+    void zeroStageOneGivesTheSameRunAndAWholeCheckpointThatOneProcessResumes() throws Exception {
+        MpiRanks.requireMpi();
+        Path reference = dir.resolve("reference");
+        CommandLineRun.of(train(reference, 6, 3).toArray(String[]::new)).expect(0);
+        Path zero = dir.resolve("zero");
+        MpiRanks.Result r = twoRanks(train(zero, 6, 3, "--zero"));
+        assertEquals(0, r.exitCode(), r.output());
+        assertWeightsClose(reference.resolve("model/model.safetensors"), zero.resolve("model/model.safetensors"));
+        assertLossesClose(reference, zero);
+        // The optimizer state on disk is whole, as one process writes it.
+        assertWeightsClose(TrainingCheckpoint.folder(reference, 6).resolve(TrainingCheckpoint.OPTIMIZER),
+                TrainingCheckpoint.folder(zero, 6).resolve(TrainingCheckpoint.OPTIMIZER));
+        assertEquals(new TrainingCheckpoint.Parallelism(2, 1, true),
+                TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(zero, 6)));
+
+        // Stopped at step 3, resumed by one process.
+        TrainingCheckpoint.deleteRecursively(zero.resolve("model"));
+        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(zero, 6));
+        CommandLineRun.of("train", "--resume", zero.toString(), "--progress", "off").expect(0);
+        assertWeightsClose(reference.resolve("model/model.safetensors"), zero.resolve("model/model.safetensors"));
+        assertLossesClose(reference, zero);
+    }
+
     private static List<Double> losses(Path run) throws IOException {
         return MetricsLog.read(run.resolve(MetricsLog.FILE)).stream().filter(m -> "train".equals(m.get("type")))
                 .map(m -> ((Number) m.get("loss")).doubleValue()).toList();
