@@ -19,6 +19,16 @@ public final class F {
     private F() {
     }
 
+    /**
+     * A differentiable operation defined outside this package, as {@code torch.autograd.Function}:
+     * {@code out} (a fresh tensor computed from {@code inputs} with grad mode's help or not) gets
+     * {@code backward} as its producer when grad mode is on and an input needs a gradient. What the
+     * collectives of tensor parallelism are built with (identity forward, all-reduce backward, ...).
+     */
+    public static Tensor function(String name, Tensor out, Tensor[] inputs, Node.Backward backward) {
+        return Autograd.record(out, name, inputs, backward);
+    }
+
     /** {@code x @ w^T + b} over the last dimension: x [.., in], w [out, in], b [out] or null. */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
         Ops.sameDevice("linear", x, w);

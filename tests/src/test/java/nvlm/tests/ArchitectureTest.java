@@ -28,7 +28,7 @@ import org.w3c.dom.Node;
 
 /**
  * The architecture, checked over the compiled main classes of every module (STYLE.md, "In this
- * project"): modules depend one way, kernels <- tensor <- cuda-ffm, nvlm-model <- nvlm-trainer
+ * project"): modules depend one way, kernels <- tensor <- cuda-ffm <- comm, nvlm-model <- nvlm-trainer
  * <- bench (tests on top, test code only); no package depends on itself through others; the
  * model never sees CUDA and reaches the kernels only through tensor; kernels never see tensors.
  * The floors inside cuda-ffm (bindings, runtime, backend) are checked by cuda-ffm's own tests.
@@ -46,13 +46,14 @@ class ArchitectureTest {
             new Module("kernels", "nvlm.kernels", List.of()),
             new Module("tensor", "nvlm.tensor", List.of("kernels")),
             new Module("cuda-ffm", "nvlm.cuda", List.of("kernels", "tensor")),
+            new Module("comm", "nvlm.comm", List.of("kernels", "tensor", "cuda-ffm")),
             new Module("nvlm-model", "nvlm.model", List.of("kernels", "tensor")),
             new Module("nvlm-api", "nvlm.api", List.of("kernels", "tensor", "nvlm-model")),
-            new Module("nvlm-trainer", "nvlm.trainer", List.of("kernels", "tensor", "cuda-ffm", "nvlm-model", "nvlm-api")),
-            new Module("bench", "nvlm.bench", List.of("kernels", "tensor", "cuda-ffm", "nvlm-model", "nvlm-api", "nvlm-trainer")));
+            new Module("nvlm-trainer", "nvlm.trainer", List.of("kernels", "tensor", "cuda-ffm", "comm", "nvlm-model", "nvlm-api")),
+            new Module("bench", "nvlm.bench", List.of("kernels", "tensor", "cuda-ffm", "comm", "nvlm-model", "nvlm-api", "nvlm-trainer")));
     /** The cross-module test module: no main code; it may use every module (bench only to order the build). */
     private static final Module TESTS = new Module("tests", "nvlm.tests",
-            List.of("kernels", "tensor", "cuda-ffm", "nvlm-model", "nvlm-api", "nvlm-trainer", "bench"));
+            List.of("kernels", "tensor", "cuda-ffm", "comm", "nvlm-model", "nvlm-api", "nvlm-trainer", "bench"));
 
     private static Path root;
     private static JavaClasses classes;
@@ -149,6 +150,14 @@ class ArchitectureTest {
                 .should().dependOnClassesThat(resideInAPackage("nvlm.kernels.*.."))
                 .because("CPU and GPU kernels sit under the tensor floor; the model may use only what the kernels"
                         + " module shares at its root (DType, Parallel)")
+                .check(classes);
+    }
+
+    @Test
+    void onlyTheCommRuntimeCallsItsBindings() {
+        noClasses().that().resideOutsideOfPackages("nvlm.comm", "nvlm.comm.bindings")
+                .should().dependOnClassesThat().resideInAPackage("nvlm.comm.bindings")
+                .because("the MPI and NCCL bindings are generated code; only the comm runtime (nvlm.comm) calls them")
                 .check(classes);
     }
 

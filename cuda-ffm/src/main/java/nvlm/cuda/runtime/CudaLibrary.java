@@ -15,7 +15,9 @@ public enum CudaLibrary {
     /** Loaded only because cuBLAS needs it. */
     CUBLAS_LT("cuBLASLt", List.of("libcublasLt.so.13", "libcublasLt.so.12"), "cublasLtGetVersion"),
     /** Needs libcublasLt of the same major version, which is loaded first. */
-    CUBLAS("cuBLAS", List.of("libcublas.so.13", "libcublas.so.12"), "cublasCreate_v2");
+    CUBLAS("cuBLAS", List.of("libcublas.so.13", "libcublas.so.12"), "cublasCreate_v2"),
+    /** GPU collectives, for nvlm.comm's NCCL communicator; ships with PyTorch's wheels (nvidia/nccl/lib). */
+    NCCL("NCCL", List.of("libnccl.so.2"), "ncclGetVersion");
 
     private final String description;
     private final List<String> sonames;

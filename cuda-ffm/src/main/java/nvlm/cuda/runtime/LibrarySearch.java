@@ -78,7 +78,7 @@ public record LibrarySearch(List<Place> places, List<String> notes) {
         sitePackages.addAll(glob(root.resolve("usr/local/lib"), "python3", "site-packages"));
         for (Path site : sitePackages) {
             for (String wheel : List.of("nvidia/cu13/lib", "nvidia/cublas/lib", "nvidia/cuda_nvrtc/lib",
-                    "nvidia/cuda_runtime/lib")) {
+                    "nvidia/cuda_runtime/lib", "nvidia/nccl/lib")) {
                 places.add(new Place(site.resolve(wheel), "Python wheel", false));
             }
         }

@@ -3,8 +3,13 @@ package nvlm.trainer.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import nvlm.comm.Communicator;
+import nvlm.comm.MpiRun;
+import nvlm.comm.World;
 import nvlm.model.config.Architecture;
 import nvlm.model.checkpoint.ModelFolder;
 import nvlm.model.Nvlm;
@@ -48,7 +53,8 @@ import picocli.CommandLine.Spec;
             "nvlm train --arch d|x|h --stage 1|2 --out RUN [model] [data] [stage settings] [run options]",
             "       nvlm train --from DIR --stage 2 --out RUN ...     (continue from a model folder, e.g. stage 1's)",
             "       nvlm train --model DIR --stage 1|2 --batches DIR --out RUN ...   (docs/model.md §10 batch files)",
-            "       nvlm train --resume RUN [run options]"},
+            "       nvlm train --resume RUN [run options]",
+            "       nvlm train ... --nproc N       (N data-parallel ranks through mpirun; under mpirun/srun: joins them)"},
         description = """
                 Trains one stage of the NVLM recipe (docs/model.md §11). The vision encoder is frozen in both stages.
                 Stage 1 freezes the LLM and trains the projector (NVLM-D), the cross-attention blocks and the 1-layer
@@ -205,6 +211,14 @@ public final class TrainCommand implements NvlmCommand {
     @Option(names = "--keep", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
             description = "newest checkpoints kept (default ${DEFAULT-VALUE})")
     int keep = 2;
+    @Option(names = "--nproc", paramLabel = "N", converter = OptionTypes.AtLeastOne.class, description = "data-parallel"
+            + " ranks (default 1): starts N processes through Open MPI's mpirun on this machine, each taking --accumulation / N"
+            + " micro-batches of every step (same global batch, same losses up to the order of sums); under an existing"
+            + " mpirun or srun allocation the ranks join it instead. Only rank 0 prints and writes the run folder")
+    Integer nproc;
+    @Option(names = "--zero", description = "with --nproc: ZeRO stage 1, each rank keeps the AdamW moments of its share of the"
+            + " parameters only and sends the updated parameters to the others (same results; checkpoints hold the whole state)")
+    boolean zero;
     @Mixin
     DeviceOption device;
     @Mixin
@@ -214,8 +228,41 @@ public final class TrainCommand implements NvlmCommand {
 
     @Override
     public Integer call() throws Exception {
+        Optional<World> launched = World.fromEnvironment();
+        if (nproc != null && nproc > 1 && launched.isEmpty()) {
+            // Not under a launcher: start the ranks, each running this same command line.
+            List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
+            if (args.isEmpty() || !args.getFirst().equals("train")) {
+                args.addFirst("train");
+            }
+            return MpiRun.run(nproc, Main.class.getName(), args);
+        }
+        Communicator comm = World.join(device.device);
+        if (comm.size() == 1) {
+            return train(comm);
+        }
+        if (nproc != null && nproc != comm.size()) {
+            comm.abort("rank " + comm.rank() + ": --nproc " + nproc + " but the launcher started " + comm.size() + " ranks", 2);
+        }
+        try {
+            int status = train(comm);
+            comm.barrier();
+            return status;
+        } catch (Throwable e) {
+            // One rank failing must end them all: the others would wait in the next collective forever.
+            comm.abort("nvlm train: rank " + comm.rank() + " of " + comm.size() + " failed: " + e
+                    + (e.getCause() != null ? " (caused by " + e.getCause() + ")" : "") + "; ending every rank", 1);
+            throw e;
+        }
+    }
+
+    private int train(Communicator comm) throws Exception {
         TrainerOptions options = TrainerOptions.defaults().withCheckpointEvery(checkpointEvery).withKeepCheckpoints(keep)
-                .withProgress(progress.mode, System.err, 0).withDevice(device.device);
+                .withProgress(progress.mode, System.err, 0).withDevice(device.device).withCommunicator(comm).withZero(zero);
+        if (comm.size() > 1) {
+            // Ctrl-C reaches mpirun, which ends every rank; a checkpoint on interrupt would need all of them.
+            options = options.withInterruptHandling(false);
+        }
         Trainer trainer;
         AutoCloseable toClose = null;
         if (resume != null) {
@@ -231,7 +278,7 @@ public final class TrainCommand implements NvlmCommand {
             StageConfig saved = TrainingCheckpoint.readState(latest).config();
             BatchSource source;
             if (data.batches != null) {
-                checkFingerprint(RunFingerprint.of(null, data.batches, device.device), TrainingCheckpoint.stepOf(latest));
+                checkFingerprint(RunFingerprint.of(null, data.batches, device.device), TrainingCheckpoint.stepOf(latest), comm);
                 source = BatchFiles.open(data.batches, saved.gradAccumulation());
             } else {
                 if (!Files.exists(resume.resolve(DataSpec.FILE))) {
@@ -239,7 +286,7 @@ public final class TrainCommand implements NvlmCommand {
                             + " batch files, so pass --batches DIR again");
                 }
                 DataSpec dataSpec = DataSpec.read(resume);
-                checkFingerprint(RunFingerprint.of(dataSpec, null, device.device), TrainingCheckpoint.stepOf(latest));
+                checkFingerprint(RunFingerprint.of(dataSpec, null, device.device), TrainingCheckpoint.stepOf(latest), comm);
                 NvlmConfig modelConfig = NvlmConfig.read(latest.resolve("model").resolve(Checkpoint.CONFIG));
                 LoaderBatches batches = WorldStage.batches(dataSpec.source(saved, modelConfig), dataSpec.encoder(modelConfig), saved);
                 toClose = batches;
@@ -264,7 +311,9 @@ public final class TrainCommand implements NvlmCommand {
                 Nvlm model = progress.loadModel(ModelFolder.open(start.model), device.device);
                 StageConfig config = stage.config(model.config().architecture(), which, data.textRatio);
                 trainer = Trainer.start(model, config, BatchFiles.open(data.batches, config.gradAccumulation()), out, options);
-                RunFingerprint.of(null, data.batches, device.device).write(out);
+                if (comm.rank() == 0) {
+                    RunFingerprint.of(null, data.batches, device.device).write(out);
+                }
             } else {
                 NewModel begin = startModel();
                 Nvlm model = begin.model();
@@ -284,14 +333,19 @@ public final class TrainCommand implements NvlmCommand {
                 toClose = batches;
                 options = withEvaluation(options, dataSpec, model.config());
                 trainer = Trainer.start(model, config, batches, out, options);
-                dataSpec.write(out);
-                RunFingerprint.of(dataSpec, null, device.device).write(out);
+                if (comm.rank() == 0) {
+                    dataSpec.write(out);
+                    RunFingerprint.of(dataSpec, null, device.device).write(out);
+                }
             }
         }
         try (AutoCloseable _ = toClose) { // stops the loader's prefetch thread
             TrainResult result = trainer.run();
             if (result.status() == TrainResult.Status.INTERRUPTED) {
                 return 130;
+            }
+            if (comm.rank() != 0) {
+                return 0;
             }
             System.out.println("model: " + result.modelDir());
             System.out.println("checkpoint: " + result.checkpoint());
@@ -302,12 +356,16 @@ public final class TrainCommand implements NvlmCommand {
 
     /**
      * Refuses to resume a run whose data, thread count or device changed since it started (its
-     * bits would silently differ), unless --resume-anyway, which is recorded in run.json.
+     * bits would silently differ), unless --resume-anyway, which is recorded in run.json (by rank 0
+     * alone: every rank checks the same files).
      */
-    private void checkFingerprint(RunFingerprint now, long step) throws IOException {
+    private void checkFingerprint(RunFingerprint now, long step, Communicator comm) throws IOException {
+        boolean writer = comm.rank() == 0;
         RunFingerprint saved = RunFingerprint.read(resume);
         if (saved == null) {
-            now.write(resume); // a run made before fingerprints were kept: from now on
+            if (writer) {
+                now.write(resume); // a run made before fingerprints were kept: from now on
+            }
             return;
         }
         List<String> differences = now.differences(saved);
@@ -319,8 +377,10 @@ public final class TrainCommand implements NvlmCommand {
                     + String.join("; ", differences) + "); restore them, or pass --resume-anyway to continue (the result will"
                     + " not be bit-identical to an uninterrupted run)");
         }
-        System.err.println("resuming anyway despite: " + String.join("; ", differences));
-        now.resumedAnyway(saved, step, differences).write(resume);
+        if (writer) {
+            System.err.println("resuming anyway despite: " + String.join("; ", differences));
+            now.resumedAnyway(saved, step, differences).write(resume);
+        }
     }
 
     /** A model folder as it is (--from, --model), or a new model of --arch from the backbones. */

@@ -23,4 +23,11 @@ public interface BatchSource {
     default long tokensIn(Batch batch) {
         return batch.rows() * batch.length();
     }
+
+    /**
+     * Says that this process takes every {@code stride}-th micro-batch only (a data-parallel rank
+     * of {@code stride}), so a source that loads ahead should load that one next. Changes no batch.
+     */
+    default void takeEvery(int stride) {
+    }
 }

@@ -23,6 +23,7 @@ public final class LoaderBatches implements BatchSource, AutoCloseable {
     private long cachedEpoch = -1;
     private List<int[]> cachedPlan;
     private long pendingIndex = -1;
+    private int stride = 1;
     private CompletableFuture<DataLoader.Loaded> pending;
 
     public LoaderBatches(DataLoader loader, int accumulation) {
@@ -55,10 +56,18 @@ public final class LoaderBatches implements BatchSource, AutoCloseable {
         } else {
             loaded = load(index);
         }
-        long next = index + 1;
+        long next = index + stride;
         pendingIndex = next;
         pending = CompletableFuture.supplyAsync(() -> load(next), prefetch);
         return loaded.tensors();
+    }
+
+    @Override
+    public synchronized void takeEvery(int stride) {
+        if (stride < 1) {
+            throw new IllegalArgumentException("takeEvery: stride must be >= 1, got " + stride);
+        }
+        this.stride = stride;
     }
 
     /** The loader's batch number {@code index}, counted across epochs. */

@@ -48,12 +48,23 @@ public final class MetricsLog implements Closeable {
         return new MetricsLog(file, channel);
     }
 
+    /**
+     * A log that writes nothing: what the ranks other than 0 of a data-parallel run hold, so that
+     * the run folder has one metrics file, as a single process's has.
+     */
+    public static MetricsLog none(Path file) {
+        return new MetricsLog(file, null);
+    }
+
     public Path file() {
         return file;
     }
 
     /** Appends one record as a line; the channel is unbuffered, so the line is in the file when this returns. */
     public void append(Map<String, Object> record) throws IOException {
+        if (channel == null) {
+            return;
+        }
         ByteBuffer line = ByteBuffer.wrap((Json.write(record) + "\n").getBytes(StandardCharsets.UTF_8));
         while (line.hasRemaining()) {
             channel.write(line);
@@ -62,12 +73,14 @@ public final class MetricsLog implements Closeable {
 
     /** Bytes written so far: what a checkpoint stores. */
     public long length() throws IOException {
-        return channel.position();
+        return channel == null ? 0 : channel.position();
     }
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        if (channel != null) {
+            channel.close();
+        }
     }
 
     /** Every record of a metrics file, in order; a malformed line is an error naming the file and line. */

@@ -10,6 +10,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import nvlm.comm.Communicator;
+import nvlm.comm.Reduction;
 import nvlm.kernels.DType;
 import nvlm.model.Batch;
 import nvlm.model.Nvlm;
@@ -45,6 +47,13 @@ import nvlm.trainer.recipe.StageConfig;
  * function of the step, so a run resumed from a checkpoint computes the same bits as one that
  * never stopped.
  *
+ * <p>Data parallel ({@link TrainerOptions#communicator()} of several ranks, {@link DataParallel}):
+ * every rank holds the model and takes its share of each step's micro-batches; the label counts,
+ * losses and gradients are summed across ranks before clipping and the optimizer, so every rank
+ * makes the same update as one process taking all the micro-batches would. Only rank 0 writes
+ * the run folder (stage.json, metrics.jsonl, checkpoints, model/), which is therefore laid out as
+ * a single process's; the other ranks show no progress.
+ *
  * <p>Run folder:
  * <pre>
  * &lt;run&gt;/stage.json      the StageConfig
@@ -72,6 +81,12 @@ public final class Trainer {
     private final CosineSchedule schedule;
     private final MetricsLog metrics;
     private final Device device;
+    private final DataParallel dataParallel;
+    private final boolean writer;
+    /** ZeRO-1: the rank that updates each trainable parameter (null: every rank updates all). */
+    private final int[] owners;
+    /** The trainable parameters whose optimizer state this rank keeps, by name. */
+    private final Map<String, Parameter> optimized;
 
     private long step;
     private double lossAverage;
@@ -100,9 +115,39 @@ public final class Trainer {
         model.train(true);
         this.trainable = ParameterGroups.trainable(model);
         this.trainableList = List.copyOf(trainable.values());
-        this.optimizer = new AdamW(ParameterGroups.of(model, config));
         this.schedule = config.schedule();
         this.device = trainableList.getFirst().value().device();
+        this.dataParallel = new DataParallel(options.communicator(), DataParallel.DEFAULT_BUCKET_BYTES);
+        List<AdamW.Group> groups = ParameterGroups.of(model, config);
+        if (options.zero() && options.communicator().size() > 1) {
+            this.owners = dataParallel.owners(trainableList);
+            java.util.Set<Parameter> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (int i = 0; i < owners.length; i++) {
+                if (owners[i] == options.communicator().rank()) {
+                    mine.add(trainableList.get(i));
+                }
+            }
+            List<AdamW.Group> shard = new java.util.ArrayList<>();
+            for (AdamW.Group g : groups) {
+                shard.add(new AdamW.Group(g.params().stream().filter(mine::contains).toList(), g.lr(), g.weightDecay(), config.beta1(),
+                        config.beta2(), config.eps()));
+            }
+            groups = shard;
+            Map<String, Parameter> subset = new LinkedHashMap<>();
+            trainable.forEach((name, p) -> {
+                if (mine.contains(p)) {
+                    subset.put(name, p);
+                }
+            });
+            this.optimized = subset;
+        } else {
+            this.owners = null;
+            this.optimized = trainable;
+        }
+        this.optimizer = new AdamW(groups);
+        this.writer = options.communicator().rank() == 0;
+        dataParallel.requireEvenShare(config.gradAccumulation());
+        source.takeEvery(options.communicator().size());
     }
 
     /**
@@ -111,6 +156,12 @@ public final class Trainer {
      */
     public static Trainer start(Nvlm model, StageConfig config, BatchSource source, Path runDir, TrainerOptions options)
             throws IOException {
+        Communicator comm = options.communicator();
+        if (comm.rank() != 0) {
+            // Rank 0 alone writes the run folder; the others wait until it is ready.
+            comm.barrier();
+            return new Trainer(model, config, source, runDir, options, MetricsLog.none(runDir.resolve(MetricsLog.FILE)));
+        }
         Files.createDirectories(runDir);
         RunLock.acquire(runDir);
         TrainingCheckpoint.removeIncomplete(runDir);
@@ -121,6 +172,7 @@ public final class Trainer {
         }
         DurableFiles.writeString(runDir.resolve(STAGE_FILE), Json.writePretty(config.toJson()));
         MetricsLog metrics = MetricsLog.open(runDir.resolve(MetricsLog.FILE), 0);
+        comm.barrier();
         return new Trainer(model, config, source, runDir, options, metrics);
     }
 
@@ -131,15 +183,25 @@ public final class Trainer {
      * data seed as the original run.
      */
     public static Trainer resume(Path runDir, BatchSource source, TrainerOptions options) throws IOException {
-        RunLock.acquire(runDir);
-        TrainingCheckpoint.removeIncomplete(runDir);
-        Path checkpoint = TrainingCheckpoint.usable(runDir, System.err::println).orElseThrow(() -> new IllegalStateException(
+        Communicator comm = options.communicator();
+        boolean writer = comm.rank() == 0;
+        if (writer) {
+            RunLock.acquire(runDir);
+            TrainingCheckpoint.removeIncomplete(runDir);
+        }
+        comm.barrier();
+        // Every rank picks the same checkpoint (same files); rank 0 alone says what it skipped.
+        Path checkpoint = TrainingCheckpoint.usable(runDir, writer ? System.err::println : skipped -> { }).orElseThrow(
+                () -> new IllegalStateException(
                 "nothing to resume: " + runDir.resolve(TrainingCheckpoint.DIR) + " holds no complete checkpoint"));
         TrainingCheckpoint.State state = TrainingCheckpoint.readState(checkpoint);
         Nvlm model = TrainingCheckpoint.readModel(checkpoint, options.device());
-        MetricsLog metrics = MetricsLog.open(runDir.resolve(MetricsLog.FILE), state.metricsLength());
+        // Every rank reads the same checkpoint (the run folder must be on a file system they share).
+        MetricsLog metrics = writer ? MetricsLog.open(runDir.resolve(MetricsLog.FILE), state.metricsLength())
+                : MetricsLog.none(runDir.resolve(MetricsLog.FILE));
         Trainer trainer = new Trainer(model, state.config(), source, runDir, options, metrics);
-        TrainingCheckpoint.readOptimizer(checkpoint, trainer.optimizer, trainer.trainable);
+        // Under ZeRO-1 each rank takes its own parameters' moments from the whole state on disk.
+        TrainingCheckpoint.readOptimizer(checkpoint, trainer.optimizer, trainer.optimized);
         if (trainer.optimizer.stepCount() != state.step()) {
             throw new IllegalStateException(checkpoint + ": optimizer state has " + trainer.optimizer.stepCount()
                     + " steps but trainer.json says " + state.step());
@@ -210,7 +272,8 @@ public final class Trainer {
         finished = new CountDownLatch(1);
         Thread hook = options.handleInterrupts() ? installInterruptHook() : null;
         long linesEvery = options.linesEvery() > 0 ? options.linesEvery() : ProgressBar.defaultLinesEvery(config.totalSteps());
-        ProgressBar bar = new ProgressBar(options.progressOut(), options.progress(), "stage " + config.stage().number(),
+        ProgressBar bar = new ProgressBar(options.progressOut(), writer ? options.progress() : ProgressBar.Mode.OFF,
+                "stage " + config.stage().number(),
                 config.totalSteps(), linesEvery);
         long startStep = step;
         long startTokens = tokens;
@@ -232,7 +295,7 @@ public final class Trainer {
                         (config.totalSteps() - step) * elapsed / done);
                 boolean last = step == config.totalSteps();
                 // Evaluate before checkpointing, so the checkpoint's metrics length includes the record.
-                if (!last && options.evaluator() != null && options.evalEvery() > 0 && step % options.evalEvery() == 0) {
+                if (!last && writer && options.evaluator() != null && options.evalEvery() > 0 && step % options.evalEvery() == 0) {
                     evaluate();
                 }
                 if (!last && options.checkpointEvery() > 0 && step % options.checkpointEvery() == 0) {
@@ -240,7 +303,7 @@ public final class Trainer {
                 }
             }
             if (step >= config.totalSteps()) {
-                if (options.evaluator() != null) {
+                if (writer && options.evaluator() != null) {
                     bar.finish(); // the final evaluation may show its own progress on the next line
                     evaluate();
                 }
@@ -288,14 +351,18 @@ public final class Trainer {
             if (acc == null) {
                 return null;
             }
+            dataParallel.allReduceGradients(trainableList);
             gradNorm = GradClip.clipGlobalNorm(trainableList, config.clipNorm() > 0 ? config.clipNorm() : Double.POSITIVE_INFINITY);
             if (!Double.isFinite(gradNorm)) {
-                optimizer.zeroGrad();
+                zeroGrad();
                 throw new TrainingDivergedException(next, "gradient norm", gradNorm, "loss " + acc.loss(), lastCheckpoint);
             }
             optimizer.setLearningRate(lr);
             optimizer.step();
-            optimizer.zeroGrad();
+            if (owners != null) {
+                dataParallel.broadcastFromOwners(trainableList, owners);
+            }
+            zeroGrad();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         step = next;
@@ -304,6 +371,13 @@ public final class Trainer {
         samples += acc.samples();
         trainSeconds += seconds;
         return new StepRecord(next, acc.loss(), lr, gradNorm, acc.tokens(), acc.labelledTokens(), acc.samples(), seconds);
+    }
+
+    /** Clears every trainable parameter's gradient (under ZeRO-1 the optimizer holds only this rank's share). */
+    private void zeroGrad() {
+        for (Parameter p : trainableList) {
+            p.zeroGrad();
+        }
     }
 
     /** The forward/backward half of a step: the step's mean loss and what it was taken over. */
@@ -317,46 +391,75 @@ public final class Trainer {
      */
     Accumulated accumulateGradients(long batchStep) {
         int k = config.gradAccumulation();
+        Communicator comm = dataParallel.communicator();
         Batch[] batches = new Batch[k];
-        long[] counts = new long[k];
+        // Per micro-batch: labelled tokens, then tokens and rows; each rank fills in its own
+        // micro-batches and the sum over ranks gives every rank the whole step's counts.
+        double[] counts = new double[3 * k];
+        for (int i = 0; i < k; i++) {
+            if (dataParallel.owns(i)) {
+                batches[i] = source.batch(batchStep, i);
+                counts[i] = labelledTokens(batches[i]);
+                counts[k + i] = source.tokensIn(batches[i]);
+                counts[2 * k + i] = batches[i].rows();
+            }
+        }
+        comm.allReduce(counts, Reduction.SUM);
         long labelled = 0;
         long stepTokens = 0;
         long stepSamples = 0;
         for (int i = 0; i < k; i++) {
-            batches[i] = source.batch(batchStep, i);
-            counts[i] = labelledTokens(batches[i]);
-            labelled += counts[i];
-            stepTokens += source.tokensIn(batches[i]);
-            stepSamples += batches[i].rows();
+            labelled += (long) counts[i];
+            stepTokens += (long) counts[k + i];
+            stepSamples += (long) counts[2 * k + i];
         }
         if (labelled == 0) {
             throw new IllegalStateException("step " + batchStep + ": none of its " + k + " micro-batches has a labelled token"
                     + " (every label after the first position is -100); the data source must give each step some labels");
         }
-        double loss = 0;
+        // The loss of this rank's share, and the first non-finite micro-batch loss (NaN: none);
+        // summed across ranks, so that every rank stops at the same step.
+        double[] lossAndBad = {0, Double.NaN, -1};
         for (int i = 0; i < k; i++) {
             if (stopRequested) {
-                optimizer.zeroGrad();
+                zeroGrad();
                 return null;
             }
-            if (counts[i] == 0) {
-                continue; // a micro-batch without labels adds nothing to the step's mean loss
+            if (batches[i] == null || counts[i] == 0) {
+                continue; // another rank's, or without labels: adds nothing to this rank's share
             }
             try (var _ = MemoryScope.open()) {
                 Tensor microLoss = model.forward(batches[i].to(device)).loss();
                 double value = microLoss.item();
                 if (!Double.isFinite(value)) {
-                    optimizer.zeroGrad();
-                    throw new TrainingDivergedException(batchStep, "loss", value, "micro-batch " + i + " of " + k, lastCheckpoint);
+                    zeroGrad();
+                    if (comm.size() == 1) {
+                        throw new TrainingDivergedException(batchStep, "loss", value, "micro-batch " + i + " of " + k, lastCheckpoint);
+                    }
+                    lossAndBad[1] = value;
+                    lossAndBad[2] = i;
+                    break;
                 }
                 // d(step mean)/d(micro mean) = labelled(micro) / labelled(step): seeding backward with
                 // it makes the accumulated gradient that of one batch holding every row (docs/model.md §8).
-                double weight = (double) counts[i] / labelled;
+                double weight = counts[i] / labelled;
                 microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
-                loss += weight * value;
+                lossAndBad[0] += weight * value;
             }
         }
-        return new Accumulated(loss, labelled, stepTokens, stepSamples);
+        if (comm.size() > 1) {
+            double[] bad = {Double.isNaN(lossAndBad[1]) ? -1 : lossAndBad[2]};
+            double[] loss = {lossAndBad[0]};
+            comm.allReduce(loss, Reduction.SUM);
+            comm.allReduce(bad, Reduction.MAX);
+            if (bad[0] >= 0) {
+                zeroGrad();
+                throw new TrainingDivergedException(batchStep, "loss", Double.NaN, "micro-batch " + (int) bad[0] + " of " + k
+                        + " (on rank " + ((int) bad[0] % comm.size()) + ")", lastCheckpoint);
+            }
+            lossAndBad[0] = loss[0];
+        }
+        return new Accumulated(lossAndBad[0], labelled, stepTokens, stepSamples);
     }
 
     /**
@@ -377,9 +480,20 @@ public final class Trainer {
 
     /** Writes a checkpoint of the current step now (also what the Ctrl-C path calls). */
     public Path saveCheckpoint() throws IOException {
-        TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
-                samples, trainSeconds);
-        lastCheckpoint = TrainingCheckpoint.write(runDir, model, optimizer, trainable, state, options.keepCheckpoints());
+        Communicator comm = dataParallel.communicator();
+        Map<String, Tensor> optimizerState = owners == null ? optimizer.stateDict(trainable)
+                : dataParallel.gatherOptimizerState(optimizer.stateDict(optimized), trainable, owners);
+        if (writer) {
+            TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
+                    samples, trainSeconds);
+            // The replicas are identical: rank 0's model and optimizer are the whole state.
+            lastCheckpoint = TrainingCheckpoint.write(runDir, model, optimizerState, state, options.keepCheckpoints(),
+                    new TrainingCheckpoint.Parallelism(comm.size(), 1, owners != null));
+        } else {
+            lastCheckpoint = TrainingCheckpoint.folder(runDir, step);
+        }
+        // No rank runs ahead of a checkpoint: when one fails later, the newest checkpoint is complete.
+        comm.barrier();
         return lastCheckpoint;
     }
 
@@ -413,6 +527,10 @@ public final class Trainer {
 
     private Path writeFinalModel() throws IOException {
         Path target = runDir.resolve(MODEL_DIR);
+        if (!writer) {
+            dataParallel.communicator().barrier();
+            return target;
+        }
         Path tmp = runDir.resolve("." + MODEL_DIR + ".tmp");
         Path old = runDir.resolve("." + MODEL_DIR + ".old");
         TrainingCheckpoint.deleteRecursively(tmp);
@@ -425,6 +543,7 @@ public final class Trainer {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         DurableFiles.force(runDir);
         TrainingCheckpoint.deleteRecursively(old);
+        dataParallel.communicator().barrier();
         return target;
     }
 

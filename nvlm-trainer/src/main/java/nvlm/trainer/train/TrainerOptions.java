@@ -1,6 +1,8 @@
 package nvlm.trainer.train;
 
 import java.io.PrintStream;
+import nvlm.comm.Communicator;
+import nvlm.comm.SingleProcess;
 import nvlm.tensor.Device;
 
 /**
@@ -16,9 +18,15 @@ import nvlm.tensor.Device;
  * @param evaluator        evaluation hook, or null
  * @param handleInterrupts install a shutdown hook so Ctrl-C / SIGTERM saves a checkpoint before exit
  * @param device           where a resumed model is loaded
+ * @param communicator     the data-parallel group ({@link SingleProcess} for one process): its ranks
+ *                         share each step's micro-batches and sum their gradients, which changes the
+ *                         trained values only by the order of floating-point sums
+ * @param zero             ZeRO stage 1 over the data-parallel ranks: each keeps the AdamW moments of
+ *                         its share of the parameters only (same updates, same bits)
  */
 public record TrainerOptions(int checkpointEvery, int keepCheckpoints, ProgressBar.Mode progress, PrintStream progressOut,
-                             long linesEvery, int evalEvery, Evaluator evaluator, boolean handleInterrupts, Device device) {
+                             long linesEvery, int evalEvery, Evaluator evaluator, boolean handleInterrupts, Device device,
+                             Communicator communicator, boolean zero) {
 
     public TrainerOptions {
         if (checkpointEvery < 0 || keepCheckpoints < 1 || linesEvery < 0 || evalEvery < 0) {
@@ -29,35 +37,43 @@ public record TrainerOptions(int checkpointEvery, int keepCheckpoints, ProgressB
 
     /** Checkpoint every 50 steps, keep 2, automatic progress on stderr, Ctrl-C handled, CPU. */
     public static TrainerOptions defaults() {
-        return new TrainerOptions(50, 2, ProgressBar.Mode.auto(), System.err, 0, 0, null, true, Device.CPU);
+        return new TrainerOptions(50, 2, ProgressBar.Mode.auto(), System.err, 0, 0, null, true, Device.CPU, SingleProcess.INSTANCE, false);
     }
 
     /** For tests and library use: no progress output, no signal handling. */
     public static TrainerOptions quiet(int checkpointEvery) {
-        return new TrainerOptions(checkpointEvery, 2, ProgressBar.Mode.OFF, System.err, 0, 0, null, false, Device.CPU);
+        return new TrainerOptions(checkpointEvery, 2, ProgressBar.Mode.OFF, System.err, 0, 0, null, false, Device.CPU, SingleProcess.INSTANCE, false);
     }
 
     public TrainerOptions withCheckpointEvery(int every) {
-        return new TrainerOptions(every, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device);
+        return new TrainerOptions(every, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, zero);
     }
 
     public TrainerOptions withKeepCheckpoints(int keep) {
-        return new TrainerOptions(checkpointEvery, keep, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device);
+        return new TrainerOptions(checkpointEvery, keep, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, zero);
     }
 
     public TrainerOptions withProgress(ProgressBar.Mode mode, PrintStream out, long every) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, mode, out, every, evalEvery, evaluator, handleInterrupts, device);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, mode, out, every, evalEvery, evaluator, handleInterrupts, device, communicator, zero);
     }
 
     public TrainerOptions withEvaluator(Evaluator e, int every) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, every, e, handleInterrupts, device);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, every, e, handleInterrupts, device, communicator, zero);
     }
 
     public TrainerOptions withInterruptHandling(boolean handle) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handle, device);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handle, device, communicator, zero);
     }
 
     public TrainerOptions withDevice(Device d) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, d);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, d, communicator, zero);
+    }
+
+    public TrainerOptions withCommunicator(Communicator c) {
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, c, zero);
+    }
+
+    public TrainerOptions withZero(boolean z) {
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, z);
     }
 }

@@ -35,8 +35,14 @@ import nvlm.trainer.recipe.StageConfig;
  *   model/config.json, model/model.safetensors   the model folder (Checkpoint.save, F32: exact bits)
  *   optimizer.safetensors                        AdamW state: &lt;param&gt;.exp_avg, &lt;param&gt;.exp_avg_sq, step
  *   trainer.json                                 {@link State}: step, stage config, metrics length, counters
+ *   parallel.json                                the manifest: how many ranks wrote it and how ({@link Parallelism})
  *   COMMIT                                       written last: every file's size and CRC-32C
  * </pre>
+ *
+ * A data-parallel run's replicas are identical, so rank 0 writes the whole model and optimizer
+ * state as one process would: the checkpoint is read the same way by any number of ranks and by
+ * the single-process loader, and resuming with another {@code --nproc} continues the same run (up
+ * to the order of the gradient sums). {@code parallel.json} records the grid that wrote it.
  *
  * A checkpoint is written into {@code .tmp-step-N}, every file and folder forced to disk, then
  * {@code COMMIT}, then one rename into place and the parent folder forced: a kill or a power cut
@@ -56,6 +62,8 @@ public final class TrainingCheckpoint {
     public static final String COMMIT = "COMMIT";
     public static final String FORMAT = "nvlm-trainer-checkpoint/1";
     private static final String COMMIT_FORMAT = "nvlm-checkpoint-commit/1";
+    public static final String MANIFEST = "parallel.json";
+    public static final String MANIFEST_FORMAT = "nvlm-parallel-manifest/1";
 
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d+)(?:\\.r(\\d+))?");
 
@@ -114,6 +122,54 @@ public final class TrainingCheckpoint {
         }
     }
 
+    /**
+     * The parallel grid a checkpoint was written by.
+     *
+     * @param dataParallel   data-parallel ranks
+     * @param tensorParallel tensor-parallel ranks (1: every rank holds whole tensors)
+     */
+    public record Parallelism(int dataParallel, int tensorParallel, boolean zero) {
+        public Parallelism(int dataParallel, int tensorParallel) {
+            this(dataParallel, tensorParallel, false);
+        }
+
+        public Parallelism {
+            if (dataParallel < 1 || tensorParallel < 1) {
+                throw new IllegalArgumentException("parallelism: data_parallel and tensor_parallel must be >= 1, got "
+                        + dataParallel + ", " + tensorParallel);
+            }
+        }
+
+        public Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("format", MANIFEST_FORMAT);
+            m.put("data_parallel", (long) dataParallel);
+            m.put("tensor_parallel", (long) tensorParallel);
+            m.put("ranks", (long) dataParallel * tensorParallel);
+            m.put("zero", zero ? 1L : 0L);
+            // Written by rank 0 alone: the replicas are identical (under ZeRO-1 the optimizer state is
+            // gathered first), nothing is sharded on disk.
+            m.put("layout", "whole");
+            m.put("files", List.of(MODEL + "/" + Checkpoint.CONFIG, MODEL + "/model.safetensors", OPTIMIZER, STATE));
+            return m;
+        }
+
+        public static Parallelism read(Path folder) throws IOException {
+            Path file = folder.resolve(MANIFEST);
+            if (!Files.exists(file)) {
+                return new Parallelism(1, 1); // written before manifests: one process
+            }
+            Map<String, Object> m = Json.parseObject(Files.readString(file));
+            if (!MANIFEST_FORMAT.equals(m.get("format"))) {
+                throw new IllegalArgumentException(file + ": format is " + m.get("format") + ", expected " + MANIFEST_FORMAT);
+            }
+            if (!(m.get("data_parallel") instanceof Long dp) || !(m.get("tensor_parallel") instanceof Long tp)) {
+                throw new IllegalArgumentException(file + ": data_parallel and tensor_parallel must be integers");
+            }
+            return new Parallelism(Math.toIntExact(dp), Math.toIntExact(tp), Long.valueOf(1L).equals(m.get("zero")));
+        }
+    }
+
     /** {@code <run>/checkpoints/step-0000000N}. */
     public static Path folder(Path runDir, long step) {
         return runDir.resolve(DIR).resolve(String.format("step-%08d", step));
@@ -126,6 +182,18 @@ public final class TrainingCheckpoint {
      */
     public static Path write(Path runDir, Nvlm model, AdamW optimizer, Map<String, Parameter> names, State state, int keep)
             throws IOException {
+        return write(runDir, model, optimizer, names, state, keep, new Parallelism(1, 1));
+    }
+
+    /** {@link #write(Path, Nvlm, AdamW, Map, State, int)} by the rank 0 of a {@code grid}, recorded in its manifest. */
+    public static Path write(Path runDir, Nvlm model, AdamW optimizer, Map<String, Parameter> names, State state, int keep,
+                             Parallelism grid) throws IOException {
+        return write(runDir, model, optimizer.stateDict(names), state, keep, grid);
+    }
+
+    /** A checkpoint with the optimizer state given as {@code AdamW.stateDict} makes it (whole). */
+    public static Path write(Path runDir, Nvlm model, Map<String, Tensor> optimizerState, State state, int keep,
+                             Parallelism grid) throws IOException {
         Path checkpoints = Files.createDirectories(runDir.resolve(DIR));
         Path target = folder(runDir, state.step());
         long revision = -1;
@@ -141,7 +209,8 @@ public final class TrainingCheckpoint {
         deleteRecursively(tmp);
         Files.createDirectories(tmp);
         Checkpoint.save(model, tmp.resolve(MODEL));
-        Safetensors.save(tmp.resolve(OPTIMIZER), optimizer.stateDict(names));
+        Safetensors.save(tmp.resolve(OPTIMIZER), optimizerState);
+        Files.writeString(tmp.resolve(MANIFEST), Json.writePretty(grid.toJson()));
         Files.writeString(tmp.resolve(STATE), Json.writePretty(state.toJson()));
         DurableFiles.forceTree(tmp);
         // The marker goes last: a folder without it (or whose files do not match it) is not a checkpoint.

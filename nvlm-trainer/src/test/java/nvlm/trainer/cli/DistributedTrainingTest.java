@@ -1,0 +1,197 @@
+package nvlm.trainer.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import nvlm.comm.MpiRanks;
+import nvlm.tensor.Tensor;
+import nvlm.tensor.io.Safetensors;
+import nvlm.trainer.train.MetricsLog;
+import nvlm.trainer.train.TrainingCheckpoint;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Data-parallel training on two ranks under mpirun against one process (in this JVM) on the same
+ * global batch: the tiny NVLM-D, stage 1, one row per micro-batch, two micro-batches per step
+ * (one per rank). Skips without mpirun. Kept small: the machine has two cores.
+ */
+class DistributedTrainingTest {
+    private static final double TOLERANCE = 1e-5;
+
+    @TempDir
+    Path dir;
+
+    private static List<String> train(Path out, int steps, int checkpointEvery, String... more) {
+        List<String> args = new ArrayList<>(List.of("train", "--arch", "d", "--stage", "1", "--steps", Integer.toString(steps),
+                "--batch", "1", "--accumulation", "2", "--checkpoint-every", Integer.toString(checkpointEvery), "--keep", "5",
+                "--progress", "off", "--out", out.toString()));
+        args.addAll(List.of(more));
+        return args;
+    }
+
+    private static MpiRanks.Result twoRanks(List<String> args) throws Exception {
+        List<String> withNproc = new ArrayList<>(args);
+        withNproc.addAll(List.of("--nproc", "2"));
+        return MpiRanks.run(2, Main.class.getName(), withNproc, 600);
+    }
+
+    @Test
+    void twoRanksTrainTheSameLossesAndWeightsAsOneProcess() throws Exception {
+        MpiRanks.requireMpi();
+        Path one = dir.resolve("one");
+        Path two = dir.resolve("two");
+        CommandLineRun.of(train(one, 20, 10).toArray(String[]::new)).expect(0);
+        MpiRanks.Result r = twoRanks(train(two, 20, 10));
+        assertEquals(0, r.exitCode(), r.output());
+        // Rank 0 alone reports.
+        assertEquals(1, r.output().lines().filter(l -> l.startsWith("model: ")).count(), r.output());
+
+        List<Double> lossOne = losses(one);
+        List<Double> lossTwo = losses(two);
+        assertEquals(20, lossOne.size());
+        assertEquals(lossOne.size(), lossTwo.size());
+        for (int i = 0; i < lossOne.size(); i++) {
+            assertClose(lossOne.get(i), lossTwo.get(i), "loss of step " + (i + 1));
+        }
+        assertWeightsClose(one.resolve("model/model.safetensors"), two.resolve("model/model.safetensors"));
+        assertEquals(files(one), files(two), "the run folders have the same layout");
+        assertEquals(new TrainingCheckpoint.Parallelism(2, 1),
+                TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(two, 20)));
+    }
+
+    @Test
+    void killingOneRankEndsBothAndTheRunResumesWithEitherRankCount() throws Exception {
+        MpiRanks.requireMpi();
+        Path reference = dir.resolve("reference");
+        CommandLineRun.of(train(reference, 8, 4).toArray(String[]::new)).expect(0);
+
+        // Two ranks, rank 1 killed once the step-4 checkpoint is complete.
+        Path killed = dir.resolve("killed");
+        Path log = dir.resolve("killed.log");
+        List<String> args = new ArrayList<>(train(killed, 8, 4));
+        args.addAll(List.of("--nproc", "2"));
+        long start = System.nanoTime();
+        Process mpirun = MpiRanks.start(2, Main.class.getName(), args, log);
+        Path step4 = TrainingCheckpoint.folder(killed, 4).resolve(TrainingCheckpoint.STATE);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+        while (!Files.exists(step4) && mpirun.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertTrue(Files.exists(step4), "no step-4 checkpoint:\n" + Files.readString(log));
+        ProcessHandle rank1 = MpiRanks.ranks(mpirun).get(1);
+        assertTrue(rank1 != null, "rank 1 not found among mpirun's children");
+        rank1.destroyForcibly();
+        long killedAt = System.nanoTime();
+        MpiRanks.Result r = MpiRanks.await(mpirun, log, 60, start);
+        double exitSeconds = (System.nanoTime() - killedAt) / 1e9;
+        assertNotEquals(0, r.exitCode(), r.output());
+        assertTrue(exitSeconds < 60, "took " + exitSeconds + " s to exit");
+        assertTrue(r.output().contains("rank 1"), "the message names the rank:\n" + r.output());
+        assertTrue(MpiRanks.ranks(mpirun).isEmpty());
+
+        // 2 -> 1: one process resumes the killed run from its newest complete checkpoint.
+        CommandLineRun.of("train", "--resume", killed.toString(), "--progress", "off").expect(0);
+        assertWeightsClose(reference.resolve("model/model.safetensors"), killed.resolve("model/model.safetensors"));
+        assertLossesClose(reference, killed);
+
+        // 1 -> 2: the reference run as it was at step 4, resumed by two ranks.
+        Path copy = dir.resolve("copy");
+        copyTree(reference, copy);
+        TrainingCheckpoint.deleteRecursively(copy.resolve("model"));
+        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(copy, 8));
+        MpiRanks.Result resumed = MpiRanks.run(2, Main.class.getName(),
+                List.of("train", "--resume", copy.toString(), "--progress", "off", "--nproc", "2"), 600);
+        assertEquals(0, resumed.exitCode(), resumed.output());
+        assertWeightsClose(reference.resolve("model/model.safetensors"), copy.resolve("model/model.safetensors"));
+        assertLossesClose(reference, copy);
+    }
+
+    @Test
+    void zeroStageOneGivesTheSameRunAndAWholeCheckpointThatOneProcessResumes() throws Exception {
+        MpiRanks.requireMpi();
+        Path reference = dir.resolve("reference");
+        CommandLineRun.of(train(reference, 6, 3).toArray(String[]::new)).expect(0);
+        Path zero = dir.resolve("zero");
+        MpiRanks.Result r = twoRanks(train(zero, 6, 3, "--zero"));
+        assertEquals(0, r.exitCode(), r.output());
+        assertWeightsClose(reference.resolve("model/model.safetensors"), zero.resolve("model/model.safetensors"));
+        assertLossesClose(reference, zero);
+        // The optimizer state on disk is whole, as one process writes it.
+        assertWeightsClose(TrainingCheckpoint.folder(reference, 6).resolve(TrainingCheckpoint.OPTIMIZER),
+                TrainingCheckpoint.folder(zero, 6).resolve(TrainingCheckpoint.OPTIMIZER));
+        assertEquals(new TrainingCheckpoint.Parallelism(2, 1, true),
+                TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(zero, 6)));
+
+        // Stopped at step 3, resumed by one process.
+        TrainingCheckpoint.deleteRecursively(zero.resolve("model"));
+        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(zero, 6));
+        CommandLineRun.of("train", "--resume", zero.toString(), "--progress", "off").expect(0);
+        assertWeightsClose(reference.resolve("model/model.safetensors"), zero.resolve("model/model.safetensors"));
+        assertLossesClose(reference, zero);
+    }
+
+    private static List<Double> losses(Path run) throws IOException {
+        return MetricsLog.read(run.resolve(MetricsLog.FILE)).stream().filter(m -> "train".equals(m.get("type")))
+                .map(m -> ((Number) m.get("loss")).doubleValue()).toList();
+    }
+
+    private static void assertLossesClose(Path a, Path b) throws IOException {
+        List<Double> la = losses(a);
+        List<Double> lb = losses(b);
+        assertEquals(la.size(), lb.size(), "steps logged");
+        for (int i = 0; i < la.size(); i++) {
+            assertClose(la.get(i), lb.get(i), "loss of step " + (i + 1));
+        }
+    }
+
+    private static void assertClose(double a, double b, String what) {
+        assertTrue(Math.abs(a - b) <= TOLERANCE * Math.max(1, Math.abs(a)), what + ": " + a + " vs " + b);
+    }
+
+    /** Every tensor equal within {@link #TOLERANCE} relative to the tensor's largest magnitude. */
+    private static void assertWeightsClose(Path a, Path b) throws IOException {
+        Map<String, Tensor> ta = Safetensors.load(a);
+        Map<String, Tensor> tb = Safetensors.load(b);
+        assertEquals(ta.keySet(), tb.keySet());
+        for (String name : ta.keySet()) {
+            float[] x = ta.get(name).toFloatArray();
+            float[] y = tb.get(name).toFloatArray();
+            double scale = 0;
+            double diff = 0;
+            for (int i = 0; i < x.length; i++) {
+                scale = Math.max(scale, Math.abs(x[i]));
+                diff = Math.max(diff, Math.abs(x[i] - y[i]));
+            }
+            assertTrue(diff <= TOLERANCE * Math.max(scale, 1e-30), name + ": max difference " + diff + " at scale " + scale);
+        }
+    }
+
+    private static List<String> files(Path run) throws IOException {
+        try (Stream<Path> walk = Files.walk(run)) {
+            return walk.map(p -> run.relativize(p).toString()).sorted().toList();
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}
