@@ -16,6 +16,7 @@ import nvlm.tensor.F;
 import nvlm.tensor.GradMode;
 import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
+import nvlm.tensor.nn.Init;
 import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.Parameter;
 
@@ -42,7 +43,10 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
 
     /** The model of {@code config.architecture()}, initialised from {@code rng}. */
     public static Nvlm create(NvlmConfig config, RandomGenerator rng) {
-        ModelSize.requireFits(config);
+        if (!Init.isShapesOnly()) {
+            // A skeleton allocates nothing (its weights are mapped or inspected later): only a real model must fit.
+            ModelSize.requireFits(config);
+        }
         return switch (config.architecture()) {
             case D -> new NvlmD(config, rng);
             case X -> new NvlmX(config, rng);

@@ -34,8 +34,11 @@ final class PublishedFolders {
         l.put("num_key_value_heads", 2L);
         l.put("num_hidden_layers", 2L);
         l.put("intermediate_size", nvlm ? 160L : 128L);
-        // Prompts of a few hundred tokens then pass the trained length: dynamic NTK is exercised.
-        l.put("max_position_embeddings", 64L);
+        if (nvlm) {
+            // NVLM-D's dynamic NTK RoPE (factor 3): prompts of a few hundred tokens pass the trained
+            // length of 128 and stay within the context length of 3 x 128, so the scaling is exercised.
+            l.put("max_position_embeddings", 128L);
+        }
         root.put("max_dynamic_patch", 2L);
     }
 

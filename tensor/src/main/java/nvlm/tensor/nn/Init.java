@@ -33,6 +33,11 @@ public final class Init {
         }
     }
 
+    /** Whether this thread is inside {@link #shapesOnly}: what is built allocates no memory. */
+    public static boolean isShapesOnly() {
+        return SHAPES_ONLY.get();
+    }
+
     /** Runs {@code build} with random initialisation skipped on this thread: parameters start at zero. */
     public static <T> T skipped(java.util.function.Supplier<T> build) {
         boolean outer = SKIP.get();
