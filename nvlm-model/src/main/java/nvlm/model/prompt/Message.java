@@ -9,11 +9,20 @@ public record Message(Role role, List<Content> content) {
     public sealed interface Content permits Text, Image {
     }
 
-    public record Text(String text) implements Content {
+    /**
+     * Text of a message. Plain by default: special-token text in it ({@code <|im_end|>}) is
+     * encoded as characters. {@code specialTokens} is for text the program itself made with
+     * tokens in it (the synthetic world's cells view with its tile tags).
+     */
+    public record Text(String text, boolean specialTokens) implements Content {
         public Text {
             if (text == null) {
                 throw new IllegalArgumentException("message text is null");
             }
+        }
+
+        public Text(String text) {
+            this(text, false);
         }
     }
 

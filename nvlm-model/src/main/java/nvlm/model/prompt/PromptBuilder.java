@@ -175,7 +175,7 @@ public final class PromptBuilder {
                 case Message.Text t -> {
                     int start = out.text.length();
                     out.text.append(t.text());
-                    if (!specialTokensInText) {
+                    if (!specialTokensInText && !t.specialTokens()) {
                         out.literal.set(start, out.text.length());
                     }
                 }

@@ -272,7 +272,7 @@ public final class LlavaDataset implements ExampleSource {
                             + " turn (turns alternate human, gpt, ...), got \"" + from + "\"");
                 }
             }
-            Turn t = new Turn(role, text);
+            Turn t = new Turn(role, text, true);
             if (role != Role.USER && t.placeholders() > 0) {
                 throw new DataFormatException(at + ": a " + from + " turn holds an " + Turn.IMAGE_PLACEHOLDER
                         + " placeholder; only human turns hold images");

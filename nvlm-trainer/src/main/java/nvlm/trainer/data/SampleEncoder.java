@@ -143,7 +143,7 @@ public final class SampleEncoder {
         int next = 0;
         for (Turn turn : turns) {
             if (turn.role() != Role.USER) {
-                messages.add(new Message(turn.role(), List.of(new Message.Text(turn.text()))));
+                messages.add(new Message(turn.role(), List.of(new Message.Text(turn.text(), !turn.typed()))));
                 continue;
             }
             List<Message.Content> parts = new ArrayList<>();
@@ -151,7 +151,7 @@ public final class SampleEncoder {
             int from = 0;
             for (int at = text.indexOf(Turn.IMAGE_PLACEHOLDER); at >= 0; at = text.indexOf(Turn.IMAGE_PLACEHOLDER, from)) {
                 if (at > from) {
-                    parts.add(new Message.Text(text.substring(from, at)));
+                    parts.add(new Message.Text(text.substring(from, at), !turn.typed()));
                 }
                 if (next >= images.size()) {
                     throw new IllegalArgumentException("example " + id + ": more " + Turn.IMAGE_PLACEHOLDER + " placeholders than its "
@@ -161,7 +161,7 @@ public final class SampleEncoder {
                 from = at + Turn.IMAGE_PLACEHOLDER.length();
             }
             if (from < text.length() || parts.isEmpty()) {
-                parts.add(new Message.Text(text.substring(from)));
+                parts.add(new Message.Text(text.substring(from), !turn.typed()));
             }
             messages.add(new Message(Role.USER, parts));
         }

@@ -55,4 +55,40 @@ class TopLevelFailureTest {
         assertEquals(Main.USAGE_ERROR, Main.status(new ExceptionInInitializerError(new UsageException("bad"))));
         assertEquals("bad value", Main.describe(new ExceptionInInitializerError(new IllegalArgumentException("bad value"))));
     }
+
+    /** Maps a weight file, truncates it underneath, reads it: what a user sees is Main's one line. */
+    public static final class TruncatedWhileMapped {
+        public static void main(String[] args) throws Exception {
+            java.nio.file.Path file = java.nio.file.Path.of(args[0]);
+            nvlm.tensor.io.Safetensors.save(file, java.util.Map.of("w", nvlm.tensor.Tensor.zeros(1 << 20)));
+            try (var mapped = nvlm.tensor.io.SafetensorsFile.open(file)) {
+                try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+                    channel.truncate(64);
+                }
+                var data = mapped.data("w");
+                long sum = 0;
+                for (long i = 0; i < data.byteSize(); i += 4096) {
+                    sum += data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i);
+                }
+                System.out.println("read " + sum);
+            } catch (Throwable e) {
+                System.out.println("nvlm forward: " + Main.describe(e));
+                System.exit(Main.status(e));
+            }
+        }
+    }
+
+    @Test
+    void aWeightFileTruncatedWhileMappedIsOneLineNotACrash(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"),
+                TruncatedWhileMapped.class.getName(), dir.resolve("w.safetensors").toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(Main.FAILURE, p.exitValue(), out);
+        assertTrue(out.contains("nvlm forward: a memory-mapped file was truncated or changed while it was read"), out);
+        assertFalse(out.contains("\tat "), out);
+    }
 }

@@ -164,18 +164,26 @@ class CrashSafeCheckpointTest {
         for (int round = 0; kills < 20; round++) {
             Path run = dir.resolve("killed-" + round);
             boolean done = false;
+            // On a loaded machine a JVM may need seconds to start: each kill that left no newer
+            // checkpoint doubles the window, so the run always gets through.
+            long stretch = 1;
+            long newest = -1;
             while (!done) {
                 launches++;
-                assertTrue(launches < 150, "no progress after " + launches + " launches");
+                assertTrue(launches < 300, "no progress after " + launches + " launches");
                 Path log = dir.resolve("child-" + launches + ".log");
                 Process child = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                         "-Xmx512m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
                         KillChild.class.getName(), run.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
                 // Anywhere from JVM start-up to several steps and saves in (each step saves).
-                if (!child.waitFor(300 + random.nextLong(2500), TimeUnit.MILLISECONDS)) {
+                if (!child.waitFor(stretch * (300 + random.nextLong(2500)), TimeUnit.MILLISECONDS)) {
                     child.destroyForcibly(); // SIGKILL
                     assertTrue(child.waitFor(30, TimeUnit.SECONDS));
                     kills++;
+                    List<Path> saved = TrainingCheckpoint.list(run);
+                    long step = saved.isEmpty() ? -1 : TrainingCheckpoint.stepOf(saved.getLast());
+                    stretch = step > newest ? 1 : Math.min(stretch * 2, 64);
+                    newest = Math.max(newest, step);
                     continue;
                 }
                 assertEquals(0, child.exitValue(), Files.readString(log));

@@ -1,0 +1,72 @@
+package nvlm.trainer.data;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import nvlm.model.config.Architecture;
+import nvlm.model.config.Presets;
+import nvlm.model.tokenizer.ProjectTokenizer;
+
+/**
+ * Jazzer fuzz test of the LLaVA reader: any bytes as the data file (beside an image folder with
+ * one picture and a link out of it) are refused with a {@link java.io.IOException} naming the
+ * file, or open into records that all read and encode; no path outside the folder is accepted.
+ * Plain {@code mvn test} replays {@code LlavaFuzzTestInputs/}; {@code JAZZER_FUZZ=1} fuzzes.
+ */
+class LlavaFuzzTest {
+    private static final SampleEncoder ENCODER = SampleEncoder.forConfig(Presets.get("tiny", Architecture.D),
+            ProjectTokenizer.instance(), SampleEncoder.Options.defaults());
+    private static final byte[] PICTURE = picture();
+
+    private static byte[] picture() {
+        try {
+            Path file = Files.createTempFile("fuzz-llava-picture", ".png");
+            WorldPreview.write(new SyntheticWorld(WorldConfig.defaults(112)).example(Split.TRAIN, Family.SPATIAL, 0).images().getFirst(),
+                    file);
+            byte[] bytes = Files.readAllBytes(file);
+            Files.delete(file);
+            return bytes;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @FuzzTest
+    void llavaFilesOpenAndEncodeOrAreRefusedNamingTheFile(FuzzedDataProvider data) throws IOException {
+        Path dir = Files.createTempDirectory("fuzz-llava");
+        try {
+            Path images = Files.createDirectory(dir.resolve("images"));
+            Path outside = Files.createDirectory(dir.resolve("outside"));
+            Files.write(images.resolve("a.png"), PICTURE);
+            Files.write(outside.resolve("b.png"), PICTURE);
+            Files.createSymbolicLink(images.resolve("link.png"), outside.resolve("b.png"));
+            Path file = dir.resolve(data.consumeBoolean() ? "data.jsonl" : "data.json");
+            Files.write(file, data.consumeRemainingAsBytes());
+            LlavaDataset dataset;
+            try {
+                dataset = LlavaDataset.open(file, images);
+            } catch (IOException refused) {
+                assertTrue(String.valueOf(refused.getMessage()).startsWith(file.toString()), refused.getMessage());
+                return;
+            }
+            for (int i = 0; i < dataset.size(); i++) {
+                for (Path image : dataset.record(i).images()) {
+                    assertTrue(image.toRealPath().startsWith(images.toRealPath()), image + " is outside the image folder");
+                }
+                ENCODER.encode(dataset.get(i));
+            }
+        } finally {
+            try (Stream<Path> walk = Files.walk(dir)) {
+                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+}
