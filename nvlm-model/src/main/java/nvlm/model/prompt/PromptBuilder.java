@@ -126,7 +126,7 @@ public final class PromptBuilder {
                 case Message.Text t -> {
                     int start = layout.text.length();
                     layout.text.append(t.text());
-                    if (!specialTokensInText) {
+                    if (!specialTokensInText && !t.specialTokens()) {
                         layout.literal.set(start, layout.text.length());
                     }
                 }
