@@ -171,6 +171,7 @@ public final class VisionLanguageModel implements AutoCloseable {
             StreamingDecoder decoder = tokenizer.streamingDecoder();
             int imEnd = folder.config().tokens().imEnd();
             int endOfText = folder.config().tokens().pad();
+            int turnStart = turnStartId();
             StringBuilder text = new StringBuilder();
             List<Integer> ids = new ArrayList<>();
             long[] firstAt = {0};
@@ -184,7 +185,8 @@ public final class VisionLanguageModel implements AutoCloseable {
                         firstAt[0] = System.nanoTime();
                     }
                     ids.add(token);
-                    if (token == imEnd || token == endOfText) {
+                    // InternVL2's generation_config stops at <|im_start|> too (a model that starts the next turn).
+                    if (token == imEnd || token == endOfText || token == turnStart) {
                         reason[0] = "stop";
                         throw new Stop();
                     }
@@ -225,6 +227,12 @@ public final class VisionLanguageModel implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The id of {@code <|im_start|>} when it is one added token of the tokenizer, else -1. */
+    private int turnStartId() {
+        int[] ids = folder.tokenizer().encode("<|im_start|>");
+        return ids.length == 1 && folder.tokenizer().isAddedToken(ids[0]) ? ids[0] : -1;
     }
 
     /** The model itself (docs/model.md), for what the API does not cover. */

@@ -3,7 +3,6 @@ package nvlm.model.checkpoint;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import nvlm.kernels.DType;
 import nvlm.model.config.NvlmConfig;
@@ -51,6 +50,4 @@ final class PublishedFolders {
     static NvlmConfig nvlmD(Path dir, DType dtype, long shardBytes) throws IOException {
         return RandomPublishedFolder.write(dir, published("nvlm-d-72b"), r -> shrink(r, 5, true), dtype, 11, shardBytes);
     }
-
-    static final List<String> INTERNVL_FILES = List.of("vocab.json", "merges.txt");
 }

@@ -76,7 +76,9 @@ public final class ChatCommand implements NvlmCommand {
     void converse(Chat chat, GenerationOptions options, BufferedReader in, PrintStream out) throws Exception {
         AtomicBoolean answering = new AtomicBoolean();
         AtomicBoolean cancel = new AtomicBoolean();
-        installInterruptHandler(answering, cancel);
+        if (System.console() != null) {
+            installInterruptHandler(answering, cancel);
+        }
         List<ImageInput> pending = new ArrayList<>();
         images.forEach(p -> pending.add(ImageInput.file(p)));
         out.println("chat with " + model + " (" + "/image FILE, /system TEXT, /reset, /exit; Ctrl-C stops an answer)");

@@ -42,7 +42,7 @@ public final class InitCommand implements NvlmCommand {
     @Override
     public Integer call() throws Exception {
         if (like != null) {
-            NvlmConfig config = RandomPublishedFolder.write(out, like, root -> {
+            RandomPublishedFolder.write(out, like, root -> {
             }, dtype, seed, shardMb != null ? shardMb << 20 : 4L << 30);
             FolderInspection in = FolderInspection.of(out);
             System.out.printf("wrote %s: random weights in the layout of %s, %,d parameters, %,d bytes (seed %d)%n", out, like,

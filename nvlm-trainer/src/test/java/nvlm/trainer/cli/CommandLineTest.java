@@ -41,7 +41,7 @@ class CommandLineTest {
     void theTreeHoldsTheCommandsTheExperimentsAndTheBenchmarksOfThisModule() {
         List<String> names = commands().stream().map(CommandSpec::qualifiedName).toList();
         for (String name : List.of("nvlm demo", "nvlm pretrain-backbones", "nvlm train", "nvlm eval", "nvlm init", "nvlm batch",
-                "nvlm forward", "nvlm chat", "nvlm tiles", "nvlm kernels", "nvlm experiment", "nvlm experiment tile-tags",
+                "nvlm forward", "nvlm chat", "nvlm generate", "nvlm inspect", "nvlm serve", "nvlm tiles", "nvlm kernels", "nvlm experiment", "nvlm experiment tile-tags",
                 "nvlm experiment text-mix", "nvlm experiment throughput")) {
             assertTrue(names.contains(name), name + " in " + names);
         }
@@ -106,7 +106,8 @@ class CommandLineTest {
         assertTrue(CommandLineRun.of("eval").expect(2).err().contains("Missing required option: '--model=DIR'"));
         assertTrue(CommandLineRun.of("pretrain-backbones").expect(2).err().contains("'--seed=S'"));
         assertTrue(CommandLineRun.of("demo", "extra").expect(2).err().contains("'extra'"));
-        assertTrue(CommandLineRun.of("chat", "--model", "m").expect(2).err().contains("QUESTION"));
+        assertTrue(CommandLineRun.of("chat").expect(2).err().contains("'--model=DIR'"));
+        assertTrue(CommandLineRun.of("chat", "--model", "m", "one", "two").expect(2).err().contains("'two'"));
         CommandLineRun kernels = CommandLineRun.of("kernels").expect(2);
         assertTrue(kernels.out().startsWith("Usage: nvlm kernels"), "nothing to do: the usage, as an error:\n" + kernels.out());
     }
