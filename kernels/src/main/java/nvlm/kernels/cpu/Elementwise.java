@@ -325,7 +325,15 @@ public final class Elementwise {
     /** One row of the broadcast loop; each stride pattern is its own method so each gets its own JIT profile. */
     private static void binaryRow(Binary op, MemorySegment a, long aOff, long as, MemorySegment b, long bOff, long bs,
                                   MemorySegment out, long outOff, long n) {
-        if (as == 1 && bs == 1) {
+        if (op == Binary.POW) {
+            // Lane by lane in double (StrictMath, then one rounding to f32) whatever the strides: the
+            // Vector API's POW is SVML in C2 but Math.pow in the interpreter, which would make results
+            // depend on JIT state; and kept out of the vector apply, so that stays small enough for
+            // C2 to inline into the loops in every run (passed across a call, vectors are boxed).
+            for (long i = 0; i < n; i++) {
+                out.setAtIndex(F32, outOff + i, apply(op, a.getAtIndex(F32, aOff + i * as), b.getAtIndex(F32, bOff + i * bs)));
+            }
+        } else if (as == 1 && bs == 1) {
             binaryContiguous(op, a, aOff, b, bOff, out, outOff, n);
         } else if (as == 1 && bs == 0) {
             binaryScalarB(op, a, aOff, b.getAtIndex(F32, bOff), out, outOff, n);
@@ -395,21 +403,8 @@ public final class Elementwise {
             case DIV -> a.div(b);
             case MAX -> a.max(b);
             case MIN -> a.min(b);
-            case POW -> pow(a, b);
+            case POW -> throw new AssertionError("POW runs lane by lane in binaryRow");
         };
-    }
-
-    /**
-     * pow lane by lane in double (StrictMath, then one rounding to f32): the Vector API's POW is
-     * SVML in C2 but Math.pow in the interpreter, which would make results depend on JIT state.
-     */
-    private static FloatVector pow(FloatVector a, FloatVector b) {
-        float[] av = a.toArray();
-        float[] bv = b.toArray();
-        for (int i = 0; i < av.length; i++) {
-            av[i] = (float) StrictMath.pow(av[i], bv[i]);
-        }
-        return FloatVector.fromArray(SPECIES, av, 0);
     }
 
     /** The scalar form, bit-identical to the vector form. */
