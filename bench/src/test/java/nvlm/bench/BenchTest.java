@@ -23,6 +23,28 @@ class BenchTest {
     }
 
     @Test
+    void generatePrintsPrefillAndDecodeLinesPerCaseWithNullPeersWhenNoneRun() throws Exception {
+        String out = capture(() -> Main.run(List.of("bench", "generate", "--preset", "tiny", "--cases", "text,image",
+                "--prompt-tokens", "16", "--image-text-tokens", "4", "--new-tokens", "3", "--repeats", "1", "--peers", "none")));
+        List<String> lines = out.lines().toList();
+        assertEquals(4, lines.size(), out);
+        Map<String, Object> prefill = Json.parseObject(lines.get(0));
+        assertEquals("text", prefill.get("case"));
+        assertEquals("prefill", prefill.get("phase"));
+        assertEquals(16L, prefill.get("prompt_tokens"));
+        assertTrue(((Number) prefill.get("java_tokens_per_s")).doubleValue() > 0, lines.get(0));
+        assertNull(prefill.get("torch_tokens_per_s"));
+        assertNull(prefill.get("roofline_tokens_per_s"), "the roofline is a decode figure");
+        Map<String, Object> decode = Json.parseObject(lines.get(1));
+        assertEquals("decode", decode.get("phase"));
+        assertTrue(((Number) decode.get("roofline_tokens_per_s")).doubleValue() > 0, lines.get(1));
+        assertEquals(0.0, ((Number) decode.get("java_fresh_native_blocks_per_token")).doubleValue(), lines.get(1));
+        Map<String, Object> image = Json.parseObject(lines.get(2));
+        assertEquals("image", image.get("case"));
+        assertEquals(4L + 16L, image.get("prompt_tokens"), "4 text tokens and one tile of the tiny preset's 16 tokens");
+    }
+
+    @Test
     void gemmPrintsOneJsonLinePerOpAndShapeWithNullPeerWhenPythonIsMissing() throws Exception {
         String out = capture(() -> Main.run(List.of("bench", "gemm", "--shapes", "16x8x4,2x8x8x8", "--ops", "sgemm,gemm_bf16",
                 "--repeats", "1", "--min-seconds", "0.001", "--python", "/nonexistent/python3", "--json-only")));

@@ -328,8 +328,8 @@ public final class Elementwise {
         if (op == Binary.POW) {
             // Lane by lane in double (StrictMath, then one rounding to f32) whatever the strides: the
             // Vector API's POW is SVML in C2 but Math.pow in the interpreter, which would make results
-            // depend on JIT state; and kept out of the vector apply, so that stays small enough for
-            // C2 to inline into the loops in every run (passed across a call, vectors are boxed).
+            // depend on JIT state; kept out of the vector apply, which stays small for C2 to inline
+            // (a vector passed across a call that is not inlined is boxed).
             for (long i = 0; i < n; i++) {
                 out.setAtIndex(F32, outOff + i, apply(op, a.getAtIndex(F32, aOff + i * as), b.getAtIndex(F32, bOff + i * bs)));
             }
