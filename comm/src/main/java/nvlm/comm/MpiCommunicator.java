@@ -3,7 +3,6 @@ package nvlm.comm;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import nvlm.kernels.DType;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
@@ -196,9 +195,5 @@ public final class MpiCommunicator implements Communicator {
             throw new IllegalArgumentException(collective + ": " + count + " elements per rank exceed MPI's int count "
                     + MAX_COUNT + "; split the tensor");
         }
-    }
-
-    static String shape(Tensor t) {
-        return Arrays.toString(t.shape());
     }
 }

@@ -68,6 +68,11 @@ public final class LanguageModel extends Module {
         return config;
     }
 
+    /** A gated cross-attention block before every {@code xattnEvery()}-th layer (0: none, NVLM-D). */
+    public int xattnEvery() {
+        return xattnEvery;
+    }
+
     /** Token embeddings [.., d] of I64 ids. */
     public Tensor embed(Tensor ids) {
         return model.embedTokens.forward(ids);

@@ -229,7 +229,18 @@ public final class TrainCommand implements NvlmCommand {
     @Override
     public Integer call() throws Exception {
         Optional<World> launched = World.fromEnvironment();
+        if (zero && (nproc == null || nproc < 2) && launched.isEmpty()) {
+            throw new UsageException("--zero shards the optimizer across data-parallel ranks: it needs --nproc 2 or more");
+        }
         if (nproc != null && nproc > 1 && launched.isEmpty()) {
+            // What would stop every rank at once is refused before any rank starts.
+            if (out == null && resume == null) {
+                throw new UsageException("--out is required (see ./nvlm train --help)");
+            }
+            if (resume == null && (stage.accumulation == null || stage.accumulation % nproc != 0)) {
+                throw new UsageException("--nproc " + nproc + " needs --accumulation K, a multiple of " + nproc + " (each rank"
+                        + " takes K / " + nproc + " micro-batches of every step; the global batch is --batch x K rows)");
+            }
             // Not under a launcher: start the ranks, each running this same command line.
             List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
             if (args.isEmpty() || !args.getFirst().equals("train")) {

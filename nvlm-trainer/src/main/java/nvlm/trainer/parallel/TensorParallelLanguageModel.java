@@ -11,6 +11,7 @@ import nvlm.comm.tp.VocabParallelCrossEntropy;
 import nvlm.comm.tp.VocabParallelEmbedding;
 import nvlm.model.config.LlmConfig;
 import nvlm.model.llm.LanguageModel;
+import nvlm.model.xattn.CrossAttentionContext;
 import nvlm.tensor.F;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Embedding;
@@ -32,8 +33,9 @@ import nvlm.tensor.nn.RMSNorm;
  * <p>Parameter names are the whole model's ({@code model.layers.0.self_attn.q_proj.weight}, ...),
  * each holding this rank's block; {@link #wholeStateDict()} gathers the blocks back into the
  * whole model's tensors, which is how a checkpoint written under any T is read under any other
- * (or by the single-process loader). The decoder of NVLM-D only: the gated cross-attention blocks
- * of NVLM-X and NVLM-H are not sharded (yet).
+ * (or by the single-process loader). The gated cross-attention blocks of NVLM-X and NVLM-H
+ * (docs/model.md §7) are sharded the same way: q/k/v (k and v over the image memory) and gate/up
+ * column-parallel, o and down row-parallel, gates and norms replicated.
  */
 public final class TensorParallelLanguageModel extends Module {
     /** How a parameter is split: along which dimension, or not at all (-1). */
@@ -42,16 +44,13 @@ public final class TensorParallelLanguageModel extends Module {
     private final LlmConfig config;
     private final Decoder model;
     private final ColumnParallelLinear lmHead;
+    private final int xattnEvery;
 
-    /** This rank's shard of {@code whole} (which must have no cross-attention blocks). */
+    /** This rank's shard of {@code whole}. */
     public TensorParallelLanguageModel(Communicator tp, LanguageModel whole) {
         this.tp = tp;
         this.config = whole.config();
         int t = tp.size();
-        if (!whole.crossAttentionBlocks().isEmpty()) {
-            throw new IllegalArgumentException("tensor parallelism: the decoder has " + whole.crossAttentionBlocks().size()
-                    + " cross-attention blocks (NVLM-X/H), which are not sharded yet; NVLM-D's decoder only");
-        }
         if (config.numHeads() % t != 0 || config.numKvHeads() % t != 0 || config.intermediateSize() % t != 0
                 || config.vocabSize() % t != 0) {
             throw new IllegalArgumentException("tensor parallelism over " + t + " ranks needs llm.num_heads ("
@@ -59,6 +58,7 @@ public final class TensorParallelLanguageModel extends Module {
                     + config.intermediateSize() + ") and llm.vocab_size (" + config.vocabSize() + ") divisible by " + t);
         }
         Module wholeDecoder = whole.children().get("model");
+        this.xattnEvery = whole.xattnEvery();
         this.model = child("model", new Decoder(tp, config, wholeDecoder));
         Module head = whole.children().get("lm_head");
         this.lmHead = head == null ? null : child("lm_head", new ColumnParallelLinear(tp, (Linear) head, "lm_head"));
@@ -98,10 +98,25 @@ public final class TensorParallelLanguageModel extends Module {
         return model.embedTokens.forward(ids);
     }
 
-    /** Final hidden states [B, T, d] (whole, the same on every rank). */
+    /** Final hidden states [B, T, d] (whole, the same on every rank) of a decoder without cross-attention. */
     public Tensor hidden(Tensor embeddings) {
+        return hidden(embeddings, null);
+    }
+
+    /**
+     * Final hidden states [B, T, d] (whole, the same on every rank), as {@code LanguageModel.hidden}:
+     * {@code context} feeds the cross-attention blocks (null: none runs).
+     */
+    public Tensor hidden(Tensor embeddings, CrossAttentionContext context) {
         Tensor x = embeddings;
+        int block = 0;
         for (int i = 0; i < model.layers.size(); i++) {
+            if (xattnEvery > 0 && (i + 1) % xattnEvery == 0) {
+                if (context != null) {
+                    x = model.xattnLayers.get(block).forward(x, context);
+                }
+                block++;
+            }
             x = model.layers.get(i).forward(x);
         }
         return model.norm.forward(x);
@@ -150,6 +165,7 @@ public final class TensorParallelLanguageModel extends Module {
         final VocabParallelEmbedding embedTokens;
         final ModuleList<Layer> layers;
         final RMSNorm norm;
+        final ModuleList<CrossAttentionBlock> xattnLayers;
 
         Decoder(Communicator tp, LlmConfig config, Module whole) {
             Map<String, Module> parts = whole.children();
@@ -162,6 +178,87 @@ public final class TensorParallelLanguageModel extends Module {
             }
             this.layers = child("layers", new ModuleList<>(list));
             this.norm = child("norm", copy((RMSNorm) parts.get("norm"), config));
+            Module wholeBlocks = parts.get("xattn_layers");
+            if (wholeBlocks != null) {
+                List<CrossAttentionBlock> blocks = new ArrayList<>();
+                for (int i = 0; i < wholeBlocks.children().size(); i++) {
+                    blocks.add(new CrossAttentionBlock(tp, config, wholeBlocks.children().get(Integer.toString(i)),
+                            "model.xattn_layers." + i));
+                }
+                this.xattnLayers = child("xattn_layers", new ModuleList<>(blocks));
+            } else {
+                this.xattnLayers = null;
+            }
+        }
+    }
+
+    /** GatedCrossAttention (docs/model.md §7) on this rank's heads and MLP block; gates and norms whole. */
+    private static final class CrossAttentionBlock extends Module {
+        final LlmConfig config;
+        final int heads;
+        final int kvHeads;
+        final Parameter attnGate;
+        final Parameter ffGate;
+        final RMSNorm norm1;
+        final RMSNorm norm2;
+        final ColumnParallelLinear qProj;
+        final ColumnParallelLinear kProj;
+        final ColumnParallelLinear vProj;
+        final RowParallelLinear oProj;
+        final Mlp mlp;
+
+        CrossAttentionBlock(Communicator tp, LlmConfig config, Module whole, String name) {
+            this.config = config;
+            this.heads = config.numHeads() / tp.size();
+            this.kvHeads = config.numKvHeads() / tp.size();
+            Map<String, Parameter> own = whole.namedParameters();
+            this.attnGate = parameter("attn_gate", own.get("attn_gate").value().detach().contiguousCopy().detach());
+            this.ffGate = parameter("ff_gate", own.get("ff_gate").value().detach().contiguousCopy().detach());
+            Map<String, Module> parts = whole.children();
+            this.norm1 = child("norm1", copy((RMSNorm) parts.get("norm1"), config));
+            this.norm2 = child("norm2", copy((RMSNorm) parts.get("norm2"), config));
+            Map<String, Module> attn = parts.get("attn").children();
+            CrossAttentionHeads projections = child("attn", new CrossAttentionHeads(
+                    new ColumnParallelLinear(tp, (Linear) attn.get("q_proj"), name + ".attn.q_proj"),
+                    new ColumnParallelLinear(tp, (Linear) attn.get("k_proj"), name + ".attn.k_proj"),
+                    new ColumnParallelLinear(tp, (Linear) attn.get("v_proj"), name + ".attn.v_proj"),
+                    new RowParallelLinear(tp, (Linear) attn.get("o_proj"), name + ".attn.o_proj")));
+            this.qProj = projections.qProj;
+            this.kProj = projections.kProj;
+            this.vProj = projections.vProj;
+            this.oProj = projections.oProj;
+            this.mlp = child("mlp", new Mlp(tp, parts.get("mlp"), name + ".mlp"));
+        }
+
+        Tensor forward(Tensor x, CrossAttentionContext context) {
+            Tensor memory = context.memory();
+            long b = x.size(0);
+            long t = x.size(1);
+            long lm = memory.size(1);
+            int hd = config.headDim();
+            Tensor kh = kProj.forward(memory).reshape(b, lm, kvHeads, hd).permute(0, 2, 1, 3);
+            Tensor vh = vProj.forward(memory).reshape(b, lm, kvHeads, hd).permute(0, 2, 1, 3);
+            Tensor qh = qProj.forward(norm1.forward(x)).reshape(b, t, heads, hd).permute(0, 2, 1, 3);
+            Tensor out = F.attention(qh, kh, vh, context.mask(), false, 1.0 / Math.sqrt(hd));
+            Tensor a = oProj.forward(out.permute(0, 2, 1, 3).reshape(b, t, (long) heads * hd));
+            Tensor h = x.add(a.mul(attnGate.value().tanh()));
+            Tensor ff = mlp.forward(norm2.forward(h)).mul(context.rowMask());
+            return h.add(ff.mul(ffGate.value().tanh()));
+        }
+
+        /** The sharded projections under {@code attn}, named as in the whole model. */
+        private static final class CrossAttentionHeads extends Module {
+            final ColumnParallelLinear qProj;
+            final ColumnParallelLinear kProj;
+            final ColumnParallelLinear vProj;
+            final RowParallelLinear oProj;
+
+            CrossAttentionHeads(ColumnParallelLinear q, ColumnParallelLinear k, ColumnParallelLinear v, RowParallelLinear o) {
+                this.qProj = child("q_proj", q);
+                this.kProj = child("k_proj", k);
+                this.vProj = child("v_proj", v);
+                this.oProj = child("o_proj", o);
+            }
         }
     }
 

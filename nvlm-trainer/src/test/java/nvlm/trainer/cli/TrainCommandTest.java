@@ -96,6 +96,12 @@ class TrainCommandTest {
                 "--out", "o");
         assertUsage("stage config: warmup_steps must be in [0, total_steps 2]", "--arch", "h", "--stage", "1", "--no-backbones",
                 "--steps", "2", "--warmup", "5", "--out", dir.resolve("w").toString());
+        // Refused before mpirun starts any rank.
+        assertUsage("--nproc 2 needs --accumulation K, a multiple of 2", "--arch", "d", "--stage", "1", "--out", "o",
+                "--nproc", "2");
+        assertUsage("--nproc 2 needs --accumulation K, a multiple of 2", "--arch", "d", "--stage", "1", "--out", "o",
+                "--nproc", "2", "--accumulation", "3");
+        assertUsage("--zero shards the optimizer", "--arch", "d", "--stage", "1", "--out", "o", "--zero");
     }
 
     private static void assertUsage(String message, String... words) {

@@ -9,12 +9,13 @@ import nvlm.comm.World;
 import nvlm.model.Nvlm;
 import nvlm.model.config.LlmConfig;
 import nvlm.model.llm.LanguageModel;
+import nvlm.model.xattn.CrossAttentionContext;
 import nvlm.tensor.F;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Parameter;
 
 /**
- * The tensor-parallel decoder against the whole one, on every rank of the launcher's world (or
+ * The tensor-parallel decoder (with and without NVLM-X's cross-attention blocks) against the whole one, on every rank of the launcher's world (or
  * one process): the same loss, each rank's gradient blocks equal to the matching blocks of the
  * whole model's gradients, and the gathered state dict equal to the whole model's. Every rank
  * computes the whole model itself as the reference. Prints "ok rank R" or the differences.
@@ -26,9 +27,14 @@ public final class TensorParallelCheck {
     }
 
     /** The differences found on this rank (empty: equal). */
-    public static List<String> check(Communicator tp, boolean tiedEmbeddings) {
+    public static List<String> check(Communicator tp, boolean tiedEmbeddings, int xattnEvery) {
         LlmConfig config = new LlmConfig(32, 2, 4, 2, 48, 64, 1e-6, 1e6, tiedEmbeddings);
-        LanguageModel whole = new LanguageModel(config, 0, new SplittableRandom(11));
+        LanguageModel whole = new LanguageModel(config, xattnEvery, new SplittableRandom(11));
+        // Open the gates (they start closed, which would hide every cross-attention weight).
+        Map<String, Tensor> gates = new java.util.HashMap<>();
+        whole.namedParameters().keySet().stream().filter(n -> n.endsWith("_gate"))
+                .forEach(n -> gates.put(n, Tensor.full(n.endsWith("attn_gate") ? 0.7 : -0.4, 1)));
+        whole.loadStateDict(gates, false);
         SplittableRandom rng = new SplittableRandom(5);
         long[] ids = new long[2 * 7];
         long[] labels = new long[ids.length];
@@ -39,13 +45,42 @@ public final class TensorParallelCheck {
         Tensor idT = Tensor.of(ids, 2, 7);
         Tensor labelT = Tensor.of(labels, 2, 7);
 
+        // Image memory [2, 5, d] for the cross-attention blocks; row 0 sees entries 0-2 from position 3 on,
+        // row 1 sees all 5 everywhere (docs/model.md §7).
+        float[] memoryValues = new float[2 * 5 * 32];
+        for (int i = 0; i < memoryValues.length; i++) {
+            memoryValues[i] = (float) (rng.nextDouble() * 2 - 1);
+        }
+        boolean[] visible = new boolean[2 * 7 * 5];
+        float[] rowVisible = new float[2 * 7];
+        for (int t = 0; t < 7; t++) {
+            for (int m = 0; m < 5; m++) {
+                visible[t * 5 + m] = t >= 3 && m < 3;
+                visible[35 + t * 5 + m] = true;
+            }
+            rowVisible[t] = t >= 3 ? 1 : 0;
+            rowVisible[7 + t] = 1;
+        }
+        Tensor mask = Tensor.of(visible, 2, 7, 5);
+        Tensor rowMask = Tensor.of(rowVisible, 2, 7, 1);
+        Tensor wholeMemory = Tensor.of(memoryValues, 2, 5, 32).requiresGrad(true);
+        Tensor shardMemory = Tensor.of(memoryValues, 2, 5, 32).requiresGrad(true);
+
         TensorParallelLanguageModel sharded = new TensorParallelLanguageModel(tp, whole);
-        Tensor wholeLoss = Nvlm.loss(whole.logits(whole.hidden(whole.embed(idT), null, null)), labelT);
+        Tensor wholeLoss = Nvlm.loss(whole.logits(whole.hidden(whole.embed(idT),
+                CrossAttentionContext.of(wholeMemory, mask, rowMask), null)), labelT);
         wholeLoss.backward();
-        Tensor shardLoss = sharded.loss(sharded.logitsBlock(sharded.hidden(sharded.embed(idT))), labelT);
+        Tensor shardLoss = sharded.loss(sharded.logitsBlock(sharded.hidden(sharded.embed(idT),
+                CrossAttentionContext.of(shardMemory, mask, rowMask))), labelT);
         shardLoss.backward();
 
         List<String> failures = new ArrayList<>();
+        if (xattnEvery > 0) {
+            String d = difference(shardMemory.grad().toFloatArray(), wholeMemory.grad().toFloatArray());
+            if (d != null) {
+                failures.add("image memory gradient: " + d);
+            }
+        }
         if (Math.abs(wholeLoss.item() - shardLoss.item()) > TOLERANCE * Math.abs(wholeLoss.item())) {
             failures.add("loss " + shardLoss.item() + ", whole model " + wholeLoss.item());
         }
@@ -101,8 +136,9 @@ public final class TensorParallelCheck {
 
     public static void main(String[] args) {
         Communicator tp = World.join();
-        List<String> failures = new ArrayList<>(check(tp, false));
-        check(tp, true).forEach(f -> failures.add("tied embeddings: " + f));
+        List<String> failures = new ArrayList<>(check(tp, false, 0));
+        check(tp, true, 0).forEach(f -> failures.add("tied embeddings: " + f));
+        check(tp, false, 1).forEach(f -> failures.add("cross-attention before every layer (X): " + f));
         if (failures.isEmpty()) {
             System.out.println("ok rank " + tp.rank() + " of " + tp.size());
             System.exit(0);

@@ -22,13 +22,60 @@ class TensorParallelTest {
 
     @Test
     void oneRankIsTheWholeModel() {
-        assertEquals(List.of(), TensorParallelCheck.check(SingleProcess.INSTANCE, false));
+        assertEquals(List.of(), TensorParallelCheck.check(SingleProcess.INSTANCE, false, 0));
+        assertEquals(List.of(), TensorParallelCheck.check(SingleProcess.INSTANCE, false, 1));
     }
 
     @Test
-    void crossAttentionBlocksAreRefusedByName() {
-        LanguageModel x = new LanguageModel(new LlmConfig(32, 2, 4, 2, 48, 64, 1e-6, 1e6, false), 1, new SplittableRandom(1));
-        var e = assertThrows(IllegalArgumentException.class, () -> new TensorParallelLanguageModel(SingleProcess.INSTANCE, x));
-        assertTrue(e.getMessage().contains("cross-attention"), e.getMessage());
+    void aSizeThatDoesNotDivideTheHeadsIsRefusedByName() {
+        LanguageModel d = new LanguageModel(new LlmConfig(36, 1, 3, 1, 48, 64, 1e-6, 1e6, false), 0, new SplittableRandom(1));
+        var e = assertThrows(IllegalArgumentException.class, () -> new TensorParallelLanguageModel(new GroupOfTwo(), d));
+        assertTrue(e.getMessage().contains("llm.num_heads (3)"), e.getMessage());
+    }
+
+    /** Only the size is read before the check fails. */
+    private static final class GroupOfTwo implements nvlm.comm.Communicator {
+        public int rank() {
+            return 0;
+        }
+
+        public int size() {
+            return 2;
+        }
+
+        public void allReduce(nvlm.tensor.Tensor t, nvlm.comm.Reduction op) {
+            throw new UnsupportedOperationException();
+        }
+
+        public void allReduce(double[] values, nvlm.comm.Reduction op) {
+            throw new UnsupportedOperationException();
+        }
+
+        public nvlm.tensor.Tensor reduceScatter(nvlm.tensor.Tensor input) {
+            throw new UnsupportedOperationException();
+        }
+
+        public nvlm.tensor.Tensor allGather(nvlm.tensor.Tensor input) {
+            throw new UnsupportedOperationException();
+        }
+
+        public void broadcast(nvlm.tensor.Tensor t, int root) {
+            throw new UnsupportedOperationException();
+        }
+
+        public void barrier() {
+            throw new UnsupportedOperationException();
+        }
+
+        public nvlm.comm.Communicator split(int color, int key) {
+            throw new UnsupportedOperationException();
+        }
+
+        public void abort(String message, int exitCode) {
+            throw new UnsupportedOperationException();
+        }
+
+        public void close() {
+        }
     }
 }
