@@ -191,22 +191,20 @@ final class ParityCases {
         add(cases, "embedding backward atomic", GpuKernel.of(Embedding.class, "scatterAddAtomicKernel").launch(
                 Launches.elementwise((long) ids.length * dim), f32(dout), I64Buffer.wrap(ids), f32(g(random, vocab * dim)),
                 (long) ids.length, (long) dim, (long) vocab));
-        // Distinct targets: two source rows copied to one row would race (which lands last is up to
-        // the threads, on the GPU as in the host check), and index_copy's callers never do that.
-        long[] copyTo = new long[vocab - 8];
-        for (int i = 0; i < copyTo.length; i++) {
-            copyTo[i] = i;
+        // Distinct in-range targets: two source rows copied to one row race (the last block to write
+        // wins), so with repeated ids the parity of this case depended on block order.
+        long[] rowTargets = new long[ids.length];
+        for (int i = 0; i < rowTargets.length; i++) {
+            rowTargets[i] = i < vocab ? i : (i % 2 == 0 ? -1 - i : vocab + i);
         }
-        for (int i = copyTo.length - 1; i > 0; i--) {
+        for (int i = vocab - 1; i > 0; i--) {
             int j = random.nextInt(i + 1);
-            long t = copyTo[i];
-            copyTo[i] = copyTo[j];
-            copyTo[j] = t;
+            long t = rowTargets[i];
+            rowTargets[i] = rowTargets[j];
+            rowTargets[j] = t;
         }
-        copyTo[3] = -1;          // skipped: negative
-        copyTo[5] = vocab + 5;   // skipped: past the table
-        add(cases, "index copy rows", Embedding.copyRows(f32(g(random, vocab * dim)), I64Buffer.wrap(copyTo),
-                f32(g(random, copyTo.length * dim)), copyTo.length, dim, vocab));
+        add(cases, "index copy rows", Embedding.copyRows(f32(g(random, vocab * dim)), I64Buffer.wrap(rowTargets),
+                f32(g(random, ids.length * dim)), ids.length, dim, vocab));
 
         long[] targets = new long[rows];
         for (int r = 0; r < rows; r++) {
