@@ -38,11 +38,12 @@ import nvlm.trainer.train.ProgressBar;
 import nvlm.trainer.train.TrainResult;
 import nvlm.trainer.train.Trainer;
 import nvlm.trainer.train.TrainerOptions;
+import nvlm.trainer.recipe.BackboneRecipe;
 
 /**
  * Stage 0 end to end ({@code ./nvlm pretrain-backbones}): the vision encoder
  * ({@link VisionPretraining}), then the decoder on the world's text ({@link Trainer} with
- * {@link nvlm.trainer.train.Stage#TEXT_PRETRAINING}), then both put into one NVLM-D model folder
+ * {@link nvlm.trainer.recipe.Stage#TEXT_PRETRAINING}), then both put into one NVLM-D model folder
  * with a manifest that records the recipe, its hash, the weights' hash and what the backbones
  * measure on the test split:
  * <pre>

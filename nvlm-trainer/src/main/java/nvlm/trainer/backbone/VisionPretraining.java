@@ -24,6 +24,7 @@ import nvlm.trainer.data.SyntheticWorld;
 import nvlm.trainer.train.MetricsLog;
 import nvlm.trainer.train.ParameterGroups;
 import nvlm.trainer.train.ProgressBar;
+import nvlm.trainer.recipe.BackboneRecipe;
 
 /**
  * Stage 0 of the vision encoder ({@link BackboneRecipe}): InternViT and a throwaway head learn to

@@ -3,7 +3,7 @@
  * pretrained InternViT and Qwen2 weights, which cannot be downloaded here).
  *
  * <ul>
- *   <li>{@link nvlm.trainer.backbone.BackboneRecipe}: the hyper-parameters, and the hash the shipped
+ *   <li>{@link nvlm.trainer.recipe.BackboneRecipe}: the hyper-parameters, and the hash the shipped
  *       backbones record;</li>
  *   <li>{@link nvlm.trainer.backbone.VisionPretraining}: InternViT with a throwaway head
  *       ({@link nvlm.trainer.backbone.CellClassifier}) telling the cell symbol of each pixel-shuffled
@@ -11,7 +11,7 @@
  *       ({@link nvlm.trainer.backbone.CellBatch}); {@link nvlm.trainer.backbone.CellAccuracy} per kind
  *       of cell;</li>
  *   <li>the decoder: {@link nvlm.trainer.train.Trainer} with
- *       {@link nvlm.trainer.train.Stage#TEXT_PRETRAINING} on {@link nvlm.trainer.data.TaskBlend#stage0Text()},
+ *       {@link nvlm.trainer.recipe.Stage#TEXT_PRETRAINING} on {@link nvlm.trainer.data.TaskBlend#stage0Text()},
  *       where every picture is written out as one symbol per image token in NVLM-D's layout (the
  *       cells view), so the decoder learns the tasks before it sees an image;</li>
  *   <li>{@link nvlm.trainer.backbone.BackbonePretraining}: both, into one model folder with a

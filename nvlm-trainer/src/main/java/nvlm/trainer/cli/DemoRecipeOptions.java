@@ -2,7 +2,7 @@ package nvlm.trainer.cli;
 
 import java.nio.file.Path;
 import nvlm.model.config.Architecture;
-import nvlm.trainer.pipeline.DemoRecipe;
+import nvlm.trainer.recipe.DemoRecipe;
 import picocli.CommandLine.Option;
 
 /**

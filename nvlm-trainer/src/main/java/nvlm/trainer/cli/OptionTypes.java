@@ -14,7 +14,7 @@ import nvlm.tensor.Device;
 import nvlm.trainer.data.Family;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.View;
-import nvlm.trainer.train.Stage;
+import nvlm.trainer.recipe.Stage;
 import nvlm.trainer.train.ProgressBar;
 import picocli.CommandLine;
 import picocli.CommandLine.ITypeConverter;

@@ -3,11 +3,12 @@ package nvlm.trainer.cli;
 import java.nio.file.Path;
 import java.util.Map;
 import nvlm.trainer.backbone.BackbonePretraining;
-import nvlm.trainer.backbone.BackboneRecipe;
+import nvlm.trainer.recipe.BackboneRecipe;
 import nvlm.trainer.backbone.Backbones;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import nvlm.trainer.recipe.Stage;
 
 /** {@code ./nvlm pretrain-backbones}: stage 0, the vision encoder and the LLM trained on the world. */
 @Command(name = "pretrain-backbones",

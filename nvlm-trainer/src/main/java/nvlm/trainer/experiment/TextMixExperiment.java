@@ -19,11 +19,12 @@ import nvlm.trainer.eval.EvalResult;
 import nvlm.trainer.eval.Evaluation;
 import nvlm.trainer.pipeline.DataSpec;
 import nvlm.trainer.pipeline.Demo;
-import nvlm.trainer.pipeline.DemoRecipe;
-import nvlm.trainer.train.StageConfig;
+import nvlm.trainer.recipe.DemoRecipe;
+import nvlm.trainer.recipe.StageConfig;
 import nvlm.trainer.train.TrainResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import nvlm.trainer.recipe.Stage;
 
 /**
  * {@code ./nvlm experiment text-mix}: the paper's Table 8 at toy scale. Multimodal SFT with the

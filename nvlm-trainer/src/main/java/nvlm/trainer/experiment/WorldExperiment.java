@@ -25,7 +25,7 @@ import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.eval.EvalResult;
 import nvlm.trainer.eval.Evaluation;
 import nvlm.trainer.pipeline.DataSpec;
-import nvlm.trainer.pipeline.DemoRecipe;
+import nvlm.trainer.recipe.DemoRecipe;
 import nvlm.trainer.train.Evaluator;
 import nvlm.trainer.train.ProgressBar;
 import nvlm.trainer.train.TrainerOptions;

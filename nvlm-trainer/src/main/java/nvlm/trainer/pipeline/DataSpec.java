@@ -19,8 +19,8 @@ import nvlm.trainer.data.SyntheticWorld;
 import nvlm.trainer.data.TaskBlend;
 import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
-import nvlm.trainer.train.Stage;
-import nvlm.trainer.train.StageConfig;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
 
 /**
  * What a training run reads, kept in the run folder ({@value #FILE}) so that {@code --resume}

@@ -30,10 +30,11 @@ import nvlm.trainer.eval.Evaluation;
 import nvlm.trainer.report.TrainingReport;
 import nvlm.trainer.train.LoaderBatches;
 import nvlm.trainer.train.ProgressBar;
-import nvlm.trainer.train.StageConfig;
+import nvlm.trainer.recipe.StageConfig;
 import nvlm.trainer.train.TrainResult;
 import nvlm.trainer.train.Trainer;
 import nvlm.trainer.train.TrainerOptions;
+import nvlm.trainer.recipe.DemoRecipe;
 
 /**
  * The main job ({@code ./nvlm demo}): the whole pipeline at the tiny preset on

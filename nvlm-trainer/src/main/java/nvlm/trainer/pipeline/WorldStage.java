@@ -13,7 +13,7 @@ import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.eval.Evaluation;
 import nvlm.trainer.train.Evaluator;
 import nvlm.trainer.train.LoaderBatches;
-import nvlm.trainer.train.StageConfig;
+import nvlm.trainer.recipe.StageConfig;
 
 /**
  * The world's blend of each stage (docs/model.md §11) and the batches of a stage: stage 1 draws

@@ -7,6 +7,7 @@ import java.util.Map;
 import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.optim.AdamW;
+import nvlm.trainer.recipe.StageConfig;
 
 /**
  * AdamW parameter groups, PyTorch / nanoGPT convention: weight decay on matrices (linear

@@ -26,6 +26,7 @@ import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.optim.AdamW;
 import nvlm.tensor.optim.CosineSchedule;
 import nvlm.tensor.optim.GradClip;
+import nvlm.trainer.recipe.StageConfig;
 
 /**
  * The training loop of one stage (docs/model.md §11). Per optimizer step:

@@ -22,6 +22,7 @@ import nvlm.tensor.io.Json;
 import nvlm.tensor.io.Safetensors;
 import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.optim.AdamW;
+import nvlm.trainer.recipe.StageConfig;
 
 /**
  * A resumable training checkpoint: one folder per saved step under {@code <run>/checkpoints/}.

@@ -1,11 +1,8 @@
 /**
- * Training (docs/model.md §11): the two NVLM stages, their recipe, and the loop around them.
+ * Training (docs/model.md §11): the loop around the stages whose settings are in
+ * {@link nvlm.trainer.recipe}.
  *
  * <ul>
- *   <li>{@link nvlm.trainer.train.Stage}: what each stage trains (vision always frozen; stage 1
- *       the projector and/or cross-attention blocks, stage 2 also the LLM);</li>
- *   <li>{@link nvlm.trainer.train.StageConfig} and {@link nvlm.trainer.train.Recipe}: the
- *       hyper-parameters, the paper's values at toy scale;</li>
  *   <li>{@link nvlm.trainer.train.ParameterGroups}: AdamW groups (no decay on vectors);</li>
  *   <li>{@link nvlm.trainer.train.BatchSource}: deterministic batches per (step, micro-step);
  *       {@link nvlm.trainer.train.BatchFiles} reads docs/model.md §10 batch files;</li>
@@ -17,7 +14,7 @@
  * </ul>
  *
  * <pre>{@code
- * Trainer stage1 = Trainer.start(model, Recipe.toy(Architecture.D, Stage.PRETRAINING), source,
+ * Trainer stage1 = Trainer.start(model, PaperRecipe.toy(Architecture.D, Stage.PRETRAINING), source,
  *         Path.of("runs/d/stage1"), TrainerOptions.defaults());
  * TrainResult r = stage1.run();                       // checkpoints, metrics.jsonl, model/
  * Trainer again = Trainer.resume(Path.of("runs/d/stage1"), source, TrainerOptions.defaults());

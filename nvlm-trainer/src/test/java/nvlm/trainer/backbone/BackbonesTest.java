@@ -21,6 +21,7 @@ import nvlm.tensor.Tensor;
 import nvlm.trainer.train.ProgressBar;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.BackboneRecipe;
 
 class BackbonesTest {
     @TempDir

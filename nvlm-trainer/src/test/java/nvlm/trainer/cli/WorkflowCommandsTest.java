@@ -15,7 +15,7 @@ import nvlm.model.config.Presets;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.pipeline.DataSpec;
 import nvlm.trainer.train.MetricsLog;
-import nvlm.trainer.train.StageConfig;
+import nvlm.trainer.recipe.StageConfig;
 import nvlm.trainer.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -18,9 +18,9 @@ import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.Presets;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.backbone.Backbones;
-import nvlm.trainer.pipeline.DemoRecipe;
+import nvlm.trainer.recipe.DemoRecipe;
 import nvlm.trainer.train.ProgressBar;
-import nvlm.trainer.train.StageConfig;
+import nvlm.trainer.recipe.StageConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

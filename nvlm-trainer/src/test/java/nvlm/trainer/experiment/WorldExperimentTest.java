@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import nvlm.trainer.cli.CommandLineRun;
 import nvlm.trainer.cli.Main;
-import nvlm.trainer.pipeline.DemoRecipe;
+import nvlm.trainer.recipe.DemoRecipe;
 import nvlm.trainer.train.ProgressBar;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -15,12 +15,13 @@ import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.Architecture;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.backbone.BackbonePretraining;
-import nvlm.trainer.backbone.BackboneRecipe;
+import nvlm.trainer.recipe.BackboneRecipe;
 import nvlm.trainer.eval.EvalResult;
 import nvlm.trainer.report.TrainingReport;
 import nvlm.trainer.train.ProgressBar;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.DemoRecipe;
 
 /** The demo pipeline end to end with a handful of steps: every file it promises is there and well formed. */
 class DemoSmokeTest {

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import nvlm.model.config.Architecture;
-import nvlm.trainer.train.Stage;
-import nvlm.trainer.train.StageConfig;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
 import org.junit.jupiter.api.Test;
+import nvlm.trainer.recipe.StageRecipe;
+import nvlm.trainer.recipe.StageOverrides;
 
 class StageOverridesTest {
     private static final StageConfig DEMO_SFT = StageRecipe.DEMO.stage(Architecture.D, Stage.SFT, 1);

@@ -14,6 +14,9 @@ import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /** A NaN loss stops training with a message naming the step, and the last good checkpoint stays the newest. */
 class DivergenceTest {
@@ -38,7 +41,7 @@ class DivergenceTest {
     @Test
     void aNanLossStopsWithTheStepNamedAndKeepsTheLastGoodCheckpoint() throws Exception {
         Architecture arch = Architecture.D;
-        StageConfig config = Recipe.toy(arch, Stage.PRETRAINING).withSteps(8, 1).withBatch(2, 2);
+        StageConfig config = PaperRecipe.toy(arch, Stage.PRETRAINING).withSteps(8, 1).withBatch(2, 2);
         Path run = dir.resolve("run");
         Trainer trainer = Trainer.start(TinyWorld.model(arch, 1), config, new PoisonedSource(TinyWorld.source(arch, 2, 2), 5),
                 run, TrainerOptions.quiet(2));
@@ -75,7 +78,7 @@ class DivergenceTest {
     @Test
     void aNanBeforeAnyCheckpointSaysSo() throws Exception {
         Architecture arch = Architecture.D;
-        StageConfig config = Recipe.toy(arch, Stage.PRETRAINING).withSteps(4, 1).withBatch(2, 1);
+        StageConfig config = PaperRecipe.toy(arch, Stage.PRETRAINING).withSteps(4, 1).withBatch(2, 1);
         Trainer trainer = Trainer.start(TinyWorld.model(arch, 1), config, new PoisonedSource(TinyWorld.source(arch, 2, 2), 1),
                 dir.resolve("early"), TrainerOptions.quiet(2));
         TrainingDivergedException e = assertThrows(TrainingDivergedException.class, trainer::run);

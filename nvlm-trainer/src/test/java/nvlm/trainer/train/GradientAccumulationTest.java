@@ -16,6 +16,9 @@ import nvlm.tensor.nn.Parameter;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /**
  * Accumulating k micro-batches of m rows gives the gradient of one batch of k*m rows, because
@@ -43,7 +46,7 @@ class GradientAccumulationTest {
     }
 
     private Result gradients(Architecture arch, BatchSource source, int accumulation, String name) throws Exception {
-        StageConfig config = Recipe.toy(arch, Stage.SFT).withBatch(M, accumulation);
+        StageConfig config = PaperRecipe.toy(arch, Stage.SFT).withBatch(M, accumulation);
         Trainer trainer = Trainer.start(TinyWorld.model(arch, 9), config, source, dir.resolve(name), TrainerOptions.quiet(0));
         try (var _ = MemoryScope.open()) {
             Trainer.Accumulated acc = trainer.accumulateGradients(1);
@@ -104,7 +107,7 @@ class GradientAccumulationTest {
         assertTrue(nonZero > single.grads().size() / 2, "most gradients are non-zero: " + nonZero + " of " + single.grads().size());
         if (unequalLabelCounts) {
             // With unequal counts, weighting micro-batches equally (loss / k) would be measurably wrong.
-            Trainer probe = Trainer.start(TinyWorld.model(arch, 9), Recipe.toy(arch, Stage.SFT).withBatch(M, 1), micro,
+            Trainer probe = Trainer.start(TinyWorld.model(arch, 9), PaperRecipe.toy(arch, Stage.SFT).withBatch(M, 1), micro,
                     dir.resolve("probe"), TrainerOptions.quiet(0));
             try (var _ = MemoryScope.open(); var _ = nvlm.tensor.GradMode.disabled()) {
                 for (int i = 0; i < K; i++) {

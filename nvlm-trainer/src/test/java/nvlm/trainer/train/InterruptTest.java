@@ -16,6 +16,9 @@ import nvlm.model.Batch;
 import nvlm.model.config.Architecture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /**
  * Ctrl-C for real: a child JVM trains, receives SIGINT, saves a checkpoint from the shutdown
@@ -31,7 +34,7 @@ class InterruptTest {
     Path dir;
 
     static StageConfig config() {
-        return Recipe.toy(ARCH, Stage.PRETRAINING).withSteps(TOTAL, 2).withBatch(2, 2);
+        return PaperRecipe.toy(ARCH, Stage.PRETRAINING).withSteps(TOTAL, 2).withBatch(2, 2);
     }
 
     /** The child: trains with a slowed-down source, progress lines on stdout, Ctrl-C handled. */

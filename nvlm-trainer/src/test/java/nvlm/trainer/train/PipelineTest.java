@@ -21,6 +21,8 @@ import nvlm.tensor.Tensor;
 import nvlm.trainer.report.TrainingReport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /** Stage 1, then stage 2 from its model folder, with evaluation, progress and the report: what a user sees. */
 class PipelineTest {
@@ -58,14 +60,14 @@ class PipelineTest {
                 .withEvaluator(model -> nextTokenAccuracy(model, heldOut), 2);
 
         Path stage1 = dir.resolve("stage1");
-        TrainResult r1 = Trainer.start(TinyWorld.model(arch, 1), Recipe.toy(arch, Stage.PRETRAINING).withSteps(4, 1).withBatch(2, 2),
+        TrainResult r1 = Trainer.start(TinyWorld.model(arch, 1), PaperRecipe.toy(arch, Stage.PRETRAINING).withSteps(4, 1).withBatch(2, 2),
                 TinyWorld.source(arch, 1, 2), stage1, options).run();
         assertEquals(TrainResult.Status.COMPLETED, r1.status());
         assertEquals(stage1.resolve(Trainer.MODEL_DIR), r1.modelDir());
 
         Nvlm fromStage1 = Checkpoint.load(r1.modelDir(), Device.CPU);
         Path stage2 = dir.resolve("stage2");
-        Trainer t2 = Trainer.start(fromStage1, Recipe.toy(arch, Stage.SFT).withSteps(4, 1).withBatch(2, 2),
+        Trainer t2 = Trainer.start(fromStage1, PaperRecipe.toy(arch, Stage.SFT).withSteps(4, 1).withBatch(2, 2),
                 TinyWorld.source(arch, 2, 2), stage2, options);
         TrainResult r2 = t2.run();
         assertEquals(TrainResult.Status.COMPLETED, r2.status());

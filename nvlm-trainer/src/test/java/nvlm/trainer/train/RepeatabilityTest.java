@@ -11,6 +11,9 @@ import nvlm.model.config.Architecture;
 import nvlm.tensor.MemoryScope;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /**
  * The same step computes the same bits however warm the JIT is. A resumed process starts cold
@@ -28,7 +31,7 @@ class RepeatabilityTest {
     @Test
     void aStepGivesTheSameBitsColdAndAfterJitCompilation() throws Exception {
         Architecture arch = Architecture.X;
-        StageConfig config = Recipe.toy(arch, Stage.SFT).withBatch(2, 2);
+        StageConfig config = PaperRecipe.toy(arch, Stage.SFT).withBatch(2, 2);
         Map<String, byte[]> first = null;
         for (int rep = 0; rep < REPETITIONS; rep++) {
             Trainer trainer = Trainer.start(TinyWorld.model(arch, 6), config, TinyWorld.source(arch, 8, 2),

@@ -19,6 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /** {@code --resume} continues bit-identically: 2N steps == N steps, checkpoint, fresh objects, N more steps. */
 class ResumeTest {
@@ -30,7 +33,7 @@ class ResumeTest {
     private static StageConfig config(Architecture arch, Stage stage) {
         // Warmup inside the first half, so the resumed half runs on the cosine part of the schedule;
         // tight clipping so the clipped path is exercised too.
-        return Recipe.toy(arch, stage).withSteps(2 * N, 2).withBatch(2, 2).withLearningRates(1e-2, 1e-3).withClipNorm(0.5);
+        return PaperRecipe.toy(arch, stage).withSteps(2 * N, 2).withBatch(2, 2).withLearningRates(1e-2, 1e-3).withClipNorm(0.5);
     }
 
     static Stream<Arguments> runs() {

@@ -14,6 +14,9 @@ import nvlm.model.config.Architecture;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /** docs/model.md §11: which parts each stage trains, checked on the bits of every parameter after a short run. */
 class StageFreezingTest {
@@ -23,7 +26,7 @@ class StageFreezingTest {
     Path dir;
 
     private static StageConfig config(Architecture arch, Stage stage) {
-        return Recipe.toy(arch, stage).withSteps(STEPS, 1).withBatch(2, 2).withLearningRates(1e-2, 1e-3);
+        return PaperRecipe.toy(arch, stage).withSteps(STEPS, 1).withBatch(2, 2).withLearningRates(1e-2, 1e-3);
     }
 
     /** Runs a stage and returns the names of the parameters that changed (bit-wise). */

@@ -18,6 +18,9 @@ import nvlm.tensor.optim.CosineSchedule;
 import nvlm.tensor.optim.GradClip;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /** The loop does exactly: accumulate, clip to clipNorm, lr = schedule(step), AdamW, zero grads. */
 class TrainerWiringTest {
@@ -28,7 +31,7 @@ class TrainerWiringTest {
     void eachStepIsAccumulateClipScheduleAdamWBitForBit() throws Exception {
         Architecture arch = Architecture.X;
         double clip = 0.05; // small enough that every step clips
-        StageConfig config = Recipe.toy(arch, Stage.SFT).withSteps(5, 2).withBatch(2, 2).withClipNorm(clip)
+        StageConfig config = PaperRecipe.toy(arch, Stage.SFT).withSteps(5, 2).withBatch(2, 2).withClipNorm(clip)
                 .withLearningRates(2e-2, 2e-3);
         BatchSource source = TinyWorld.source(arch, 8, 2);
         Path run = dir.resolve("run");
@@ -79,7 +82,7 @@ class TrainerWiringTest {
     void weightDecayGoesToMatricesOnlyNotToGatesNormsBiasesOrTheClassToken() {
         Nvlm model = TinyWorld.model(Architecture.H, 1);
         model.trainable(true);
-        StageConfig config = Recipe.toy(Architecture.H, Stage.SFT);
+        StageConfig config = PaperRecipe.toy(Architecture.H, Stage.SFT);
         List<AdamW.Group> groups = ParameterGroups.of(model, config);
         assertEquals(2, groups.size());
         assertEquals(config.weightDecay(), groups.get(0).weightDecay());

@@ -1,6 +1,5 @@
-package nvlm.trainer.pipeline;
+package nvlm.trainer.recipe;
 
-import nvlm.trainer.train.StageConfig;
 
 /**
  * Changes to a recipe's stage settings ({@code ./nvlm train}'s stage options); a null leaves the

@@ -1,14 +1,11 @@
-package nvlm.trainer.pipeline;
+package nvlm.trainer.recipe;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 import nvlm.model.config.Architecture;
-import nvlm.trainer.train.Recipe;
-import nvlm.trainer.train.Stage;
-import nvlm.trainer.train.StageConfig;
 
 /**
- * The stages of {@code ./nvlm demo}: the paper's recipe (docs/model.md §11, {@link Recipe#paper}: what is
+ * The stages of {@code ./nvlm demo}: the paper's recipe (docs/model.md §11, {@link PaperRecipe#paper}: what is
  * frozen, AdamW betas, weight decay, clipping, cosine with warmup, stage 2's text-only mixing)
  * with step counts, batch sizes and learning rates sized for the tiny preset on two CPU cores,
  * and the evaluation's sample counts.
@@ -29,8 +26,8 @@ public record DemoRecipe(StageConfig stage1, StageConfig stage2, int evalSamples
         // Measured on NVLM-D from the shipped backbones (2 cores): stage 1 alone reaches ocr 30%, counting 33%,
         // spatial 47%, chart 46% after 1500 steps at 5e-3; stage 2 (2000 steps at 7e-4) then gives ocr 93%,
         // counting 40%, spatial 63%, chart 67%. SFT does most of the work, so the steps go there.
-        StageConfig s1 = sized(Recipe.paper(arch, Stage.PRETRAINING), 800, 8, 5e-3, seed);
-        StageConfig s2 = sized(Recipe.paper(arch, Stage.SFT), 2500, 8, 7e-4, seed + 1);
+        StageConfig s1 = sized(PaperRecipe.paper(arch, Stage.PRETRAINING), 800, 8, 5e-3, seed);
+        StageConfig s2 = sized(PaperRecipe.paper(arch, Stage.SFT), 2500, 8, 7e-4, seed + 1);
         return new DemoRecipe(s1, s2, 200, 400, 3);
     }
 

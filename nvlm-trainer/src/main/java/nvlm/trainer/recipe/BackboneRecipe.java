@@ -1,4 +1,4 @@
-package nvlm.trainer.backbone;
+package nvlm.trainer.recipe;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -7,8 +7,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import nvlm.tensor.io.Json;
-import nvlm.trainer.train.Stage;
-import nvlm.trainer.train.StageConfig;
 
 /**
  * Stage 0 (project decision; the paper starts from pretrained InternViT and Qwen2 weights, which
@@ -18,7 +16,7 @@ import nvlm.trainer.train.StageConfig;
  *       text-only tasks plus the cells and described views of its image tasks, in chat format
  *       ({@link Stage#TEXT_PRETRAINING}); AdamW, cosine with warmup, clipping.</li>
  *   <li>Vision encoder: InternViT with a throwaway linear head on its pixel-shuffled tokens that
- *       tells each token's cell symbol ({@link CellClassifier}); same optimizer.</li>
+ *       tells each token's cell symbol ({@link nvlm.trainer.backbone.CellClassifier}); same optimizer.</li>
  * </ul>
  * Every field goes into the backbones' manifest, and {@link #hash()} identifies the recipe: the
  * shipped backbones record the hash they were made with, and a test fails if the code's default
@@ -84,7 +82,7 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
                 clipNorm, textBatch, 1, 1.0, seed);
     }
 
-    static int warmup(int steps) {
+    public static int warmup(int steps) {
         return Math.max(1, (int) Math.round(steps * WARMUP_FRACTION));
     }
 

@@ -1,4 +1,4 @@
-package nvlm.trainer.train;
+package nvlm.trainer.recipe;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -7,7 +7,7 @@ import nvlm.tensor.optim.CosineSchedule;
 
 /**
  * Hyper-parameters of one training stage (docs/model.md §11): AdamW with a cosine schedule and linear
- * warmup, global-norm clipping, gradient accumulation. {@link Recipe} gives the paper's values.
+ * warmup, global-norm clipping, gradient accumulation. {@link PaperRecipe} gives the paper's values.
  *
  * @param stage             which parts train ({@link Stage#applyTo})
  * @param peakLr            learning rate at the end of warmup
@@ -17,7 +17,7 @@ import nvlm.tensor.optim.CosineSchedule;
  * @param beta1             AdamW first-moment decay
  * @param beta2             AdamW second-moment decay
  * @param eps               AdamW epsilon
- * @param weightDecay       decoupled weight decay of the decayed group ({@link ParameterGroups})
+ * @param weightDecay       decoupled weight decay of the decayed group ({@link nvlm.trainer.train.ParameterGroups})
  * @param clipNorm          maximum global gradient norm; 0 turns clipping off
  * @param microBatchSize    rows per micro-batch (carried for the data source)
  * @param gradAccumulation  micro-batches per optimizer step

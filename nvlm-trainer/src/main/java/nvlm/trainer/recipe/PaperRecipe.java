@@ -1,4 +1,4 @@
-package nvlm.trainer.train;
+package nvlm.trainer.recipe;
 
 import nvlm.model.config.Architecture;
 
@@ -14,7 +14,7 @@ import nvlm.model.config.Architecture;
  *   <li>warmup is 10% of the steps (at least 1); AdamW eps 1e-8 (PyTorch's default).</li>
  * </ul>
  */
-public final class Recipe {
+public final class PaperRecipe {
     /** Toy-scale defaults: steps of each stage, rows per micro-batch, micro-batches per step. */
     public static final int STAGE1_STEPS = 200;
     public static final int STAGE2_STEPS = 300;
@@ -24,7 +24,7 @@ public final class Recipe {
     public static final double STAGE2_TEXT_ONLY_RATIO = 0.2;
     public static final double EPS = 1e-8;
 
-    private Recipe() {
+    private PaperRecipe() {
     }
 
     /** The paper's hyper-parameters for {@code arch} and {@code stage} at toy step counts. */

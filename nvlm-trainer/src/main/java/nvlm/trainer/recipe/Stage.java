@@ -1,4 +1,4 @@
-package nvlm.trainer.train;
+package nvlm.trainer.recipe;
 
 import nvlm.model.Nvlm;
 import nvlm.model.config.Architecture;
@@ -8,7 +8,7 @@ import nvlm.model.xattn.GatedCrossAttention;
  * The two training stages of the paper (section 4.1, docs/model.md §11) and which parts of the model each
  * one trains. The vision encoder is frozen in both. Stage 0 is this project's: the paper starts
  * from a pretrained LLM, which cannot be downloaded here, so the decoder is first trained alone on
- * the synthetic world's text ({@link nvlm.trainer.backbone.BackboneRecipe}).
+ * the synthetic world's text ({@link nvlm.trainer.recipe.BackboneRecipe}).
  */
 public enum Stage {
     /**
