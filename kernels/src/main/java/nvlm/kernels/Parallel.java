@@ -187,18 +187,29 @@ public final class Parallel {
     }
 
     private static int configuredThreads() {
-        String value = System.getProperty("nvlm.threads", System.getenv("NVLM_THREADS"));
+        return threadCount(System.getProperty("nvlm.threads", System.getenv("NVLM_THREADS")));
+    }
+
+    /**
+     * Most threads {@code NVLM_THREADS} may ask for: each is a platform thread with its own stack,
+     * and more than a few per core only adds switching (20000 would start 20000 threads).
+     */
+    public static final int MAX_THREADS = 1024;
+
+    /** The thread count a {@code NVLM_THREADS} value asks for (null or blank: the cores). */
+    static int threadCount(String value) {
         if (value != null && !value.isBlank()) {
             try {
                 int n = Integer.parseInt(value.trim());
-                if (n >= 1) {
+                if (n >= 1 && n <= MAX_THREADS) {
                     return n;
                 }
             } catch (NumberFormatException ignored) {
                 // fall through to the clear error below
             }
-            throw new IllegalArgumentException(
-                    "nvlm.threads / NVLM_THREADS must be a positive integer, got '" + value + "'");
+            throw new IllegalArgumentException("NVLM_THREADS (or -Dnvlm.threads) must be an integer from 1 to "
+                    + MAX_THREADS + ", got '" + value + "'; this machine has "
+                    + Runtime.getRuntime().availableProcessors() + " cores");
         }
         return Runtime.getRuntime().availableProcessors();
     }

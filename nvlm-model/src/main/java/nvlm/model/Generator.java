@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
+import nvlm.model.config.ContextLength;
 import nvlm.model.llm.KvCache;
 import nvlm.model.xattn.CrossAttentionContext;
 import nvlm.tensor.GradMode;
@@ -53,6 +54,9 @@ public final class Generator {
         SplittableRandom rng = new SplittableRandom(settings.seed());
         try (var noGrad = GradMode.disabled(); var scope = MemoryScope.open()) {
             int promptLength = (int) prompt.length();
+            // checked before the cache for prompt + answer is allocated (long: 2^31-1 new tokens must not wrap)
+            ContextLength.require((long) promptLength + settings.maxNewTokens(), model.config(),
+                    "a prompt of " + promptLength + " tokens and up to " + settings.maxNewTokens() + " new ones");
             KvCache cache = model.languageModel().newCache(1, promptLength + settings.maxNewTokens(),
                     model.languageModel().embeddingTable().device());
             Nvlm.Inputs in = model.prepare(prompt);

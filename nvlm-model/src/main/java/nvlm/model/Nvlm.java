@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.random.RandomGenerator;
 import nvlm.kernels.DType;
 import nvlm.model.config.Architecture;
+import nvlm.model.config.ContextLength;
+import nvlm.model.config.ModelSize;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.llm.LanguageModel;
 import nvlm.model.projector.Projector;
@@ -39,6 +41,7 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
 
     /** The model of {@code config.architecture()}, initialised from {@code rng}. */
     public static Nvlm create(NvlmConfig config, RandomGenerator rng) {
+        ModelSize.requireFits(config);
         return switch (config.architecture()) {
             case D -> new NvlmD(config, rng);
             case X -> new NvlmX(config, rng);
@@ -92,6 +95,7 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
 
     /** Image features computed and placed for the decoder: what {@link #forward} and generation start from. */
     public Inputs prepare(Batch batch) {
+        ContextLength.require(batch.length(), config, "a sequence of the batch");
         MediaIndex media = MediaIndex.of(batch);
         Tensor features = batch.tiles() > 0 ? imageFeatures(batch.pixelValues()) : null;
         return inputs(batch, features, media);

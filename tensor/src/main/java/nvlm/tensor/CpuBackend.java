@@ -55,8 +55,12 @@ final class CpuBackend implements Backend {
 
     @Override
     public void releaseWhenUnreachable(Storage storage) {
-        CpuMemoryPool.Block block = ((CpuStorage) storage).block();
-        CLEANER.register(storage, () -> CpuMemoryPool.instance().release(block));
+        CpuStorage cpu = (CpuStorage) storage;
+        CpuMemoryPool.Block block = cpu.block();
+        // Registered on the segment the kernels are handed, not on the storage: a kernel still
+        // reading a segment keeps its memory out of the pool even when the tensor itself is gone.
+        CLEANER.register(cpu.heldSegment(), () -> CpuMemoryPool.instance().release(block));
+        CpuMemoryPool.instance().leftToGc(block.segment().byteSize());
     }
 
     @Override

@@ -24,6 +24,11 @@ public final class CpuStorage extends Storage {
         return block;
     }
 
+    /** The segment {@link #segment()} hands out, without the liveness check (what the Cleaner watches). */
+    MemorySegment heldSegment() {
+        return segment;
+    }
+
     @Override
     public Device device() {
         return Device.CPU;

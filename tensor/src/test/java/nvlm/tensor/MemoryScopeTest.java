@@ -101,6 +101,33 @@ class MemoryScopeTest {
     }
 
     @Test
+    void releasingABlockTwiceIsRefusedInsteadOfAliasingItsMemory() {
+        CpuMemoryPool pool = new CpuMemoryPool(1L << 20);
+        CpuMemoryPool.Block block = pool.acquire(10_000);
+        pool.release(block);
+        IllegalStateException twice = assertThrows(IllegalStateException.class, () -> pool.release(block));
+        assertTrue(twice.getMessage().contains("released twice"), twice.getMessage());
+        CpuMemoryPool.Block big = pool.acquire(2 << 20); // freed for real on release (over the cache limit)
+        pool.release(big);
+        assertThrows(IllegalStateException.class, () -> pool.release(big));
+        assertEquals(0, pool.allocatedBytes());
+    }
+
+    @Test
+    void theBudgetBoundsMemoryInUseAndSaysSoWhenPassed() {
+        CpuMemoryPool pool = new CpuMemoryPool(1L << 20, 4L << 20);
+        CpuMemoryPool.Block a = pool.acquire(3L << 20);
+        OutOfMemoryError over = assertThrows(OutOfMemoryError.class, () -> pool.acquire(2L << 20));
+        assertTrue(over.getMessage().startsWith("CPU tensor memory: 3.0 MiB in use and 2.0 MiB more asked, past the budget of 4.0 MiB"
+                + " (NVLM_CPU_MEMORY)"), over.getMessage());
+        pool.release(a);
+        // the cached block does not count against the budget: it is freed to make room
+        CpuMemoryPool.Block b = pool.acquire(4L << 20);
+        assertEquals(4L << 20, pool.allocatedBytes());
+        pool.release(b);
+    }
+
+    @Test
     void aMissTakesTheSmallestFreeBlockOfAtMostTwiceItsBucket() {
         CpuMemoryPool pool = new CpuMemoryPool(1L << 24);
         CpuMemoryPool.Block small = pool.acquire(20_000);

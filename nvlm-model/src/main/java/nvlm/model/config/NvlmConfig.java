@@ -3,11 +3,12 @@ package nvlm.model.config;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import nvlm.model.tokenizer.ProjectTokenizer;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
+import nvlm.tensor.io.JsonFile;
 
 /**
  * A model's config.json (docs/model.md §10): architecture, InternViT, pixel-shuffle ratio, projector,
@@ -22,8 +23,20 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
     public record ProjectorConfig(int hiddenSize, boolean bias) {
     }
 
-    /** DHR tiling (docs/model.md §1) and the tile-tag mode (docs/model.md §6). */
+    /**
+     * DHR tiling (docs/model.md §1) and the tile-tag mode (docs/model.md §6). At most
+     * {@value #MAX_TILES} tiles: the paper uses 6 (InternVL up to 40); the tiler enumerates every
+     * grid up to the maximum, and each tile costs a vision forward and its image tokens.
+     */
     public record TilingConfig(int minTiles, int maxTiles, boolean useThumbnail, String tagMode) {
+        public static final int MAX_TILES = 128;
+
+        public TilingConfig {
+            if (minTiles < 1 || maxTiles < minTiles || maxTiles > MAX_TILES) {
+                throw new IllegalArgumentException("tiling needs 1 <= min_tiles <= max_tiles <= " + MAX_TILES + ", got min_tiles "
+                        + minTiles + ", max_tiles " + maxTiles);
+            }
+        }
     }
 
     public NvlmConfig {
@@ -64,7 +77,8 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
 
     public NvlmConfig withVocabSize(int vocab) {
         LlmConfig l = new LlmConfig(llm.hiddenSize(), llm.numLayers(), llm.numHeads(), llm.numKvHeads(),
-                llm.intermediateSize(), vocab, llm.rmsNormEps(), llm.ropeTheta(), llm.tieWordEmbeddings());
+                llm.intermediateSize(), vocab, llm.rmsNormEps(), llm.ropeTheta(), llm.tieWordEmbeddings(),
+                llm.maxPositionEmbeddings());
         return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, l, xattnEvery, tiling, tokens);
     }
 
@@ -78,8 +92,17 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
 
     // ------------------------------------------------------------------ JSON
 
-    /** Parses config.json text; {@code source} names the file in errors. */
+    /** Parses config.json text; {@code source} names the file in errors (every error starts with it). */
     public static NvlmConfig fromJson(String text, String source) {
+        try {
+            return parse(text, source);
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage() != null && e.getMessage().startsWith(source) ? e
+                    : new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static NvlmConfig parse(String text, String source) {
         Map<String, Object> root;
         try {
             root = Json.parseObject(text);
@@ -99,8 +122,12 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         TilingConfig tiling = new TilingConfig(1, 6, true, "1d");
         if (r.has("tiling")) {
             ConfigReader t = r.object("tiling");
-            tiling = new TilingConfig(t.integer("min_tiles", 1), t.integer("max_tiles", 6), t.bool("use_thumbnail", true),
-                    t.oneOf("tag_mode", "none", "1d", "2d_grid", "2d_bbox"));
+            try {
+                tiling = new TilingConfig(t.integer("min_tiles", 1), t.integer("max_tiles", 6), t.bool("use_thumbnail", true),
+                        t.oneOf("tag_mode", "none", "1d", "2d_grid", "2d_bbox"));
+            } catch (IllegalArgumentException e) {
+                throw e.getMessage().startsWith(source) ? e : new IllegalArgumentException(source + ": " + e.getMessage(), e);
+            }
         }
         ConfigReader tk = r.object("tokens");
         SpecialTokens tokens = new SpecialTokens(tk.integer("image_context"), tk.integer("pad"), tk.integer("im_end"));
@@ -116,7 +143,7 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         if (!Files.isRegularFile(file)) {
             throw new IOException("no config file at " + file);
         }
-        return fromJson(Files.readString(file), file.toString());
+        return fromJson(JsonFile.readText(file), file.toString());
     }
 
     public String toJson() {
@@ -153,10 +180,8 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         return Json.writePretty(m);
     }
 
-    /** Writes config.json atomically. */
+    /** Writes config.json atomically and durably (forced to disk before and after the rename). */
     public void write(Path file) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, toJson());
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.writeString(file, toJson());
     }
 }

@@ -50,6 +50,7 @@ public final class PromptBuilder {
     private final Tokenizer tokenizer;
     private final ChatTemplate template;
     private final String imageContext;
+    private boolean specialTokensInText;
 
     public PromptBuilder(Architecture architecture, int tileSize, int tokensPerTile, SpecialTokens tokens, Tokenizer tokenizer,
                          ChatTemplate template) {
@@ -78,6 +79,18 @@ public final class PromptBuilder {
             throw new IllegalArgumentException("tokens." + what + " is " + id + " but the tokenizer encodes '" + text + "' as "
                     + Arrays.toString(ids) + ": it must be one special token");
         }
+    }
+
+    /**
+     * Whether special-token text in messages ({@code <|im_end|><|im_start|>assistant} typed in a
+     * question or found in a dataset) becomes those tokens. Off by default: message text is
+     * encoded as plain text, so only the template makes turns, images and tags, as tiktoken and
+     * transformers' {@code split_special_tokens=True} do. On for text that is meant to carry them.
+     */
+    public PromptBuilder withSpecialTokensInText(boolean parse) {
+        PromptBuilder copy = new PromptBuilder(architecture, tileSize, tokensPerTile, tokens, tokenizer, template);
+        copy.specialTokensInText = parse;
+        return copy;
     }
 
     public Architecture architecture() {
@@ -114,6 +127,8 @@ public final class PromptBuilder {
         /** Per image, per tile: {start, end} of its tag in the text, or null if it is not there. */
         final List<int[][]> tagSpans = new ArrayList<>();
         final List<PromptImage> images = new ArrayList<>();
+        /** Characters of message text: encoded as plain text unless special tokens in text are parsed. */
+        final java.util.BitSet literal = new java.util.BitSet();
     }
 
     private Layout layout(List<Message> conversation, boolean generationPrompt) {
@@ -135,7 +150,13 @@ public final class PromptBuilder {
         int contentStart = out.text.length();
         for (Message.Content c : m.content()) {
             switch (c) {
-                case Message.Text t -> out.text.append(t.text());
+                case Message.Text t -> {
+                    int start = out.text.length();
+                    out.text.append(t.text());
+                    if (!specialTokensInText) {
+                        out.literal.set(start, out.text.length());
+                    }
+                }
                 case Message.Image i -> appendImage(out, i.image());
             }
         }
@@ -182,9 +203,15 @@ public final class PromptBuilder {
         return new int[] {start, text.length()};
     }
 
+    /** Tokens {@link #build} would make of a conversation, without the pixels. */
+    public int tokenCount(List<Message> conversation, boolean generationPrompt) {
+        Layout layout = layout(conversation, generationPrompt);
+        return tokenizer.encodeWithOffsets(layout.text.toString(), layout.literal).size();
+    }
+
     private Sample build(List<Message> conversation, boolean generationPrompt) {
         Layout layout = layout(conversation, generationPrompt);
-        Encoding enc = tokenizer.encodeWithOffsets(layout.text.toString());
+        Encoding enc = tokenizer.encodeWithOffsets(layout.text.toString(), layout.literal);
         int n = enc.size();
         int[] ids = enc.ids();
         int[] labels = new int[n];

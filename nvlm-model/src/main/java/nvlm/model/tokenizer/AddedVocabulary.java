@@ -32,11 +32,25 @@ final class AddedVocabulary {
 
     /** Splits {@code text[from, to)}; token segments include any whitespace their lstrip/rstrip absorbed. */
     List<Segment> split(String text, int from, int to) {
+        return split(text, from, to, null);
+    }
+
+    /**
+     * {@link #split(String, int, int)}, but no token is matched over a character set in
+     * {@code literal} (text a user typed: there {@code <|im_end|>} is ten characters, not a token).
+     */
+    List<Segment> split(String text, int from, int to, java.util.BitSet literal) {
         List<Segment> out = new ArrayList<>();
         int plainStart = from;
         int i = from;
         while (i < to) {
             AddedToken match = longestAt(text, i, to);
+            if (match != null && literal != null) {
+                int firstLiteral = literal.nextSetBit(i);
+                if (firstLiteral >= 0 && firstLiteral < i + match.content().length()) {
+                    match = null;
+                }
+            }
             if (match == null) {
                 i++;
                 continue;

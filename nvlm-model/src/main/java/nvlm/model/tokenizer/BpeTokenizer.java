@@ -158,11 +158,16 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public Encoding encodeWithOffsets(String text) {
+        return encodeWithOffsets(text, null);
+    }
+
+    @Override
+    public Encoding encodeWithOffsets(String text, java.util.BitSet literal) {
         String input = replaceLoneSurrogates(text);
         IntList ids = new IntList();
         IntList starts = new IntList();
         IntList ends = new IntList();
-        for (AddedVocabulary.Segment seg : rawAdded.split(input, 0, input.length())) {
+        for (AddedVocabulary.Segment seg : rawAdded.split(input, 0, input.length(), literal)) {
             if (seg.id() >= 0) {
                 ids.add(seg.id());
                 starts.add(seg.start());
@@ -170,7 +175,16 @@ public final class BpeTokenizer implements Tokenizer {
                 continue;
             }
             NormalizedText norm = NormalizedText.of(input, seg.start(), seg.end(), normalizers);
-            for (AddedVocabulary.Segment part : normalizedAdded.split(norm.text(), 0, norm.text().length())) {
+            java.util.BitSet normalizedLiteral = null;
+            if (literal != null) {
+                normalizedLiteral = new java.util.BitSet();
+                for (int j = 0; j < norm.text().length(); j++) {
+                    if (literal.get(norm.origStart()[j])) {
+                        normalizedLiteral.set(j);
+                    }
+                }
+            }
+            for (AddedVocabulary.Segment part : normalizedAdded.split(norm.text(), 0, norm.text().length(), normalizedLiteral)) {
                 if (part.id() >= 0) {
                     ids.add(part.id());
                     starts.add(norm.origStart()[part.start()]);

@@ -88,10 +88,15 @@ public final class ProjectTokenizer implements Tokenizer {
 
     @Override
     public Encoding encodeWithOffsets(String text) {
+        return encodeWithOffsets(text, null);
+    }
+
+    @Override
+    public Encoding encodeWithOffsets(String text, java.util.BitSet literal) {
         IntList ids = new IntList();
         IntList starts = new IntList();
         IntList ends = new IntList();
-        for (AddedVocabulary.Segment seg : added.split(text, 0, text.length())) {
+        for (AddedVocabulary.Segment seg : added.split(text, 0, text.length(), literal)) {
             if (seg.id() >= 0) {
                 ids.add(seg.id());
                 starts.add(seg.start());

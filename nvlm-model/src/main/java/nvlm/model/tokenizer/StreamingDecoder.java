@@ -16,9 +16,18 @@ public final class StreamingDecoder {
         this.tokenizer = tokenizer;
     }
 
-    /** Adds one token; returns the text that is now complete (possibly empty). */
+    /**
+     * Adds one token; returns the text that is now complete (possibly empty). An id the tokenizer
+     * does not have (a model's vocabulary is often padded past the tokenizer's) decodes to
+     * nothing, as in Hugging Face's decode.
+     */
     public String next(int id) {
-        byte[] bytes = tokenizer.tokenBytes(id);
+        byte[] bytes;
+        try {
+            bytes = tokenizer.tokenBytes(id);
+        } catch (IllegalArgumentException notInVocabulary) {
+            return "";
+        }
         byte[] all = Arrays.copyOf(pending, pending.length + bytes.length);
         System.arraycopy(bytes, 0, all, pending.length, bytes.length);
         int keep = incompleteTail(all);

@@ -10,6 +10,13 @@ public interface Tokenizer {
     /** Token ids of {@code text} with each token's span in {@code text}. */
     Encoding encodeWithOffsets(String text);
 
+    /**
+     * {@link #encodeWithOffsets(String)}, with the characters set in {@code literal} encoded as
+     * plain text: an added token's text there is not its id (what Hugging Face calls
+     * {@code split_special_tokens=True}, and tiktoken's default for user text).
+     */
+    Encoding encodeWithOffsets(String text, java.util.BitSet literal);
+
     default int[] encode(String text) {
         return encodeWithOffsets(text).ids();
     }

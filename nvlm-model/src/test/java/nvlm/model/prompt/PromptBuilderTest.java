@@ -217,10 +217,13 @@ class PromptBuilderTest {
     }
 
     @Test
-    void aTextContainingTheImageContextTokenIsRejected() {
+    void imageContextTextInAMessageIsPlainTextOrRejectedWhenSpecialTokensAreParsed() {
         for (Architecture arch : Architecture.values()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> builder(arch).build(
-                    List.of(Message.user(image(TagMode.ONE_D, 0), "look: <|vision_pad|>"))), arch.name());
+            List<Message> typed = List.of(Message.user(image(TagMode.ONE_D, 0), "look: <|vision_pad|>"));
+            Sample plain = builder(arch).build(typed);
+            assertTrue(TOK.decode(plain.inputIds()).endsWith("look: <|vision_pad|><|im_end|>"), arch.name());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> builder(arch).withSpecialTokensInText(true).build(typed), arch.name());
             assertTrue(e.getMessage().contains("image-context tokens") && e.getMessage().contains("<|vision_pad|>"), e.getMessage());
         }
     }

@@ -19,6 +19,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Json;
+import nvlm.tensor.io.JsonFile;
 
 /**
  * The backbones stages 1 and 2 start from: a model folder (docs/model.md §10) whose vision encoder
@@ -79,7 +80,7 @@ public final class Backbones {
         if (!Files.exists(file)) {
             return Map.of();
         }
-        return Json.parseObject(Files.readString(file));
+        return JsonFile.readObject(file);
     }
 
     /**

@@ -7,6 +7,7 @@ import nvlm.model.Batch;
 import nvlm.model.Generator;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.ModelFolder;
+import nvlm.model.config.ContextLength;
 import nvlm.model.prompt.BatchArrays;
 import nvlm.model.prompt.Message;
 import nvlm.model.prompt.PromptImage;
@@ -40,6 +41,9 @@ public final class ChatCommand implements NvlmCommand {
     double topP = 1.0;
     @Option(names = "--seed", paramLabel = "S", description = "sampling seed (default ${DEFAULT-VALUE})")
     long seed = 0;
+    @Option(names = "--parse-special-tokens", description = "let special-token text in the question (<|im_end|>, <|im_start|>)"
+            + " become those tokens; by default the question is plain text")
+    boolean parseSpecialTokens;
     @Mixin
     DeviceOption device;
     @Mixin
@@ -54,7 +58,10 @@ public final class ChatCommand implements NvlmCommand {
             prompts.add(PromptImage.of(folder.tiler().tile(loader.load(file)), folder.tagMode()));
         }
         Message user = prompts.isEmpty() ? Message.user(question) : Message.user(prompts, question);
-        Sample sample = folder.promptBuilder().buildForGeneration(List.of(user));
+        Sample sample = folder.promptBuilder().withSpecialTokensInText(parseSpecialTokens).buildForGeneration(List.of(user));
+        // before the weights are read and the KV cache allocated
+        ContextLength.require((long) sample.length() + maxNewTokens, folder.config(),
+                "the prompt (" + sample.length() + " tokens) with --max-new-tokens " + maxNewTokens);
         Nvlm loaded = progress.loadModel(folder, device.device);
         Batch prompt = Batch.of(BatchArrays.collate(List.of(sample), folder.config().tokens().pad())).to(device.device);
         var settings = new Generator.Settings(maxNewTokens, temperature, topP, seed);

@@ -38,9 +38,25 @@ public final class Main implements NvlmCommand {
         System.exit(run(List.of(args)));
     }
 
-    /** Runs the command line and returns the exit status (0 ok, 1 failure, 2 usage error). */
+    /**
+     * Runs the command line and returns the exit status (0 ok, 1 failure, 2 usage error). Nothing
+     * escapes as a stack trace: an {@link Error} (out of memory, a class that failed to initialise
+     * from a bad {@code NVLM_THREADS}, a fault reading a mapped file that was truncated) becomes
+     * one line with a hint, as exceptions do; {@code NVLM_DEBUG=1} adds the stack trace.
+     */
     public static int run(List<String> args) {
-        return commandLine(args).execute(args.toArray(String[]::new));
+        try {
+            nvlm.kernels.Parallel.threads();
+        } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
+            // a bad NVLM_THREADS: the thread pool is set up once, so this is where it is said
+            System.err.println("nvlm: " + describe(e));
+            return USAGE_ERROR;
+        }
+        try {
+            return commandLine(args).execute(args.toArray(String[]::new));
+        } catch (Throwable e) {
+            return report(args.isEmpty() ? "nvlm" : "nvlm " + args.getFirst(), e);
+        }
     }
 
     @Spec
@@ -123,22 +139,58 @@ public final class Main implements NvlmCommand {
     }
 
     private static int failure(Exception e, CommandLine command, ParseResult parsed) {
-        System.err.println(command.getCommandSpec().qualifiedName() + ": " + describe(e));
-        if (e instanceof UsageException) {
-            return USAGE_ERROR;
-        }
-        if (System.getenv("NVLM_DEBUG") != null) {
-            e.printStackTrace();
-        }
-        return FAILURE;
+        return report(command.getCommandSpec().qualifiedName(), e);
     }
 
-    private static String describe(Throwable e) {
-        StringBuilder message = new StringBuilder(e.getMessage() == null ? e.toString() : e.getMessage());
-        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+    private static int report(String command, Throwable e) {
+        System.err.println(command + ": " + describe(e));
+        if (System.getenv("NVLM_DEBUG") != null && !System.getenv("NVLM_DEBUG").isEmpty()) {
+            e.printStackTrace();
+        }
+        return status(e);
+    }
+
+    /** Usage errors (a bad option, a bad NVLM_THREADS) exit with 2, everything else with 1. */
+    static int status(Throwable e) {
+        Throwable root = initialisationCause(e);
+        return root instanceof UsageException || root instanceof ParameterException ? USAGE_ERROR : FAILURE;
+    }
+
+    /** The message a user sees: the failure and its causes, with a hint for the JVM's own errors. */
+    static String describe(Throwable e) {
+        Throwable shown = initialisationCause(e);
+        StringBuilder message = new StringBuilder(switch (shown) {
+            case OutOfMemoryError oom -> "out of memory (" + oom.getMessage() + ", heap limit "
+                    + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB): raise NVLM_HEAP (for example NVLM_HEAP=12g),"
+                    + " or lower --batch, --max-new-tokens or the number of images";
+            case InternalError internal when String.valueOf(internal.getMessage()).contains("fault occurred") ->
+                    "a memory-mapped file was truncated or changed while it was read (" + internal.getMessage()
+                            + "): a weight or batch file was overwritten during the run; restore it and run again";
+            case StackOverflowError _ -> "stack overflow: the input nests too deeply (a JSON file with thousands of"
+                    + " nested arrays or objects?)";
+            default -> shown.getMessage() == null ? shown.toString() : shown.getMessage();
+        });
+        for (Throwable cause = shown.getCause(); cause != null && cause != cause.getCause(); cause = cause.getCause()) {
             message.append("\n  caused by: ").append(cause.getMessage() == null ? cause.toString() : cause.getMessage());
         }
         return message.toString();
+    }
+
+    /**
+     * What failed inside a static initialiser: {@code ExceptionInInitializerError} the first time,
+     * {@code NoClassDefFoundError "Could not initialize class"} (whose cause is the first one) after.
+     */
+    private static Throwable initialisationCause(Throwable e) {
+        Throwable t = e;
+        for (int i = 0; i < 8 && t.getCause() != null && (t instanceof ExceptionInInitializerError
+                || t instanceof NoClassDefFoundError || t instanceof java.util.concurrent.ExecutionException); i++) {
+            t = t.getCause();
+        }
+        if (t instanceof NoClassDefFoundError && t.getCause() == null && t.getMessage() != null
+                && t.getMessage().startsWith("Could not initialize class")) {
+            return new IllegalStateException(t.getMessage() + " (an earlier error in its setup; run with NVLM_DEBUG=1)");
+        }
+        return t;
     }
 
     /** {@code --version}: the build's version (filtered into version.properties by Maven) and the Java runtime. */

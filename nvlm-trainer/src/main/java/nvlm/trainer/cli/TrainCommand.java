@@ -3,6 +3,7 @@ package nvlm.trainer.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import nvlm.model.config.Architecture;
 import nvlm.model.checkpoint.ModelFolder;
@@ -13,6 +14,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.trainer.backbone.Backbones;
 import nvlm.trainer.pipeline.DataSpec;
+import nvlm.trainer.pipeline.RunFingerprint;
 import nvlm.trainer.pipeline.Demo;
 import nvlm.trainer.pipeline.NewModel;
 import nvlm.trainer.recipe.StageOverrides;
@@ -99,8 +101,11 @@ public final class TrainCommand implements NvlmCommand {
                 + " Lines) instead")
         Path llava;
         @Option(names = "--images", paramLabel = "DIR", description = "the folder the LLaVA file's image paths are relative to"
-                + " (default: its folder)")
+                + " (default: its folder); paths must stay inside it")
         Path images;
+        @Option(names = "--allow-outside-images", description = "accept LLaVA image paths that are absolute or lead out of the"
+                + " --images folder (../, symbolic links)")
+        boolean allowOutsideImages;
         @Option(names = "--text-ratio", paramLabel = "R", description = "stage 2: fraction of text-only samples mixed in (the"
                 + " recipe's, 0.2 for demo; the world's arithmetic and string tasks); stage 1 has none")
         Double textRatio;
@@ -184,6 +189,9 @@ public final class TrainCommand implements NvlmCommand {
     Path out;
     @Option(names = "--resume", paramLabel = "RUN", description = "continue RUN from its newest checkpoint, bit-identically")
     Path resume;
+    @Option(names = "--resume-anyway", description = "with --resume: continue even though the data, thread count or device differ"
+            + " from the run's start (recorded in run.json; the bits will differ from an uninterrupted run)")
+    boolean resumeAnyway;
     @Option(names = "--eval-every", paramLabel = "N", converter = OptionTypes.NonNegative.class, description = "evaluate on the"
             + " world's validation split every N steps and at the end (default ${DEFAULT-VALUE}: never); accuracy goes to"
             + " metrics.jsonl")
@@ -218,11 +226,12 @@ public final class TrainCommand implements NvlmCommand {
                             + " in its folder");
                 }
             }
-            Path latest = TrainingCheckpoint.latest(resume).orElseThrow(() -> new UsageException(
+            Path latest = TrainingCheckpoint.usable(resume, skipped -> { }).orElseThrow(() -> new UsageException(
                     "--resume " + resume + ": no checkpoint under " + resume.resolve(TrainingCheckpoint.DIR)));
             StageConfig saved = TrainingCheckpoint.readState(latest).config();
             BatchSource source;
             if (data.batches != null) {
+                checkFingerprint(RunFingerprint.of(null, data.batches, device.device), TrainingCheckpoint.stepOf(latest));
                 source = BatchFiles.open(data.batches, saved.gradAccumulation());
             } else {
                 if (!Files.exists(resume.resolve(DataSpec.FILE))) {
@@ -230,6 +239,7 @@ public final class TrainCommand implements NvlmCommand {
                             + " batch files, so pass --batches DIR again");
                 }
                 DataSpec dataSpec = DataSpec.read(resume);
+                checkFingerprint(RunFingerprint.of(dataSpec, null, device.device), TrainingCheckpoint.stepOf(latest));
                 NvlmConfig modelConfig = NvlmConfig.read(latest.resolve("model").resolve(Checkpoint.CONFIG));
                 LoaderBatches batches = WorldStage.batches(dataSpec.source(saved, modelConfig), dataSpec.encoder(modelConfig), saved);
                 toClose = batches;
@@ -241,6 +251,9 @@ public final class TrainCommand implements NvlmCommand {
             if (out == null) {
                 throw new UsageException("--out is required (see ./nvlm train --help)");
             }
+            if (resumeAnyway) {
+                throw new UsageException("--resume-anyway applies to --resume RUN only");
+            }
             Stage which = stage.stage(data.textRatio);
             if (data.batches != null) {
                 if (start.model == null) {
@@ -251,6 +264,7 @@ public final class TrainCommand implements NvlmCommand {
                 Nvlm model = progress.loadModel(ModelFolder.open(start.model), device.device);
                 StageConfig config = stage.config(model.config().architecture(), which, data.textRatio);
                 trainer = Trainer.start(model, config, BatchFiles.open(data.batches, config.gradAccumulation()), out, options);
+                RunFingerprint.of(null, data.batches, device.device).write(out);
             } else {
                 NewModel begin = startModel();
                 Nvlm model = begin.model();
@@ -259,7 +273,11 @@ public final class TrainCommand implements NvlmCommand {
                 if (data.images != null && data.llava == null) {
                     throw new UsageException("--images needs --llava FILE");
                 }
-                DataSpec dataSpec = (data.llava != null ? new DataSpec(data.llava, data.images, worldSeed, data.questions, false)
+                if (data.allowOutsideImages && data.llava == null) {
+                    throw new UsageException("--allow-outside-images needs --llava FILE");
+                }
+                DataSpec dataSpec = (data.llava != null ? new DataSpec(data.llava, data.images, worldSeed, data.questions, false,
+                        data.allowOutsideImages)
                         : DataSpec.world(worldSeed, data.questions)).withLowResolution(data.lowRes);
                 LoaderBatches batches = WorldStage.batches(dataSpec.source(config, model.config()), dataSpec.encoder(model.config()),
                         config);
@@ -267,6 +285,7 @@ public final class TrainCommand implements NvlmCommand {
                 options = withEvaluation(options, dataSpec, model.config());
                 trainer = Trainer.start(model, config, batches, out, options);
                 dataSpec.write(out);
+                RunFingerprint.of(dataSpec, null, device.device).write(out);
             }
         }
         try (AutoCloseable _ = toClose) { // stops the loader's prefetch thread
@@ -279,6 +298,29 @@ public final class TrainCommand implements NvlmCommand {
             System.out.println("metrics: " + trainer.runDir().resolve(MetricsLog.FILE));
             return 0;
         }
+    }
+
+    /**
+     * Refuses to resume a run whose data, thread count or device changed since it started (its
+     * bits would silently differ), unless --resume-anyway, which is recorded in run.json.
+     */
+    private void checkFingerprint(RunFingerprint now, long step) throws IOException {
+        RunFingerprint saved = RunFingerprint.read(resume);
+        if (saved == null) {
+            now.write(resume); // a run made before fingerprints were kept: from now on
+            return;
+        }
+        List<String> differences = now.differences(saved);
+        if (differences.isEmpty()) {
+            return;
+        }
+        if (!resumeAnyway) {
+            throw new UsageException("--resume " + resume + ": the run started with other data or settings ("
+                    + String.join("; ", differences) + "); restore them, or pass --resume-anyway to continue (the result will"
+                    + " not be bit-identical to an uninterrupted run)");
+        }
+        System.err.println("resuming anyway despite: " + String.join("; ", differences));
+        now.resumedAnyway(saved, step, differences).write(resume);
     }
 
     /** A model folder as it is (--from, --model), or a new model of --arch from the backbones. */

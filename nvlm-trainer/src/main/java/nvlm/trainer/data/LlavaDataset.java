@@ -2,7 +2,6 @@ package nvlm.trainer.data;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +24,10 @@ import nvlm.tensor.io.Json;
  * Roles: {@code human}/{@code user}, {@code gpt}/{@code assistant}, and {@code system} as the
  * first turn only; user and assistant turns alternate, starting with the user and ending with
  * the assistant. Each image needs one {@code <image>} placeholder in a user turn, in order.
- * Image paths are relative to the image folder (absolute paths are used as they are). An optional
+ * Image paths are relative to the image folder and must stay inside it after resolving {@code ..}
+ * and symbolic links: an absolute path, {@code ../} or a link leading out is refused (before
+ * anything about the outside file is looked at, so messages do not reveal what exists there),
+ * unless the folder is opened with {@code allowOutside}. An optional
  * {@code "family"} string names the record's task for per-family evaluation (default
  * {@code "llava"}).
  *
@@ -57,13 +59,19 @@ public final class LlavaDataset implements ExampleSource {
     }
 
     public static LlavaDataset open(Path file, Path imageFolder, ImageLoader loader) throws IOException {
+        return open(file, imageFolder, loader, false);
+    }
+
+    /** {@link #open(Path, Path, ImageLoader)}; {@code allowOutside} accepts image paths that lead out of the image folder. */
+    public static LlavaDataset open(Path file, Path imageFolder, ImageLoader loader, boolean allowOutside) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new DataFormatException(file + ": no such data file");
         }
         if (!Files.isDirectory(imageFolder)) {
             throw new DataFormatException(file + ": image folder " + imageFolder + " is not a directory");
         }
-        String text = Files.readString(file, StandardCharsets.UTF_8);
+        String text = nvlm.tensor.io.JsonFile.decode(Files.readAllBytes(file), file.toString());
+        ImagePaths paths = new ImagePaths(imageFolder, allowOutside);
         List<Record> records = new ArrayList<>();
         String trimmed = text.stripLeading();
         boolean lines = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl") || !trimmed.startsWith("[");
@@ -80,7 +88,7 @@ public final class LlavaDataset implements ExampleSource {
                 } catch (Json.JsonException e) {
                     throw new DataFormatException(where + ": malformed JSON: " + e.getMessage(), e);
                 }
-                records.add(record(value, records.size(), where, imageFolder));
+                records.add(record(value, records.size(), where, paths));
             }
         } else {
             Object value;
@@ -93,7 +101,7 @@ public final class LlavaDataset implements ExampleSource {
                 throw new DataFormatException(file + ": expected a JSON array of records, got " + Json.typeName(value));
             }
             for (int i = 0; i < list.size(); i++) {
-                records.add(record(list.get(i), i, file + ": record " + i, imageFolder));
+                records.add(record(list.get(i), i, file + ": record " + i, paths));
             }
         }
         if (records.isEmpty()) {
@@ -116,7 +124,7 @@ public final class LlavaDataset implements ExampleSource {
         return "line " + line + " column " + column;
     }
 
-    private static Record record(Object value, int index, String where, Path imageFolder) throws DataFormatException {
+    private static Record record(Object value, int index, String where, ImagePaths paths) throws DataFormatException {
         if (!(value instanceof Map<?, ?> map)) {
             throw new DataFormatException(where + ": expected a JSON object, got " + Json.typeName(value));
         }
@@ -164,11 +172,7 @@ public final class LlavaDataset implements ExampleSource {
             if (name.isBlank()) {
                 throw new DataFormatException(where + ": empty image path");
             }
-            Path path = imageFolder.resolve(name);
-            if (!Files.isRegularFile(path)) {
-                throw new DataFormatException(where + ": missing image file '" + name + "' (looked for " + path.toAbsolutePath() + ")");
-            }
-            images.add(path);
+            images.add(paths.resolve(name, where));
         }
         List<Turn> turns = turns(map.get("conversations"), where);
         int placeholders = 0;
@@ -181,6 +185,53 @@ public final class LlavaDataset implements ExampleSource {
                     + " in the user turns (each image needs one, in order)");
         }
         return new Record(id, family, images, turns, where);
+    }
+
+    /** Where image names point: inside the image folder (links resolved) unless outside paths are allowed. */
+    private static final class ImagePaths {
+        private final Path folder;
+        private final Path realFolder;
+        private final boolean allowOutside;
+
+        ImagePaths(Path folder, boolean allowOutside) throws IOException {
+            this.folder = folder;
+            this.realFolder = folder.toRealPath();
+            this.allowOutside = allowOutside;
+        }
+
+        Path resolve(String name, String where) throws DataFormatException {
+            Path path;
+            try {
+                path = folder.resolve(name);
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new DataFormatException(where + ": image path '" + name + "' is not a valid path (" + e.getReason() + ")");
+            }
+            String hint = " (paths are relative to the image folder " + folder + "; --allow-outside-images accepts others)";
+            if (!allowOutside) {
+                if (Path.of(name).isAbsolute()) {
+                    throw new DataFormatException(where + ": image path '" + name + "' is absolute" + hint);
+                }
+                if (!realFolder.resolve(name).normalize().startsWith(realFolder)) {
+                    throw new DataFormatException(where + ": image path '" + name + "' leads out of the image folder" + hint);
+                }
+            }
+            if (!Files.isRegularFile(path)) {
+                throw new DataFormatException(where + ": missing image file '" + name + "' (looked for " + path.toAbsolutePath() + ")");
+            }
+            if (allowOutside) {
+                return path;
+            }
+            Path real;
+            try {
+                real = path.toRealPath();
+            } catch (IOException e) {
+                throw new DataFormatException(where + ": image path '" + name + "' cannot be resolved (" + e.getMessage() + ")");
+            }
+            if (!real.startsWith(realFolder)) {
+                throw new DataFormatException(where + ": image path '" + name + "' is a symbolic link out of the image folder" + hint);
+            }
+            return path;
+        }
     }
 
     private static List<Turn> turns(Object value, String where) throws DataFormatException {

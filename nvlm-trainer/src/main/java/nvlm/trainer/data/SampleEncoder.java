@@ -125,7 +125,7 @@ public final class SampleEncoder {
                     n -> new float[Math.multiplyExact(n, 3 * plan.tileSize() * plan.tileSize())]);
             images.add(new PromptImage(plan, tagMode.tags(plan), pixels));
         }
-        return tokenizer.encode(builder.render(conversation(outline.id(), outline.turns(), images), false)).length;
+        return builder.tokenCount(conversation(outline.id(), outline.turns(), images), false);
     }
 
     /** Tiles every image (docs/model.md §1) and tags its tiles (docs/model.md §6). */

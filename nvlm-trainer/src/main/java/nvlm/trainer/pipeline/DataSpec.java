@@ -3,13 +3,14 @@ package nvlm.trainer.pipeline;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.tiling.TagMode;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
+import nvlm.tensor.io.JsonFile;
 import nvlm.trainer.data.ExampleSource;
 import nvlm.trainer.data.InterleavedSource;
 import nvlm.trainer.data.LlavaDataset;
@@ -33,9 +34,15 @@ import nvlm.trainer.recipe.StageConfig;
  * @param worldSeed     the world's seed (its splits); also the text-only tasks' world for LLaVA data
  * @param questions     questions per world picture (1: one example per question, as evaluated)
  * @param lowResolution one S x S tile per image instead of dynamic high resolution (docs/model.md §1, the paper's baseline)
+ * @param allowOutsideImages LLaVA image paths may lead out of the image folder (absolute, ../, links)
  */
-public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution) {
+public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution,
+                       boolean allowOutsideImages) {
     public static final String FILE = "data.json";
+
+    public DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution) {
+        this(llavaFile, imageFolder, worldSeed, questions, lowResolution, false);
+    }
 
     public DataSpec {
         if (questions < 1) {
@@ -52,7 +59,7 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
     }
 
     public DataSpec withLowResolution(boolean low) {
-        return new DataSpec(llavaFile, imageFolder, worldSeed, questions, low);
+        return new DataSpec(llavaFile, imageFolder, worldSeed, questions, low, allowOutsideImages);
     }
 
     /** How samples are encoded for a model under this spec. */
@@ -68,7 +75,8 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
         if (isWorld()) {
             return new WorldDataset(world, Split.TRAIN, WorldStage.blend(config), rows, tagMode, questions);
         }
-        LlavaDataset user = LlavaDataset.open(llavaFile, imageFolder != null ? imageFolder : llavaFile.toAbsolutePath().getParent());
+        LlavaDataset user = LlavaDataset.open(llavaFile, imageFolder != null ? imageFolder : llavaFile.toAbsolutePath().getParent(),
+                new nvlm.model.tiling.ImageLoader(), allowOutsideImages);
         double text = config.stage() == Stage.SFT ? config.textOnlyRatio() : 0;
         if (text >= 1) {
             throw new IllegalArgumentException("text-only ratio " + text + " leaves no room for the LLaVA data");
@@ -84,6 +92,9 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
         if (!isWorld()) {
             m.put("llava_file", llavaFile.toAbsolutePath().toString());
             m.put("image_folder", imageFolder == null ? null : imageFolder.toAbsolutePath().toString());
+            if (allowOutsideImages) {
+                m.put("allow_outside_images", true);
+            }
         }
         m.put("world_seed", worldSeed);
         m.put("questions", (long) questions);
@@ -97,7 +108,7 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
             Path file = world ? null : Path.of((String) m.get("llava_file"));
             Path images = world || m.get("image_folder") == null ? null : Path.of((String) m.get("image_folder"));
             return new DataSpec(file, images, (Long) m.get("world_seed"), Math.toIntExact((Long) m.get("questions")),
-                    (Boolean) m.get("low_resolution"));
+                    (Boolean) m.get("low_resolution"), Boolean.TRUE.equals(m.get("allow_outside_images")));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(source + ": not a data spec (" + e + ")", e);
         }
@@ -105,9 +116,7 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
 
     public void write(Path runDir) throws IOException {
         Files.createDirectories(runDir);
-        Path tmp = runDir.resolve(FILE + ".tmp");
-        Files.writeString(tmp, Json.writePretty(toJson()) + "\n");
-        Files.move(tmp, runDir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.writeString(runDir.resolve(FILE), Json.writePretty(toJson()) + "\n");
     }
 
     public static DataSpec read(Path runDir) throws IOException {
@@ -115,6 +124,6 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
         if (!Files.exists(file)) {
             throw new IOException(runDir + " has no " + FILE + " (was it made by ./nvlm train with world or LLaVA data?)");
         }
-        return fromJson(Json.parseObject(Files.readString(file)), file.toString());
+        return fromJson(JsonFile.readObject(file), file.toString());
     }
 }

@@ -18,6 +18,7 @@ import nvlm.model.config.Presets;
 import nvlm.model.tiling.TagMode;
 import nvlm.tensor.Device;
 import nvlm.tensor.io.Json;
+import nvlm.tensor.io.JsonFile;
 import nvlm.trainer.backbone.Backbones;
 import nvlm.trainer.data.Example;
 import nvlm.trainer.data.SampleEncoder;
@@ -65,10 +66,14 @@ public final class Demo {
     /** The world seed a model folder was trained on ({@value #WORLD_JSON}), else 1 (the shipped backbones'). */
     public static long worldSeed(Path modelDir) throws IOException {
         Path file = modelDir.resolve(WORLD_JSON);
-        if (Files.exists(file) && Json.parseObject(Files.readString(file)).get("world_seed") instanceof Long seed) {
+        if (!Files.exists(file)) {
+            return 1;
+        }
+        if (JsonFile.readObject(file).get("world_seed") instanceof Long seed) {
             return seed;
         }
-        return 1;
+        throw new IllegalArgumentException(file + ": field 'world_seed' must be an integer (the seed of the world the model"
+                + " was trained on)");
     }
 
     private Demo() {

@@ -21,6 +21,7 @@ import nvlm.tensor.F;
 import nvlm.tensor.GradMode;
 import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.optim.AdamW;
@@ -113,16 +114,14 @@ public final class Trainer {
     public static Trainer start(Nvlm model, StageConfig config, BatchSource source, Path runDir, TrainerOptions options)
             throws IOException {
         Files.createDirectories(runDir);
+        RunLock.acquire(runDir);
         TrainingCheckpoint.removeIncomplete(runDir);
         var existing = TrainingCheckpoint.latest(runDir);
         if (existing.isPresent()) {
             throw new IllegalStateException(runDir + " already holds checkpoints (newest: " + existing.get().getFileName()
                     + "); resume that run or choose another run folder");
         }
-        Path stageFile = runDir.resolve(STAGE_FILE);
-        Path tmp = runDir.resolve(STAGE_FILE + ".tmp");
-        Files.writeString(tmp, Json.writePretty(config.toJson()));
-        Files.move(tmp, stageFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.writeString(runDir.resolve(STAGE_FILE), Json.writePretty(config.toJson()));
         MetricsLog metrics = MetricsLog.open(runDir.resolve(MetricsLog.FILE), 0);
         return new Trainer(model, config, source, runDir, options, metrics);
     }
@@ -134,8 +133,9 @@ public final class Trainer {
      * data seed as the original run.
      */
     public static Trainer resume(Path runDir, BatchSource source, TrainerOptions options) throws IOException {
+        RunLock.acquire(runDir);
         TrainingCheckpoint.removeIncomplete(runDir);
-        Path checkpoint = TrainingCheckpoint.latest(runDir).orElseThrow(() -> new IllegalStateException(
+        Path checkpoint = TrainingCheckpoint.usable(runDir, System.err::println).orElseThrow(() -> new IllegalStateException(
                 "nothing to resume: " + runDir.resolve(TrainingCheckpoint.DIR) + " holds no complete checkpoint"));
         TrainingCheckpoint.State state = TrainingCheckpoint.readState(checkpoint);
         Nvlm model = TrainingCheckpoint.readModel(checkpoint, options.device());
@@ -420,10 +420,12 @@ public final class Trainer {
         TrainingCheckpoint.deleteRecursively(tmp);
         TrainingCheckpoint.deleteRecursively(old);
         Checkpoint.save(model, tmp);
+        DurableFiles.forceTree(tmp);
         if (Files.exists(target)) {
             Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.force(runDir);
         TrainingCheckpoint.deleteRecursively(old);
         return target;
     }

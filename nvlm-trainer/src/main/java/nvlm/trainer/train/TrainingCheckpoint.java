@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -18,7 +19,9 @@ import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
+import nvlm.tensor.io.JsonFile;
 import nvlm.tensor.io.Safetensors;
 import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.optim.AdamW;
@@ -32,21 +35,29 @@ import nvlm.trainer.recipe.StageConfig;
  *   model/config.json, model/model.safetensors   the model folder (Checkpoint.save, F32: exact bits)
  *   optimizer.safetensors                        AdamW state: &lt;param&gt;.exp_avg, &lt;param&gt;.exp_avg_sq, step
  *   trainer.json                                 {@link State}: step, stage config, metrics length, counters
+ *   COMMIT                                       written last: every file's size and CRC-32C
  * </pre>
  *
- * A checkpoint is written into {@code .tmp-step-N} and renamed into place, so every
- * {@code step-N} folder is complete; older ones are removed only after the new one is in place.
- * The data position is the step number alone, because {@link BatchSource} batches are a pure
- * function of (step, micro-step), and the trainer draws no random numbers.
+ * A checkpoint is written into {@code .tmp-step-N}, every file and folder forced to disk, then
+ * {@code COMMIT}, then one rename into place and the parent folder forced: a kill or a power cut
+ * at any moment leaves the previous checkpoints as they were. Saving a step that already has a
+ * checkpoint (an interrupt right after a periodic save) writes {@code step-N.r1} (then
+ * {@code .r2}...) beside it, again one rename; older ones are removed only after the new one is in
+ * place. Only folders with a {@code COMMIT} whose sizes match are checkpoints; {@link #usable}
+ * skips a damaged newest one for the one before, saying what it skipped. The data position is
+ * the step number alone, because {@link BatchSource} batches are a pure function of (step,
+ * micro-step), and the trainer draws no random numbers.
  */
 public final class TrainingCheckpoint {
     public static final String DIR = "checkpoints";
     public static final String MODEL = "model";
     public static final String OPTIMIZER = "optimizer.safetensors";
     public static final String STATE = "trainer.json";
+    public static final String COMMIT = "COMMIT";
     public static final String FORMAT = "nvlm-trainer-checkpoint/1";
+    private static final String COMMIT_FORMAT = "nvlm-checkpoint-commit/1";
 
-    private static final Pattern STEP_DIR = Pattern.compile("step-(\\d+)");
+    private static final Pattern STEP_DIR = Pattern.compile("step-(\\d+)(?:\\.r(\\d+))?");
 
     private TrainingCheckpoint() {
     }
@@ -117,36 +128,144 @@ public final class TrainingCheckpoint {
             throws IOException {
         Path checkpoints = Files.createDirectories(runDir.resolve(DIR));
         Path target = folder(runDir, state.step());
+        long revision = -1;
+        for (Path p : candidates(runDir)) {
+            if (stepOf(p) == state.step()) {
+                revision = Math.max(revision, revisionOf(p));
+            }
+        }
+        if (revision >= 0) {
+            target = checkpoints.resolve(target.getFileName() + ".r" + (revision + 1));
+        }
         Path tmp = checkpoints.resolve(".tmp-" + target.getFileName());
         deleteRecursively(tmp);
         Files.createDirectories(tmp);
         Checkpoint.save(model, tmp.resolve(MODEL));
         Safetensors.save(tmp.resolve(OPTIMIZER), optimizer.stateDict(names));
         Files.writeString(tmp.resolve(STATE), Json.writePretty(state.toJson()));
-        if (Files.exists(target)) {
-            // The same step saved again (an interrupt right after a periodic save): swap it.
-            Path old = checkpoints.resolve(".old-" + target.getFileName());
-            deleteRecursively(old);
-            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            deleteRecursively(old);
-        } else {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        }
+        DurableFiles.forceTree(tmp);
+        // The marker goes last: a folder without it (or whose files do not match it) is not a checkpoint.
+        Files.writeString(tmp.resolve(COMMIT), Json.writePretty(commitRecord(tmp, state.step())));
+        DurableFiles.force(tmp.resolve(COMMIT));
+        DurableFiles.force(tmp);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        DurableFiles.force(checkpoints);
         prune(runDir, keep);
         return target;
     }
 
-    /** Complete checkpoint folders of a run, oldest first. */
+    /** {@code COMMIT}'s contents: the step and every file's size and CRC-32C, by path relative to the folder. */
+    private static Map<String, Object> commitRecord(Path folder, long step) throws IOException {
+        Map<String, Object> files = new java.util.TreeMap<>();
+        for (Path file : files(folder)) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("bytes", Files.size(file));
+            entry.put("crc32c", crc32c(file));
+            files.put(folder.relativize(file).toString().replace('\\', '/'), entry);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", COMMIT_FORMAT);
+        m.put("step", step);
+        m.put("files", files);
+        return m;
+    }
+
+    private static List<Path> files(Path folder) throws IOException {
+        try (Stream<Path> walk = Files.walk(folder)) {
+            return walk.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().equals(COMMIT)).sorted().toList();
+        }
+    }
+
+    private static long crc32c(Path file) throws IOException {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        byte[] buffer = new byte[1 << 16];
+        try (var in = Files.newInputStream(file)) {
+            for (int n = in.read(buffer); n > 0; n = in.read(buffer)) {
+                crc.update(buffer, 0, n);
+            }
+        }
+        return crc.getValue();
+    }
+
+    /**
+     * Checks a checkpoint folder against its {@code COMMIT}: present, for this step, every file
+     * listed there with its size and CRC-32C, and a readable {@code trainer.json}. Throws an
+     * {@link IOException} naming the first thing that does not match.
+     */
+    public static void verify(Path folder) throws IOException {
+        Path commit = folder.resolve(COMMIT);
+        if (!Files.isRegularFile(commit)) {
+            throw new IOException(folder + ": no " + COMMIT + " marker (the save did not finish)");
+        }
+        Map<String, Object> m;
+        try {
+            m = Json.parseObject(Files.readString(commit));
+        } catch (IOException | RuntimeException e) {
+            throw new IOException(commit + ": unreadable (" + e.getMessage() + ")", e);
+        }
+        if (!COMMIT_FORMAT.equals(m.get("format")) || !(m.get("files") instanceof Map<?, ?> files)
+                || !(m.get("step") instanceof Long step)) {
+            throw new IOException(commit + ": not a " + COMMIT_FORMAT + " record");
+        }
+        if (step != stepOf(folder)) {
+            throw new IOException(commit + ": records step " + step + " but the folder is step " + stepOf(folder));
+        }
+        for (var e : files.entrySet()) {
+            Path file = folder.resolve(String.valueOf(e.getKey()));
+            if (!(e.getValue() instanceof Map<?, ?> entry) || !(entry.get("bytes") instanceof Long bytes)
+                    || !(entry.get("crc32c") instanceof Long crc)) {
+                throw new IOException(commit + ": bad entry for " + e.getKey());
+            }
+            if (!Files.isRegularFile(file)) {
+                throw new IOException(file + " is missing");
+            }
+            long size = Files.size(file);
+            if (size != bytes) {
+                throw new IOException(file + " has " + size + " bytes, " + COMMIT + " says " + bytes + " (truncated or rewritten)");
+            }
+            if (crc32c(file) != crc) {
+                throw new IOException(file + ": contents differ from when it was saved (CRC-32C mismatch)");
+            }
+        }
+        try {
+            readState(folder);
+        } catch (RuntimeException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The newest checkpoint of a run that passes {@link #verify}; each newer one that does not is
+     * skipped and told to {@code skipped} with the reason. Empty when none is usable.
+     */
+    public static Optional<Path> usable(Path runDir, Consumer<String> skipped) throws IOException {
+        List<Path> all = candidates(runDir);
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                verify(all.get(i));
+                return Optional.of(all.get(i));
+            } catch (IOException e) {
+                skipped.accept("skipping damaged checkpoint " + all.get(i) + ": " + e.getMessage()
+                        + (i > 0 ? "; trying " + all.get(i - 1).getFileName() : "; no older checkpoint left"));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Committed checkpoint folders of a run (a {@code COMMIT} marker present), oldest first. */
     public static List<Path> list(Path runDir) throws IOException {
+        return candidates(runDir).stream().filter(p -> Files.isRegularFile(p.resolve(COMMIT))).toList();
+    }
+
+    /** Every {@code step-N[.rK]} folder of a run, committed or not, oldest first. */
+    private static List<Path> candidates(Path runDir) throws IOException {
         Path checkpoints = runDir.resolve(DIR);
         if (!Files.isDirectory(checkpoints)) {
             return List.of();
         }
         try (Stream<Path> entries = Files.list(checkpoints)) {
             return entries.filter(p -> STEP_DIR.matcher(p.getFileName().toString()).matches())
-                    .filter(p -> Files.isRegularFile(p.resolve(STATE)))
-                    .sorted(Comparator.comparingLong(TrainingCheckpoint::stepOf))
+                    .sorted(Comparator.comparingLong(TrainingCheckpoint::stepOf).thenComparingLong(TrainingCheckpoint::revisionOf))
                     .toList();
         }
     }
@@ -161,14 +280,25 @@ public final class TrainingCheckpoint {
     public static long stepOf(Path folder) {
         Matcher m = STEP_DIR.matcher(folder.getFileName().toString());
         if (!m.matches()) {
-            throw new IllegalArgumentException(folder + " is not a checkpoint folder (step-NNNNNNNN)");
+            throw new IllegalArgumentException(folder + " is not a checkpoint folder (step-NNNNNNNN or step-NNNNNNNN.rK)");
         }
         return Long.parseLong(m.group(1));
     }
 
+    /** 0 for {@code step-N}, K for {@code step-N.rK} (the same step saved again). */
+    static long revisionOf(Path folder) {
+        Matcher m = STEP_DIR.matcher(folder.getFileName().toString());
+        return m.matches() && m.group(2) != null ? Long.parseLong(m.group(2)) : 0;
+    }
+
     public static State readState(Path folder) throws IOException {
         Path file = folder.resolve(STATE);
-        return State.fromJson(Files.readString(file), file.toString());
+        try {
+            return State.fromJson(JsonFile.readText(file), file.toString());
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage() != null && e.getMessage().startsWith(file.toString()) ? e
+                    : new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
     }
 
     /** The checkpoint's model, on {@code device}. */
@@ -203,7 +333,7 @@ public final class TrainingCheckpoint {
     }
 
     private static void prune(Path runDir, int keep) throws IOException {
-        List<Path> all = new ArrayList<>(list(runDir));
+        List<Path> all = new ArrayList<>(candidates(runDir));
         for (int i = 0; i < all.size() - Math.max(1, keep); i++) {
             Path old = all.get(i);
             // Rename first, so a half-deleted folder never looks like a checkpoint.
@@ -211,6 +341,7 @@ public final class TrainingCheckpoint {
             Files.move(old, trash, StandardCopyOption.ATOMIC_MOVE);
             deleteRecursively(trash);
         }
+        DurableFiles.force(runDir.resolve(DIR));
     }
 
     public static void deleteRecursively(Path path) throws IOException {

@@ -50,6 +50,34 @@ class TrainCommandTest {
     }
 
     @Test
+    void resumingWithChangedDataIsRefusedUnlessAnywayWhichIsRecorded() throws Exception {
+        Path model = dir.resolve("model");
+        Checkpoint.save(TinyWorld.model(Architecture.D, 1), model);
+        Path batches = Files.createDirectories(dir.resolve("batches"));
+        for (int i = 0; i < 2; i++) {
+            TinyWorld.source(Architecture.D, 4, 2).batch(i + 1, 0).write(batches.resolve("b" + i + ".safetensors"));
+        }
+        Path out = dir.resolve("run");
+        train("--model", model.toString(), "--stage", "1", "--batches", batches.toString(), "--out", out.toString(),
+                "--steps", "2", "--checkpoint-every", "1", "--progress", "off").expect(0);
+        assertTrue(Files.readString(out.resolve("run.json")).contains("\"threads\""));
+        // the same data: resumes
+        train("--resume", out.toString(), "--batches", batches.toString(), "--progress", "off").expect(0);
+        // one batch file replaced by another
+        TinyWorld.source(Architecture.D, 9, 2).batch(1, 0).write(batches.resolve("b0.safetensors"));
+        String err = train("--resume", out.toString(), "--batches", batches.toString(), "--progress", "off")
+                .expect(Main.USAGE_ERROR).err();
+        assertTrue(err.contains("the run started with other data or settings (batch_files: ") && err.contains("--resume-anyway"), err);
+        String anyway = train("--resume", out.toString(), "--batches", batches.toString(), "--resume-anyway", "--progress", "off")
+                .expect(0).err();
+        assertTrue(anyway.contains("resuming anyway despite: batch_files"), anyway);
+        assertTrue(Files.readString(out.resolve("run.json")).contains("\"resumed_anyway\""));
+        // recorded: the next resume with this data goes through
+        train("--resume", out.toString(), "--batches", batches.toString(), "--progress", "off").expect(0);
+        assertUsage("--resume-anyway applies to --resume RUN only", "--arch", "d", "--stage", "1", "--out", "o", "--resume-anyway");
+    }
+
+    @Test
     void optionsThatContradictEachOtherAreUsageErrorsNamingThem() {
         assertUsage("give --arch d|x|h", "--stage", "1", "--out", "o");
         assertUsage("--batches needs --model", "--batches", "b", "--stage", "1", "--out", "o");
