@@ -110,6 +110,9 @@ public final class CompareExperiment implements Callable<Integer> {
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new IllegalArgumentException("--out " + out + " is a file, not a folder");
         }
+        for (Architecture arch : archs) {
+            recipe.recipe(arch, seeds.get(0)); // a bad option fails here, before anything is written
+        }
         Files.createDirectories(out);
         Path backbones = recipe.backbones != null ? recipe.backbones : Backbones.extractShipped(out.resolve("backbones"));
         Map<String, Object> manifest = Backbones.manifest(backbones);

@@ -39,6 +39,7 @@ import nvlm.trainer.train.TrainingCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import nvlm.trainer.recipe.Stage;
 
 /**
  * {@code ./nvlm experiment overfit}: can stage 1 fit a handful of OCR examples? In the spirit of
@@ -108,7 +109,7 @@ public final class OverfitExperiment implements Callable<Integer> {
         StageConfig stage1 = DemoRecipe.of(arch, seed).stage1();
         StageConfig config1 = stage1.withSteps(steps, Math.max(1, steps / 10));
         log.printf(Locale.ROOT, "overfit: NVLM-%s stage 1 (%s) on %d OCR training examples, %d steps of %d rows, peak lr %.2g%n", arch,
-                nvlm.trainer.recipe.Stage.PRETRAINING.trainedParts(arch), examples, steps, config1.globalBatchSize(), config1.peakLr());
+                Stage.PRETRAINING.trainedParts(arch), examples, steps, config1.globalBatchSize(), config1.peakLr());
 
         Nvlm model = start.model(config, seed);
         EvalResult before = Evaluation.run(model, encoder, byFamily, Evaluation.MAX_NEW_TOKENS, progress.mode, log);

@@ -91,8 +91,10 @@ class CompareExperimentTest {
         assertTrue(err.contains("--archs"), err);
         err = CommandLineRun.of("experiment", "compare", "--split", "dev").expect(2).err();
         assertTrue(err.contains("--split"), err);
-        err = CommandLineRun.of("experiment", "compare", "--stage2-lr-scale", "-1").expect(2).err();
+        Path out = dir.resolve("not-made");
+        err = CommandLineRun.of("experiment", "compare", "--stage2-lr-scale", "-1", "--out", out.toString()).expect(2).err();
         assertTrue(err.contains("--stage2-lr-scale"), err);
+        assertTrue(!Files.exists(out), "nothing written for a refused command line");
         assertThrows(AssertionError.class, () -> CommandLineRun.of("experiment", "overfit", "--examples", "0").expect(0));
     }
 }

@@ -15,6 +15,9 @@ import java.util.concurrent.TimeUnit;
 import nvlm.model.config.Architecture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /**
  * Checkpoints survive crashes: a damaged newest checkpoint is skipped for the one before (named
@@ -30,7 +33,7 @@ class CrashSafeCheckpointTest {
     Path dir;
 
     static StageConfig config() {
-        return Recipe.toy(ARCH, Stage.PRETRAINING).withSteps(TOTAL, 2).withBatch(2, 2);
+        return PaperRecipe.toy(ARCH, Stage.PRETRAINING).withSteps(TOTAL, 2).withBatch(2, 2);
     }
 
     private static Trainer reference(Path run) throws IOException {
