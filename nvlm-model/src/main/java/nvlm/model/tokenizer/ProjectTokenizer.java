@@ -12,12 +12,12 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import nvlm.model.tiling.TagMode;
 import nvlm.tensor.io.Json;
 
 /**
- * The built-in tokenizer of the project's own presets: every byte is a token, and the prompt's
- * structural strings are single special tokens. Fixed ids:
+ * The built-in tokenizer of the project's own presets: every byte is a token, the prompt's
+ * structural strings are single special tokens, and a few pieces of the tile tags are ordinary
+ * added tokens, so that a tag is several tokens as Qwen2's BPE cuts it (docs/model.md §6). Fixed ids:
  * <pre>
  *   0..255    the bytes 0x00..0xFF (ordinary text is its NFC-normalized UTF-8, no merges)
  *   256       &lt;|endoftext|&gt;  (padding)
@@ -26,14 +26,15 @@ import nvlm.tensor.io.Json;
  *   259       &lt;Image&gt;
  *   260       &lt;/Image&gt;
  *   261       &lt;|vision_pad|&gt;  (the image-context token of NVLM-D/H, docs/model.md §7)
- *   262       &lt;tile_global_thumbnail&gt;
- *   263..274  &lt;tile_1&gt; .. &lt;tile_12&gt;                   (1d tags)
- *   275..309  &lt;tile_x{c}_y{r}&gt; for (c+1)*(r+1) &lt;= 12,   (2d_grid tags: every tile position
- *             ordered by row r, then column c               of every grid of at most 12 tiles)
+ *   262..267  tile  _global  _thumbnail  _x  _y  _bbox     (pieces, not special)
  * </pre>
- * 2d_bbox tags are plain text (bytes). Encoding matches Hugging Face's pipeline for the
- * equivalent tokenizer.json that {@link #toJson()} writes: special tokens are cut out of the raw
- * text first (leftmost, longest), the text between them is NFC-normalized, then it becomes bytes.
+ * So {@code <tile_3>} is {@code < tile _ 3 >}, {@code <tile_global_thumbnail>} is
+ * {@code < tile _global _thumbnail >} and {@code <tile_x1_y0>} is {@code < tile _x 1 _y 0 >}:
+ * five to seven tokens, where the real tokenizer gives five to eight. The pieces are cut out
+ * wherever they occur ("Transcribe tile 3." holds {@code tile} too), as a BPE merges them in any
+ * text. Encoding matches Hugging Face's pipeline for the equivalent tokenizer.json that
+ * {@link #toJson()} writes: added tokens are cut out of the raw text first (leftmost, longest),
+ * the text between them is NFC-normalized, then it becomes bytes.
  */
 public final class ProjectTokenizer implements Tokenizer {
     public static final int PAD = 256;
@@ -42,39 +43,31 @@ public final class ProjectTokenizer implements Tokenizer {
     public static final int IMAGE_START = 259;
     public static final int IMAGE_END = 260;
     public static final int IMAGE_CONTEXT = 261;
-    public static final int TILE_GLOBAL_THUMBNAIL = 262;
-    public static final int FIRST_TILE_TAG = 263;
-    /** Tag tokens cover grids of up to this many tiles. */
-    public static final int MAX_TILES = 12;
-    public static final int FIRST_GRID_TAG = FIRST_TILE_TAG + MAX_TILES;
+    /** The pieces of the tile tags, ids 262.. in this order: ordinary (not special) added tokens. */
+    public static final List<String> TAG_PIECES = List.of("tile", "_global", "_thumbnail", "_x", "_y", "_bbox");
 
     private static final List<Normalizer.Form> NFC = List.of(Normalizer.Form.NFC);
-    private static final List<String> SPECIALS;
+    private static final List<String> SPECIALS = List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<Image>", "</Image>",
+            "<|vision_pad|>");
+    private static final List<String> ADDED;
     private static final ProjectTokenizer INSTANCE;
 
     static {
-        List<String> specials = new ArrayList<>(List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<Image>", "</Image>",
-                "<|vision_pad|>", TagMode.THUMBNAIL_TAG));
-        for (int k = 0; k < MAX_TILES; k++) {
-            specials.add(TagMode.oneDTag(k));
-        }
-        for (int r = 0; r < MAX_TILES; r++) {
-            for (int c = 0; (c + 1) * (r + 1) <= MAX_TILES; c++) {
-                specials.add(TagMode.gridTag(c, r));
-            }
-        }
-        SPECIALS = Collections.unmodifiableList(specials);
+        List<String> added = new ArrayList<>(SPECIALS);
+        added.addAll(TAG_PIECES);
+        ADDED = Collections.unmodifiableList(added);
         INSTANCE = new ProjectTokenizer();
     }
 
-    private final Map<String, Integer> specialIds = new HashMap<>();
+    private final Map<String, Integer> addedIds = new HashMap<>();
     private final AddedVocabulary added;
 
     private ProjectTokenizer() {
         List<AddedToken> tokens = new ArrayList<>();
-        for (int i = 0; i < SPECIALS.size(); i++) {
-            specialIds.put(SPECIALS.get(i), 256 + i);
-            tokens.add(AddedToken.special(256 + i, SPECIALS.get(i)));
+        for (int i = 0; i < ADDED.size(); i++) {
+            addedIds.put(ADDED.get(i), 256 + i);
+            tokens.add(i < SPECIALS.size() ? AddedToken.special(256 + i, ADDED.get(i))
+                    : new AddedToken(256 + i, ADDED.get(i), false, false, false, false, false));
         }
         added = new AddedVocabulary(tokens);
     }
@@ -86,6 +79,11 @@ public final class ProjectTokenizer implements Tokenizer {
     /** The special tokens in id order (id = 256 + index). */
     public static List<String> specialTokens() {
         return SPECIALS;
+    }
+
+    /** Every added token, the specials then {@link #TAG_PIECES}, in id order (id = 256 + index). */
+    public static List<String> addedTokens() {
+        return ADDED;
     }
 
     @Override
@@ -139,7 +137,7 @@ public final class ProjectTokenizer implements Tokenizer {
 
     @Override
     public int tokenId(String token) {
-        Integer id = specialIds.get(token);
+        Integer id = addedIds.get(token);
         if (id != null) {
             return id;
         }
@@ -152,7 +150,7 @@ public final class ProjectTokenizer implements Tokenizer {
 
     @Override
     public boolean hasToken(String token) {
-        return specialIds.containsKey(token) || token.getBytes(StandardCharsets.UTF_8).length == 1;
+        return addedIds.containsKey(token) || token.getBytes(StandardCharsets.UTF_8).length == 1;
     }
 
     @Override
@@ -166,14 +164,14 @@ public final class ProjectTokenizer implements Tokenizer {
             return String.valueOf(ByteLevel.charOf(id));
         }
         if (id >= 256 && id < vocabSize()) {
-            return SPECIALS.get(id - 256);
+            return ADDED.get(id - 256);
         }
         throw new IllegalArgumentException("token id " + id + " is outside the project tokenizer's " + vocabSize() + " ids");
     }
 
     @Override
     public int vocabSize() {
-        return 256 + SPECIALS.size();
+        return 256 + ADDED.size();
     }
 
     /**
@@ -184,15 +182,15 @@ public final class ProjectTokenizer implements Tokenizer {
      */
     public String toJson() {
         List<Object> addedTokens = new ArrayList<>();
-        for (int i = 0; i < SPECIALS.size(); i++) {
+        for (int i = 0; i < ADDED.size(); i++) {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("id", 256 + i);
-            t.put("content", SPECIALS.get(i));
+            t.put("content", ADDED.get(i));
             t.put("single_word", false);
             t.put("lstrip", false);
             t.put("rstrip", false);
             t.put("normalized", false);
-            t.put("special", true);
+            t.put("special", i < SPECIALS.size());
             addedTokens.add(t);
         }
         Map<String, Object> vocab = new LinkedHashMap<>();

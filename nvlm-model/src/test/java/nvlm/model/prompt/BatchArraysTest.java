@@ -49,14 +49,16 @@ class BatchArraysTest {
         assertEquals(0f, batch.pixelValues()[0]);
         assertEquals(1000f, batch.pixelValues()[3 * 12]);
         assertEquals(5000f, batch.pixelValues()[6 * 12]);
-        // Tags: 1d ones are one token, bbox ones 31 bytes; padded with -1 to the longest.
-        assertEquals(31, batch.tagLength());
-        assertEquals(263, batch.tileTagIds()[0]);
-        assertEquals(-1, batch.tileTagIds()[1]);
-        long[] bboxTag = Arrays.copyOfRange(batch.tileTagIds(), 3 * 31, 4 * 31);
+        // Tags: 1d ones are five tokens (< tile _ 1 >), bbox ones 24 ("<", "tile", "_bbox" and
+        // 21 bytes); padded with -1 to the longest.
+        int[] tile1 = ProjectTokenizer.instance().encode("<tile_1>");
+        assertEquals(24, batch.tagLength());
+        assertArrayEquals(java.util.Arrays.stream(tile1).asLongStream().toArray(), Arrays.copyOf(batch.tileTagIds(), tile1.length));
+        assertEquals(-1, batch.tileTagIds()[tile1.length]);
+        long[] bboxTag = Arrays.copyOfRange(batch.tileTagIds(), 3 * 24, 4 * 24);
         assertEquals('<', bboxTag[0]);
-        assertEquals('>', bboxTag[30]);
-        assertEquals(ProjectTokenizer.TILE_GLOBAL_THUMBNAIL, batch.tileTagIds()[5 * 31]);
+        assertEquals('>', bboxTag[23]);
+        assertEquals(ProjectTokenizer.instance().tokenId("_global"), batch.tileTagIds()[5 * 24 + 2]);
     }
 
     @Test

@@ -31,9 +31,10 @@ class PromptBuilderTest {
     private static final int C = ProjectTokenizer.IMAGE_CONTEXT;
     private static final int IMG = ProjectTokenizer.IMAGE_START;
     private static final int END_IMG = ProjectTokenizer.IMAGE_END;
-    private static final int THUMB = ProjectTokenizer.TILE_GLOBAL_THUMBNAIL;
-    private static final int TILE1 = 263;
-    private static final int TILE2 = 264;
+    /** Tags are several tokens (docs/model.md §6): {@code < tile _ 1 >} and so on. */
+    private static final int[] TILE1 = TOK.encode("<tile_1>");
+    private static final int[] TILE2 = TOK.encode("<tile_2>");
+    private static final int[] THUMB = TOK.encode("<tile_global_thumbnail>");
     private static final int IM_START = ProjectTokenizer.IM_START;
     private static final int IM_END = ProjectTokenizer.IM_END;
 
@@ -76,17 +77,18 @@ class PromptBuilderTest {
     void nvlmDExpandsEveryTileAsTagPlusImageContextTokens() {
         Sample s = builder(Architecture.D).build(CHAT_1D);
         int[] prefix = concat(new int[] {IM_START}, bytes("user\n"));
-        int[] image = concat(new int[] {IMG, TILE1}, repeat(C, T), new int[] {TILE2}, repeat(C, T), new int[] {THUMB}, repeat(C, T),
-                new int[] {END_IMG});
+        int[] image = concat(new int[] {IMG}, TILE1, repeat(C, T), TILE2, repeat(C, T), THUMB, repeat(C, T), new int[] {END_IMG});
         int[] rest = concat(bytes("\nhi"), new int[] {IM_END, IM_START}, bytes("assistant\n"), bytes("ok"), new int[] {IM_END});
         assertArrayEquals(concat(prefix, image, rest), s.inputIds());
         int p = prefix.length;
         int[] mediaImage = concat(repeat(-1, p), repeat(0, image.length + rest.length));
         assertArrayEquals(mediaImage, s.mediaImage());
         int[] mediaTile = repeat(-1, s.length());
-        mediaTile[p + 1] = 0;         // <tile_1>
-        mediaTile[p + 2 + T] = 1;     // <tile_2>
-        mediaTile[p + 3 + 2 * T] = 2; // <tile_global_thumbnail>
+        int at = p + 1;
+        for (int[] tag : new int[][] {TILE1, TILE2, THUMB}) { // each tag's span carries its tile
+            Arrays.fill(mediaTile, at, at + tag.length, at == p + 1 ? 0 : at == p + 1 + TILE1.length + T ? 1 : 2);
+            at += tag.length + T;
+        }
         assertArrayEquals(mediaTile, s.mediaTile());
         int[] labels = repeat(-100, s.length());
         int n = s.length();
@@ -95,7 +97,7 @@ class PromptBuilderTest {
         labels[n - 1] = IM_END;
         assertArrayEquals(labels, s.labels());
         assertArrayEquals(new int[] {3}, s.imageTiles());
-        assertArrayEquals(new int[][] {{TILE1}, {TILE2}, {THUMB}}, s.tileTagIds());
+        assertArrayEquals(new int[][] {TILE1, TILE2, THUMB}, s.tileTagIds());
         assertArrayEquals(image(TagMode.ONE_D, 0).pixels(), s.pixels());
     }
 
@@ -103,14 +105,11 @@ class PromptBuilderTest {
     void nvlmXKeepsOnlyTheTagsInTheSequence() {
         Sample s = builder(Architecture.X).build(CHAT_1D);
         int[] prefix = concat(new int[] {IM_START}, bytes("user\n"));
-        assertArrayEquals(concat(prefix, new int[] {IMG, TILE1, TILE2, THUMB, END_IMG}, bytes("\nhi"), new int[] {IM_END, IM_START},
-                bytes("assistant\nok"), new int[] {IM_END}), s.inputIds());
+        assertArrayEquals(concat(prefix, new int[] {IMG}, TILE1, TILE2, THUMB, new int[] {END_IMG}, bytes("\nhi"),
+                new int[] {IM_END, IM_START}, bytes("assistant\nok"), new int[] {IM_END}), s.inputIds());
         int p = prefix.length;
-        assertEquals(-1, s.mediaTile()[p]);
-        assertEquals(0, s.mediaTile()[p + 1]);
-        assertEquals(1, s.mediaTile()[p + 2]);
-        assertEquals(2, s.mediaTile()[p + 3]);
-        assertEquals(-1, s.mediaTile()[p + 4]);
+        int[] expected = concat(new int[] {-1}, repeat(0, TILE1.length), repeat(1, TILE2.length), repeat(2, THUMB.length), new int[] {-1});
+        assertArrayEquals(expected, Arrays.copyOfRange(s.mediaTile(), p, p + expected.length));
         assertEquals(-1, s.mediaImage()[p - 1]);
         assertEquals(0, s.mediaImage()[p]);
         assertEquals(0, s.mediaImage()[s.length() - 1]);
@@ -121,12 +120,12 @@ class PromptBuilderTest {
     void nvlmHPutsOnlyTheThumbnailInTheSequenceAndAllTagsInTileTagIds() {
         Sample s = builder(Architecture.H).build(CHAT_1D);
         int[] prefix = concat(new int[] {IM_START}, bytes("user\n"));
-        assertArrayEquals(concat(prefix, new int[] {IMG, THUMB}, repeat(C, T), new int[] {END_IMG}, bytes("\nhi"),
+        assertArrayEquals(concat(prefix, new int[] {IMG}, THUMB, repeat(C, T), new int[] {END_IMG}, bytes("\nhi"),
                 new int[] {IM_END, IM_START}, bytes("assistant\nok"), new int[] {IM_END}), s.inputIds());
         int p = prefix.length;
         assertEquals(2, s.mediaTile()[p + 1], "the thumbnail tag carries the thumbnail's index");
-        assertEquals(1, Arrays.stream(s.mediaTile()).filter(v -> v >= 0).count());
-        assertArrayEquals(new int[][] {{TILE1}, {TILE2}, {THUMB}}, s.tileTagIds());
+        assertEquals(THUMB.length, Arrays.stream(s.mediaTile()).filter(v -> v >= 0).count());
+        assertArrayEquals(new int[][] {TILE1, TILE2, THUMB}, s.tileTagIds());
     }
 
     @Test
@@ -134,9 +133,9 @@ class PromptBuilderTest {
         TilePlan single = new TilePlan(10, 10, S, 1, 1, false);
         PromptImage img = new PromptImage(single, TagMode.ONE_D.tags(single), new float[3 * S * S]);
         Sample s = builder(Architecture.H).build(List.of(Message.user(img, "q")));
-        assertArrayEquals(concat(new int[] {IM_START}, bytes("user\n"), new int[] {IMG, THUMB}, repeat(C, T),
+        assertArrayEquals(concat(new int[] {IM_START}, bytes("user\n"), new int[] {IMG}, THUMB, repeat(C, T),
                 new int[] {END_IMG}, bytes("\nq"), new int[] {IM_END}), s.inputIds());
-        assertArrayEquals(new int[][] {{THUMB}}, s.tileTagIds());
+        assertArrayEquals(new int[][] {THUMB}, s.tileTagIds());
     }
 
     @Test
@@ -158,13 +157,16 @@ class PromptBuilderTest {
         Sample s = builder(Architecture.X).build(List.of(Message.user(image(TagMode.TWO_D_BBOX, 0), "")));
         String tag0 = "<tile_bbox_0.00_0.00_0.50_1.00>";
         String tag1 = "<tile_bbox_0.50_0.00_1.00_1.00>";
+        int n0 = TOK.encode(tag0).length;
+        int n1 = TOK.encode(tag1).length;
+        assertEquals(24, n0, "<, tile, _bbox and 21 bytes");
         int p = 1 + "user\n".length() + 1; // after <|im_start|>, "user\n", <Image>
-        for (int i = 0; i < tag0.length(); i++) {
+        for (int i = 0; i < n0; i++) {
             assertEquals(0, s.mediaTile()[p + i]);
-            assertEquals(1, s.mediaTile()[p + tag0.length() + i]);
+            assertEquals(1, s.mediaTile()[p + n0 + i]);
         }
-        assertEquals(2, s.mediaTile()[p + tag0.length() + tag1.length()]);
-        assertEquals(tag0.length(), s.tileTagIds()[0].length);
+        assertEquals(2, s.mediaTile()[p + n0 + n1]);
+        assertEquals(n0, s.tileTagIds()[0].length);
     }
 
     @Test

@@ -69,13 +69,13 @@ public final class BackbonePretraining {
     private BackbonePretraining() {
     }
 
-    /** Exact match on the cells view of the test split, printed as a table to {@code progress}. */
+    /** Exact match on the described view of the test split, printed as a table to {@code progress}. */
     private static Evaluator progressEvaluator(SyntheticWorld world, NvlmConfig config, SampleEncoder encoder, PrintStream progress) {
-        Map<String, List<Example>> examples = Evaluation.worldExamples(world, Split.TEST, TEXT_EVAL_SAMPLES, TEXT_EVAL_SAMPLES, View.CELLS,
+        Map<String, List<Example>> examples = Evaluation.worldExamples(world, Split.TEST, TEXT_EVAL_SAMPLES, TEXT_EVAL_SAMPLES, View.DESCRIBED,
                 TagMode.parse(config.tiling().tagMode()));
         return model -> {
             EvalResult result = Evaluation.run(model, encoder, examples, Evaluation.MAX_NEW_TOKENS, null);
-            progress.print("  decoder on the cells view (" + TEXT_EVAL_SAMPLES + " test examples per family):\n" + result.table());
+            progress.print("  decoder on the described view (" + TEXT_EVAL_SAMPLES + " test examples per family):\n" + result.table());
             return result.accuracies();
         };
     }
@@ -141,12 +141,12 @@ public final class BackbonePretraining {
             CellAccuracy cells = VisionPretraining.evaluate(vision, world, Split.TEST, recipe.evalSamples());
             progress.println("  vision encoder: " + cells);
             manifest.put("vision_cell_accuracy", cells.toJson());
-            // The decoder as saved (BF16), on the cells view: what stages 1 and 2 build on.
+            // The decoder as saved (BF16), on the described view (pictures in words): what it knows of the world's tasks.
             Nvlm saved = Checkpoint.load(out, Device.CPU);
             EvalResult decoder = Evaluation.run(saved, encoder, Evaluation.worldExamples(world, Split.TEST, recipe.evalSamples(),
-                    recipe.evalSamples(), View.CELLS, TagMode.parse(config.tiling().tagMode())), Evaluation.MAX_NEW_TOKENS, mode, progress);
-            progress.print("  decoder on the cells view:\n" + decoder.table());
-            manifest.put("decoder_accuracy_cells_view", new LinkedHashMap<>(decoder.accuracies()));
+                    recipe.evalSamples(), View.DESCRIBED, TagMode.parse(config.tiling().tagMode())), Evaluation.MAX_NEW_TOKENS, mode, progress);
+            progress.print("  decoder on the described view:\n" + decoder.table());
+            manifest.put("decoder_accuracy_described_view", new LinkedHashMap<>(decoder.accuracies()));
         }
         Path tmp = out.resolve(Backbones.MANIFEST + ".tmp");
         Files.writeString(tmp, Json.writePretty(manifest) + "\n");

@@ -52,15 +52,23 @@ public final class Backbones {
         }
     }
 
-    /** Copies the shipped backbones into {@code dir} (created if needed; files written atomically) and returns it. */
+    /**
+     * Copies the shipped backbones into {@code dir} (created if needed; files written atomically,
+     * through a temp file of this process's own, so that several processes may extract into the
+     * same folder at once) and returns it.
+     */
     public static Path extractShipped(Path dir) throws IOException {
         Files.createDirectories(dir);
         for (String name : FILES) {
-            Path tmp = dir.resolve(name + ".tmp");
-            try (InputStream in = resource(name)) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Path tmp = dir.resolve(name + ".tmp-" + ProcessHandle.current().pid());
+            try {
+                try (InputStream in = resource(name)) {
+                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                }
+                Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
             }
-            Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         }
         return dir;
     }

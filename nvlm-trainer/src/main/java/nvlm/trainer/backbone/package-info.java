@@ -11,9 +11,9 @@
  *       ({@link nvlm.trainer.backbone.CellBatch}); {@link nvlm.trainer.backbone.CellAccuracy} per kind
  *       of cell;</li>
  *   <li>the decoder: {@link nvlm.trainer.train.Trainer} with
- *       {@link nvlm.trainer.recipe.Stage#TEXT_PRETRAINING} on {@link nvlm.trainer.data.TaskBlend#stage0Text()},
- *       where every picture is written out as one symbol per image token in NVLM-D's layout (the
- *       cells view), so the decoder learns the tasks before it sees an image;</li>
+ *       {@link nvlm.trainer.recipe.Stage#TEXT_PRETRAINING} on {@link nvlm.trainer.data.TaskBlend#stage0Text()}:
+ *       text only, the pictures described in words, no image token and no tile tag, so that it
+ *       favours none of D, X and H (the paper starts all three from the same text-only LLM);</li>
  *   <li>{@link nvlm.trainer.backbone.BackbonePretraining}: both, into one model folder with a
  *       manifest ({@code ./nvlm pretrain-backbones});</li>
  *   <li>{@link nvlm.trainer.backbone.Backbones}: the shipped copy (resources

@@ -34,6 +34,8 @@ public final class DemoCommand implements NvlmCommand {
     @Mixin
     DemoRecipeOptions recipe;
     @Mixin
+    SeedOption seed;
+    @Mixin
     DeviceOption device;
     @Mixin
     ProgressOption progress;
@@ -41,7 +43,7 @@ public final class DemoCommand implements NvlmCommand {
     @Override
     public Integer call() throws Exception {
         Path dir = out != null ? out : Path.of("runs", "demo-" + arch.name().toLowerCase(Locale.ROOT));
-        Demo.run(new Demo.Settings(arch, "tiny", recipe.seed, dir, recipe.backbones, recipe.recipe(arch), progress.mode, System.out,
+        Demo.run(new Demo.Settings(arch, "tiny", seed.seed, dir, recipe.backbones, recipe.recipe(arch, seed.seed), progress.mode, System.out,
                 device.device));
         return 0;
     }

@@ -7,7 +7,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The options of a run of the demo's recipe from the backbones ({@code @Mixin} of
- * {@code ./nvlm demo} and the world experiments): which backbones, seed, step counts, test examples.
+ * {@code ./nvlm demo} and the world experiments): which backbones, step counts, learning-rate
+ * factors, test examples. The seed is {@link SeedOption} (the comparison takes several).
  */
 public final class DemoRecipeOptions {
     private static final DemoRecipe DEMO = DemoRecipe.of(Architecture.D, 1);
@@ -15,15 +16,18 @@ public final class DemoRecipeOptions {
     @Option(names = "--backbones", paramLabel = "DIR", description = "start from these backbones (./nvlm pretrain-backbones --out"
             + " DIR, or a model folder of the tiny preset's shapes) instead of the ones shipped with this build")
     public Path backbones;
-    @Option(names = "--seed", paramLabel = "S", description = "seed of stages 1 and 2: new weights (projector, cross-attention) and"
-            + " data order (default ${DEFAULT-VALUE}); the world is the backbones' (their backbones.json world_seed, 1 shipped)")
-    public long seed = 1;
     @Option(names = "--stage1-steps", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
             description = "stage 1 optimizer steps (default ${DEFAULT-VALUE}, the demo's)")
     int stage1Steps = DEMO.stage1().totalSteps();
     @Option(names = "--stage2-steps", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
             description = "stage 2 optimizer steps (default ${DEFAULT-VALUE}, the demo's)")
     int stage2Steps = DEMO.stage2().totalSteps();
+    @Option(names = "--stage1-lr-scale", paramLabel = "F", description = "stage 1's learning rates: the paper's times F"
+            + " (default ${DEFAULT-VALUE}; the same F for every architecture keeps the paper's relative rates)")
+    double stage1Scale = DemoRecipe.STAGE1_RATE_SCALE;
+    @Option(names = "--stage2-lr-scale", paramLabel = "F", description = "stage 2's learning rates: the paper's times F"
+            + " (default ${DEFAULT-VALUE}: D 7e-4, X and H 3.5e-3, the paper's 5x)")
+    double stage2Scale = DemoRecipe.STAGE2_RATE_SCALE;
     @Option(names = "--samples", paramLabel = "N", converter = OptionTypes.NonNegative.class,
             description = "test examples per image family (default ${DEFAULT-VALUE})")
     int samples = DEMO.evalSamples();
@@ -41,8 +45,13 @@ public final class DemoRecipeOptions {
         this.textSamples = textSamples;
     }
 
-    /** The demo's recipe for {@code arch} with these options. */
-    public DemoRecipe recipe(Architecture arch) {
-        return DemoRecipe.of(arch, seed).withSteps(stage1Steps, stage2Steps).withEvalSamples(samples, textSamples);
+    /** The demo's recipe for {@code arch} and {@code seed} with these options. */
+    public DemoRecipe recipe(Architecture arch, long seed) {
+        if (!(stage1Scale > 0) || !(stage2Scale > 0) || Double.isInfinite(stage1Scale) || Double.isInfinite(stage2Scale)) {
+            throw new UsageException("--stage1-lr-scale and --stage2-lr-scale must be positive and finite, got " + stage1Scale
+                    + " and " + stage2Scale);
+        }
+        return DemoRecipe.of(arch, seed, stage1Scale, stage2Scale).withSteps(stage1Steps, stage2Steps)
+                .withEvalSamples(samples, textSamples);
     }
 }

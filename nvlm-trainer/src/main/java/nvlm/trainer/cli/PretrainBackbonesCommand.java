@@ -20,10 +20,10 @@ import nvlm.trainer.recipe.Stage;
                            token's cell shows (a glyph, a coloured shape, a bar, or empty and which image edges it
                            touches); only the encoder is kept
                   LLM      the decoder alone on the world's text in chat format: the text-only tasks, and every image
-                           task with the picture written out as one symbol per image token in the layout NVLM-D's
-                           image tokens have (the "cells view"), or as its caption
-                Stage 1 then only has to teach the projector to turn each token's features into what the decoder
-                already reads. The result is a model folder (BF16) with a manifest (backbones.json: the recipe and
+                           task with the picture described in words (its caption) before the question; no image
+                           token and no tile tag, so it favours none of NVLM-D, -X and -H, as the paper starts all
+                           three from the same text-only LLM
+                The result is a model folder (BF16) with a manifest (backbones.json: the recipe and
                 its hash, the weights' SHA-256, what the backbones measure on the test split); ./nvlm demo and
                 ./nvlm train start from it with --backbones DIR. The build ships the result of --seed 1 (defaults);
                 running that again reproduces the same weights (on the same number of threads; use --verify).""")

@@ -6,18 +6,16 @@ import nvlm.model.tiling.TagMode;
 import nvlm.model.tiling.TilePlan;
 
 /**
- * The cells view of a picture: one printable character per layout cell, laid out exactly like the
- * image tokens NVLM-D puts in the decoder sequence (docs/model.md §6, §7): {@code <Image>}, then per tile its
- * tag and one symbol per cell in the pixel-shuffled token order (row-major, docs/model.md §3), thumbnail
- * last, then {@code </Image>}. It is stage-0 data for both backbones:
+ * One printable character per layout cell of a picture, in the pixel-shuffled token order of each
+ * tile (row-major, docs/model.md §3): what each image token shows.
  * <ul>
- *   <li>the decoder learns every task on the cells view in text ({@link SyntheticWorld#cellsExample}),
- *       so it already knows how to read a picture laid out as image tokens;</li>
- *   <li>the vision encoder learns to tell the symbol of every cell from pixels
- *       ({@link #ofTile}, the classes of its throwaway head).</li>
+ *   <li>the vision encoder learns in stage 0 to tell the symbol of every cell from pixels
+ *       ({@link #ofTile}, the classes of its throwaway head);</li>
+ *   <li>"Transcribe tile k." asks for a tile's symbols in stages 1 and 2
+ *       ({@link SyntheticWorld#transcription}): a dense target for every image token.</li>
  * </ul>
- * Stage 1 then only has to teach the projector to turn each cell's features into something the
- * decoder reads like the cell's symbol.
+ * {@link #imageText} writes a whole picture this way in NVLM-D's token layout (tags, tiles,
+ * thumbnail), for tests and for looking at what a picture holds; no training data uses it.
  *
  * <pre>
  *   A-Z 0-9      a glyph (the character itself)

@@ -83,21 +83,7 @@ public final class SyntheticWorld {
         return Example.of(id(split, family, index, true), family.id(), List.of(), describedQuestion(t), t.answer());
     }
 
-    /**
-     * The cells view: the picture replaced by one symbol per image token, in NVLM-D's token layout
-     * with {@code tagMode}'s tile tags ({@link CellSymbols}); the same as {@link #example} for
-     * text-only families.
-     */
-    public Example cellsExample(Split split, Family family, long index, TagMode tagMode) {
-        Task t = task(split, family, index);
-        if (t.scene() == null) {
-            return example(split, family, index);
-        }
-        return Example.of(split.id() + "/" + family.id() + "/" + index + "/cells", family.id(), List.of(), cellsQuestion(t, tagMode),
-                t.answer());
-    }
-
-    /** The example of {@code view} (tile tags of the cells view: {@code tagMode}). */
+    /** The example of {@code view}; {@code tagMode} is kept for callers that pass one and changes nothing in these views. */
     public Example example(Split split, Family family, long index, View view, TagMode tagMode) {
         return example(split, family, index, view, tagMode, 1);
     }
@@ -115,7 +101,6 @@ public final class SyntheticWorld {
             return switch (view) {
                 case IMAGE -> example(split, family, index);
                 case DESCRIBED -> describedExample(split, family, index);
-                case CELLS -> cellsExample(split, family, index, tagMode);
             };
         }
         List<RgbImage> images = view == View.IMAGE ? List.of(t.scene().render(config)) : List.of();
@@ -143,9 +128,8 @@ public final class SyntheticWorld {
             return new Outline(id(split, family, index, false), family.id(), w, h,
                     List.of(Turn.user(t.question()), Turn.assistant(t.answer())));
         }
-        if (questions > 1 || view == View.CELLS) {
-            return new Outline(questions > 1 ? conversationId(split, family, index, view, questions)
-                    : split.id() + "/" + family.id() + "/" + index + "/cells", family.id(), w, h,
+        if (questions > 1) {
+            return new Outline(conversationId(split, family, index, view, questions), family.id(), w, h,
                     conversation(split, family, index, t, view, tagMode, questions));
         }
         boolean described = view == View.DESCRIBED;
@@ -164,7 +148,6 @@ public final class SyntheticWorld {
         String picture = switch (view) {
             case IMAGE -> Turn.IMAGE_PLACEHOLDER;
             case DESCRIBED -> "Picture: " + t.scene().caption();
-            case CELLS -> CellSymbols.imageText(t.scene(), config, tagMode);
         };
         List<Turn> turns = new ArrayList<>();
         turns.add(Turn.user(picture + "\n" + t.question()));
@@ -183,27 +166,28 @@ public final class SyntheticWorld {
                 turns.add(Turn.user(more.get(i)[0]));
                 turns.add(Turn.assistant(more.get(i)[1]));
             }
-            String[] transcription = transcription(t.scene(), rng, view == View.IMAGE);
-            turns.add(Turn.user(transcription[0]));
-            turns.add(Turn.assistant(transcription[1]));
+            if (view == View.IMAGE) {
+                String[] transcription = transcription(t.scene(), rng);
+                turns.add(Turn.user(transcription[0]));
+                turns.add(Turn.assistant(transcription[1]));
+            }
         }
         return turns;
     }
 
     /**
      * "Transcribe tile k." and the symbols of that tile ({@link CellSymbols#ofTile}), for a tile
-     * drawn from {@code rng}: the last turn of every multi-question conversation. A dense
-     * captioning task, one answer token per image token of the tile. Stage 0 teaches the decoder
-     * to copy a tile of the cells view; in stage 1 the same answer on the picture tells the
-     * projector, token by token, what each image token must read as: the toy counterpart of the
-     * captioning and OCR data the paper pretrains its projector on (docs/model.md §11).
+     * drawn from {@code rng}: the last turn of every multi-question conversation about a picture
+     * (the described view has no tiles to transcribe). A dense captioning task, one answer token
+     * per image token of the tile: it tells the projector (and the cross-attention blocks), token
+     * by token, what each image token must read as, the toy counterpart of the captioning and OCR
+     * data the paper pretrains on (docs/model.md §11).
      */
-    String[] transcription(Scene scene, SplittableRandom rng, boolean preferGlyphs) {
+    String[] transcription(Scene scene, SplittableRandom rng) {
         TilePlan plan = CellSymbols.plan(scene, config);
         int[] classes = scene.cellClasses(config);
-        // A tile showing something (glyphs, shapes, bars) when there is one: empty tiles teach little.
-        // On pictures (stages 1 and 2), a tile with glyphs when there is one: a glyph is the hardest
-        // image token to align (36 of them, few per picture), and OCR and chart labels need them all.
+        // A tile with glyphs when there is one (a glyph is the hardest image token to align: 36 of them,
+        // few per picture, and OCR and chart labels need them all), else one showing something.
         List<Integer> shown = new ArrayList<>();
         List<Integer> glyphs = new ArrayList<>();
         for (int k = 0; k < plan.cols() * plan.rows(); k++) {
@@ -215,7 +199,7 @@ public final class SyntheticWorld {
                 glyphs.add(k);
             }
         }
-        if (preferGlyphs && !glyphs.isEmpty()) {
+        if (!glyphs.isEmpty()) {
             shown = glyphs;
         }
         int k = shown.isEmpty() ? rng.nextInt(plan.cols() * plan.rows()) : shown.get(rng.nextInt(shown.size()));
@@ -289,10 +273,6 @@ public final class SyntheticWorld {
     public VisionExample visionExample(Split split, long index) {
         Task t = task(split, Family.CAPTION, index);
         return VisionExample.of(t.scene(), config);
-    }
-
-    String cellsQuestion(Task t, TagMode tagMode) {
-        return CellSymbols.imageText(t.scene(), config, tagMode) + "\n" + t.question();
     }
 
     private static String describedQuestion(Task t) {

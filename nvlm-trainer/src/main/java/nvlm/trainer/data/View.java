@@ -7,10 +7,11 @@ package nvlm.trainer.data;
 public enum View {
     /** The picture itself, tiled (stages 1 and 2, evaluation). */
     IMAGE("image"),
-    /** The picture's caption in its place ({@link SyntheticWorld#describedExample}; stage-0 decoder text). */
-    DESCRIBED("described"),
-    /** One symbol per image token in the picture's place ({@link CellSymbols}; stage-0 decoder text). */
-    CELLS("cells");
+    /**
+     * The picture's caption in words in its place ({@link SyntheticWorld#describedExample}; the
+     * stage-0 decoder's text): no image tokens, so it favours no architecture's token layout.
+     */
+    DESCRIBED("described");
 
     private final String id;
 

@@ -17,12 +17,12 @@ public final class WorldDataset implements ExampleSource {
     private final TagMode tagMode;
     private final int questions;
 
-    /** A dataset whose cells views (if any) use 1d tile tags (docs/model.md §6, the default). */
+    /** A dataset with 1d tile tags (docs/model.md §6, the default). */
     public WorldDataset(SyntheticWorld world, Split split, TaskBlend blend, int size) {
         this(world, split, blend, size, TagMode.ONE_D);
     }
 
-    /** {@code tagMode}: the tile tags of the blend's cells views, the model's (docs/model.md §6). */
+    /** {@code tagMode}: the tile tags of the pictures, the model's (docs/model.md §6). */
     public WorldDataset(SyntheticWorld world, Split split, TaskBlend blend, int size, TagMode tagMode) {
         this(world, split, blend, size, tagMode, 1);
     }

@@ -15,14 +15,13 @@
  * resolution is for). {@link nvlm.trainer.data.WorldPreview} writes PNG sheets of samples.
  *
  * <h2>Views and conversations</h2>
- * An image task comes in three {@link nvlm.trainer.data.View}s: the picture, its caption in text
- * (described), or one symbol per image token in NVLM-D's token layout
- * ({@link nvlm.trainer.data.CellSymbols}, the cells view). A training example may also ask several
+ * An image task comes in two {@link nvlm.trainer.data.View}s: the picture, or its caption in words
+ * (described). A training example may also ask several
  * questions about one picture ({@link nvlm.trainer.data.SyntheticWorld#questions}).
  *
  * <h2>Stage 0</h2>
- * Decoder: {@link nvlm.trainer.data.TaskBlend#stage0Text()}, mostly the cells view of the image tasks,
- * the text-only tasks, a little of the described view. Vision encoder: the cell symbols of each
+ * Decoder: {@link nvlm.trainer.data.TaskBlend#stage0Text()}, the text-only tasks and the image tasks
+ * in the described view: text only, no image token, favouring no architecture. Vision encoder: the cell symbols of each
  * tile ({@link nvlm.trainer.data.CellSymbols#ofTile}; {@link nvlm.trainer.data.VisionExample} /
  * {@link nvlm.trainer.data.VisionBatch} hold the content classes {@link nvlm.trainer.data.CellClass}
  * and per-tile edge bits for other heads).

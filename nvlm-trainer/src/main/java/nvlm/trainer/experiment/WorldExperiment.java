@@ -18,6 +18,7 @@ import nvlm.tensor.io.Json;
 import nvlm.trainer.backbone.Backbones;
 import nvlm.trainer.cli.DemoRecipeOptions;
 import nvlm.trainer.cli.ProgressOption;
+import nvlm.trainer.cli.SeedOption;
 import nvlm.trainer.data.Example;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.SyntheticWorld;
@@ -64,6 +65,8 @@ public record WorldExperiment(String name, Path backbones, DemoRecipe recipe, lo
         private final String name;
         @Mixin
         DemoRecipeOptions recipe;
+        @Mixin
+        SeedOption seed;
         @Option(names = "--out", paramLabel = "DIR", description = "run folder (default ${DEFAULT-VALUE}): one run folder per"
                 + " stage, " + RESULTS + ", " + EXPERIMENT_JSON + ". A folder an earlier run of the experiment wrote is reused")
         Path out;
@@ -76,11 +79,12 @@ public record WorldExperiment(String name, Path backbones, DemoRecipe recipe, lo
         Options(String name, int textSamples) {
             this.name = name;
             this.recipe = new DemoRecipeOptions(textSamples);
+            this.seed = new SeedOption();
             this.out = Path.of("runs", "experiment-" + name);
         }
 
         WorldExperiment settings() {
-            return new WorldExperiment(name, recipe.backbones, recipe.recipe(ARCH), recipe.seed, out, progress.mode, json,
+            return new WorldExperiment(name, recipe.backbones, recipe.recipe(ARCH, seed.seed), seed.seed, out, progress.mode, json,
                     json ? System.err : System.out);
         }
 

@@ -13,12 +13,14 @@ import nvlm.tensor.io.Json;
  * cannot be downloaded here): how the two backbones are trained before stage 1.
  * <ul>
  *   <li>Decoder: the LLM alone on {@link nvlm.trainer.data.TaskBlend#stage0Text()}, the world's
- *       text-only tasks plus the cells and described views of its image tasks, in chat format
+ *       text-only tasks plus its image tasks described in words (no image token, no tile tag, so
+ *       no architecture's layout), in chat format
  *       ({@link Stage#TEXT_PRETRAINING}); AdamW, cosine with warmup, clipping.</li>
  *   <li>Vision encoder: InternViT with a throwaway linear head on its pixel-shuffled tokens that
  *       tells each token's cell symbol ({@link nvlm.trainer.backbone.CellClassifier}); same optimizer.</li>
  * </ul>
- * Every field goes into the backbones' manifest, and {@link #hash()} identifies the recipe: the
+ * Every field goes into the backbones' manifest (with the decoder's blend and the tokenizer's added
+ * tokens, which change what the decoder learns), and {@link #hash()} identifies the recipe: the
  * shipped backbones record the hash they were made with, and a test fails if the code's default
  * recipe drifts from it without the backbones being made again.
  *
@@ -103,6 +105,8 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
         m.put("betas", java.util.List.of(BETA1, BETA2));
         m.put("eps", EPS);
         m.put("warmup_fraction", WARMUP_FRACTION);
+        m.put("text_blend", nvlm.trainer.data.TaskBlend.stage0Text().toJson());
+        m.put("tokenizer_added_tokens", nvlm.model.tokenizer.ProjectTokenizer.addedTokens());
         return m;
     }
 

@@ -31,6 +31,7 @@ public final class TrainingReport {
     public static final String LOSS_PNG = "loss.png";
     public static final String LR_PNG = "lr.png";
     public static final String ACCURACY_PNG = "accuracy.png";
+    public static final String GATES_PNG = "gates.png";
     private static final int WIDTH = 900;
     private static final int HEIGHT = 420;
     /** Smoothing of the plotted loss line (the raw loss is drawn faintly beneath it). */
@@ -82,6 +83,8 @@ public final class TrainingReport {
         }
         LinePlot accuracy = accuracyPlot(stages, offsets);
         boolean hasAccuracy = accuracy != null;
+        LinePlot gates = gatesPlot(stages, offsets);
+        boolean hasGates = gates != null;
         String plotsMissing = null;
         try {
             lossPlot(stages, offsets).write(outDir.resolve(LOSS_PNG), WIDTH, HEIGHT);
@@ -91,18 +94,24 @@ public final class TrainingReport {
             } else {
                 Files.deleteIfExists(outDir.resolve(ACCURACY_PNG));
             }
+            if (hasGates) {
+                gates.write(outDir.resolve(GATES_PNG), WIDTH, HEIGHT);
+            } else {
+                Files.deleteIfExists(outDir.resolve(GATES_PNG));
+            }
         } catch (IllegalStateException e) {
             // A JDK without fonts (no fontconfig) cannot draw text: the report keeps its tables and says why
             // the plots are missing, rather than failing the run that produced it.
             plotsMissing = e.getMessage();
-            for (String png : List.of(LOSS_PNG, LR_PNG, ACCURACY_PNG)) {
+            hasGates = false;
+            for (String png : List.of(LOSS_PNG, LR_PNG, ACCURACY_PNG, GATES_PNG)) {
                 Files.deleteIfExists(outDir.resolve(png));
             }
             System.err.println("report: no plots: " + plotsMissing);
         }
         Path html = outDir.resolve(HTML);
         Path tmp = outDir.resolve(HTML + ".tmp");
-        Files.writeString(tmp, html(title, stages, hasAccuracy, plotsMissing), StandardCharsets.UTF_8);
+        Files.writeString(tmp, html(title, stages, hasAccuracy, hasGates, plotsMissing), StandardCharsets.UTF_8);
         Files.move(tmp, html, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return html;
     }
@@ -147,6 +156,48 @@ public final class TrainingReport {
             }
             plot.line(stages.get(i).name(), x, y);
         }
+        markStages(plot, stages, offsets);
+        return plot;
+    }
+
+    /**
+     * tanh of every cross-attention block's gates per step (NVLM-X and -H; metrics.jsonl's
+     * {@code tanh_attn_gate}, {@code tanh_ff_gate}): strong lines the attention gate, faint ones the MLP gate
+     * of the same block. Null when no stage has any (NVLM-D).
+     */
+    static LinePlot gatesPlot(List<StageRun> stages, long[] offsets) {
+        Map<String, List<double[]>> points = new TreeMap<>();
+        for (int i = 0; i < stages.size(); i++) {
+            for (Map<String, Object> r : stages.get(i).records("train")) {
+                double x = offsets[i] + number(r, "step");
+                for (String key : List.of("tanh_attn_gate", "tanh_ff_gate")) {
+                    if (r.get(key) instanceof List<?> values) {
+                        for (int b = 0; b < values.size(); b++) {
+                            if (values.get(b) instanceof Number n) {
+                                String name = String.format(Locale.ROOT, "block %d %s", b, key.equals("tanh_attn_gate") ? "attn" : "mlp");
+                                points.computeIfAbsent(name, k -> new ArrayList<>()).add(new double[] {x, n.doubleValue()});
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if (points.isEmpty()) {
+            return null;
+        }
+        LinePlot plot = new LinePlot("tanh(gate) of each cross-attention block", "step (all stages)", "tanh(gate)");
+        Map<String, java.awt.Color> blockColors = new TreeMap<>();
+        points.forEach((name, list) -> {
+            double[] x = new double[list.size()];
+            double[] y = new double[list.size()];
+            for (int j = 0; j < list.size(); j++) {
+                x[j] = list.get(j)[0];
+                y[j] = list.get(j)[1];
+            }
+            String block = name.substring(0, name.lastIndexOf(' '));
+            var color = blockColors.computeIfAbsent(block, k -> plot.nextColor());
+            plot.add(new LinePlot.Series(name, x, y, color, name.endsWith("mlp"), false));
+        });
         markStages(plot, stages, offsets);
         return plot;
     }
@@ -198,7 +249,7 @@ public final class TrainingReport {
     // ------------------------------------------------------------------ HTML
 
     /** The page; {@code plotsMissing} (or null) says why there are no plots. */
-    static String html(String title, List<StageRun> stages, boolean hasAccuracy, String plotsMissing) {
+    static String html(String title, List<StageRun> stages, boolean hasAccuracy, boolean hasGates, String plotsMissing) {
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>").append(escape(title))
                 .append("</title>\n<style>\n")
@@ -283,6 +334,12 @@ public final class TrainingReport {
         h.append("<h2>Learning rate</h2>\n<img src=\"").append(LR_PNG).append("\" alt=\"learning rate per step\">\n");
         if (hasAccuracy) {
             h.append("<h2>Accuracy</h2>\n<img src=\"").append(ACCURACY_PNG).append("\" alt=\"accuracy per task family\">\n");
+        }
+        if (hasGates) {
+            h.append("<h2>Cross-attention gates</h2>\n<img src=\"").append(GATES_PNG)
+                    .append("\" alt=\"tanh of each cross-attention gate per step\">\n<p>tanh(gate) of each block after each step:"
+                            + " strong lines the attention gate, faint lines the MLP gate of the same block. At 0 a block passes"
+                            + " nothing from the image.</p>\n");
         }
         h.append("</body>\n</html>\n");
         return h.toString();

@@ -20,7 +20,8 @@ import nvlm.tensor.io.Json;
  * uninterrupted one (timings aside).
  *
  * <p>Records (field {@code type}): {@code train} (one per step: stage, step, loss, lr, grad_norm,
- * tokens, labelled_tokens, samples, seconds, samples_per_s, tokens_per_s), {@code eval} (stage,
+ * tokens, labelled_tokens, samples, seconds, samples_per_s, tokens_per_s; for NVLM-X and -H also
+ * tanh_attn_gate and tanh_ff_gate, one value per cross-attention block), {@code eval} (stage,
  * step, accuracy: family to value in [0, 1]) and {@code stop} (stage, step, reason, message).
  */
 public final class MetricsLog implements Closeable {

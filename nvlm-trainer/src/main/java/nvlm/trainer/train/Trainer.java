@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -16,6 +17,7 @@ import nvlm.kernels.DType;
 import nvlm.model.Batch;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
+import nvlm.model.xattn.GatedCrossAttention;
 import nvlm.tensor.Device;
 import nvlm.tensor.F;
 import nvlm.tensor.GradMode;
@@ -561,6 +563,18 @@ public final class Trainer {
         m.put("seconds", r.seconds());
         m.put("samples_per_s", r.samples() / r.seconds());
         m.put("tokens_per_s", r.tokens() / r.seconds());
+        List<GatedCrossAttention> blocks = model.languageModel().crossAttentionBlocks();
+        if (!blocks.isEmpty()) {
+            // tanh of each block's gates after the step: how much each block lets through (0 at the start).
+            List<Object> attn = new ArrayList<>();
+            List<Object> ff = new ArrayList<>();
+            for (GatedCrossAttention b : blocks) {
+                attn.add(Math.tanh(b.attnGate().value().item()));
+                ff.add(Math.tanh(b.ffGate().value().item()));
+            }
+            m.put("tanh_attn_gate", attn);
+            m.put("tanh_ff_gate", ff);
+        }
         return m;
     }
 

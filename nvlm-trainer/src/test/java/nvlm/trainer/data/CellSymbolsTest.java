@@ -21,31 +21,6 @@ class CellSymbolsTest {
             SampleEncoder.Options.defaults());
 
     @Test
-    void cellsViewHasNvlmDsTokenLayoutWithOneSymbolPerImageToken() {
-        for (Family f : List.of(Family.CAPTION, Family.OCR, Family.COUNTING, Family.SPATIAL, Family.CHART)) {
-            for (int i = 0; i < 20; i++) {
-                Sample image = ENCODER.encode(WORLD.example(Split.TRAIN, f, i));
-                Sample cells = ENCODER.encode(WORLD.cellsExample(Split.TRAIN, f, i, TagMode.ONE_D));
-                String where = f.id() + " " + i;
-                assertEquals(image.length(), cells.length(), where + ": same token count");
-                int symbols = 0;
-                for (int t = 0; t < image.length(); t++) {
-                    if (image.inputIds()[t] == ProjectTokenizer.IMAGE_CONTEXT) {
-                        int id = cells.inputIds()[t];
-                        assertTrue(id < 128 && CellSymbols.ALPHABET.indexOf((char) id) >= 0 || id == CellSymbols.THUMBNAIL,
-                                where + ": a symbol where the image token is, got " + id);
-                        symbols++;
-                    } else {
-                        assertEquals(image.inputIds()[t], cells.inputIds()[t], where + ": token " + t + " is the same in both views");
-                    }
-                    assertEquals(image.labels()[t], cells.labels()[t], where + ": labels agree at " + t);
-                }
-                assertEquals(image.imageTiles()[0] * TINY.tokensPerTile(), symbols, where + ": one symbol per image token");
-            }
-        }
-    }
-
-    @Test
     void symbolsTellContentAndTheImageEdgesOfEmptyCells() {
         assertEquals('.', CellSymbols.symbol(CellClass.EMPTY, false, false, false, false));
         assertEquals('(', CellSymbols.symbol(CellClass.EMPTY, true, false, true, false));

@@ -18,6 +18,9 @@ import nvlm.trainer.recipe.Stage;
 import nvlm.trainer.recipe.StageConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import nvlm.trainer.recipe.Stage;
+import nvlm.trainer.recipe.StageConfig;
+import nvlm.trainer.recipe.PaperRecipe;
 
 /**
  * Checkpoints survive crashes: a damaged newest checkpoint is skipped for the one before (named

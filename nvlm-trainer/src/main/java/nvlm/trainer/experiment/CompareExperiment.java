@@ -1,0 +1,325 @@
+package nvlm.trainer.experiment;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import nvlm.model.Nvlm;
+import nvlm.model.checkpoint.Checkpoint;
+import nvlm.model.config.Architecture;
+import nvlm.model.config.NvlmConfig;
+import nvlm.model.config.Presets;
+import nvlm.tensor.Device;
+import nvlm.tensor.io.Json;
+import nvlm.trainer.backbone.Backbones;
+import nvlm.trainer.cli.DemoRecipeOptions;
+import nvlm.trainer.cli.ProgressOption;
+import nvlm.trainer.data.Example;
+import nvlm.trainer.data.SampleEncoder;
+import nvlm.trainer.data.Split;
+import nvlm.trainer.data.SyntheticWorld;
+import nvlm.trainer.data.View;
+import nvlm.trainer.data.WorldConfig;
+import nvlm.trainer.eval.EvalResult;
+import nvlm.trainer.eval.Evaluation;
+import nvlm.trainer.eval.FamilyScore;
+import nvlm.trainer.pipeline.DataSpec;
+import nvlm.trainer.pipeline.Demo;
+import nvlm.trainer.pipeline.WorldStage;
+import nvlm.trainer.recipe.DemoRecipe;
+import nvlm.trainer.train.MetricsLog;
+import nvlm.trainer.train.TrainingCheckpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./nvlm experiment compare}: the paper's Table 7 in miniature. NVLM-D, -X and -H start
+ * from the same backbones and each runs stages 1 and 2 of its recipe ({@link DemoRecipe#of}: the
+ * paper's relative rates) for every seed; accuracy per family is the mean and sample standard
+ * deviation over the seeds, beside the training throughput of each.
+ *
+ * <p>Each (architecture, seed) trains once into {@code <out>/<arch>-seed<S>/} ({@value #RUN_JSON}:
+ * what ran, its throughput and every evaluation made of it). A later run with the same recipe and
+ * backbones reuses it, so more seeds, another split or another world seed cost only what is new.
+ * The recipe is chosen on {@code --split validation}; the test split is read once per reported figure.
+ */
+@Command(name = CompareExperiment.NAME,
+        header = "NVLM-D vs NVLM-X vs NVLM-H trained alike: accuracy per family over seeds and throughput (paper Table 7)",
+        description = """
+                Trains every architecture of --archs from the same backbones, stages 1 and 2 of the demo's recipe for each
+                (the paper's relative learning rates: stage 2 of X and H at five times D's), once per seed of --seeds, then
+                evaluates each on --split (exact match). Prints accuracy per family as mean +- sample standard deviation over
+                the seeds, the number of examples per family, and each architecture's training samples/s and tokens per
+                sample (stage 2) beside the paper's X/D 1.76 and H/D 1.26 (Table 3). With --json: {"split":..,
+                "world_seed":..,"seeds":[..],"examples":{"image":n,"text":m},"d":{family:{"mean":..,"sd":..,"n":..},..,
+                "throughput":{..}},"x":{..},"h":{..}}. Run folders <out>/<arch>-seed<S>/ are reused when their recipe and
+                backbones match; results go to <out>/compare-<split>[-world<W>].json.""")
+public final class CompareExperiment implements Callable<Integer> {
+    static final String NAME = "compare";
+    /** In each run folder: settings, throughput and the evaluations made of its model. */
+    public static final String RUN_JSON = "run.json";
+    /** The paper's training throughput ratios (Table 3, 34B, samples/s): X/D and H/D. */
+    static final double PAPER_X_OVER_D = 50.6 / 28.8;
+    static final double PAPER_H_OVER_D = 36.2 / 28.8;
+
+    @Mixin
+    DemoRecipeOptions recipe = new DemoRecipeOptions();
+    @Option(names = "--archs", split = ",", paramLabel = "A,..", description = "architectures to compare (default d,x,h)")
+    List<Architecture> archs = List.of(Architecture.D, Architecture.X, Architecture.H);
+    @Option(names = "--seeds", split = ",", paramLabel = "S,..", description = "seeds of stages 1 and 2 (default 1,2,3)")
+    List<Long> seeds = List.of(1L, 2L, 3L);
+    @Option(names = "--split", paramLabel = "SPLIT", description = "test or validation (default ${DEFAULT-VALUE}): choose a recipe on"
+            + " validation, read test once per reported figure")
+    Split split = Split.TEST;
+    @Option(names = "--world-seed", paramLabel = "W", description = "evaluate on pictures drawn with this world seed instead of the"
+            + " backbones' own (the same families and rules, pictures never trained or chosen on)")
+    Long worldSeed;
+    @Option(names = "--out", paramLabel = "DIR", description = "experiment folder (default ${DEFAULT-VALUE})")
+    Path out = Path.of("runs", "experiment-" + NAME);
+    @Mixin
+    ProgressOption progress;
+    @Option(names = "--json", description = "print one JSON object of the figures on stdout (the table goes to stderr)")
+    boolean json;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintStream log = json ? System.err : System.out;
+        Map<String, Object> figures = run(log);
+        if (json) {
+            System.out.println(Json.write(figures));
+        }
+        return 0;
+    }
+
+    /** One trained (architecture, seed): where it is and its throughput. */
+    record Run(Architecture arch, long seed, Path dir, Map<String, Object> json) {
+    }
+
+    Map<String, Object> run(PrintStream log) throws IOException {
+        if (archs.isEmpty() || seeds.isEmpty()) {
+            throw new IllegalArgumentException("--archs and --seeds need at least one value each");
+        }
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new IllegalArgumentException("--out " + out + " is a file, not a folder");
+        }
+        for (Architecture arch : archs) {
+            recipe.recipe(arch, seeds.get(0)); // a bad option fails here, before anything is written
+        }
+        Files.createDirectories(out);
+        Path backbones = recipe.backbones != null ? recipe.backbones : Backbones.extractShipped(out.resolve("backbones"));
+        Map<String, Object> manifest = Backbones.manifest(backbones);
+        long trainWorld = manifest.get("world_seed") instanceof Long w ? w : 1;
+        long evalWorld = worldSeed != null ? worldSeed : trainWorld;
+        String backbonesId = String.valueOf(manifest.get("weights_sha256"));
+        DemoRecipe any = recipe.recipe(archs.get(0), seeds.get(0));
+        log.printf(Locale.ROOT, "compare: %s, seeds %s; backbones %s (world seed %d); evaluation on %s of world seed %d,"
+                        + " %d examples per image family, %d per text family%n", archs, seeds, backbones, trainWorld, split.id(),
+                evalWorld, any.evalSamples(), any.textEvalSamples());
+
+        Map<Architecture, List<EvalResult>> results = new LinkedHashMap<>();
+        Map<Architecture, List<Run>> runs = new LinkedHashMap<>();
+        for (Architecture arch : archs) {
+            for (long seed : seeds) {
+                Run r = trained(arch, seed, backbones, backbonesId, trainWorld, log);
+                results.computeIfAbsent(arch, a -> new ArrayList<>()).add(evaluated(r, evalWorld, log));
+                runs.computeIfAbsent(arch, a -> new ArrayList<>()).add(r);
+            }
+        }
+        Map<String, Object> figures = json(results, runs, evalWorld, any);
+        log.println();
+        log.print(table(results, runs, evalWorld, any));
+        Path file = out.resolve("compare-" + split.id() + (worldSeed != null ? "-world" + worldSeed : "") + ".json");
+        WorldExperiment.writeAtomically(file, Json.writePretty(figures) + "\n");
+        log.println("results: " + file);
+        return figures;
+    }
+
+    /** The run of (arch, seed): reused when its run.json has the same stages and backbones, else trained afresh. */
+    private Run trained(Architecture arch, long seed, Path backbones, String backbonesId, long trainWorld, PrintStream log)
+            throws IOException {
+        DemoRecipe r = recipe.recipe(arch, seed);
+        Path dir = out.resolve(arch.name().toLowerCase(Locale.ROOT) + "-seed" + seed);
+        Map<String, Object> stages = new LinkedHashMap<>();
+        stages.put("stage1", r.stage1().toJson());
+        stages.put("stage2", r.stage2().toJson());
+        stages.put("questions", (long) r.questions());
+        Path runJson = dir.resolve(RUN_JSON);
+        if (Files.exists(runJson) && Files.isDirectory(dir.resolve("stage2").resolve("model"))) {
+            Map<String, Object> old = Json.parseObject(Files.readString(runJson));
+            if (Json.write(stages).equals(Json.write(old.get("recipe"))) && backbonesId.equals(old.get("backbones_sha256"))) {
+                log.printf(Locale.ROOT, "%s seed %d: trained before (%s)%n", arch, seed, dir);
+                return new Run(arch, seed, dir, old);
+            }
+        }
+        for (String sub : List.of("stage1", "stage2")) {
+            TrainingCheckpoint.deleteRecursively(dir.resolve(sub));
+        }
+        Files.deleteIfExists(runJson);
+        Files.createDirectories(dir);
+        log.printf(Locale.ROOT, "%n== NVLM-%s, seed %d: stage 1 %d steps (peak lr %.2g), stage 2 %d steps (peak lr %.2g)%n", arch, seed,
+                r.stage1().totalSteps(), r.stage1().peakLr(), r.stage2().totalSteps(), r.stage2().peakLr());
+        NvlmConfig config = Presets.get(WorldExperiment.PRESET, arch);
+        WorldExperiment.Start start = new WorldExperiment.Start(backbones, trainWorld);
+        Nvlm model = start.model(config, seed);
+        DataSpec data = start.data(r.questions());
+        var options = nvlm.trainer.train.TrainerOptions.defaults().withCheckpointEvery(0).withKeepCheckpoints(1)
+                .withProgress(progress.mode, log, 0).withInterruptHandling(false);
+        Demo.train(model, r.stage1(), data, config, options, dir.resolve("stage1"));
+        Demo.train(model, r.stage2(), data, config, options, dir.resolve("stage2"));
+
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("architecture", arch.name());
+        json.put("seed", seed);
+        json.put("world_seed", trainWorld);
+        json.put("backbones", backbones.toAbsolutePath().toString());
+        json.put("backbones_sha256", backbonesId);
+        json.put("recipe", stages);
+        json.put("throughput", Map.of("stage1", throughput(dir.resolve("stage1")), "stage2", throughput(dir.resolve("stage2"))));
+        json.put("evaluations", new LinkedHashMap<>());
+        WorldExperiment.writeAtomically(runJson, Json.writePretty(json) + "\n");
+        return new Run(arch, seed, dir, json);
+    }
+
+    /** Samples/s, tokens/s and tokens per sample of a stage, from its metrics (every step's samples over its seconds). */
+    static Map<String, Object> throughput(Path runDir) throws IOException {
+        double samples = 0;
+        double tokens = 0;
+        double seconds = 0;
+        for (Map<String, Object> rec : MetricsLog.read(runDir.resolve(MetricsLog.FILE))) {
+            if ("train".equals(rec.get("type"))) {
+                samples += ((Number) rec.get("samples")).doubleValue();
+                tokens += ((Number) rec.get("tokens")).doubleValue();
+                seconds += ((Number) rec.get("seconds")).doubleValue();
+            }
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("samples_per_s", samples / seconds);
+        m.put("tokens_per_s", tokens / seconds);
+        m.put("tokens_per_sample", tokens / samples);
+        m.put("seconds", seconds);
+        return m;
+    }
+
+    /**
+     * The run's model evaluated on this command's split and world, cached in its run.json under a
+     * key naming the split, the world and the example counts (family to [correct, total]).
+     */
+    @SuppressWarnings("unchecked")
+    private EvalResult evaluated(Run run, long evalWorld, PrintStream log) throws IOException {
+        DemoRecipe r = recipe.recipe(run.arch(), run.seed());
+        String key = split.id() + "/world" + evalWorld + "/" + r.evalSamples() + "+" + r.textEvalSamples();
+        Map<String, Object> evaluations = (Map<String, Object>) run.json().computeIfAbsent("evaluations", k -> new LinkedHashMap<>());
+        if (evaluations.get(key) instanceof Map<?, ?> cached) {
+            List<FamilyScore> scores = new ArrayList<>();
+            cached.forEach((f, v) -> {
+                List<?> counts = (List<?>) v;
+                scores.add(new FamilyScore((String) f, ((Number) counts.get(0)).intValue(), ((Number) counts.get(1)).intValue()));
+            });
+            return new EvalResult(scores, List.of());
+        }
+        NvlmConfig config = Presets.get(WorldExperiment.PRESET, run.arch());
+        Nvlm model = Checkpoint.load(run.dir().resolve("stage2").resolve("model"), Device.CPU);
+        SampleEncoder encoder = WorldStage.encoder(config, SampleEncoder.Options.defaults());
+        SyntheticWorld world = new SyntheticWorld(WorldConfig.forModel(config, evalWorld));
+        Map<String, List<Example>> examples = Evaluation.worldExamples(world, split, r.evalSamples(), r.textEvalSamples(), View.IMAGE,
+                encoder.tagMode());
+        EvalResult result = Evaluation.run(model, encoder, examples, Evaluation.MAX_NEW_TOKENS, progress.mode, log);
+        log.printf(Locale.ROOT, "%s seed %d on %s (world %d): %s%n", run.arch(), run.seed(), split.id(), evalWorld,
+                result.accuracies());
+        Map<String, Object> counts = new LinkedHashMap<>();
+        result.scores().forEach(sc -> counts.put(sc.family(), List.of((long) sc.correct(), (long) sc.total())));
+        evaluations.put(key, counts);
+        WorldExperiment.writeAtomically(run.dir().resolve(RUN_JSON), Json.writePretty(run.json()) + "\n");
+        return result;
+    }
+
+    private Map<String, Object> json(Map<Architecture, List<EvalResult>> results, Map<Architecture, List<Run>> runs, long evalWorld,
+                                     DemoRecipe r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("split", split.id());
+        m.put("world_seed", evalWorld);
+        m.put("seeds", new ArrayList<>(seeds));
+        m.put("examples", Map.of("image", (long) r.evalSamples(), "text", (long) r.textEvalSamples()));
+        for (Architecture arch : results.keySet()) {
+            Map<String, Object> a = new LinkedHashMap<>();
+            for (String family : families(results)) {
+                SeedStats s = SeedStats.of(results.get(arch).stream().map(e -> e.accuracies().getOrDefault(family, Double.NaN)).toList());
+                a.put(family, s.toJson());
+            }
+            a.put("image_mean", SeedStats.of(results.get(arch).stream().map(EvalResult::imageAccuracy).toList()).toJson());
+            a.put("text_mean", SeedStats.of(results.get(arch).stream().map(EvalResult::textOnlyAccuracy).toList()).toJson());
+            a.put("throughput", Map.of(
+                    "stage2_samples_per_s", SeedStats.of(stat(runs.get(arch), "stage2", "samples_per_s")).toJson(),
+                    "stage2_tokens_per_sample", SeedStats.of(stat(runs.get(arch), "stage2", "tokens_per_sample")).toJson(),
+                    "stage1_samples_per_s", SeedStats.of(stat(runs.get(arch), "stage1", "samples_per_s")).toJson()));
+            m.put(arch.name().toLowerCase(Locale.ROOT), a);
+        }
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Double> stat(List<Run> runs, String stage, String key) {
+        List<Double> out = new ArrayList<>();
+        for (Run r : runs) {
+            Map<String, Object> t = (Map<String, Object>) ((Map<String, Object>) r.json().get("throughput")).get(stage);
+            out.add(((Number) t.get(key)).doubleValue());
+        }
+        return out;
+    }
+
+    private static List<String> families(Map<Architecture, List<EvalResult>> results) {
+        TreeSet<String> image = new TreeSet<>();
+        TreeSet<String> text = new TreeSet<>();
+        results.values().forEach(list -> list.forEach(e -> e.accuracies().keySet().forEach(f -> (f.startsWith("text_") ? text : image).add(f))));
+        List<String> out = new ArrayList<>(image);
+        out.addAll(text);
+        return out;
+    }
+
+    private String table(Map<Architecture, List<EvalResult>> results, Map<Architecture, List<Run>> runs, long evalWorld, DemoRecipe r) {
+        List<String> families = families(results);
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%s split of world %d, exact match, mean +- sd over %d seed(s) %s; %d examples per image"
+                + " family, %d per text family%n", split.id(), evalWorld, seeds.size(), seeds, r.evalSamples(), r.textEvalSamples()));
+        sb.append(String.format(Locale.ROOT, "%-6s", "arch"));
+        for (String f : families) {
+            sb.append(String.format(Locale.ROOT, "  %15s", f));
+        }
+        sb.append(String.format(Locale.ROOT, "  %15s  %15s  %9s  %10s%n", "image mean", "text mean", "samples/s", "tok/sample"));
+        double dRate = Double.NaN;
+        for (Architecture arch : results.keySet()) {
+            List<EvalResult> list = results.get(arch);
+            sb.append(String.format(Locale.ROOT, "%-6s", "NVLM-" + arch));
+            for (String f : families) {
+                sb.append(String.format(Locale.ROOT, "  %15s", SeedStats.of(list.stream().map(e -> e.accuracies().getOrDefault(f, Double.NaN))
+                        .toList()).percent()));
+            }
+            double rate = SeedStats.of(stat(runs.get(arch), "stage2", "samples_per_s")).mean();
+            if (arch == Architecture.D) {
+                dRate = rate;
+            }
+            sb.append(String.format(Locale.ROOT, "  %15s  %15s  %9.1f  %10.0f%n",
+                    SeedStats.of(list.stream().map(EvalResult::imageAccuracy).toList()).percent(),
+                    SeedStats.of(list.stream().map(EvalResult::textOnlyAccuracy).toList()).percent(), rate,
+                    SeedStats.of(stat(runs.get(arch), "stage2", "tokens_per_sample")).mean()));
+        }
+        if (!Double.isNaN(dRate)) {
+            for (Architecture arch : results.keySet()) {
+                if (arch != Architecture.D) {
+                    double ratio = SeedStats.of(stat(runs.get(arch), "stage2", "samples_per_s")).mean() / dRate;
+                    sb.append(String.format(Locale.ROOT, "training samples/s %s/D = %.2f (paper, 34B on 128 H100s: %.2f)%n", arch, ratio,
+                            arch == Architecture.X ? PAPER_X_OVER_D : PAPER_H_OVER_D));
+                }
+            }
+        }
+        return sb.toString();
+    }
+}
