@@ -12,7 +12,7 @@ public record Message(Role role, List<Content> content) {
     /**
      * Text of a message. Plain by default: special-token text in it ({@code <|im_end|>}) is
      * encoded as characters. {@code specialTokens} is for text the program itself made with
-     * tokens in it (the synthetic world's cells view with its tile tags).
+     * tokens in it (the synthetic world's own turns, encoded as the tokenizer cuts any text).
      */
     public record Text(String text, boolean specialTokens) implements Content {
         public Text {

@@ -6,7 +6,7 @@ import nvlm.model.prompt.Role;
  * One turn of a conversation. In user turns, each {@value #IMAGE_PLACEHOLDER} marks where the next
  * image of the example goes (LLaVA's convention). {@code typed}: text from a person or a dataset
  * (LLaVA files), whose special-token text stays text; the synthetic world's own turns may hold
- * tokens (the cells view's tile tags).
+ * tokens the program wrote itself.
  */
 public record Turn(Role role, String text, boolean typed) {
     public static final String IMAGE_PLACEHOLDER = "<image>";
