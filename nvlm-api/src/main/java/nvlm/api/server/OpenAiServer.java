@@ -231,16 +231,8 @@ public final class OpenAiServer implements AutoCloseable {
                 stream(ex, m, prompt, request, id, now);
             } else {
                 Completion c = m.generate(prompt, request.options(), null, () -> false);
-                Map<String, Object> choice = new LinkedHashMap<>();
-                choice.put("index", 0L);
-                choice.put("message", Map.of("role", "assistant", "content", c.text()));
-                choice.put("finish_reason", c.finishReason());
-                Map<String, Object> out = new LinkedHashMap<>();
-                out.put("id", id);
-                out.put("object", "chat.completion");
-                out.put("created", now);
-                out.put("model", modelId);
-                out.put("choices", List.of(choice));
+                Map<String, Object> out = completion("chat.completion", id, now, "message",
+                        Map.of("role", "assistant", "content", c.text()), c.finishReason());
                 out.put("usage", usage(c));
                 sendJson(ex, 200, Json.write(out));
             }
@@ -276,18 +268,24 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private Map<String, Object> chunk(String id, long now, Map<String, Object> delta, String finish) {
+        return completion("chat.completion.chunk", id, now, "delta", delta, finish);
+    }
+
+    /** A response object ({@code object}: a whole completion or a stream chunk) with one choice holding {@code content} under {@code key}. */
+    private Map<String, Object> completion(String object, String id, long now, String key, Map<String, Object> content, String finish) {
         Map<String, Object> choice = new LinkedHashMap<>();
         choice.put("index", 0L);
-        choice.put("delta", delta);
+        choice.put(key, content);
         choice.put("finish_reason", finish);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", id);
-        out.put("object", "chat.completion.chunk");
+        out.put("object", object);
         out.put("created", now);
         out.put("model", modelId);
         out.put("choices", List.of(choice));
         return out;
     }
+
 
     private static void event(OutputStream out, Map<String, Object> data, AtomicBoolean gone) {
         write(out, "data: " + Json.write(data) + "\n\n", gone);

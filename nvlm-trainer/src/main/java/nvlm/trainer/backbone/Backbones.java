@@ -82,6 +82,11 @@ public final class Backbones {
         return in;
     }
 
+    /** The world seed the backbones in {@code dir} were trained on (their manifest's {@code world_seed}), else {@code otherwise}. */
+    public static long worldSeed(Path dir, long otherwise) throws IOException {
+        return manifest(dir).get("world_seed") instanceof Long w ? w : otherwise;
+    }
+
     /** The manifest of a backbones folder (an empty map for a plain model folder, e.g. a real checkpoint). */
     public static Map<String, Object> manifest(Path dir) throws IOException {
         Path file = dir.resolve(MANIFEST);

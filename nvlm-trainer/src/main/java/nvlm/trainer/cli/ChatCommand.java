@@ -34,15 +34,8 @@ public final class ChatCommand implements NvlmCommand {
     Path model;
     @Option(names = "--image", paramLabel = "F", description = "an image (PNG, JPEG, BMP, GIF); repeat for several, in order")
     List<Path> images = new ArrayList<>();
-    @Option(names = "--max-new-tokens", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
-            description = "stop after N tokens (default ${DEFAULT-VALUE})")
-    int maxNewTokens = 64;
-    @Option(names = "--temperature", paramLabel = "T", description = "0 = greedy (default); > 0 samples softmax(logits / T)")
-    double temperature = 0;
-    @Option(names = "--top-p", paramLabel = "P", description = "nucleus sampling mass (default ${DEFAULT-VALUE})")
-    double topP = 1.0;
-    @Option(names = "--seed", paramLabel = "S", description = "sampling seed (default ${DEFAULT-VALUE})")
-    long seed = 0;
+    @Mixin
+    SamplingOptions sampling;
     @Option(names = "--parse-special-tokens", description = "let special-token text in the question (<|im_end|>, <|im_start|>)"
             + " become those tokens; by default the question is plain text")
     boolean parseSpecialTokens;
@@ -53,7 +46,7 @@ public final class ChatCommand implements NvlmCommand {
 
     @Override
     public Integer call() throws Exception {
-        GenerationOptions options = new GenerationOptions(maxNewTokens, temperature, topP, List.of(), seed);
+        GenerationOptions options = sampling.options();
         try (VisionLanguageModel vlm = VisionLanguageModel.open(model, device.device)) {
             // the prompt + --max-new-tokens is checked against the context length before the KV cache (Generator)
             Chat chat = vlm.newChat().system(system).specialTokensInText(parseSpecialTokens);

@@ -27,15 +27,8 @@ public final class GenerateCommand implements NvlmCommand {
     String prompt;
     @Option(names = "--image", paramLabel = "F", description = "an image (PNG, JPEG, BMP, GIF); repeat for several, in order")
     List<Path> images = new ArrayList<>();
-    @Option(names = "--max-new-tokens", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
-            description = "stop after N tokens (default ${DEFAULT-VALUE})")
-    int maxNewTokens = 64;
-    @Option(names = "--temperature", paramLabel = "T", description = "0 = greedy (default); > 0 samples softmax(logits / T)")
-    double temperature = 0;
-    @Option(names = "--top-p", paramLabel = "P", description = "nucleus sampling mass (default ${DEFAULT-VALUE})")
-    double topP = 1.0;
-    @Option(names = "--seed", paramLabel = "S", description = "sampling seed (default ${DEFAULT-VALUE})")
-    long seed = 0;
+    @Mixin
+    SamplingOptions sampling;
     @Option(names = "--json", description = "print one JSON object: prompt_ids (images expanded), ids, text, finish_reason and"
             + " the timings (open, time to first token, decode tokens/s)")
     boolean json;
@@ -44,7 +37,7 @@ public final class GenerateCommand implements NvlmCommand {
 
     @Override
     public Integer call() throws Exception {
-        GenerationOptions options = new GenerationOptions(maxNewTokens, temperature, topP, List.of(), seed);
+        GenerationOptions options = sampling.options();
         long start = System.nanoTime();
         try (VisionLanguageModel vlm = VisionLanguageModel.open(model, device.device)) {
             long opened = System.nanoTime();

@@ -34,7 +34,7 @@ import nvlm.trainer.pipeline.DataSpec;
 import nvlm.trainer.pipeline.Demo;
 import nvlm.trainer.pipeline.WorldStage;
 import nvlm.trainer.recipe.DemoRecipe;
-import nvlm.trainer.train.MetricsLog;
+import nvlm.trainer.report.TrainingReport;
 import nvlm.trainer.train.TrainingCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -110,16 +110,13 @@ public final class CompareExperiment implements Callable<Integer> {
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new IllegalArgumentException("--out " + out + " is a file, not a folder");
         }
-        for (Architecture arch : archs) {
-            recipe.recipe(arch, seeds.get(0)); // a bad option fails here, before anything is written
-        }
+        DemoRecipe any = recipe.recipe(archs.get(0), seeds.get(0)); // a bad option fails here, before anything is written
         Files.createDirectories(out);
         Path backbones = recipe.backbones != null ? recipe.backbones : Backbones.extractShipped(out.resolve("backbones"));
         Map<String, Object> manifest = Backbones.manifest(backbones);
-        long trainWorld = manifest.get("world_seed") instanceof Long w ? w : 1;
+        long trainWorld = Backbones.worldSeed(backbones, 1);
         long evalWorld = worldSeed != null ? worldSeed : trainWorld;
         String backbonesId = String.valueOf(manifest.get("weights_sha256"));
-        DemoRecipe any = recipe.recipe(archs.get(0), seeds.get(0));
         log.printf(Locale.ROOT, "compare: %s, seeds %s; backbones %s (world seed %d); evaluation on %s of world seed %d,"
                         + " %d examples per image family, %d per text family%n", archs, seeds, backbones, trainWorld, split.id(),
                 evalWorld, any.evalSamples(), any.textEvalSamples());
@@ -170,8 +167,7 @@ public final class CompareExperiment implements Callable<Integer> {
         WorldExperiment.Start start = new WorldExperiment.Start(backbones, trainWorld);
         Nvlm model = start.model(config, seed);
         DataSpec data = start.data(r.questions());
-        var options = nvlm.trainer.train.TrainerOptions.defaults().withCheckpointEvery(0).withKeepCheckpoints(1)
-                .withProgress(progress.mode, log, 0).withInterruptHandling(false);
+        var options = WorldExperiment.stageOptions(progress.mode, log);
         Demo.train(model, r.stage1(), data, config, options, dir.resolve("stage1"));
         Demo.train(model, r.stage2(), data, config, options, dir.resolve("stage2"));
 
@@ -190,21 +186,12 @@ public final class CompareExperiment implements Callable<Integer> {
 
     /** Samples/s, tokens/s and tokens per sample of a stage, from its metrics (every step's samples over its seconds). */
     static Map<String, Object> throughput(Path runDir) throws IOException {
-        double samples = 0;
-        double tokens = 0;
-        double seconds = 0;
-        for (Map<String, Object> rec : MetricsLog.read(runDir.resolve(MetricsLog.FILE))) {
-            if ("train".equals(rec.get("type"))) {
-                samples += ((Number) rec.get("samples")).doubleValue();
-                tokens += ((Number) rec.get("tokens")).doubleValue();
-                seconds += ((Number) rec.get("seconds")).doubleValue();
-            }
-        }
+        TrainingReport.StageRun.Totals t = TrainingReport.StageRun.fromRunFolder(runDir.toString(), runDir, null).totals();
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("samples_per_s", samples / seconds);
-        m.put("tokens_per_s", tokens / seconds);
-        m.put("tokens_per_sample", tokens / samples);
-        m.put("seconds", seconds);
+        m.put("samples_per_s", t.samples() / t.seconds());
+        m.put("tokens_per_s", t.tokens() / t.seconds());
+        m.put("tokens_per_sample", (double) t.tokens() / t.samples());
+        m.put("seconds", t.seconds());
         return m;
     }
 

@@ -34,7 +34,6 @@ import nvlm.trainer.train.LoaderBatches;
 import nvlm.trainer.train.MetricsLog;
 import nvlm.trainer.train.TrainResult;
 import nvlm.trainer.train.Trainer;
-import nvlm.trainer.train.TrainerOptions;
 import nvlm.trainer.train.TrainingCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -95,8 +94,7 @@ public final class OverfitExperiment implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         Path from = backbones != null ? backbones : Backbones.extractShipped(dir.resolve("backbones"));
-        Object w = Backbones.manifest(from).get("world_seed");
-        long worldSeed = w instanceof Long l ? l : 1;
+        long worldSeed = Backbones.worldSeed(from, 1);
         NvlmConfig config = Presets.get(WorldExperiment.PRESET, arch);
         WorldExperiment.Start start = new WorldExperiment.Start(from, worldSeed);
         SyntheticWorld world = start.world(config);
@@ -128,9 +126,7 @@ public final class OverfitExperiment implements Callable<Integer> {
         TrainResult r;
         Path runDir = dir.resolve("stage1");
         try (LoaderBatches batches = WorldStage.batches(cycled, encoder, config1)) {
-            TrainerOptions options = TrainerOptions.defaults().withCheckpointEvery(0).withKeepCheckpoints(1)
-                    .withProgress(progress.mode, log, 0).withInterruptHandling(false);
-            r = Trainer.start(model, config1, batches, runDir, options).run();
+            r = Trainer.start(model, config1, batches, runDir, WorldExperiment.stageOptions(progress.mode, log)).run();
         }
         if (r.status() != TrainResult.Status.COMPLETED) {
             throw new IllegalStateException("overfit: stage 1 stopped after step " + r.step());

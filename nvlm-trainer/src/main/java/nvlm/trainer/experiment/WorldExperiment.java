@@ -129,8 +129,7 @@ public record WorldExperiment(String name, Path backbones, DemoRecipe recipe, lo
         }
         Files.createDirectories(out);
         Path from = backbones != null ? backbones : Backbones.extractShipped(out.resolve("backbones"));
-        Object w = Backbones.manifest(from).get("world_seed");
-        long worldSeed = w instanceof Long l ? l : seed;
+        long worldSeed = Backbones.worldSeed(from, seed);
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("experiment", name);
         settings.put("architecture", ARCH.name());
@@ -168,9 +167,16 @@ public record WorldExperiment(String name, Path backbones, DemoRecipe recipe, lo
 
     /** Trainer options of every stage: progress to {@link #log}, one checkpoint kept, {@code evaluator} at the end (or null). */
     TrainerOptions trainerOptions(Evaluator evaluator) {
-        // No Ctrl-C checkpoint: an experiment is not resumed, it is rerun.
+        return stageOptions(progress, log).withEvaluator(evaluator, 0);
+    }
+
+    /**
+     * Trainer options of an experiment's stage: progress to {@code log}, a checkpoint only at the end
+     * and no Ctrl-C checkpoint (an experiment is not resumed, it is rerun).
+     */
+    static TrainerOptions stageOptions(ProgressBar.Mode progress, PrintStream log) {
         return TrainerOptions.defaults().withCheckpointEvery(0).withKeepCheckpoints(1).withProgress(progress, log, 0)
-                .withInterruptHandling(false).withEvaluator(evaluator, 0);
+                .withInterruptHandling(false);
     }
 
     /** Writes {@value #RESULTS} (temp file, then rename) and returns its path. */

@@ -104,8 +104,7 @@ public final class Demo {
         prepareFolder(s.out());
 
         Path backbones = s.backbones() != null ? s.backbones() : Backbones.extractShipped(s.out().resolve("backbones"));
-        Map<String, Object> manifest = Backbones.manifest(backbones);
-        long worldSeed = manifest.get("world_seed") instanceof Long w ? w : s.seed();
+        long worldSeed = Backbones.worldSeed(backbones, s.seed());
         NvlmConfig config = Presets.get(s.preset(), s.arch());
         Nvlm model = Nvlm.create(config, new SplittableRandom(s.seed()));
         Backbones.load(model, backbones, backbones);

@@ -28,10 +28,7 @@ public record NewModel(Nvlm model, long worldSeed) {
     public static NewModel fromBackbones(NvlmConfig config, long seed, Path backbones, Path vision, Path llm, Device device)
             throws IOException {
         Nvlm model = Nvlm.create(config, new SplittableRandom(seed));
-        long worldSeed = 1;
-        if (backbones != null && Backbones.manifest(backbones).get("world_seed") instanceof Long w) {
-            worldSeed = w;
-        }
+        long worldSeed = backbones != null ? Backbones.worldSeed(backbones, 1) : 1;
         Backbones.load(model, vision != null ? vision : backbones, llm != null ? llm : backbones);
         model.to(device);
         return new NewModel(model, worldSeed);

@@ -63,6 +63,22 @@ public final class TrainingReport {
             return metrics.stream().filter(r -> type.equals(r.get("type"))).toList();
         }
 
+        /** Samples, tokens and training seconds summed over the stage's steps. */
+        public record Totals(long samples, long tokens, double seconds) {
+        }
+
+        public Totals totals() {
+            long samples = 0;
+            long tokens = 0;
+            double seconds = 0;
+            for (Map<String, Object> r : records("train")) {
+                samples += (long) number(r, "samples");
+                tokens += (long) number(r, "tokens");
+                seconds += number(r, "seconds");
+            }
+            return new Totals(samples, tokens, seconds);
+        }
+
         long lastStep() {
             long last = 0;
             for (Map<String, Object> r : records("train")) {
@@ -188,15 +204,10 @@ public final class TrainingReport {
         LinePlot plot = new LinePlot("tanh(gate) of each cross-attention block", "step (all stages)", "tanh(gate)");
         Map<String, java.awt.Color> blockColors = new TreeMap<>();
         points.forEach((name, list) -> {
-            double[] x = new double[list.size()];
-            double[] y = new double[list.size()];
-            for (int j = 0; j < list.size(); j++) {
-                x[j] = list.get(j)[0];
-                y[j] = list.get(j)[1];
-            }
+            double[][] xy = columns(list);
             String block = name.substring(0, name.lastIndexOf(' '));
             var color = blockColors.computeIfAbsent(block, k -> plot.nextColor());
-            plot.add(new LinePlot.Series(name, x, y, color, name.endsWith("mlp"), false));
+            plot.add(new LinePlot.Series(name, xy[0], xy[1], color, name.endsWith("mlp"), false));
         });
         markStages(plot, stages, offsets);
         return plot;
@@ -230,16 +241,21 @@ public final class TrainingReport {
         }
         LinePlot plot = new LinePlot("Accuracy per task family", "step (all stages)", "accuracy").yRange(0, 1);
         points.forEach((family, list) -> {
-            double[] x = new double[list.size()];
-            double[] y = new double[list.size()];
-            for (int j = 0; j < list.size(); j++) {
-                x[j] = list.get(j)[0];
-                y[j] = list.get(j)[1];
-            }
-            plot.add(new LinePlot.Series(family, x, y, plot.nextColor(), false, true));
+            double[][] xy = columns(list);
+            plot.add(new LinePlot.Series(family, xy[0], xy[1], plot.nextColor(), false, true));
         });
         markStages(plot, stages, offsets);
         return plot;
+    }
+
+    /** {x, y} columns of (x, y) points. */
+    private static double[][] columns(List<double[]> points) {
+        double[][] xy = new double[2][points.size()];
+        for (int j = 0; j < points.size(); j++) {
+            xy[0][j] = points.get(j)[0];
+            xy[1][j] = points.get(j)[1];
+        }
+        return xy;
     }
 
     private static double number(Map<String, Object> record, String key) {
@@ -268,20 +284,15 @@ public final class TrainingReport {
                 + "<th>samples</th><th>train time</th><th>samples/s</th><th>ended</th></tr>\n");
         for (StageRun s : stages) {
             List<Map<String, Object>> train = s.records("train");
-            double seconds = 0;
-            long tokens = 0;
-            long samples = 0;
+            StageRun.Totals totals = s.totals();
+            double seconds = totals.seconds();
+            long tokens = totals.tokens();
+            long samples = totals.samples();
             double tail = 0;
             int tailCount = 0;
-            for (int j = 0; j < train.size(); j++) {
-                Map<String, Object> r = train.get(j);
-                seconds += number(r, "seconds");
-                tokens += (long) number(r, "tokens");
-                samples += (long) number(r, "samples");
-                if (j >= train.size() - 10) {
-                    tail += number(r, "loss");
-                    tailCount++;
-                }
+            for (int j = Math.max(0, train.size() - 10); j < train.size(); j++) {
+                tail += number(train.get(j), "loss");
+                tailCount++;
             }
             List<Map<String, Object>> stops = s.records("stop");
             String ended = stops.isEmpty() ? "completed" : String.valueOf(stops.getLast().get("reason"));
