@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import nvlm.comm.MpiRanks;
+import nvlm.model.checkpoint.Checkpoint;
+import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Safetensors;
 import nvlm.trainer.train.MetricsLog;
@@ -21,9 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Data-parallel training on two ranks under mpirun against one process (in this JVM) on the same
- * global batch: the tiny NVLM-D, stage 1, one row per micro-batch, two micro-batches per step
- * (one per rank). Skips without mpirun. Kept small: the machine has two cores.
+ * Training on two ranks under mpirun against one process (in this JVM) on the same global batch:
+ * data parallel (the tiny NVLM-D, stage 1, one row per micro-batch, two micro-batches per step,
+ * one per rank) and tensor parallel ({@code --tp 2}: both ranks take every micro-batch, each
+ * holding half of the decoder). Skips without mpirun or libmpi. Kept small: the machine has two cores.
  */
 class DistributedTrainingTest {
     private static final double TOLERANCE = 1e-5;
@@ -142,38 +145,90 @@ class DistributedTrainingTest {
 
     /**
      * Tensor parallelism changes the order of floating-point sums (each row-parallel projection
-     * sums two halves of its input features and then adds them across ranks; the cross-entropy's
+     * sums half of its input features per rank and then adds the halves; the cross-entropy's
      * log-sum-exp is taken per vocabulary half; the gradient norm adds the halves' squares), so a
-     * TP=2 run differs from one process by float32 rounding, about 1e-7 relative per operation.
-     * Over a few AdamW steps that stays far below this bound, which is still 100 times finer than
-     * the smallest step-to-step change of the loss in these runs.
+     * TP=2 run differs from one process by float32 rounding: its losses by about 1e-5 relative
+     * here (measured 1.4e-5 for D stage 2 over 6 steps, 5e-7 for H stage 1). The bound is 7 times
+     * the largest measured and still 100 times finer than the smallest step-to-step change of the
+     * loss in these runs, so a shard that did not train would fail it.
      */
-    private static final double TP_TOLERANCE = 1e-4;
+    private static final double TP_LOSS_TOLERANCE = 1e-4;
+    /**
+     * The weights mostly agree to 1e-5 of each tensor's scale, but AdamW's first step moves every
+     * element by about the learning rate whatever the size of its gradient (m / sqrt(v) is the
+     * gradient's sign), so an element whose gradient is at the rounding level in one run can move
+     * the other way in the other. Measured: 28 of 1.2 M elements (D stage 2, 6 steps) and 261 of
+     * 1.6 M (H stage 1) beyond 1e-5, none by more than 6% of the summed learning rates. The test
+     * allows 0.1% of the elements to differ by up to the summed learning rates; a shard that
+     * trained wrongly or not at all would move most of its elements.
+     */
+    private static final double TP_STRAY_FRACTION = 1e-3;
+    /** The AdamW moments follow the gradients, which those strays shift slightly (measured 6e-5 of a tensor's scale). */
+    private static final double TP_MOMENT_TOLERANCE = 1e-3;
 
     @Test
     void twoTensorParallelRanksTrainTheOneProcessRunAndWriteAWholeCheckpoint() throws Exception {
         MpiRanks.requireMpi();
-        // Stage 2 trains the decoder itself, so every split weight is updated (stage 1 of D would train only the projector).
-        Path one = dir.resolve("one");
-        Path tp = dir.resolve("tp");
-        CommandLineRun.of(withStage2(train(one, 6, 3)).toArray(String[]::new)).expect(0);
-        MpiRanks.Result r = MpiRanks.run(2, Main.class.getName(), withMore(withStage2(train(tp, 6, 3)), "--nproc", "2", "--tp", "2"), 600);
+        // Stage 2 of D trains the decoder itself, so every split weight is updated (stage 1 of D trains only the projector).
+        // H's split cross-attention blocks are checked layer by layer in TensorParallelTest; a second
+        // training run here would double this test's time on CI's two cores.
+        assertTensorParallelRunMatchesOneProcess(withStage2(train(dir.resolve("one"), 4, 2)),
+                withStage2(train(dir.resolve("tp"), 4, 2)), 4);
+    }
+
+    private void assertTensorParallelRunMatchesOneProcess(List<String> oneArgs, List<String> tpArgs, int steps) throws Exception {
+        Path one = Path.of(oneArgs.get(oneArgs.indexOf("--out") + 1));
+        Path tp = Path.of(tpArgs.get(tpArgs.indexOf("--out") + 1));
+        CommandLineRun.of(oneArgs.toArray(String[]::new)).expect(0);
+        MpiRanks.Result r = MpiRanks.run(2, Main.class.getName(), withMore(tpArgs, "--nproc", "2", "--tp", "2"), 600);
         assertEquals(0, r.exitCode(), r.output());
         assertTrue(r.output().contains("tensor parallel 2 x data parallel 1"), r.output());
-        assertLossesClose(one, tp, TP_TOLERANCE);
-        assertWeightsClose(one.resolve("model/model.safetensors"), tp.resolve("model/model.safetensors"), TP_TOLERANCE);
+        assertLossesClose(one, tp, TP_LOSS_TOLERANCE);
+        assertTensorParallelWeights(one, tp);
         assertEquals(files(one), files(tp), "the run folders have the same layout");
-        assertEquals(new TrainingCheckpoint.Parallelism(1, 2), TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(tp, 6)));
+        // RUN/model/ is the whole model: the single-process loader reads it (strict: every tensor, whole shapes).
+        Checkpoint.load(tp.resolve("model"), Device.CPU);
+        assertEquals(new TrainingCheckpoint.Parallelism(1, 2), TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(tp, steps)));
         // The optimizer state on disk is whole (the moments' blocks gathered), as one process writes it.
-        assertWeightsClose(TrainingCheckpoint.folder(one, 6).resolve(TrainingCheckpoint.OPTIMIZER),
-                TrainingCheckpoint.folder(tp, 6).resolve(TrainingCheckpoint.OPTIMIZER), TP_TOLERANCE);
+        assertWeightsClose(TrainingCheckpoint.folder(one, steps).resolve(TrainingCheckpoint.OPTIMIZER),
+                TrainingCheckpoint.folder(tp, steps).resolve(TrainingCheckpoint.OPTIMIZER), TP_MOMENT_TOLERANCE);
 
-        // The step-3 checkpoint of the TP run loads in one process, which finishes the run.
+        // The half-way checkpoint of the TP run loads in one process, which finishes the run.
         TrainingCheckpoint.deleteRecursively(tp.resolve("model"));
-        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(tp, 6));
+        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(tp, steps));
         CommandLineRun.of("train", "--resume", tp.toString(), "--progress", "off").expect(0);
-        assertWeightsClose(one.resolve("model/model.safetensors"), tp.resolve("model/model.safetensors"), TP_TOLERANCE);
-        assertLossesClose(one, tp, TP_TOLERANCE);
+        assertLossesClose(one, tp, TP_LOSS_TOLERANCE);
+        assertTensorParallelWeights(one, tp);
+    }
+
+    /** The final weights of a TP run against one process's: see {@link #TP_STRAY_FRACTION}. */
+    private static void assertTensorParallelWeights(Path one, Path tp) throws IOException {
+        double summedLr = MetricsLog.read(one.resolve(MetricsLog.FILE)).stream().filter(m -> "train".equals(m.get("type")))
+                .mapToDouble(m -> ((Number) m.get("lr")).doubleValue()).sum();
+        Map<String, Tensor> a = Safetensors.load(one.resolve("model/model.safetensors"));
+        Map<String, Tensor> b = Safetensors.load(tp.resolve("model/model.safetensors"));
+        assertEquals(a.keySet(), b.keySet());
+        long elements = 0;
+        long strays = 0;
+        for (String name : a.keySet()) {
+            float[] x = a.get(name).toFloatArray();
+            float[] y = b.get(name).toFloatArray();
+            double scale = 0;
+            for (float v : x) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            for (int i = 0; i < x.length; i++) {
+                double diff = Math.abs(x[i] - y[i]);
+                if (diff > TOLERANCE * scale) {
+                    strays++;
+                    assertTrue(diff <= TOLERANCE * scale + summedLr, name + "[" + i + "]: " + x[i] + " vs " + y[i]
+                            + ", more than the summed learning rates " + summedLr + " apart");
+                }
+            }
+            elements += x.length;
+        }
+        assertTrue(strays <= TP_STRAY_FRACTION * elements, strays + " of " + elements + " weights differ by more than "
+                + TOLERANCE + " of their tensor's scale");
     }
 
     private static List<String> withStage2(List<String> args) {
