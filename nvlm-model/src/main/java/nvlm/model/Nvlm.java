@@ -2,6 +2,7 @@ package nvlm.model;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import nvlm.kernels.DType;
 import nvlm.model.config.Architecture;
@@ -110,14 +111,21 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
 
     /** Image features computed and placed for the decoder: what {@link #forward} and generation start from. */
     public Inputs prepare(Batch batch) {
+        return prepare(batch, ids -> languageModel.embed(ids.to(languageModel.embeddingTable().device())));
+    }
+
+    private Inputs prepare(Batch batch, UnaryOperator<Tensor> embed) {
         ContextLength.require(batch.length(), config, "a sequence of the batch");
         MediaIndex media = MediaIndex.of(batch);
         Tensor features = batch.tiles() > 0 ? imageFeatures(batch.pixelValues()) : null;
-        return inputs(batch, features, media);
+        return inputs(batch, features, media, embed);
     }
 
-    /** Architecture-specific placement of image features (docs/model.md §7, §10). */
-    protected abstract Inputs inputs(Batch batch, Tensor features, MediaIndex media);
+    /**
+     * Architecture-specific placement of image features (docs/model.md §7, §10); {@code embed}
+     * turns I64 token ids into decoder embeddings.
+     */
+    protected abstract Inputs inputs(Batch batch, Tensor features, MediaIndex media, UnaryOperator<Tensor> embed);
 
     /** Logits of a batch; the loss is computed when any label is set (else NaN, as in PyTorch). */
     public Output forward(Batch batch) {
@@ -125,6 +133,32 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         Tensor hidden = languageModel.hidden(in.embeddings(), in.context(), null);
         Tensor logits = languageModel.logits(hidden);
         return new Output(logits, loss(logits, batch.labels()));
+    }
+
+    /**
+     * The decoder as a training forward pass uses it, when something other than
+     * {@code language_model} computes it: a tensor-parallel shard (nvlm.trainer.parallel) whose
+     * embeddings, hidden states and loss are the whole decoder's, each rank holding a block of
+     * its weights.
+     */
+    public interface Decoder {
+        /** Embeddings [.., d] of I64 token ids [..]. */
+        Tensor embed(Tensor ids);
+
+        /** Final hidden states [B, T, d]; {@code context} feeds the cross-attention blocks (null: none runs). */
+        Tensor hidden(Tensor embeddings, CrossAttentionContext context);
+
+        /** The causal LM loss of {@link #loss(Tensor, Tensor)} from final hidden states. */
+        Tensor meanLoss(Tensor hidden, Tensor labels);
+    }
+
+    /**
+     * The mean loss of {@code batch} (docs/model.md §8) with {@code decoder} computing the
+     * decoder; the vision encoder and projector run as in {@link #forward}.
+     */
+    public Tensor loss(Batch batch, Decoder decoder) {
+        Inputs in = prepare(batch, decoder::embed);
+        return decoder.meanLoss(decoder.hidden(in.embeddings(), in.context()), batch.labels());
     }
 
     /** Causal LM loss (docs/model.md §8): logits at t predict labels at t+1; labels equal to {@link F#IGNORE_INDEX} ignored; mean over labelled tokens. */

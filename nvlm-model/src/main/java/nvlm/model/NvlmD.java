@@ -1,5 +1,6 @@
 package nvlm.model;
 
+import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
@@ -14,8 +15,8 @@ public final class NvlmD extends Nvlm {
     }
 
     @Override
-    protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
-        Tensor embeddings = languageModel.embed(batch.inputIds().to(languageModel.embeddingTable().device()));
+    protected Inputs inputs(Batch batch, Tensor features, MediaIndex media, UnaryOperator<Tensor> embed) {
+        Tensor embeddings = embed.apply(batch.inputIds());
         long[] positions = imageContextPositions(batch);
         long expected = batch.tiles() * config.tokensPerTile();
         if (positions.length != expected) {

@@ -2,6 +2,7 @@ package nvlm.model;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
@@ -19,8 +20,8 @@ public final class NvlmH extends Nvlm {
     }
 
     @Override
-    protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
-        Tensor embeddings = languageModel.embed(batch.inputIds().to(languageModel.embeddingTable().device()));
+    protected Inputs inputs(Batch batch, Tensor features, MediaIndex media, UnaryOperator<Tensor> embed) {
+        Tensor embeddings = embed.apply(batch.inputIds());
         long[] positions = imageContextPositions(batch);
         int perTile = config.tokensPerTile();
         long expected = (long) media.images() * perTile;
@@ -71,7 +72,7 @@ public final class NvlmH extends Nvlm {
         Tensor source = flat;
         if (!usedTags.isEmpty()) {
             long[] ids = usedTags.stream().mapToLong(Long::longValue).toArray();
-            source = Tensor.cat(0, flat, languageModel.embed(Tensor.of(ids).to(flat.device())));
+            source = Tensor.cat(0, flat, embed.apply(Tensor.of(ids)));
         }
         return new Inputs(placed, context(batch, media, withZeroRow(source), entries, false, perTile));
     }

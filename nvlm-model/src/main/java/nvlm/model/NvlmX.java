@@ -2,6 +2,7 @@ package nvlm.model;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import nvlm.model.config.NvlmConfig;
 import nvlm.tensor.Tensor;
@@ -18,8 +19,8 @@ public final class NvlmX extends Nvlm {
     }
 
     @Override
-    protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
-        Tensor embeddings = languageModel.embed(batch.inputIds().to(languageModel.embeddingTable().device()));
+    protected Inputs inputs(Batch batch, Tensor features, MediaIndex media, UnaryOperator<Tensor> embed) {
+        Tensor embeddings = embed.apply(batch.inputIds());
         long[] positions = imageContextPositions(batch);
         if (positions.length != 0) {
             throw new IllegalArgumentException("batch: NVLM-X sequences hold no image-context tokens (docs/model.md §7), found "

@@ -54,7 +54,8 @@ import picocli.CommandLine.Spec;
             "       nvlm train --from DIR --stage 2 --out RUN ...     (continue from a model folder, e.g. stage 1's)",
             "       nvlm train --model DIR --stage 1|2 --batches DIR --out RUN ...   (docs/model.md §10 batch files)",
             "       nvlm train --resume RUN [run options]",
-            "       nvlm train ... --nproc N       (N data-parallel ranks through mpirun; under mpirun/srun: joins them)"},
+            "       nvlm train ... --nproc N [--tp T]  (N ranks through mpirun, T of them splitting each model copy; under"
+                    + " mpirun/srun: joins them)"},
         description = """
                 Trains one stage of the NVLM recipe (docs/model.md §11). The vision encoder is frozen in both stages.
                 Stage 1 freezes the LLM and trains the projector (NVLM-D), the cross-attention blocks and the 1-layer
@@ -216,6 +217,11 @@ public final class TrainCommand implements NvlmCommand {
             + " micro-batches of every step (same global batch, same losses up to the order of sums); under an existing"
             + " mpirun or srun allocation the ranks join it instead. Only rank 0 prints and writes the run folder")
     Integer nproc;
+    @Option(names = "--tp", paramLabel = "T", converter = OptionTypes.AtLeastOne.class, description = "tensor-parallel"
+            + " ranks (default 1): each group of T ranks splits the decoder Megatron-style (attention heads, MLP features,"
+            + " vocabulary) and the --nproc / T groups are data-parallel; T must divide --nproc and the decoder's heads, kv"
+            + " heads, MLP features and vocabulary. Same run up to the order of sums; checkpoints hold the whole model")
+    Integer tp;
     @Option(names = "--zero", description = "with --nproc: ZeRO stage 1, each rank keeps the AdamW moments of its share of the"
             + " parameters only and sends the updated parameters to the others (same results; checkpoints hold the whole state)")
     boolean zero;
@@ -232,14 +238,25 @@ public final class TrainCommand implements NvlmCommand {
         if (zero && (nproc == null || nproc < 2) && launched.isEmpty()) {
             throw new UsageException("--zero shards the optimizer across data-parallel ranks: it needs --nproc 2 or more");
         }
+        int tensorParallel = tp == null ? 1 : tp;
+        if (launched.isEmpty() && tensorParallel > (nproc == null ? 1 : nproc)) {
+            throw new UsageException("--tp " + tensorParallel + " splits each model copy over " + tensorParallel + " ranks: it"
+                    + " needs --nproc " + tensorParallel + " or a multiple of it");
+        }
         if (nproc != null && nproc > 1 && launched.isEmpty()) {
             // What would stop every rank at once is refused before any rank starts.
             if (out == null && resume == null) {
                 throw new UsageException("--out is required (see ./nvlm train --help)");
             }
-            if (resume == null && (stage.accumulation == null || stage.accumulation % nproc != 0)) {
-                throw new UsageException("--nproc " + nproc + " needs --accumulation K, a multiple of " + nproc + " (each rank"
-                        + " takes K / " + nproc + " micro-batches of every step; the global batch is --batch x K rows)");
+            if (nproc % tensorParallel != 0) {
+                throw new UsageException("--tp " + tensorParallel + " must divide --nproc " + nproc + " (TP x DP = ranks)");
+            }
+            int replicas = nproc / tensorParallel;
+            if (resume == null && replicas > 1 && (stage.accumulation == null || stage.accumulation % replicas != 0)) {
+                throw new UsageException("--nproc " + nproc + (tensorParallel > 1 ? " with --tp " + tensorParallel + " ("
+                        + replicas + " data-parallel replicas)" : "") + " needs --accumulation K, a multiple of " + replicas
+                        + " (each replica takes K / " + replicas + " micro-batches of every step; the global batch is --batch x K"
+                        + " rows)");
             }
             // Not under a launcher: start the ranks, each running this same command line.
             List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
@@ -255,6 +272,10 @@ public final class TrainCommand implements NvlmCommand {
         if (nproc != null && nproc != comm.size()) {
             comm.abort("rank " + comm.rank() + ": --nproc " + nproc + " but the launcher started " + comm.size() + " ranks", 2);
         }
+        if (comm.size() % tensorParallel != 0) {
+            comm.abort("rank " + comm.rank() + ": --tp " + tensorParallel + " does not divide the " + comm.size()
+                    + " ranks the launcher started", 2);
+        }
         try {
             int status = train(comm);
             comm.barrier();
@@ -269,7 +290,8 @@ public final class TrainCommand implements NvlmCommand {
 
     private int train(Communicator comm) throws Exception {
         TrainerOptions options = TrainerOptions.defaults().withCheckpointEvery(checkpointEvery).withKeepCheckpoints(keep)
-                .withProgress(progress.mode, System.err, 0).withDevice(device.device).withCommunicator(comm).withZero(zero);
+                .withProgress(progress.mode, System.err, 0).withDevice(device.device).withCommunicator(comm).withZero(zero)
+                .withTensorParallel(tp == null ? 1 : tp);
         if (comm.size() > 1) {
             // Ctrl-C reaches mpirun, which ends every rank; a checkpoint on interrupt would need all of them.
             options = options.withInterruptHandling(false);

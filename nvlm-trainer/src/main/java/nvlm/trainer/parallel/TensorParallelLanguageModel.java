@@ -9,6 +9,7 @@ import nvlm.comm.tp.ColumnParallelLinear;
 import nvlm.comm.tp.RowParallelLinear;
 import nvlm.comm.tp.VocabParallelCrossEntropy;
 import nvlm.comm.tp.VocabParallelEmbedding;
+import nvlm.model.Nvlm;
 import nvlm.model.config.LlmConfig;
 import nvlm.model.llm.LanguageModel;
 import nvlm.model.xattn.CrossAttentionContext;
@@ -36,8 +37,12 @@ import nvlm.tensor.nn.RMSNorm;
  * (or by the single-process loader). The gated cross-attention blocks of NVLM-X and NVLM-H
  * (docs/model.md §7) are sharded the same way: q/k/v (k and v over the image memory) and gate/up
  * column-parallel, o and down row-parallel, gates and norms replicated.
+ *
+ * <p>Each shard parameter is trainable when the whole model's is (the stage's flags, set before
+ * sharding), and plugs into {@link Nvlm#loss(nvlm.model.Batch, Nvlm.Decoder)} in place of the
+ * whole decoder: that is how {@code ./nvlm train --tp T} trains.
  */
-public final class TensorParallelLanguageModel extends Module {
+public final class TensorParallelLanguageModel extends Module implements Nvlm.Decoder {
     /** How a parameter is split: along which dimension, or not at all (-1). */
     private final Map<String, Integer> splitDims = new LinkedHashMap<>();
     private final Communicator tp;
@@ -62,8 +67,10 @@ public final class TensorParallelLanguageModel extends Module {
         this.model = child("model", new Decoder(tp, config, wholeDecoder));
         Module head = whole.children().get("lm_head");
         this.lmHead = head == null ? null : child("lm_head", new ColumnParallelLinear(tp, (Linear) head, "lm_head"));
-        for (String name : namedParameters().keySet()) {
-            splitDims.put(name, splitDim(name));
+        Map<String, Parameter> wholeParams = whole.namedParameters();
+        for (Map.Entry<String, Parameter> e : namedParameters().entrySet()) {
+            splitDims.put(e.getKey(), splitDim(e.getKey()));
+            e.getValue().trainable(wholeParams.get(e.getKey()).trainable());
         }
     }
 
@@ -138,6 +145,25 @@ public final class TensorParallelLanguageModel extends Module {
         Tensor predictions = logitsBlock.narrow(1, 0, t - 1).reshape(b * (t - 1), v);
         Tensor targets = labels.narrow(1, 1, t - 1).reshape(b * (t - 1));
         return VocabParallelCrossEntropy.loss(tp, predictions, tp.rank() * v, targets, F.IGNORE_INDEX);
+    }
+
+    /** The loss of {@link Nvlm#loss(Tensor, Tensor)} from the final hidden states [B, T, d]; the same on every rank. */
+    @Override
+    public Tensor meanLoss(Tensor hidden, Tensor labels) {
+        if (hidden.size(1) < 2) {
+            return Tensor.full(hidden.device(), nvlm.kernels.DType.F32, Double.NaN); // as Nvlm.loss: nothing to predict
+        }
+        return loss(logitsBlock(hidden), labels);
+    }
+
+    /** This rank's block of {@code whole}, a tensor shaped as the whole model's parameter {@code name}. */
+    public Tensor blockOf(String name, Tensor whole) {
+        int dim = splitDimOf(name);
+        if (dim < 0 || tp.size() == 1) {
+            return whole;
+        }
+        long block = whole.size(dim) / tp.size();
+        return whole.narrow(dim, tp.rank() * block, block).contiguousCopy().detach();
     }
 
     /** The whole model's tensors, gathered from every rank's blocks (a collective over the group). */

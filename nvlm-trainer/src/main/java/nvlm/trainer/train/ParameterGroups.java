@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import nvlm.tensor.nn.Module;
 import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.optim.AdamW;
@@ -44,10 +45,22 @@ public final class ParameterGroups {
 
     /** Two groups (decayed, not decayed) over the trainable parameters; an empty group is left out. */
     public static List<AdamW.Group> of(Module model, StageConfig config) {
+        List<Parameter> params = List.copyOf(trainable(model).values());
+        if (params.isEmpty()) {
+            throw new IllegalArgumentException("no trainable parameters in " + model.getClass().getSimpleName());
+        }
+        return of(params, ParameterGroups::decays, config);
+    }
+
+    /**
+     * Two groups over {@code params}, {@code decays} telling which get weight decay (a shard of a
+     * tensor-parallel parameter is judged by the whole parameter's shape).
+     */
+    public static List<AdamW.Group> of(List<Parameter> params, Predicate<Parameter> decays, StageConfig config) {
         List<Parameter> decay = new ArrayList<>();
         List<Parameter> noDecay = new ArrayList<>();
-        for (Parameter p : trainable(model).values()) {
-            (decays(p) ? decay : noDecay).add(p);
+        for (Parameter p : params) {
+            (decays.test(p) ? decay : noDecay).add(p);
         }
         List<AdamW.Group> groups = new ArrayList<>();
         if (!decay.isEmpty()) {
@@ -57,7 +70,7 @@ public final class ParameterGroups {
             groups.add(new AdamW.Group(noDecay, config.peakLr(), 0.0, config.beta1(), config.beta2(), config.eps()));
         }
         if (groups.isEmpty()) {
-            throw new IllegalArgumentException("no trainable parameters in " + model.getClass().getSimpleName());
+            throw new IllegalArgumentException("no trainable parameters");
         }
         return groups;
     }

@@ -29,6 +29,8 @@ import nvlm.tensor.nn.Parameter;
 import nvlm.tensor.optim.AdamW;
 import nvlm.tensor.optim.CosineSchedule;
 import nvlm.tensor.optim.GradClip;
+import nvlm.trainer.parallel.ParallelGrid;
+import nvlm.trainer.parallel.TensorParallelLanguageModel;
 import nvlm.trainer.recipe.StageConfig;
 
 /**
@@ -56,6 +58,14 @@ import nvlm.trainer.recipe.StageConfig;
  * the run folder (stage.json, metrics.jsonl, checkpoints, model/), which is therefore laid out as
  * a single process's; the other ranks show no progress.
  *
+ * <p>Tensor parallel ({@link TrainerOptions#tensorParallel()} T > 1, {@link ParallelGrid}): the
+ * ranks form a T x (ranks / T) grid; each group of T ranks splits the decoder Megatron-style
+ * ({@link TensorParallelLanguageModel}) and takes the same micro-batches, and data parallelism
+ * runs between the groups over the ranks holding the same blocks. The vision encoder and the
+ * projector are replicated. The gradient norm sums the blocks' squares across the group. For
+ * checkpoints, evaluation and the final model the blocks are gathered into the whole model, so
+ * every checkpoint is a single process's and resumes under any grid.
+ *
  * <p>Run folder:
  * <pre>
  * &lt;run&gt;/stage.json      the StageConfig
@@ -67,6 +77,7 @@ import nvlm.trainer.recipe.StageConfig;
 public final class Trainer {
     public static final String STAGE_FILE = "stage.json";
     public static final String MODEL_DIR = "model";
+    private static final String LANGUAGE_MODEL = "language_model.";
     /** Smoothing of the displayed loss (an exponential moving average, bias-corrected). */
     private static final double LOSS_SMOOTHING = 0.9;
     /** How long a Ctrl-C waits for the current step and the checkpoint before the JVM exits anyway. */
@@ -83,6 +94,15 @@ public final class Trainer {
     private final CosineSchedule schedule;
     private final MetricsLog metrics;
     private final Device device;
+    private final ParallelGrid grid;
+    /** This rank's block of the decoder under tensor parallelism (null: the model's own decoder computes). */
+    private final TensorParallelLanguageModel shard;
+    /** The trainable parameters split across the tensor-parallel group (their squares are summed across it). */
+    private final List<Parameter> splitParameters;
+    /** The replicated trainable parameters (every tensor-parallel rank holds them whole). */
+    private final List<Parameter> wholeParameters;
+    /** The step at which the whole model last received the shards' values (-1: never). */
+    private long wholeModelStep = -1;
     private final DataParallel dataParallel;
     private final boolean writer;
     /** ZeRO-1: the rank that updates each trainable parameter (null: every rank updates all). */
@@ -115,26 +135,66 @@ public final class Trainer {
         this.metrics = metrics;
         config.stage().applyTo(model);
         model.train(true);
-        this.trainable = ParameterGroups.trainable(model);
+        this.grid = ParallelGrid.of(options.communicator(), options.tensorParallel());
+        Map<String, Parameter> wholeTrainable = ParameterGroups.trainable(model);
+        List<AdamW.Group> groups;
+        if (grid.splitsTheModel()) {
+            // The stage's flags are on the whole model: the shard copies them.
+            this.shard = new TensorParallelLanguageModel(grid.tensorParallel(), model.languageModel());
+            Map<String, Parameter> computed = new LinkedHashMap<>();
+            wholeTrainable.forEach((name, p) -> {
+                if (!name.startsWith(LANGUAGE_MODEL)) {
+                    computed.put(name, p);
+                }
+            });
+            Map<String, Parameter> wholeParams = model.namedParameters();
+            java.util.Set<Parameter> decayed = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            List<Parameter> split = new ArrayList<>();
+            List<Parameter> whole = new ArrayList<>();
+            ParameterGroups.trainable(shard).forEach((name, p) -> {
+                computed.put(LANGUAGE_MODEL + name, p);
+                if (ParameterGroups.decays(wholeParams.get(LANGUAGE_MODEL + name))) {
+                    decayed.add(p);
+                }
+                (shard.splitDimOf(name) >= 0 ? split : whole).add(p);
+            });
+            computed.forEach((name, p) -> {
+                if (!name.startsWith(LANGUAGE_MODEL)) {
+                    whole.add(p);
+                    if (ParameterGroups.decays(p)) {
+                        decayed.add(p);
+                    }
+                }
+            });
+            this.trainable = computed;
+            this.splitParameters = List.copyOf(split);
+            this.wholeParameters = List.copyOf(whole);
+            groups = ParameterGroups.of(List.copyOf(computed.values()), decayed::contains, config);
+        } else {
+            this.shard = null;
+            this.trainable = wholeTrainable;
+            this.splitParameters = List.of();
+            this.wholeParameters = List.copyOf(wholeTrainable.values());
+            groups = ParameterGroups.of(model, config);
+        }
         this.trainableList = List.copyOf(trainable.values());
         this.schedule = config.schedule();
         this.device = trainableList.getFirst().value().device();
-        this.dataParallel = new DataParallel(options.communicator(), DataParallel.DEFAULT_BUCKET_BYTES);
-        List<AdamW.Group> groups = ParameterGroups.of(model, config);
-        if (options.zero() && options.communicator().size() > 1) {
+        this.dataParallel = new DataParallel(grid.dataParallel(), DataParallel.DEFAULT_BUCKET_BYTES);
+        if (options.zero() && grid.dataParallel().size() > 1) {
             this.owners = dataParallel.owners(trainableList);
             java.util.Set<Parameter> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
             for (int i = 0; i < owners.length; i++) {
-                if (owners[i] == options.communicator().rank()) {
+                if (owners[i] == grid.dataParallel().rank()) {
                     mine.add(trainableList.get(i));
                 }
             }
-            List<AdamW.Group> shard = new java.util.ArrayList<>();
+            List<AdamW.Group> owned = new java.util.ArrayList<>();
             for (AdamW.Group g : groups) {
-                shard.add(new AdamW.Group(g.params().stream().filter(mine::contains).toList(), g.lr(), g.weightDecay(), config.beta1(),
+                owned.add(new AdamW.Group(g.params().stream().filter(mine::contains).toList(), g.lr(), g.weightDecay(), config.beta1(),
                         config.beta2(), config.eps()));
             }
-            groups = shard;
+            groups = owned;
             Map<String, Parameter> subset = new LinkedHashMap<>();
             trainable.forEach((name, p) -> {
                 if (mine.contains(p)) {
@@ -149,7 +209,7 @@ public final class Trainer {
         this.optimizer = new AdamW(groups);
         this.writer = options.communicator().rank() == 0;
         dataParallel.requireEvenShare(config.gradAccumulation());
-        source.takeEvery(options.communicator().size());
+        source.takeEvery(grid.dataParallel().size());
     }
 
     /**
@@ -203,7 +263,8 @@ public final class Trainer {
                 : MetricsLog.none(runDir.resolve(MetricsLog.FILE));
         Trainer trainer = new Trainer(model, state.config(), source, runDir, options, metrics);
         // Under ZeRO-1 each rank takes its own parameters' moments from the whole state on disk.
-        TrainingCheckpoint.readOptimizer(checkpoint, trainer.optimizer, trainer.optimized);
+        // Under tensor parallelism each rank takes its block of the split parameters' moments.
+        TrainingCheckpoint.readOptimizer(checkpoint, trainer.optimizer, trainer.optimized, trainer::localBlock);
         if (trainer.optimizer.stepCount() != state.step()) {
             throw new IllegalStateException(checkpoint + ": optimizer state has " + trainer.optimizer.stepCount()
                     + " steps but trainer.json says " + state.step());
@@ -297,14 +358,20 @@ public final class Trainer {
                         (config.totalSteps() - step) * elapsed / done);
                 boolean last = step == config.totalSteps();
                 // Evaluate before checkpointing, so the checkpoint's metrics length includes the record.
-                if (!last && writer && options.evaluator() != null && options.evalEvery() > 0 && step % options.evalEvery() == 0) {
-                    evaluate();
+                if (!last && options.evaluator() != null && options.evalEvery() > 0 && step % options.evalEvery() == 0) {
+                    gatherWholeModel();
+                    if (writer) {
+                        evaluate();
+                    }
                 }
                 if (!last && options.checkpointEvery() > 0 && step % options.checkpointEvery() == 0) {
                     saveCheckpoint();
                 }
             }
             if (step >= config.totalSteps()) {
+                if (options.evaluator() != null) {
+                    gatherWholeModel();
+                }
                 if (writer && options.evaluator() != null) {
                     bar.finish(); // the final evaluation may show its own progress on the next line
                     evaluate();
@@ -354,7 +421,8 @@ public final class Trainer {
                 return null;
             }
             dataParallel.allReduceGradients(trainableList);
-            gradNorm = GradClip.clipGlobalNorm(trainableList, config.clipNorm() > 0 ? config.clipNorm() : Double.POSITIVE_INFINITY);
+            gradNorm = gradientNorm();
+            GradClip.clipToNorm(trainableList, gradNorm, config.clipNorm() > 0 ? config.clipNorm() : Double.POSITIVE_INFINITY);
             if (!Double.isFinite(gradNorm)) {
                 zeroGrad();
                 throw new TrainingDivergedException(next, "gradient norm", gradNorm, "loss " + acc.loss(), lastCheckpoint);
@@ -375,6 +443,19 @@ public final class Trainer {
         return new StepRecord(next, acc.loss(), lr, gradNorm, acc.tokens(), acc.labelledTokens(), acc.samples(), seconds);
     }
 
+    /**
+     * The global L2 norm of the step's gradient: under tensor parallelism the split parameters'
+     * squares are summed across the group (each block once) and the replicated ones counted once.
+     */
+    private double gradientNorm() {
+        if (shard == null) {
+            return Math.sqrt(GradClip.sumOfSquares(trainableList));
+        }
+        double[] split = {GradClip.sumOfSquares(splitParameters)};
+        grid.tensorParallel().allReduce(split, Reduction.SUM);
+        return Math.sqrt(GradClip.sumOfSquares(wholeParameters) + split[0]);
+    }
+
     /** Clears every trainable parameter's gradient (under ZeRO-1 the optimizer holds only this rank's share). */
     private void zeroGrad() {
         for (Parameter p : trainableList) {
@@ -393,7 +474,7 @@ public final class Trainer {
      */
     Accumulated accumulateGradients(long batchStep) {
         int k = config.gradAccumulation();
-        Communicator comm = dataParallel.communicator();
+        Communicator comm = dataParallel.communicator(); // the tensor-parallel ranks of a group take the same micro-batches
         Batch[] batches = new Batch[k];
         // Per micro-batch: labelled tokens, then tokens and rows; each rank fills in its own
         // micro-batches and the sum over ranks gives every rank the whole step's counts.
@@ -431,7 +512,7 @@ public final class Trainer {
                 continue; // another rank's, or without labels: adds nothing to this rank's share
             }
             try (var _ = MemoryScope.open()) {
-                Tensor microLoss = model.forward(batches[i].to(device)).loss();
+                Tensor microLoss = shard == null ? model.forward(batches[i].to(device)).loss() : model.loss(batches[i].to(device), shard);
                 double value = microLoss.item();
                 if (!Double.isFinite(value)) {
                     zeroGrad();
@@ -482,21 +563,71 @@ public final class Trainer {
 
     /** Writes a checkpoint of the current step now (also what the Ctrl-C path calls). */
     public Path saveCheckpoint() throws IOException {
-        Communicator comm = dataParallel.communicator();
+        Communicator comm = grid.world();
         Map<String, Tensor> optimizerState = owners == null ? optimizer.stateDict(trainable)
                 : dataParallel.gatherOptimizerState(optimizer.stateDict(optimized), trainable, owners);
+        if (shard != null) {
+            optimizerState = wholeOptimizerState(optimizerState);
+            gatherWholeModel();
+        }
         if (writer) {
             TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
                     samples, trainSeconds);
             // The replicas are identical: rank 0's model and optimizer are the whole state.
             lastCheckpoint = TrainingCheckpoint.write(runDir, model, optimizerState, state, options.keepCheckpoints(),
-                    new TrainingCheckpoint.Parallelism(comm.size(), 1, owners != null));
+                    new TrainingCheckpoint.Parallelism(grid.dataParallel().size(), grid.tensorParallel().size(), owners != null));
         } else {
             lastCheckpoint = TrainingCheckpoint.folder(runDir, step);
         }
         // No rank runs ahead of a checkpoint: when one fails later, the newest checkpoint is complete.
         comm.barrier();
         return lastCheckpoint;
+    }
+
+    /**
+     * Writes the shards' values into the whole model's decoder (a collective over the
+     * tensor-parallel group): what checkpoints, evaluation and the final model read.
+     */
+    private void gatherWholeModel() {
+        if (shard == null || wholeModelStep == step) {
+            return;
+        }
+        try (var _ = GradMode.disabled()) {
+            model.languageModel().loadStateDict(shard.wholeStateDict(), true);
+        }
+        wholeModelStep = step;
+    }
+
+    /** AdamW's state of the shards (names as the whole model's), each split moment gathered whole across the group. */
+    private Map<String, Tensor> wholeOptimizerState(Map<String, Tensor> local) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        try (var _ = GradMode.disabled()) {
+            local.forEach((key, t) -> {
+                String name = parameterOf(key);
+                out.put(key, name != null && name.startsWith(LANGUAGE_MODEL)
+                        ? shard.gather(t, shard.splitDimOf(name.substring(LANGUAGE_MODEL.length()))) : t);
+            });
+        }
+        return out;
+    }
+
+    /** This rank's part of a whole optimizer tensor {@code key} read from a checkpoint. */
+    private Tensor localBlock(String key, Tensor whole) {
+        String name = parameterOf(key);
+        if (shard == null || name == null || !name.startsWith(LANGUAGE_MODEL)) {
+            return whole;
+        }
+        return shard.blockOf(name.substring(LANGUAGE_MODEL.length()), whole);
+    }
+
+    /** The parameter an optimizer state key belongs to ({@code <param>.exp_avg}), or null ({@code step}). */
+    private static String parameterOf(String key) {
+        for (String suffix : List.of(".exp_avg_sq", ".exp_avg")) {
+            if (key.endsWith(suffix)) {
+                return key.substring(0, key.length() - suffix.length());
+            }
+        }
+        return null;
     }
 
     /** The displayed loss: the moving average corrected for its zero start. */
@@ -529,8 +660,9 @@ public final class Trainer {
 
     private Path writeFinalModel() throws IOException {
         Path target = runDir.resolve(MODEL_DIR);
+        gatherWholeModel();
         if (!writer) {
-            dataParallel.communicator().barrier();
+            grid.world().barrier();
             return target;
         }
         Path tmp = runDir.resolve("." + MODEL_DIR + ".tmp");
@@ -545,7 +677,7 @@ public final class Trainer {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         DurableFiles.force(runDir);
         TrainingCheckpoint.deleteRecursively(old);
-        dataParallel.communicator().barrier();
+        grid.world().barrier();
         return target;
     }
 
@@ -566,11 +698,15 @@ public final class Trainer {
         List<GatedCrossAttention> blocks = model.languageModel().crossAttentionBlocks();
         if (!blocks.isEmpty()) {
             // tanh of each block's gates after the step: how much each block lets through (0 at the start).
+            // Under tensor parallelism the shard's replicated gates are the current ones.
+            Map<String, Parameter> current = shard == null ? Map.of() : shard.namedParameters();
             List<Object> attn = new ArrayList<>();
             List<Object> ff = new ArrayList<>();
-            for (GatedCrossAttention b : blocks) {
-                attn.add(Math.tanh(b.attnGate().value().item()));
-                ff.add(Math.tanh(b.ffGate().value().item()));
+            for (int i = 0; i < blocks.size(); i++) {
+                GatedCrossAttention b = blocks.get(i);
+                String prefix = "model.xattn_layers." + i + ".";
+                attn.add(Math.tanh(current.getOrDefault(prefix + "attn_gate", b.attnGate()).value().item()));
+                ff.add(Math.tanh(current.getOrDefault(prefix + "ff_gate", b.ffGate()).value().item()));
             }
             m.put("tanh_attn_gate", attn);
             m.put("tanh_ff_gate", ff);
@@ -590,14 +726,17 @@ public final class Trainer {
 
     private String banner(long startStep) {
         long total = model.parameterCount();
-        long training = trainableList.stream().mapToLong(p -> p.value().numel()).sum();
+        long training = ParameterGroups.trainable(model).values().stream().mapToLong(p -> p.value().numel()).sum();
         String from = startStep == 0 ? ""
                 : startStep >= config.totalSteps() ? String.format(Locale.ROOT, "already complete at step %d (%s); ", startStep, lastCheckpoint)
                 : String.format(Locale.ROOT, "resuming at step %d from %s; ", startStep + 1, lastCheckpoint);
-        return String.format(Locale.ROOT, "stage %d (NVLM-%s): %straining %s, %,d of %,d parameters; %d steps of %d x %d rows;"
+        String ranks = grid.world().size() == 1 ? ""
+                : String.format(Locale.ROOT, "; %d ranks (tensor parallel %d x data parallel %d)", grid.world().size(),
+                grid.tensorParallel().size(), grid.dataParallel().size());
+        return String.format(Locale.ROOT, "stage %d (NVLM-%s): %straining %s, %,d of %,d parameters; %d steps of %d x %d rows%s;"
                         + " run folder %s", config.stage().number(), model.config().architecture(), from,
                 config.stage().trainedParts(model.config().architecture()), training, total, config.totalSteps(),
-                config.gradAccumulation(), config.microBatchSize(), runDir);
+                config.gradAccumulation(), config.microBatchSize(), ranks, runDir);
     }
 
     /**

@@ -23,12 +23,18 @@ import nvlm.tensor.Device;
  *                         trained values only by the order of floating-point sums
  * @param zero             ZeRO stage 1 over the data-parallel ranks: each keeps the AdamW moments of
  *                         its share of the parameters only (same updates, same bits)
+ * @param tensorParallel   ranks that split each copy of the model (Megatron tensor parallelism,
+ *                         {@link nvlm.trainer.parallel.ParallelGrid}); the communicator's size / T
+ *                         copies are data-parallel. Changes the trained values by the order of sums
  */
 public record TrainerOptions(int checkpointEvery, int keepCheckpoints, ProgressBar.Mode progress, PrintStream progressOut,
                              long linesEvery, int evalEvery, Evaluator evaluator, boolean handleInterrupts, Device device,
-                             Communicator communicator, boolean zero) {
+                             Communicator communicator, boolean zero, int tensorParallel) {
 
     public TrainerOptions {
+        if (tensorParallel < 1) {
+            throw new IllegalArgumentException("trainer options: tensor_parallel must be >= 1, got " + tensorParallel);
+        }
         if (checkpointEvery < 0 || keepCheckpoints < 1 || linesEvery < 0 || evalEvery < 0) {
             throw new IllegalArgumentException("trainer options: checkpoint_every, lines_every and eval_every must be >= 0 and"
                     + " keep_checkpoints >= 1; got " + checkpointEvery + ", " + linesEvery + ", " + evalEvery + ", " + keepCheckpoints);
@@ -37,43 +43,47 @@ public record TrainerOptions(int checkpointEvery, int keepCheckpoints, ProgressB
 
     /** Checkpoint every 50 steps, keep 2, automatic progress on stderr, Ctrl-C handled, CPU. */
     public static TrainerOptions defaults() {
-        return new TrainerOptions(50, 2, ProgressBar.Mode.auto(), System.err, 0, 0, null, true, Device.CPU, SingleProcess.INSTANCE, false);
+        return new TrainerOptions(50, 2, ProgressBar.Mode.auto(), System.err, 0, 0, null, true, Device.CPU, SingleProcess.INSTANCE, false, 1);
     }
 
     /** For tests and library use: no progress output, no signal handling. */
     public static TrainerOptions quiet(int checkpointEvery) {
-        return new TrainerOptions(checkpointEvery, 2, ProgressBar.Mode.OFF, System.err, 0, 0, null, false, Device.CPU, SingleProcess.INSTANCE, false);
+        return new TrainerOptions(checkpointEvery, 2, ProgressBar.Mode.OFF, System.err, 0, 0, null, false, Device.CPU, SingleProcess.INSTANCE, false, 1);
     }
 
     public TrainerOptions withCheckpointEvery(int every) {
-        return new TrainerOptions(every, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, zero);
+        return new TrainerOptions(every, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, zero, tensorParallel);
     }
 
     public TrainerOptions withKeepCheckpoints(int keep) {
-        return new TrainerOptions(checkpointEvery, keep, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, zero);
+        return new TrainerOptions(checkpointEvery, keep, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, zero, tensorParallel);
     }
 
     public TrainerOptions withProgress(ProgressBar.Mode mode, PrintStream out, long every) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, mode, out, every, evalEvery, evaluator, handleInterrupts, device, communicator, zero);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, mode, out, every, evalEvery, evaluator, handleInterrupts, device, communicator, zero, tensorParallel);
     }
 
     public TrainerOptions withEvaluator(Evaluator e, int every) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, every, e, handleInterrupts, device, communicator, zero);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, every, e, handleInterrupts, device, communicator, zero, tensorParallel);
     }
 
     public TrainerOptions withInterruptHandling(boolean handle) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handle, device, communicator, zero);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handle, device, communicator, zero, tensorParallel);
     }
 
     public TrainerOptions withDevice(Device d) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, d, communicator, zero);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, d, communicator, zero, tensorParallel);
     }
 
     public TrainerOptions withCommunicator(Communicator c) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, c, zero);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, c, zero, tensorParallel);
     }
 
     public TrainerOptions withZero(boolean z) {
-        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, z);
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, z, tensorParallel);
+    }
+
+    public TrainerOptions withTensorParallel(int t) {
+        return new TrainerOptions(checkpointEvery, keepCheckpoints, progress, progressOut, linesEvery, evalEvery, evaluator, handleInterrupts, device, communicator, zero, t);
     }
 }

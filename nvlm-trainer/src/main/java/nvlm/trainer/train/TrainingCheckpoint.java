@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -377,8 +378,18 @@ public final class TrainingCheckpoint {
 
     /** Loads the optimizer moments and step count saved with a checkpoint. */
     public static void readOptimizer(Path folder, AdamW optimizer, Map<String, Parameter> names) throws IOException {
+        readOptimizer(folder, optimizer, names, (key, whole) -> whole);
+    }
+
+    /**
+     * {@link #readOptimizer(Path, AdamW, Map)}, each saved tensor first turned by {@code local}
+     * (its key and the whole tensor) into the part this rank keeps: a tensor-parallel block.
+     */
+    public static void readOptimizer(Path folder, AdamW optimizer, Map<String, Parameter> names,
+                                     BiFunction<String, Tensor, Tensor> local) throws IOException {
         Path file = folder.resolve(OPTIMIZER);
-        Map<String, Tensor> saved = Safetensors.load(file);
+        Map<String, Tensor> saved = new LinkedHashMap<>();
+        Safetensors.load(file).forEach((key, whole) -> saved.put(key, local.apply(key, whole)));
         try {
             optimizer.loadStateDict(saved, names);
         } catch (IllegalArgumentException e) {

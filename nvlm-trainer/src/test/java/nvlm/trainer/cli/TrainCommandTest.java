@@ -102,6 +102,12 @@ class TrainCommandTest {
         assertUsage("--nproc 2 needs --accumulation K, a multiple of 2", "--arch", "d", "--stage", "1", "--out", "o",
                 "--nproc", "2", "--accumulation", "3");
         assertUsage("--zero shards the optimizer", "--arch", "d", "--stage", "1", "--out", "o", "--zero");
+        assertUsage("--tp 2 must divide --nproc 3", "--arch", "d", "--stage", "1", "--out", "o", "--nproc", "3", "--tp", "2",
+                "--accumulation", "3");
+        assertUsage("--tp 2 splits each model copy over 2 ranks: it needs --nproc 2", "--arch", "d", "--stage", "1", "--out",
+                "o", "--tp", "2");
+        assertUsage("--nproc 4 with --tp 2 (2 data-parallel replicas) needs --accumulation K, a multiple of 2", "--arch", "d",
+                "--stage", "1", "--out", "o", "--nproc", "4", "--tp", "2", "--accumulation", "3");
     }
 
     private static void assertUsage(String message, String... words) {

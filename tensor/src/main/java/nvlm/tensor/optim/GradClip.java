@@ -16,6 +16,16 @@ public final class GradClip {
      * {@code maxNorm}. Returns the norm before clipping (NaN or infinite when a gradient is).
      */
     public static double clipGlobalNorm(List<Parameter> params, double maxNorm) {
+        double norm = Math.sqrt(sumOfSquares(params));
+        clipToNorm(params, norm, maxNorm);
+        return norm;
+    }
+
+    /**
+     * The sum of the squares of every gradient of {@code params}: one rank's part of the global
+     * norm when the parameters are split across ranks (tensor parallelism), summed by the caller.
+     */
+    public static double sumOfSquares(List<Parameter> params) {
         double sumSquares = 0;
         for (Parameter p : params) {
             Tensor g = p.grad();
@@ -24,7 +34,11 @@ public final class GradClip {
                 sumSquares += Backend.of(c.device()).sumOfSquares(c);
             }
         }
-        double norm = Math.sqrt(sumSquares);
+        return sumSquares;
+    }
+
+    /** {@link #clipGlobalNorm}'s scaling, given the global {@code norm} of the gradients. */
+    public static void clipToNorm(List<Parameter> params, double norm, double maxNorm) {
         double coef = maxNorm / (norm + 1e-6);
         if (coef < 1 && Double.isFinite(norm)) {
             try (var noGrad = GradMode.disabled()) {
@@ -36,6 +50,5 @@ public final class GradClip {
                 }
             }
         }
-        return norm;
     }
 }
