@@ -17,7 +17,8 @@ import nvlm.model.tokenizer.ProjectTokenizer;
  * Jazzer fuzz test of the LLaVA reader: any bytes as the data file (beside an image folder with
  * one picture and a link out of it) are refused with a {@link java.io.IOException} naming the
  * file, or open into records that all read and encode; no path outside the folder is accepted.
- * Plain {@code mvn test} replays {@code LlavaFuzzTestInputs/}; {@code JAZZER_FUZZ=1} fuzzes for 10 minutes.
+ * Plain {@code mvn test} replays {@code LlavaFuzzTestInputs/}; {@code JAZZER_FUZZ=1} with
+ * {@code -Djazzer.hooks=true} (coverage feedback) fuzzes for 10 minutes.
  */
 class LlavaFuzzTest {
     private static final SampleEncoder ENCODER = SampleEncoder.forConfig(Presets.get("tiny", Architecture.D),
