@@ -18,12 +18,13 @@ import nvlm.model.tiling.RgbImage;
  * is accepted or refused with the reader's own exception naming the file, never another one (a
  * NullPointerException, a ClassCastException, an ArithmeticException, an OutOfMemoryError). Under
  * plain {@code mvn test} they replay the seed corpus in {@code InputFuzzTestInputs/};
- * {@code JAZZER_FUZZ=1} fuzzes for real.
+ * {@code JAZZER_FUZZ=1} with {@code -Djazzer.hooks=true} fuzzes for real, 10 minutes per target
+ * (without the hooks there is no coverage feedback; the run counts are in docs/results.md).
  */
 class InputFuzzTest {
 
     /** Any bytes as config.json: a config (whose size and limits can be computed) or an error starting with the file name. */
-    @FuzzTest
+    @FuzzTest(maxDuration = "10m")
     void configJsonIsReadOrRefusedNamingTheFile(FuzzedDataProvider data) throws IOException {
         Path file = Files.createTempFile("fuzz-config", ".json");
         try {
@@ -44,7 +45,7 @@ class InputFuzzTest {
     }
 
     /** Any bytes as a batch file: a batch or an IOException / IllegalArgumentException naming the file. */
-    @FuzzTest
+    @FuzzTest(maxDuration = "10m")
     void batchFilesAreReadOrRefusedNamingTheFile(FuzzedDataProvider data) throws IOException {
         Path file = Files.createTempFile("fuzz-batch", ".safetensors");
         try {
@@ -63,7 +64,7 @@ class InputFuzzTest {
     }
 
     /** Any bytes as an image: an RGB image that tiles, or an IOException naming the file; decoding stays within 1 M pixels. */
-    @FuzzTest
+    @FuzzTest(maxDuration = "10m")
     void imagesDecodeOrAreRefusedNamingTheFile(FuzzedDataProvider data) throws IOException {
         Path file = Files.createTempFile("fuzz-image", ".img");
         try {

@@ -17,7 +17,9 @@ import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.trainer.backbone.Backbones;
+import nvlm.trainer.data.LlavaDataset;
 import nvlm.trainer.pipeline.DataSpec;
 import nvlm.trainer.pipeline.RunFingerprint;
 import nvlm.trainer.pipeline.Demo;
@@ -71,6 +73,10 @@ import picocli.CommandLine.Spec;
                 exits (status 130). A NaN or infinite loss or gradient norm stops training with the step named and the
                 last good checkpoint kept (status 1).""")
 public final class TrainCommand implements NvlmCommand {
+    /** The records --skip-bad-records left out, one line each, in the run folder. */
+    static final String SKIPPED_FILE = "skipped-records.txt";
+    private static final int SKIPPED_SHOWN = 5;
+
     /** Where the weights start. */
     static final class ModelOptions {
         @Option(names = "--arch", paramLabel = "d|x|h", description = "NVLM-D, NVLM-X or NVLM-H: a new model of --preset, its vision"
@@ -113,6 +119,13 @@ public final class TrainCommand implements NvlmCommand {
         @Option(names = "--allow-outside-images", description = "accept LLaVA image paths that are absolute or lead out of the"
                 + " --images folder (../, symbolic links)")
         boolean allowOutsideImages;
+        @Option(names = "--skip-bad-records", description = "skip LLaVA records that cannot be used (malformed, or a missing,"
+                + " refused or unreadable image) instead of stopping at the first; the first few are named here, all of them in"
+                + " RUN/" + SKIPPED_FILE)
+        boolean skipBadRecords;
+        @Option(names = "--max-bad-records", paramLabel = "N", converter = OptionTypes.AtLeastOne.class, description = "with"
+                + " --skip-bad-records: the most records skipped; one more stops the run (default ${DEFAULT-VALUE})")
+        int maxBadRecords = 100;
         @Option(names = "--text-ratio", paramLabel = "R", description = "stage 2: fraction of text-only samples mixed in (the"
                 + " recipe's, 0.2 for demo; the world's arithmetic and string tasks); stage 1 has none")
         Double textRatio;
@@ -319,9 +332,12 @@ public final class TrainCommand implements NvlmCommand {
                             + " batch files, so pass --batches DIR again");
                 }
                 DataSpec dataSpec = DataSpec.read(resume);
-                checkFingerprint(RunFingerprint.of(dataSpec, null, device.device), TrainingCheckpoint.stepOf(latest), comm);
+                LlavaDataset user = dataSpec.isWorld() ? null : dataSpec.openLlava();
+                reportSkipped(user, resume, comm);
+                checkFingerprint(RunFingerprint.of(dataSpec, user, null, device.device), TrainingCheckpoint.stepOf(latest), comm);
                 NvlmConfig modelConfig = NvlmConfig.read(latest.resolve("model").resolve(Checkpoint.CONFIG));
-                LoaderBatches batches = WorldStage.batches(dataSpec.source(saved, modelConfig), dataSpec.encoder(modelConfig), saved);
+                LoaderBatches batches = WorldStage.batches(dataSpec.source(saved, modelConfig, user), dataSpec.encoder(modelConfig),
+                        saved);
                 toClose = batches;
                 source = batches;
                 options = withEvaluation(options, dataSpec, modelConfig);
@@ -340,7 +356,7 @@ public final class TrainCommand implements NvlmCommand {
                     throw new UsageException("--batches needs --model DIR (the model the batch files were made for)");
                 }
                 refuse("does not apply to batch files (--batches)", "--arch", "--from", "--llava", "--questions", "--text-ratio",
-                        "--low-res", "--world-seed");
+                        "--low-res", "--world-seed", "--skip-bad-records", "--max-bad-records");
                 Nvlm model = progress.loadModel(ModelFolder.open(start.model), device.device);
                 StageConfig config = stage.config(model.config().architecture(), which, data.textRatio);
                 trainer = Trainer.start(model, config, BatchFiles.open(data.batches, config.gradAccumulation()), out, options);
@@ -348,27 +364,36 @@ public final class TrainCommand implements NvlmCommand {
                     RunFingerprint.of(null, data.batches, device.device).write(out);
                 }
             } else {
-                NewModel begin = startModel();
-                Nvlm model = begin.model();
-                StageConfig config = stage.config(model.config().architecture(), which, data.textRatio);
-                long worldSeed = data.worldSeed != null ? data.worldSeed : begin.worldSeed();
                 if (data.images != null && data.llava == null) {
                     throw new UsageException("--images needs --llava FILE");
                 }
                 if (data.allowOutsideImages && data.llava == null) {
                     throw new UsageException("--allow-outside-images needs --llava FILE");
                 }
-                DataSpec dataSpec = (data.llava != null ? new DataSpec(data.llava, data.images, worldSeed, data.questions, false,
-                        data.allowOutsideImages)
-                        : DataSpec.world(worldSeed, data.questions)).withLowResolution(data.lowRes);
-                LoaderBatches batches = WorldStage.batches(dataSpec.source(config, model.config()), dataSpec.encoder(model.config()),
-                        config);
+                if (data.skipBadRecords && data.llava == null) {
+                    throw new UsageException("--skip-bad-records needs --llava FILE (the world's records are never bad)");
+                }
+                if (!data.skipBadRecords && spec.commandLine().getParseResult().hasMatchedOption("--max-bad-records")) {
+                    throw new UsageException("--max-bad-records applies with --skip-bad-records only");
+                }
+                // The data is checked, every record, before the model is built and the run folder made.
+                LlavaDataset user = data.llava == null ? null : llavaSpec(0).openLlava();
+                reportSkipped(user, out, comm);
+                NewModel begin = startModel();
+                Nvlm model = begin.model();
+                StageConfig config = stage.config(model.config().architecture(), which, data.textRatio);
+                long worldSeed = data.worldSeed != null ? data.worldSeed : begin.worldSeed();
+                DataSpec dataSpec = (data.llava != null ? llavaSpec(worldSeed) : DataSpec.world(worldSeed, data.questions))
+                        .withLowResolution(data.lowRes);
+                LoaderBatches batches = WorldStage.batches(dataSpec.source(config, model.config(), user),
+                        dataSpec.encoder(model.config()), config);
                 toClose = batches;
                 options = withEvaluation(options, dataSpec, model.config());
                 trainer = Trainer.start(model, config, batches, out, options);
                 if (comm.rank() == 0) {
                     dataSpec.write(out);
-                    RunFingerprint.of(dataSpec, null, device.device).write(out);
+                    RunFingerprint.of(dataSpec, user, null, device.device).write(out);
+                    writeSkipped(user, out);
                 }
             }
         }
@@ -414,6 +439,40 @@ public final class TrainCommand implements NvlmCommand {
             System.err.println("resuming anyway despite: " + String.join("; ", differences));
             now.resumedAnyway(saved, step, differences).write(resume);
         }
+    }
+
+    /** The LLaVA data of the command line, over the world of {@code worldSeed} for the text-only tasks. */
+    private DataSpec llavaSpec(long worldSeed) {
+        return new DataSpec(data.llava, data.images, worldSeed, data.questions, false, data.allowOutsideImages,
+                data.skipBadRecords ? data.maxBadRecords : 0);
+    }
+
+    /** Says how many records of {@code user} were skipped as bad, naming the first few (rank 0). */
+    private static void reportSkipped(LlavaDataset user, Path runDir, Communicator comm) {
+        if (user == null || user.skipped().isEmpty() || comm.rank() != 0) {
+            return;
+        }
+        List<LlavaDataset.Skipped> skipped = user.skipped();
+        System.err.printf("skipped %d bad record%s of %s (--skip-bad-records), training on the other %d; all are listed in %s:%n",
+                skipped.size(), skipped.size() == 1 ? "" : "s", user.file(), user.size(), runDir.resolve(SKIPPED_FILE));
+        for (LlavaDataset.Skipped s : skipped.subList(0, Math.min(SKIPPED_SHOWN, skipped.size()))) {
+            System.err.println("  " + s.message());
+        }
+        if (skipped.size() > SKIPPED_SHOWN) {
+            System.err.println("  ... and " + (skipped.size() - SKIPPED_SHOWN) + " more");
+        }
+    }
+
+    /** Every skipped record of {@code user}, one line each, in {@code runDir}'s {@value #SKIPPED_FILE}. */
+    private static void writeSkipped(LlavaDataset user, Path runDir) throws IOException {
+        if (user == null || user.skipped().isEmpty()) {
+            return;
+        }
+        StringBuilder lines = new StringBuilder();
+        for (LlavaDataset.Skipped s : user.skipped()) {
+            lines.append(s.message().replace('\n', ' ')).append('\n');
+        }
+        DurableFiles.writeString(runDir.resolve(SKIPPED_FILE), lines.toString());
     }
 
     /** A model folder as it is (--from, --model), or a new model of --arch from the backbones. */

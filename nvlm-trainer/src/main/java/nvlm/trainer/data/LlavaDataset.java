@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import nvlm.model.prompt.Role;
 import nvlm.model.tiling.ImageLoader;
 import nvlm.model.tiling.RgbImage;
@@ -31,9 +30,12 @@ import nvlm.tensor.io.Json;
  * {@code "family"} string names the record's task for per-family evaluation (default
  * {@code "llava"}).
  *
- * <p>Every record and the existence of every image file are checked when the file is opened;
- * images are decoded (through {@link ImageLoader}) only when an example is read. Errors name the
- * file, the record index (and line, for JSON Lines) and the problem.
+ * <p>Every record is checked when the file is opened, its images' headers included (format, size,
+ * the loader's pixel limit), so that a bad record stops a run before its folder exists; the pixels
+ * are decoded (through {@link ImageLoader}) only when an example is read. Errors name the file, the
+ * record index (its position in the file; and line, for JSON Lines) and the problem. By default the
+ * first bad record stops the open; {@link #open(Path, Path, ImageLoader, boolean, int)} with
+ * {@code maxBadRecords > 0} skips up to that many instead, each kept in {@link #skipped()}.
  */
 public final class LlavaDataset implements ExampleSource {
     public static final String DEFAULT_FAMILY = "llava";
@@ -42,16 +44,27 @@ public final class LlavaDataset implements ExampleSource {
     public record Record(String id, String family, List<Path> images, List<Turn> turns, String where) {
     }
 
+    /**
+     * A record left out by {@code --skip-bad-records}.
+     *
+     * @param index   its position in the file (counting every record, bad ones too)
+     * @param message why, starting with the file and the record, as the error without skipping would say
+     */
+    public record Skipped(int index, String message) {
+    }
+
     private final Path file;
     private final List<Record> records;
     private final ImageLoader loader;
-    private final AtomicReferenceArray<int[][]> sizes;
+    private final List<int[][]> sizes;
+    private final List<Skipped> skipped;
 
-    private LlavaDataset(Path file, List<Record> records, ImageLoader loader) {
+    private LlavaDataset(Path file, List<Record> records, List<int[][]> sizes, List<Skipped> skipped, ImageLoader loader) {
         this.file = file;
         this.records = List.copyOf(records);
         this.loader = loader;
-        this.sizes = new AtomicReferenceArray<>(records.size());
+        this.sizes = List.copyOf(sizes);
+        this.skipped = List.copyOf(skipped);
     }
 
     public static LlavaDataset open(Path file, Path imageFolder) throws IOException {
@@ -64,6 +77,20 @@ public final class LlavaDataset implements ExampleSource {
 
     /** {@link #open(Path, Path, ImageLoader)}; {@code allowOutside} accepts image paths that lead out of the image folder. */
     public static LlavaDataset open(Path file, Path imageFolder, ImageLoader loader, boolean allowOutside) throws IOException {
+        return open(file, imageFolder, loader, allowOutside, 0);
+    }
+
+    /**
+     * {@link #open(Path, Path, ImageLoader, boolean)}, skipping up to {@code maxBadRecords} records
+     * that cannot be used (malformed, or with a missing, refused or unreadable image) instead of
+     * stopping at the first; one more is an error naming the first and the last. A file that is not
+     * a list of records at all, or holds no usable one, is an error either way.
+     */
+    public static LlavaDataset open(Path file, Path imageFolder, ImageLoader loader, boolean allowOutside, int maxBadRecords)
+            throws IOException {
+        if (maxBadRecords < 0) {
+            throw new IllegalArgumentException("maxBadRecords must be >= 0, got " + maxBadRecords);
+        }
         if (!Files.isRegularFile(file)) {
             throw new DataFormatException(file + ": no such data file");
         }
@@ -71,24 +98,29 @@ public final class LlavaDataset implements ExampleSource {
             throw new DataFormatException(file + ": image folder " + imageFolder + " is not a directory");
         }
         String text = nvlm.tensor.io.JsonFile.decode(Files.readAllBytes(file), file.toString());
-        ImagePaths paths = new ImagePaths(imageFolder, allowOutside);
-        List<Record> records = new ArrayList<>();
+        Reader reader = new Reader(file, new ImagePaths(imageFolder, allowOutside), loader, maxBadRecords);
         String trimmed = text.stripLeading();
         boolean lines = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl") || !trimmed.startsWith("[");
         if (lines) {
             String[] rows = text.split("\r?\n", -1);
+            int index = 0;
             for (int line = 0; line < rows.length; line++) {
                 if (rows[line].isBlank()) {
                     continue;
                 }
-                String where = file + ": line " + (line + 1) + " (record " + records.size() + ")";
-                Object value;
+                String where = file + ": line " + (line + 1) + " (record " + index + ")";
                 try {
-                    value = Json.parse(rows[line]);
-                } catch (Json.JsonException e) {
-                    throw new DataFormatException(where + ": malformed JSON: " + e.getMessage(), e);
+                    Object value;
+                    try {
+                        value = Json.parse(rows[line]);
+                    } catch (Json.JsonException e) {
+                        throw new DataFormatException(where + ": malformed JSON: " + e.getMessage(), e);
+                    }
+                    reader.add(value, index, where);
+                } catch (DataFormatException bad) {
+                    reader.skip(index, bad);
                 }
-                records.add(record(value, records.size(), where, paths));
+                index++;
             }
         } else {
             Object value;
@@ -101,13 +133,66 @@ public final class LlavaDataset implements ExampleSource {
                 throw new DataFormatException(file + ": expected a JSON array of records, got " + Json.typeName(value));
             }
             for (int i = 0; i < list.size(); i++) {
-                records.add(record(list.get(i), i, file + ": record " + i, paths));
+                try {
+                    reader.add(list.get(i), i, file + ": record " + i);
+                } catch (DataFormatException bad) {
+                    reader.skip(i, bad);
+                }
             }
         }
-        if (records.isEmpty()) {
-            throw new DataFormatException(file + ": no records");
+        if (reader.records.isEmpty()) {
+            throw new DataFormatException(file + ": no records" + (reader.skipped.isEmpty() ? ""
+                    : " left after skipping " + reader.skipped.size() + " bad one" + (reader.skipped.size() == 1 ? "" : "s")
+                    + " (the first: " + reader.skipped.getFirst().message() + ")"));
         }
-        return new LlavaDataset(file, records, loader);
+        return new LlavaDataset(file, reader.records, reader.sizes, reader.skipped, loader);
+    }
+
+    /** The records of one file as they are read, and those skipped. */
+    private static final class Reader {
+        final Path file;
+        final ImagePaths paths;
+        final ImageLoader loader;
+        final int maxBadRecords;
+        final List<Record> records = new ArrayList<>();
+        final List<int[][]> sizes = new ArrayList<>();
+        final List<Skipped> skipped = new ArrayList<>();
+
+        Reader(Path file, ImagePaths paths, ImageLoader loader, int maxBadRecords) {
+            this.file = file;
+            this.paths = paths;
+            this.loader = loader;
+            this.maxBadRecords = maxBadRecords;
+        }
+
+        void add(Object value, int index, String where) throws DataFormatException {
+            Record r = record(value, index, where, paths);
+            int[][] wh = new int[2][r.images().size()];
+            for (int i = 0; i < r.images().size(); i++) {
+                try {
+                    int[] size = loader.readSize(r.images().get(i));
+                    wh[0][i] = size[0];
+                    wh[1][i] = size[1];
+                } catch (IOException e) {
+                    throw new DataFormatException(r.where() + ": unusable image: " + e.getMessage(), e);
+                }
+            }
+            records.add(r);
+            sizes.add(wh);
+        }
+
+        /** Keeps {@code bad} as skipped, or throws it: when not skipping, or past the cap. */
+        void skip(int index, DataFormatException bad) throws DataFormatException {
+            if (maxBadRecords == 0) {
+                throw bad;
+            }
+            if (skipped.size() == maxBadRecords) {
+                throw new DataFormatException(file + ": more than " + maxBadRecords + " bad records (the cap of"
+                        + " --skip-bad-records; --max-bad-records raises it); the first: " + skipped.getFirst().message()
+                        + "; the last: " + bad.getMessage(), bad);
+            }
+            skipped.add(new Skipped(index, bad.getMessage()));
+        }
     }
 
     private static String lineAndColumn(String text, int offset) {
@@ -290,6 +375,11 @@ public final class LlavaDataset implements ExampleSource {
         return file;
     }
 
+    /** The records left out (only when opened with {@code maxBadRecords > 0}), in file order. */
+    public List<Skipped> skipped() {
+        return skipped;
+    }
+
     public Record record(int index) {
         return records.get(index);
     }
@@ -314,24 +404,11 @@ public final class LlavaDataset implements ExampleSource {
         return new Example(r.id(), r.family(), images, r.turns());
     }
 
-    /** Image sizes from the file headers only (cached in memory). */
+    /** Image sizes from the file headers, read when the file was opened. */
     @Override
     public Outline outline(int index) {
         Record r = records.get(index);
         int[][] wh = sizes.get(index);
-        if (wh == null) {
-            wh = new int[2][r.images().size()];
-            for (int i = 0; i < r.images().size(); i++) {
-                try {
-                    int[] size = loader.readSize(r.images().get(i));
-                    wh[0][i] = size[0];
-                    wh[1][i] = size[1];
-                } catch (IOException e) {
-                    throw new UncheckedIOException(r.where() + ": cannot read image: " + e.getMessage(), e);
-                }
-            }
-            sizes.set(index, wh);
-        }
         return new Outline(r.id(), r.family(), wh[0], wh[1], r.turns());
     }
 }

@@ -35,18 +35,23 @@ import nvlm.trainer.recipe.StageConfig;
  * @param questions     questions per world picture (1: one example per question, as evaluated)
  * @param lowResolution one S x S tile per image instead of dynamic high resolution (docs/model.md §1, the paper's baseline)
  * @param allowOutsideImages LLaVA image paths may lead out of the image folder (absolute, ../, links)
+ * @param maxBadRecords LLaVA records that cannot be used are skipped, up to this many ({@code --skip-bad-records});
+ *                      0: the first one stops the run
  */
 public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution,
-                       boolean allowOutsideImages) {
+                       boolean allowOutsideImages, int maxBadRecords) {
     public static final String FILE = "data.json";
 
     public DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution) {
-        this(llavaFile, imageFolder, worldSeed, questions, lowResolution, false);
+        this(llavaFile, imageFolder, worldSeed, questions, lowResolution, false, 0);
     }
 
     public DataSpec {
         if (questions < 1) {
             throw new IllegalArgumentException("questions per picture must be >= 1, got " + questions);
+        }
+        if (maxBadRecords < 0) {
+            throw new IllegalArgumentException("the most bad records to skip must be >= 0, got " + maxBadRecords);
         }
     }
 
@@ -59,7 +64,16 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
     }
 
     public DataSpec withLowResolution(boolean low) {
-        return new DataSpec(llavaFile, imageFolder, worldSeed, questions, low, allowOutsideImages);
+        return new DataSpec(llavaFile, imageFolder, worldSeed, questions, low, allowOutsideImages, maxBadRecords);
+    }
+
+    /** The LLaVA file, checked record by record (and skipping bad records as this spec says); only for LLaVA data. */
+    public LlavaDataset openLlava() throws IOException {
+        if (isWorld()) {
+            throw new IllegalStateException("a world data spec has no LLaVA file");
+        }
+        return LlavaDataset.open(llavaFile, imageFolder != null ? imageFolder : llavaFile.toAbsolutePath().getParent(),
+                new nvlm.model.tiling.ImageLoader(), allowOutsideImages, maxBadRecords);
     }
 
     /** How samples are encoded for a model under this spec. */
@@ -69,14 +83,17 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
 
     /** The training examples of a stage: {@code steps x rows per step} of them. */
     public ExampleSource source(StageConfig config, NvlmConfig model) throws IOException {
+        return source(config, model, isWorld() ? null : openLlava());
+    }
+
+    /** {@link #source(StageConfig, NvlmConfig)} over {@code user}, this spec's LLaVA file already opened (null for the world). */
+    public ExampleSource source(StageConfig config, NvlmConfig model, LlavaDataset user) throws IOException {
         SyntheticWorld world = new SyntheticWorld(WorldConfig.forModel(model, worldSeed));
         TagMode tagMode = TagMode.parse(model.tiling().tagMode());
         int rows = Math.multiplyExact(config.totalSteps(), config.globalBatchSize());
         if (isWorld()) {
             return new WorldDataset(world, Split.TRAIN, WorldStage.blend(config), rows, tagMode, questions);
         }
-        LlavaDataset user = LlavaDataset.open(llavaFile, imageFolder != null ? imageFolder : llavaFile.toAbsolutePath().getParent(),
-                new nvlm.model.tiling.ImageLoader(), allowOutsideImages);
         double text = config.stage() == Stage.SFT ? config.textOnlyRatio() : 0;
         if (text >= 1) {
             throw new IllegalArgumentException("text-only ratio " + text + " leaves no room for the LLaVA data");
@@ -95,6 +112,9 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
             if (allowOutsideImages) {
                 m.put("allow_outside_images", true);
             }
+            if (maxBadRecords > 0) {
+                m.put("skip_bad_records", (long) maxBadRecords);
+            }
         }
         m.put("world_seed", worldSeed);
         m.put("questions", (long) questions);
@@ -108,7 +128,8 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
             Path file = world ? null : Path.of((String) m.get("llava_file"));
             Path images = world || m.get("image_folder") == null ? null : Path.of((String) m.get("image_folder"));
             return new DataSpec(file, images, (Long) m.get("world_seed"), Math.toIntExact((Long) m.get("questions")),
-                    (Boolean) m.get("low_resolution"), Boolean.TRUE.equals(m.get("allow_outside_images")));
+                    (Boolean) m.get("low_resolution"), Boolean.TRUE.equals(m.get("allow_outside_images")),
+                    m.get("skip_bad_records") == null ? 0 : Math.toIntExact((Long) m.get("skip_bad_records")));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(source + ": not a data spec (" + e + ")", e);
         }

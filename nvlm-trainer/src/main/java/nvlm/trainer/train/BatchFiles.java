@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import nvlm.model.Batch;
+import nvlm.tensor.MemoryScope;
 
 /**
  * Batches from a folder of docs/model.md §10 batch files ({@code *.safetensors}, e.g. written by
@@ -23,7 +24,10 @@ public final class BatchFiles implements BatchSource {
         this.accumulation = accumulation;
     }
 
-    /** The batch files of {@code dir} for a stage with {@code accumulation} micro-batches per step. */
+    /**
+     * The batch files of {@code dir} for a stage with {@code accumulation} micro-batches per step,
+     * each read once here so that a file that is not a batch stops the run before it starts, named.
+     */
     public static BatchFiles open(Path dir, int accumulation) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException("batch folder " + dir + " does not exist");
@@ -34,6 +38,11 @@ public final class BatchFiles implements BatchSource {
         }
         if (files.isEmpty()) {
             throw new IOException("batch folder " + dir + " holds no .safetensors batch files (docs/model.md §10 layout)");
+        }
+        for (Path file : files) {
+            try (MemoryScope _ = MemoryScope.open()) { // its tensors are freed as soon as it is checked
+                Batch.read(file);
+            }
         }
         return new BatchFiles(files, accumulation);
     }

@@ -9,6 +9,12 @@ import java.util.Arrays;
 import java.util.List;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.Architecture;
+import nvlm.trainer.data.Family;
+import nvlm.trainer.data.Split;
+import nvlm.trainer.data.SyntheticWorld;
+import nvlm.trainer.data.WorldConfig;
+import nvlm.trainer.data.WorldPreview;
+import nvlm.trainer.pipeline.DataSpec;
 import nvlm.trainer.train.MetricsLog;
 import nvlm.trainer.train.TinyWorld;
 import nvlm.trainer.train.TrainingCheckpoint;
@@ -50,6 +56,20 @@ class TrainCommandTest {
     }
 
     @Test
+    void aBatchFileThatIsNotABatchStopsTheRunBeforeItsFolderNamingTheFile() throws Exception {
+        Path model = dir.resolve("model");
+        Checkpoint.save(TinyWorld.model(Architecture.D, 1), model);
+        Path batches = Files.createDirectories(dir.resolve("batches"));
+        TinyWorld.source(Architecture.D, 4, 2).batch(1, 0).write(batches.resolve("b0.safetensors"));
+        Files.write(batches.resolve("b1.safetensors"), new byte[] {2, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        Path out = dir.resolve("run");
+        String err = train("--model", model.toString(), "--stage", "1", "--batches", batches.toString(), "--out", out.toString(),
+                "--steps", "1", "--progress", "off").expect(Main.FAILURE).err();
+        assertTrue(err.contains(batches.resolve("b1.safetensors") + ": batch file has no tensor 'input_ids'"), err);
+        assertTrue(!Files.exists(out), "no run folder");
+    }
+
+    @Test
     void resumingWithChangedDataIsRefusedUnlessAnywayWhichIsRecorded() throws Exception {
         Path model = dir.resolve("model");
         Checkpoint.save(TinyWorld.model(Architecture.D, 1), model);
@@ -75,6 +95,56 @@ class TrainCommandTest {
         // recorded: the next resume with this data goes through
         train("--resume", out.toString(), "--batches", batches.toString(), "--progress", "off").expect(0);
         assertUsage("--resume-anyway applies to --resume RUN only", "--arch", "d", "--stage", "1", "--out", "o", "--resume-anyway");
+    }
+
+    @Test
+    void badLlavaRecordsStopTheRunBeforeItsFolderUnlessSkippedWhichNamesEachAndResumeChecksTheImages() throws Exception {
+        Path images = Files.createDirectories(dir.resolve("images"));
+        WorldPreview.write(new SyntheticWorld(WorldConfig.defaults(112)).example(Split.TRAIN, Family.SPATIAL, 0).images().getFirst(),
+                images.resolve("a.png"));
+        String good = "{\"image\": \"a.png\", \"conversations\": [{\"from\": \"human\", \"value\": \"<image>\\nWhat?\"},"
+                + " {\"from\": \"gpt\", \"value\": \"shapes\"}]}";
+        Path llava = Files.writeString(dir.resolve("data.jsonl"), String.join("\n", good, good.replace("a.png", "gone.png"), good,
+                "{\"conversations\": 3}", good.replace("a.png", "../a.png")) + "\n");
+        Path out = dir.resolve("run");
+        List<String> command = List.of("--arch", "d", "--stage", "1", "--no-backbones", "--steps", "1", "--batch", "2",
+                "--llava", llava.toString(), "--images", images.toString(), "--out", out.toString(), "--progress", "off");
+
+        String strict = train(command.toArray(String[]::new)).expect(Main.FAILURE).err();
+        assertTrue(strict.contains(llava + ": line 2 (record 1): missing image file 'gone.png'"), strict);
+        assertTrue(!Files.exists(out), "no run folder for data that cannot be used");
+        String capped = train(concat(command, "--skip-bad-records", "--max-bad-records", "2")).expect(Main.FAILURE).err();
+        assertTrue(capped.contains(llava + ": more than 2 bad records") && capped.contains("line 5 (record 4): image path '../a.png'"
+                + " leads out of the image folder"), capped);
+        assertTrue(!Files.exists(out));
+
+        String skipped = train(concat(command, "--skip-bad-records")).expect(0).err();
+        assertTrue(skipped.contains("skipped 3 bad records of " + llava + " (--skip-bad-records), training on the other 2; all are"
+                + " listed in " + out.resolve(TrainCommand.SKIPPED_FILE)), skipped);
+        assertTrue(skipped.contains("  " + llava + ": line 4 (record 3): \"conversations\" must be an array"), skipped);
+        List<String> listed = Files.readAllLines(out.resolve(TrainCommand.SKIPPED_FILE));
+        assertEquals(3, listed.size(), listed.toString());
+        assertTrue(listed.get(0).startsWith(llava + ": line 2 (record 1)") && listed.get(2).startsWith(llava + ": line 5 (record 4)"),
+                listed.toString());
+        assertTrue(Files.readString(out.resolve(DataSpec.FILE)).contains("\"skip_bad_records\": 100"));
+
+        // resume reads the data as the run did (skipping the same records), and checks the images' contents
+        assertTrue(train("--resume", out.toString(), "--progress", "off").expect(0).err().contains("skipped 3 bad records"));
+        byte[] png = Files.readAllBytes(images.resolve("a.png"));
+        png[png.length / 2] ^= 1;
+        Files.write(images.resolve("a.png"), png);
+        String changed = train("--resume", out.toString(), "--progress", "off").expect(Main.USAGE_ERROR).err();
+        assertTrue(changed.contains("llava_images: ") && changed.contains("(changed: a.png)") && changed.contains("--resume-anyway"),
+                changed);
+        assertUsage("--skip-bad-records needs --llava FILE", "--arch", "d", "--stage", "1", "--out", "o", "--skip-bad-records");
+        assertUsage("--max-bad-records applies with --skip-bad-records only", concat(command, "--max-bad-records", "3"));
+        assertUsage("--skip-bad-records cannot be given with --resume", "--resume", out.toString(), "--skip-bad-records");
+    }
+
+    private static String[] concat(List<String> words, String... more) {
+        List<String> all = new java.util.ArrayList<>(words);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
     }
 
     @Test

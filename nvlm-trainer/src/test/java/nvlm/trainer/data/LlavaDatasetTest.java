@@ -179,13 +179,78 @@ class LlavaDatasetTest {
     }
 
     @Test
-    void anUndecodableImageFailsWhenReadNamingTheRecord() throws IOException {
+    void anUnreadableImageIsRefusedWhenTheFileIsOpenedNamingTheRecord() throws IOException {
         Files.writeString(images.resolve("broken.png"), "not a png");
-        Path file = write("d.json", """
+        String m = error("d.json", """
                 [{"id": "z", "image": "broken.png", "conversations": [{"from": "human", "value": "<image>"}, {"from": "gpt", "value": "x"}]}]
                 """);
+        assertTrue(m.contains("record 0 (id \"z\"): unusable image: ") && m.contains("broken.png")
+                && m.contains("not a supported image format"), m);
+    }
+
+    @Test
+    void anImageWhosePixelsAreTruncatedFailsWhenReadNamingTheRecord() throws IOException {
+        byte[] png = Files.readAllBytes(images.resolve("a.png"));
+        Files.write(images.resolve("cut.png"), java.util.Arrays.copyOf(png, 60)); // the header survives, the pixels do not
+        Path file = write("d.json", """
+                [{"id": "z", "image": "cut.png", "conversations": [{"from": "human", "value": "<image>"}, {"from": "gpt", "value": "x"}]}]
+                """);
         LlavaDataset data = LlavaDataset.open(file, images);
+        assertArrayEquals(new int[] {red.width()}, data.outline(0).widths());
         UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> data.get(0));
-        assertTrue(e.getMessage().contains("record 0 (id \"z\")") && e.getMessage().contains("broken.png"), e.getMessage());
+        assertTrue(e.getMessage().contains("record 0 (id \"z\")") && e.getMessage().contains("cut.png"), e.getMessage());
+    }
+
+    private static final String GOOD = """
+            {"id": "g%d", "image": "a.png", "conversations": [{"from": "human", "value": "<image>\\nQ"}, {"from": "gpt", "value": "A"}]}""";
+
+    /** Five records in JSON Lines: 0, 2 and 4 good; 1 names a missing image, 3 is malformed JSON. */
+    private Path twoBadOfFive() throws IOException {
+        return write("mixed.jsonl", String.join("\n", GOOD.formatted(0),
+                "{\"id\": \"m\", \"image\": \"nope.png\", \"conversations\": [{\"from\": \"human\", \"value\": \"<image>\"},"
+                        + " {\"from\": \"gpt\", \"value\": \"x\"}]}",
+                GOOD.formatted(2), "", "{\"conversations\": [", GOOD.formatted(4)) + "\n");
+    }
+
+    @Test
+    void badRecordsStopTheOpenByDefault() throws IOException {
+        Path file = twoBadOfFive();
+        DataFormatException e = assertThrows(DataFormatException.class, () -> LlavaDataset.open(file, images));
+        assertTrue(e.getMessage().startsWith(file + ": line 2 (record 1) (id \"m\"): missing image file 'nope.png'"), e.getMessage());
+    }
+
+    @Test
+    void badRecordsAreSkippedUpToTheCapEachNamedWithItsPlaceInTheFile() throws IOException {
+        Path file = twoBadOfFive();
+        LlavaDataset data = LlavaDataset.open(file, images, new nvlm.model.tiling.ImageLoader(), false, 2);
+        assertEquals(List.of("g0", "g2", "g4"), java.util.stream.IntStream.range(0, data.size()).mapToObj(i -> data.get(i).id()).toList());
+        assertEquals(List.of(1, 3), data.skipped().stream().map(LlavaDataset.Skipped::index).toList());
+        assertTrue(data.skipped().get(0).message().startsWith(file + ": line 2 (record 1) (id \"m\"): missing image file"),
+                data.skipped().get(0).message());
+        assertTrue(data.skipped().get(1).message().startsWith(file + ": line 5 (record 3): malformed JSON"),
+                data.skipped().get(1).message());
+        // records keep their place in the file in later messages and default ids
+        assertTrue(data.record(2).where().startsWith(file + ": line 6 (record 4)"), data.record(2).where());
+
+        DataFormatException capped = assertThrows(DataFormatException.class,
+                () -> LlavaDataset.open(file, images, new nvlm.model.tiling.ImageLoader(), false, 1));
+        assertTrue(capped.getMessage().startsWith(file + ": more than 1 bad records") && capped.getMessage().contains("the first: "
+                + file + ": line 2 (record 1)") && capped.getMessage().contains("the last: " + file + ": line 5 (record 3)"),
+                capped.getMessage());
+        assertEquals(List.of(), LlavaDataset.open(write("good.jsonl", GOOD.formatted(0)), images,
+                new nvlm.model.tiling.ImageLoader(), false, 5).skipped());
+    }
+
+    @Test
+    void aFileWithNoGoodRecordIsRefusedEvenWhenSkipping() throws IOException {
+        Path file = write("bad.json", "[{\"id\": 1}, 7]");
+        DataFormatException e = assertThrows(DataFormatException.class,
+                () -> LlavaDataset.open(file, images, new nvlm.model.tiling.ImageLoader(), false, 10));
+        assertTrue(e.getMessage().startsWith(file + ": no records left after skipping 2 bad ones (the first: " + file + ": record 0"),
+                e.getMessage());
+        // a JSON array that does not parse holds no records to skip
+        Path broken = write("broken.json", "[{\"id\": 1},");
+        assertTrue(assertThrows(DataFormatException.class, () -> LlavaDataset.open(broken, images, new nvlm.model.tiling.ImageLoader(),
+                false, 10)).getMessage().startsWith(broken + ": malformed JSON at line 1"));
     }
 }

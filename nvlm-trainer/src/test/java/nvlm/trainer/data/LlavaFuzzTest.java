@@ -17,7 +17,8 @@ import nvlm.model.tokenizer.ProjectTokenizer;
  * Jazzer fuzz test of the LLaVA reader: any bytes as the data file (beside an image folder with
  * one picture and a link out of it) are refused with a {@link java.io.IOException} naming the
  * file, or open into records that all read and encode; no path outside the folder is accepted.
- * Plain {@code mvn test} replays {@code LlavaFuzzTestInputs/}; {@code JAZZER_FUZZ=1} fuzzes.
+ * Plain {@code mvn test} replays {@code LlavaFuzzTestInputs/}; {@code JAZZER_FUZZ=1} with
+ * {@code -Djazzer.hooks=true} (coverage feedback) fuzzes for 10 minutes.
  */
 class LlavaFuzzTest {
     private static final SampleEncoder ENCODER = SampleEncoder.forConfig(Presets.get("tiny", Architecture.D),
@@ -37,7 +38,7 @@ class LlavaFuzzTest {
         }
     }
 
-    @FuzzTest
+    @FuzzTest(maxDuration = "10m")
     void llavaFilesOpenAndEncodeOrAreRefusedNamingTheFile(FuzzedDataProvider data) throws IOException {
         Path dir = Files.createTempDirectory("fuzz-llava");
         try {
@@ -47,13 +48,20 @@ class LlavaFuzzTest {
             Files.write(outside.resolve("b.png"), PICTURE);
             Files.createSymbolicLink(images.resolve("link.png"), outside.resolve("b.png"));
             Path file = dir.resolve(data.consumeBoolean() ? "data.jsonl" : "data.json");
-            Files.write(file, data.consumeRemainingAsBytes());
+            byte[] bytes = data.consumeRemainingAsBytes();
+            Files.write(file, bytes);
+            // strict, or skipping up to 1 or 2 bad records (--skip-bad-records), from the input's length: the seeds stay as they are
+            int maxBadRecords = bytes.length % 3;
             LlavaDataset dataset;
             try {
-                dataset = LlavaDataset.open(file, images);
+                dataset = LlavaDataset.open(file, images, new nvlm.model.tiling.ImageLoader(), false, maxBadRecords);
             } catch (IOException refused) {
                 assertTrue(String.valueOf(refused.getMessage()).startsWith(file.toString()), refused.getMessage());
                 return;
+            }
+            assertTrue(dataset.skipped().size() <= maxBadRecords);
+            for (LlavaDataset.Skipped skipped : dataset.skipped()) {
+                assertTrue(skipped.message().startsWith(file.toString()), skipped.message());
             }
             for (int i = 0; i < dataset.size(); i++) {
                 for (Path image : dataset.record(i).images()) {

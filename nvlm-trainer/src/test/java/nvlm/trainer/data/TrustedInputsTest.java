@@ -107,8 +107,14 @@ class TrustedInputsTest {
         List<String> changed = nvlm.trainer.pipeline.RunFingerprint.of(spec, null, nvlm.tensor.Device.CPU).differences(saved);
         assertEquals(1, changed.size(), changed.toString());
         assertTrue(changed.getFirst().startsWith("llava_file: "), changed.getFirst());
-        Files.write(images.resolve("a.png"), new byte[] {1, 2, 3});
+        Files.writeString(file, Files.readString(file).replace("What!", "What?"));
+        // one byte of the pixels changed: same size, same header, other contents
+        byte[] png = Files.readAllBytes(images.resolve("a.png"));
+        png[png.length / 2] ^= 1;
+        Files.write(images.resolve("a.png"), png);
         List<String> image = nvlm.trainer.pipeline.RunFingerprint.of(spec, null, nvlm.tensor.Device.CPU).differences(saved);
-        assertTrue(image.stream().anyMatch(d -> d.startsWith("llava_images: ")), image.toString());
+        assertEquals(1, image.size(), image.toString());
+        assertTrue(image.getFirst().startsWith("llava_images: ") && image.getFirst().endsWith(" now (changed: a.png)"), image.toString());
+        assertTrue(Files.readString(run.resolve(nvlm.trainer.pipeline.RunFingerprint.IMAGES_FILE)).matches("[0-9a-f]{64}  a\\.png\n"));
     }
 }
