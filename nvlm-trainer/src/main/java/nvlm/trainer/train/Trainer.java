@@ -113,7 +113,7 @@ public final class Trainer {
         this.runDir = runDir;
         this.options = options;
         this.metrics = metrics;
-        config.stage().applyTo(model);
+        config.applyTo(model);
         model.train(true);
         this.trainable = ParameterGroups.trainable(model);
         this.trainableList = List.copyOf(trainable.values());
@@ -596,7 +596,7 @@ public final class Trainer {
                 : String.format(Locale.ROOT, "resuming at step %d from %s; ", startStep + 1, lastCheckpoint);
         return String.format(Locale.ROOT, "stage %d (NVLM-%s): %straining %s, %,d of %,d parameters; %d steps of %d x %d rows;"
                         + " run folder %s", config.stage().number(), model.config().architecture(), from,
-                config.stage().trainedParts(model.config().architecture()), training, total, config.totalSteps(),
+                config.trainedParts(model.config().architecture()), training, total, config.totalSteps(),
                 config.gradAccumulation(), config.microBatchSize(), runDir);
     }
 
