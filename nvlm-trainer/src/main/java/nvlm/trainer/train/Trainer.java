@@ -445,7 +445,12 @@ public final class Trainer {
                 // d(step mean)/d(micro mean) = labelled(micro) / labelled(step): seeding backward with
                 // it makes the accumulated gradient that of one batch holding every row (docs/model.md §8).
                 double weight = counts[i] / labelled;
-                microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                if (microLoss.requiresGrad()) {
+                    microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                }
+                // else no trainable parameter reaches this micro-batch (a text-only batch of NVLM-X
+                // with the LLM frozen): it adds no gradient, and a parameter left without one is
+                // not updated at all, as PyTorch's optimizers skip a None gradient.
                 lossAndBad[0] += weight * value;
             }
         }
