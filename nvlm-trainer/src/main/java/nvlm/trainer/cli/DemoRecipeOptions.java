@@ -26,7 +26,7 @@ public final class DemoRecipeOptions {
             + " (default ${DEFAULT-VALUE}; the same F for every architecture keeps the paper's relative rates)")
     double stage1Scale = DemoRecipe.STAGE1_RATE_SCALE;
     @Option(names = "--stage2-lr-scale", paramLabel = "F", description = "stage 2's learning rates: the paper's times F"
-            + " (default ${DEFAULT-VALUE}: D 7e-4, X and H 3.5e-3, the paper's 5x)")
+            + " (default ${DEFAULT-VALUE}: D 2e-4, X and H 1e-3, the paper's 5x)")
     double stage2Scale = DemoRecipe.STAGE2_RATE_SCALE;
     @Option(names = "--samples", paramLabel = "N", converter = OptionTypes.NonNegative.class,
             description = "test examples per image family (default ${DEFAULT-VALUE})")

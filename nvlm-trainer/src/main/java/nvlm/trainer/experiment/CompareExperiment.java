@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -34,6 +35,7 @@ import nvlm.trainer.pipeline.DataSpec;
 import nvlm.trainer.pipeline.Demo;
 import nvlm.trainer.pipeline.WorldStage;
 import nvlm.trainer.recipe.DemoRecipe;
+import nvlm.trainer.recipe.StageConfig;
 import nvlm.trainer.report.TrainingReport;
 import nvlm.trainer.train.TrainingCheckpoint;
 import picocli.CommandLine.Command;
@@ -140,19 +142,31 @@ public final class CompareExperiment implements Callable<Integer> {
     }
 
     /** The run of (arch, seed): reused when its run.json has the same stages and backbones, else trained afresh. */
-    private Run trained(Architecture arch, long seed, Path backbones, String backbonesId, long trainWorld, PrintStream log)
+    Run trained(Architecture arch, long seed, Path backbones, String backbonesId, long trainWorld, PrintStream log)
             throws IOException {
+        return trained(arch, seed, false, backbones, backbonesId, trainWorld, log);
+    }
+
+    /**
+     * The run of (arch, seed), or with {@code frozenLlm} its twin whose stage 2 keeps the LLM
+     * frozen ({@link nvlm.trainer.recipe.StageConfig#frozenLlm}, in {@code <arch>-seed<S>-frozen-llm/}):
+     * the twin starts from the first run's stage-1 model, so the two differ in stage 2 only.
+     */
+    Run trained(Architecture arch, long seed, boolean frozenLlm, Path backbones, String backbonesId, long trainWorld,
+                PrintStream log) throws IOException {
         DemoRecipe r = recipe.recipe(arch, seed);
-        Path dir = out.resolve(arch.name().toLowerCase(Locale.ROOT) + "-seed" + seed);
+        StageConfig stage2 = r.stage2().withFrozenLlm(frozenLlm);
+        Run base = frozenLlm ? trained(arch, seed, false, backbones, backbonesId, trainWorld, log) : null;
+        Path dir = out.resolve(arch.name().toLowerCase(Locale.ROOT) + "-seed" + seed + (frozenLlm ? "-frozen-llm" : ""));
         Map<String, Object> stages = new LinkedHashMap<>();
         stages.put("stage1", r.stage1().toJson());
-        stages.put("stage2", r.stage2().toJson());
+        stages.put("stage2", stage2.toJson());
         stages.put("questions", (long) r.questions());
         Path runJson = dir.resolve(RUN_JSON);
         if (Files.exists(runJson) && Files.isDirectory(dir.resolve("stage2").resolve("model"))) {
             Map<String, Object> old = Json.parseObject(Files.readString(runJson));
             if (Json.write(stages).equals(Json.write(old.get("recipe"))) && backbonesId.equals(old.get("backbones_sha256"))) {
-                log.printf(Locale.ROOT, "%s seed %d: trained before (%s)%n", arch, seed, dir);
+                log.printf(Locale.ROOT, "%s seed %d%s: trained before (%s)%n", arch, seed, frozenLlm ? ", LLM frozen in stage 2" : "", dir);
                 return new Run(arch, seed, dir, old);
             }
         }
@@ -161,15 +175,27 @@ public final class CompareExperiment implements Callable<Integer> {
         }
         Files.deleteIfExists(runJson);
         Files.createDirectories(dir);
-        log.printf(Locale.ROOT, "%n== NVLM-%s, seed %d: stage 1 %d steps (peak lr %.2g), stage 2 %d steps (peak lr %.2g)%n", arch, seed,
-                r.stage1().totalSteps(), r.stage1().peakLr(), r.stage2().totalSteps(), r.stage2().peakLr());
         NvlmConfig config = Presets.get(WorldExperiment.PRESET, arch);
         WorldExperiment.Start start = new WorldExperiment.Start(backbones, trainWorld);
-        Nvlm model = start.model(config, seed);
         DataSpec data = start.data(r.questions());
         var options = WorldExperiment.stageOptions(progress.mode, log);
-        Demo.train(model, r.stage1(), data, config, options, dir.resolve("stage1"));
-        Demo.train(model, r.stage2(), data, config, options, dir.resolve("stage2"));
+        Map<String, Object> throughput = new LinkedHashMap<>();
+        Nvlm model;
+        if (base == null) {
+            log.printf(Locale.ROOT, "%n== NVLM-%s, seed %d: stage 1 %d steps (peak lr %.2g), stage 2 %d steps (peak lr %.2g)%n", arch,
+                    seed, r.stage1().totalSteps(), r.stage1().peakLr(), stage2.totalSteps(), stage2.peakLr());
+            model = start.model(config, seed);
+            Demo.train(model, r.stage1(), data, config, options, dir.resolve("stage1"));
+            throughput.put("stage1", throughput(dir.resolve("stage1")));
+        } else {
+            Path stage1 = base.dir().resolve("stage1").resolve("model");
+            log.printf(Locale.ROOT, "%n== NVLM-%s, seed %d, LLM frozen: stage 2 %d steps (peak lr %.2g) from %s%n", arch, seed,
+                    stage2.totalSteps(), stage2.peakLr(), stage1);
+            model = Checkpoint.load(stage1, Device.CPU);
+            throughput.put("stage1", throughputOf(base, "stage1"));
+        }
+        Demo.train(model, stage2, data, config, options, dir.resolve("stage2"));
+        throughput.put("stage2", throughput(dir.resolve("stage2")));
 
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("architecture", arch.name());
@@ -177,11 +203,19 @@ public final class CompareExperiment implements Callable<Integer> {
         json.put("world_seed", trainWorld);
         json.put("backbones", backbones.toAbsolutePath().toString());
         json.put("backbones_sha256", backbonesId);
+        if (base != null) {
+            json.put("stage1_from", base.dir().toAbsolutePath().toString());
+        }
         json.put("recipe", stages);
-        json.put("throughput", Map.of("stage1", throughput(dir.resolve("stage1")), "stage2", throughput(dir.resolve("stage2"))));
+        json.put("throughput", throughput);
         json.put("evaluations", new LinkedHashMap<>());
         WorldExperiment.writeAtomically(runJson, Json.writePretty(json) + "\n");
         return new Run(arch, seed, dir, json);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Object throughputOf(Run run, String stage) {
+        return ((Map<String, Object>) run.json().get("throughput")).get(stage);
     }
 
     /** Samples/s, tokens/s and tokens per sample of a stage, from its metrics (every step's samples over its seconds). */
@@ -200,7 +234,7 @@ public final class CompareExperiment implements Callable<Integer> {
      * key naming the split, the world and the example counts (family to [correct, total]).
      */
     @SuppressWarnings("unchecked")
-    private EvalResult evaluated(Run run, long evalWorld, PrintStream log) throws IOException {
+    EvalResult evaluated(Run run, long evalWorld, PrintStream log) throws IOException {
         DemoRecipe r = recipe.recipe(run.arch(), run.seed());
         String key = split.id() + "/world" + evalWorld + "/" + r.evalSamples() + "+" + r.textEvalSamples();
         Map<String, Object> evaluations = (Map<String, Object>) run.json().computeIfAbsent("evaluations", k -> new LinkedHashMap<>());
@@ -237,7 +271,7 @@ public final class CompareExperiment implements Callable<Integer> {
         m.put("examples", Map.of("image", (long) r.evalSamples(), "text", (long) r.textEvalSamples()));
         for (Architecture arch : results.keySet()) {
             Map<String, Object> a = new LinkedHashMap<>();
-            for (String family : families(results)) {
+            for (String family : families(results.values())) {
                 SeedStats s = SeedStats.of(results.get(arch).stream().map(e -> e.accuracies().getOrDefault(family, Double.NaN)).toList());
                 a.put(family, s.toJson());
             }
@@ -262,17 +296,18 @@ public final class CompareExperiment implements Callable<Integer> {
         return out;
     }
 
-    private static List<String> families(Map<Architecture, List<EvalResult>> results) {
+    /** The evaluated families: image families first, then the text-only ones, each sorted. */
+    static List<String> families(Collection<? extends List<EvalResult>> results) {
         TreeSet<String> image = new TreeSet<>();
         TreeSet<String> text = new TreeSet<>();
-        results.values().forEach(list -> list.forEach(e -> e.accuracies().keySet().forEach(f -> (f.startsWith("text_") ? text : image).add(f))));
+        results.forEach(list -> list.forEach(e -> e.accuracies().keySet().forEach(f -> (f.startsWith("text_") ? text : image).add(f))));
         List<String> out = new ArrayList<>(image);
         out.addAll(text);
         return out;
     }
 
     private String table(Map<Architecture, List<EvalResult>> results, Map<Architecture, List<Run>> runs, long evalWorld, DemoRecipe r) {
-        List<String> families = families(results);
+        List<String> families = families(results.values());
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s split of world %d, exact match, mean +- sd over %d seed(s) %s; %d examples per image"
                 + " family, %d per text family%n", split.id(), evalWorld, seeds.size(), seeds, r.evalSamples(), r.textEvalSamples()));

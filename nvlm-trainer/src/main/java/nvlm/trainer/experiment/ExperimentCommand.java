@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "experiment", header = "reproduce the paper's claims at toy scale (./nvlm experiment --help lists them)",
         description = "Each experiment prints a table and, with --json, one JSON object of its figures on stdout.",
-        subcommands = {CompareExperiment.class, OverfitExperiment.class, TileTagsExperiment.class, TextMixExperiment.class, ThroughputExperiment.class})
+        subcommands = {CompareExperiment.class, FrozenLlmExperiment.class, OverfitExperiment.class, TileTagsExperiment.class, TextMixExperiment.class, ThroughputExperiment.class})
 public final class ExperimentCommand implements NvlmCommand {
     @Spec
     CommandSpec spec;

@@ -2,6 +2,8 @@ package nvlm.trainer.recipe;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import nvlm.model.Nvlm;
+import nvlm.model.config.Architecture;
 import nvlm.tensor.io.Json;
 import nvlm.tensor.optim.CosineSchedule;
 
@@ -23,10 +25,12 @@ import nvlm.tensor.optim.CosineSchedule;
  * @param gradAccumulation  micro-batches per optimizer step
  * @param textOnlyRatio     fraction of text-only samples in the blend (carried for the data source, docs/model.md §11 stage 2)
  * @param seed              data-order seed (carried for the data source; the trainer itself draws no random numbers)
+ * @param frozenLlm         stage 2 only: keep the LLM frozen and train what stage 1 trains (the paper's Table 9
+ *                          ablation for NVLM-X); false in every recipe of the paper
  */
 public record StageConfig(Stage stage, double peakLr, double minLr, int warmupSteps, int totalSteps,
                           double beta1, double beta2, double eps, double weightDecay, double clipNorm,
-                          int microBatchSize, int gradAccumulation, double textOnlyRatio, long seed) {
+                          int microBatchSize, int gradAccumulation, double textOnlyRatio, long seed, boolean frozenLlm) {
 
     public StageConfig {
         if (stage == null) {
@@ -44,6 +48,36 @@ public record StageConfig(Stage stage, double peakLr, double minLr, int warmupSt
         check(microBatchSize > 0, "micro_batch_size", microBatchSize, "> 0");
         check(gradAccumulation > 0, "grad_accumulation", gradAccumulation, "> 0");
         check(textOnlyRatio >= 0 && textOnlyRatio <= 1, "text_only_ratio", textOnlyRatio, "in [0, 1]");
+        if (frozenLlm && stage != Stage.SFT) {
+            throw new IllegalArgumentException("stage config: frozen_llm applies to stage 2 (SFT) only, got stage " + stage.number());
+        }
+    }
+
+    /** The paper's stage without the frozen-LLM ablation. */
+    public StageConfig(Stage stage, double peakLr, double minLr, int warmupSteps, int totalSteps,
+                       double beta1, double beta2, double eps, double weightDecay, double clipNorm,
+                       int microBatchSize, int gradAccumulation, double textOnlyRatio, long seed) {
+        this(stage, peakLr, minLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm, microBatchSize,
+                gradAccumulation, textOnlyRatio, seed, false);
+    }
+
+    /**
+     * Sets every parameter's trainable flag: the stage's parts ({@link Stage#applyTo}), or with
+     * {@link #frozenLlm} what stage 1 trains (projector, cross-attention blocks), the LLM frozen.
+     */
+    public void applyTo(Nvlm model) {
+        (frozenLlm ? Stage.PRETRAINING : stage).applyTo(model);
+    }
+
+    /** What {@link #applyTo} trains, in words. */
+    public String trainedParts(Architecture architecture) {
+        return frozenLlm ? Stage.PRETRAINING.trainedParts(architecture) + ", the LLM frozen" : stage.trainedParts(architecture);
+    }
+
+    /** This stage with the LLM frozen (stage 2 only, see {@link #frozenLlm}). */
+    public StageConfig withFrozenLlm(boolean frozen) {
+        return new StageConfig(stage, peakLr, minLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm,
+                microBatchSize, gradAccumulation, textOnlyRatio, seed, frozen);
     }
 
     private static void check(boolean ok, String field, double value, String expected) {
@@ -64,38 +98,38 @@ public record StageConfig(Stage stage, double peakLr, double minLr, int warmupSt
 
     public StageConfig withLearningRates(double peak, double min) {
         return new StageConfig(stage, peak, min, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm,
-                microBatchSize, gradAccumulation, textOnlyRatio, seed);
+                microBatchSize, gradAccumulation, textOnlyRatio, seed, frozenLlm);
     }
 
     /** Total and warmup steps. */
     public StageConfig withSteps(int total, int warmup) {
         return new StageConfig(stage, peakLr, minLr, warmup, total, beta1, beta2, eps, weightDecay, clipNorm,
-                microBatchSize, gradAccumulation, textOnlyRatio, seed);
+                microBatchSize, gradAccumulation, textOnlyRatio, seed, frozenLlm);
     }
 
     public StageConfig withBatch(int microBatch, int accumulation) {
         return new StageConfig(stage, peakLr, minLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm,
-                microBatch, accumulation, textOnlyRatio, seed);
+                microBatch, accumulation, textOnlyRatio, seed, frozenLlm);
     }
 
     public StageConfig withClipNorm(double clip) {
         return new StageConfig(stage, peakLr, minLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clip,
-                microBatchSize, gradAccumulation, textOnlyRatio, seed);
+                microBatchSize, gradAccumulation, textOnlyRatio, seed, frozenLlm);
     }
 
     public StageConfig withWeightDecay(double wd) {
         return new StageConfig(stage, peakLr, minLr, warmupSteps, totalSteps, beta1, beta2, eps, wd, clipNorm,
-                microBatchSize, gradAccumulation, textOnlyRatio, seed);
+                microBatchSize, gradAccumulation, textOnlyRatio, seed, frozenLlm);
     }
 
     public StageConfig withTextOnlyRatio(double ratio) {
         return new StageConfig(stage, peakLr, minLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm,
-                microBatchSize, gradAccumulation, ratio, seed);
+                microBatchSize, gradAccumulation, ratio, seed, frozenLlm);
     }
 
     public StageConfig withSeed(long newSeed) {
         return new StageConfig(stage, peakLr, minLr, warmupSteps, totalSteps, beta1, beta2, eps, weightDecay, clipNorm,
-                microBatchSize, gradAccumulation, textOnlyRatio, newSeed);
+                microBatchSize, gradAccumulation, textOnlyRatio, newSeed, frozenLlm);
     }
 
     // ------------------------------------------------------------------ JSON (stage.json, trainer.json)
@@ -116,6 +150,9 @@ public record StageConfig(Stage stage, double peakLr, double minLr, int warmupSt
         m.put("grad_accumulation", (long) gradAccumulation);
         m.put("text_only_ratio", textOnlyRatio);
         m.put("seed", seed);
+        if (frozenLlm) {
+            m.put("frozen_llm", true); // absent otherwise, so the paper's stages read as they always did
+        }
         return m;
     }
 
@@ -127,7 +164,7 @@ public record StageConfig(Stage stage, double peakLr, double minLr, int warmupSt
                     number(m, "beta1", source), number(m, "beta2", source), number(m, "eps", source),
                     number(m, "weight_decay", source), number(m, "clip_norm", source),
                     (int) integer(m, "micro_batch_size", source), (int) integer(m, "grad_accumulation", source),
-                    number(m, "text_only_ratio", source), integer(m, "seed", source));
+                    number(m, "text_only_ratio", source), integer(m, "seed", source), frozenLlm(m, source));
         } catch (IllegalArgumentException e) {
             throw e.getMessage().startsWith(source) ? e : new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
@@ -143,6 +180,14 @@ public record StageConfig(Stage stage, double peakLr, double minLr, int warmupSt
                     + (m.containsKey(key) ? Json.typeName(m.get(key)) : "nothing"));
         }
         return n.doubleValue();
+    }
+
+    private static boolean frozenLlm(Map<String, Object> m, String source) {
+        Object v = m.getOrDefault("frozen_llm", false);
+        if (!(v instanceof Boolean b)) {
+            throw new IllegalArgumentException(source + ": field 'frozen_llm' must be true or false, got " + Json.typeName(v));
+        }
+        return b;
     }
 
     private static long integer(Map<String, Object> m, String key, String source) {

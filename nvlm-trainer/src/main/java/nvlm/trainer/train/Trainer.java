@@ -133,7 +133,7 @@ public final class Trainer {
         this.runDir = runDir;
         this.options = options;
         this.metrics = metrics;
-        config.stage().applyTo(model);
+        config.applyTo(model);
         model.train(true);
         this.grid = ParallelGrid.of(options.communicator(), options.tensorParallel());
         Map<String, Parameter> wholeTrainable = ParameterGroups.trainable(model);
@@ -526,7 +526,12 @@ public final class Trainer {
                 // d(step mean)/d(micro mean) = labelled(micro) / labelled(step): seeding backward with
                 // it makes the accumulated gradient that of one batch holding every row (docs/model.md §8).
                 double weight = counts[i] / labelled;
-                microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                if (microLoss.requiresGrad()) {
+                    microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                }
+                // else no trainable parameter reaches this micro-batch (a text-only batch of NVLM-X
+                // with the LLM frozen): it adds no gradient, and a parameter left without one is
+                // not updated at all, as PyTorch's optimizers skip a None gradient.
                 lossAndBad[0] += weight * value;
             }
         }
@@ -735,7 +740,7 @@ public final class Trainer {
                 grid.tensorParallel().size(), grid.dataParallel().size());
         return String.format(Locale.ROOT, "stage %d (NVLM-%s): %straining %s, %,d of %,d parameters; %d steps of %d x %d rows%s;"
                         + " run folder %s", config.stage().number(), model.config().architecture(), from,
-                config.stage().trainedParts(model.config().architecture()), training, total, config.totalSteps(),
+                config.trainedParts(model.config().architecture()), training, total, config.totalSteps(),
                 config.gradAccumulation(), config.microBatchSize(), ranks, runDir);
     }
 

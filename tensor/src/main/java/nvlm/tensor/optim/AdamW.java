@@ -88,7 +88,13 @@ public final class AdamW {
         }
     }
 
-    /** Updates every trainable parameter that has a gradient. */
+    /**
+     * Updates every trainable parameter that has a gradient; one without (no loss of the step
+     * reached it) keeps its value and moments, as PyTorch skips a None gradient. The bias
+     * correction counts optimizer steps, not a parameter's own updates as PyTorch's per-parameter
+     * {@code state["step"]} does: the two differ only for a parameter that skipped steps, and
+     * only while {@code 1 - beta^t} is far from 1.
+     */
     public void step() {
         step++;
         try (var noGrad = GradMode.disabled()) {
