@@ -16,6 +16,9 @@ public final class NvlmD extends Nvlm {
     @Override
     protected Inputs inputs(Batch batch, Tensor features, MediaIndex media) {
         Tensor embeddings = languageModel.embed(batch.inputIds().to(languageModel.embeddingTable().device()));
+        if (!config.hasVision()) {
+            return new Inputs(embeddings, null); // a text-only decoder: prepare() refused any tiles
+        }
         long[] positions = imageContextPositions(batch);
         long expected = batch.tiles() * config.tokensPerTile();
         if (positions.length != expected) {
