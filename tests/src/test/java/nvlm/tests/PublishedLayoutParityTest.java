@@ -23,6 +23,7 @@ import nvlm.tensor.GradMode;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Safetensors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -36,6 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class PublishedLayoutParityTest {
     static final Path FOLDERS = Path.of("reference/golden/published");
+    static final String PYTHON = "/usr/bin/python3";
 
     private static float[] logits(Nvlm model, Batch batch) {
         try (var noGrad = GradMode.disabled()) {
@@ -77,25 +79,38 @@ class PublishedLayoutParityTest {
         }
     }
 
-    /** /usr/bin/python3 when it imports torch, else null. */
-    private static String pythonWithTorch() {
+    /** Why /usr/bin/python3 cannot run the reference, or null when it imports torch and numpy. */
+    private static String whyNoPythonWithTorch() {
         try {
-            Process p = new ProcessBuilder("/usr/bin/python3", "-c", "import torch, numpy").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0 ? "/usr/bin/python3" : null;
-        } catch (IOException | InterruptedException e) {
-            return null;
+            Process p = new ProcessBuilder(PYTHON, "-c", "import torch, numpy")
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            // Importing torch takes seconds, minutes on a machine loaded by other work.
+            if (!p.waitFor(600, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return PYTHON + " did not import torch in 600 s";
+            }
+            return p.exitValue() == 0 ? null : "PyTorch is not importable by " + PYTHON + " (apt-get install python3-torch)";
+        } catch (IOException e) {
+            return "no " + PYTHON + ": " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while looking for " + PYTHON;
         }
     }
 
     @Test
-    void theReferenceStillWritesTheCheckedInFolders() throws Exception {
-        String python = pythonWithTorch();
-        assumeTrue(python != null, "PyTorch is not importable by /usr/bin/python3 (apt-get install python3-torch): "
-                + "the checked-in folders and logits are used as they are");
-        Process p = new ProcessBuilder(python, "reference/make_published.py", "--check").redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(600, TimeUnit.SECONDS), "make_published.py --check timed out");
+    void theReferenceStillWritesTheCheckedInFolders(@TempDir Path tmp) throws Exception {
+        String why = whyNoPythonWithTorch();
+        assumeTrue(why == null, () -> why + ": the checked-in folders and logits are used as they are");
+        // Output to a file, so that a stuck script is ended at the timeout instead of blocking a read.
+        Path log = tmp.resolve("make_published.log");
+        Process p = new ProcessBuilder(PYTHON, "reference/make_published.py", "--check").redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        if (!p.waitFor(1800, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            throw new AssertionError("make_published.py --check did not finish in 1800 s:\n" + Files.readString(log));
+        }
+        String out = Files.readString(log, StandardCharsets.UTF_8);
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("are reproduced"), out);
         assertTrue(Files.isDirectory(FOLDERS.resolve("qwen2")));
