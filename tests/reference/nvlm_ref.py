@@ -94,10 +94,21 @@ class LlmConfig:
     rms_norm_eps: float = 1e-6
     rope_theta: float = 1e6
     tie_word_embeddings: bool = False
+    # Dynamic NTK RoPE (docs/model.md §5): a factor > 1 rescales the base beyond max_position_embeddings.
+    rope_scaling_factor: float = 1.0
+    max_position_embeddings: int = 32768
 
     @property
     def head_dim(self):
         return self.hidden_size // self.num_heads
+
+    def rope_base(self, length):
+        """theta, or for dynamic NTK and length > M: theta * (f * L / M - (f - 1))^(h / (h - 2)),
+        as transformers' dynamic rotary embedding computes it (docs/model.md §5)."""
+        f, m, h = self.rope_scaling_factor, self.max_position_embeddings, self.head_dim
+        if f <= 1 or length <= m:
+            return self.rope_theta
+        return self.rope_theta * (f * length / m - (f - 1)) ** (h / (h - 2))
 
 
 @dataclass
@@ -535,7 +546,7 @@ class Qwen2Model(nn.Module):
     def forward(self, inputs_embeds, memory=None, memory_mask=None):
         t = inputs_embeds.shape[1]
         device = inputs_embeds.device
-        cos, sin = rope_cos_sin(t, self.config.head_dim, self.config.rope_theta, inputs_embeds.dtype, device)
+        cos, sin = rope_cos_sin(t, self.config.head_dim, self.config.rope_base(t), inputs_embeds.dtype, device)
         causal = torch.ones(t, t, dtype=torch.bool, device=device).tril()[None, None]
         x = inputs_embeds
         for i, layer in enumerate(self.layers):

@@ -24,7 +24,8 @@ import nvlm.tensor.Device;
 
 /**
  * A vision-language model opened from a folder: NVLM-D-72B or InternVL2 as published on Hugging
- * Face, or a folder this project wrote. The weights are memory-mapped in their stored dtype
+ * Face, or a folder this project wrote; also a bare Qwen2 text model ({@code Qwen2ForCausalLM}),
+ * which answers text and refuses images ({@link #acceptsImages()}). The weights are memory-mapped in their stored dtype
  * (docs/model.md §9) and run on the CPU; the prompt is the folder's own.
  *
  * <pre>{@code
@@ -75,7 +76,12 @@ public final class VisionLanguageModel implements AutoCloseable {
         return new Chat(this);
     }
 
-    /** {@code project}, or the published {@code model_type} ({@code NVLM_D}, {@code internvl_chat}). */
+    /** Whether the model reads images: false for a text-only model (a bare Qwen2 folder). */
+    public boolean acceptsImages() {
+        return folder.config().hasVision();
+    }
+
+    /** {@code project}, or the published {@code model_type} ({@code NVLM_D}, {@code internvl_chat}, {@code qwen2}). */
     public String format() {
         return folder.format();
     }

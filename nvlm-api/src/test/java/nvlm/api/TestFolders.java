@@ -36,6 +36,22 @@ final class TestFolders {
         return dir;
     }
 
+    /** A bare Qwen2 text model: InternVL2-1B's llm_config (Qwen2-0.5B-Instruct's config) as config.json, shrunk. */
+    @SuppressWarnings("unchecked")
+    static Path qwen2(Path dir) throws IOException {
+        RandomPublishedFolder.write(dir, PUBLISHED.resolve("internvl2-1b"), root -> {
+            Map<String, Object> l = (Map<String, Object>) root.get("llm_config");
+            root.clear();
+            root.putAll(l);
+            root.put("hidden_size", 64L);
+            root.put("num_attention_heads", 4L);
+            root.put("num_key_value_heads", 2L);
+            root.put("num_hidden_layers", 2L);
+            root.put("intermediate_size", 128L);
+        }, DType.BF16, 9, Long.MAX_VALUE);
+        return dir;
+    }
+
     static RgbImage image(int w, int h, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         byte[] rgb = new byte[w * h * 3];

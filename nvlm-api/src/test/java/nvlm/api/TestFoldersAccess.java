@@ -12,6 +12,14 @@ public final class TestFoldersAccess {
         return TestFolders.internVl(dir);
     }
 
+    public static Path qwen2(Path dir) throws IOException {
+        return TestFolders.qwen2(dir);
+    }
+
+    public static Path png(Path file, int w, int h, long seed) throws IOException {
+        return TestFolders.png(file, w, h, seed);
+    }
+
     public static byte[] pngBytes(Path dir, int w, int h, long seed) throws IOException {
         return TestFolders.pngBytes(dir, w, h, seed);
     }

@@ -26,7 +26,9 @@ import nvlm.tensor.nn.Parameter;
  * projector {@code mlp1}, and the {@code language_model}. Image features are InternViT, then
  * pixel shuffle, then the projector; the subclasses decide where they go:
  * {@link NvlmD} into the decoder sequence, {@link NvlmX} into cross-attention memory,
- * {@link NvlmH} the thumbnail into the sequence and the tiles into memory.
+ * {@link NvlmH} the thumbnail into the sequence and the tiles into memory. A text-only config
+ * ({@link NvlmConfig#textOnly}, a bare Qwen2 decoder) builds an {@link NvlmD} with no
+ * {@code vision_model} and no {@code mlp1}: it refuses images.
  */
 public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
     protected final NvlmConfig config;
@@ -36,8 +38,8 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
 
     protected Nvlm(NvlmConfig config, RandomGenerator rng) {
         this.config = config;
-        this.visionModel = child("vision_model", new InternViT(config.vision(), rng));
-        this.mlp1 = child("mlp1", new Projector(config, rng));
+        this.visionModel = config.hasVision() ? child("vision_model", new InternViT(config.vision(), rng)) : null;
+        this.mlp1 = config.hasVision() ? child("mlp1", new Projector(config, rng)) : null;
         int every = config.architecture() == Architecture.D ? 0 : config.xattnEvery();
         this.languageModel = child("language_model", new LanguageModel(config.llm(), every, rng));
     }
@@ -59,12 +61,12 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         return config;
     }
 
-    /** The vision encoder, {@code vision_model}. */
+    /** The vision encoder, {@code vision_model} (null for a text-only model). */
     public InternViT visionModel() {
         return visionModel;
     }
 
-    /** The projector, {@code mlp1} (InternVL's name for it). */
+    /** The projector, {@code mlp1} (InternVL's name for it; null for a text-only model). */
     public Projector mlp1() {
         return mlp1;
     }
@@ -83,6 +85,9 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
      * without a graph when none of its parameters is trainable (both training stages freeze it).
      */
     public Tensor imageFeatures(Tensor pixels) {
+        if (!config.hasVision()) {
+            throw new IllegalArgumentException("this model (" + config.preset() + ") is a text-only decoder: it takes no images");
+        }
         if (!GradMode.isEnabled() && pixels.size(0) > 1) {
             // Inference: one tile at a time, so only one tile's ViT activations are ever alive.
             List<Tensor> tiles = new ArrayList<>();

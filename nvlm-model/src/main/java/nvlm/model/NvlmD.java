@@ -17,6 +17,9 @@ public final class NvlmD extends Nvlm {
     @Override
     protected Inputs inputs(Batch batch, Tensor features, MediaIndex media, UnaryOperator<Tensor> embed) {
         Tensor embeddings = embed.apply(batch.inputIds());
+        if (!config.hasVision()) {
+            return new Inputs(embeddings, null); // a text-only decoder: prepare() refused any tiles
+        }
         long[] positions = imageContextPositions(batch);
         long expected = batch.tiles() * config.tokensPerTile();
         if (positions.length != expected) {

@@ -315,6 +315,10 @@ public final class OpenAiServer implements AutoCloseable {
                     parts.add(new Message.Text(text));
                 } else {
                     ImageInput image = (ImageInput) p;
+                    if (!m.acceptsImages()) {
+                        throw ApiError.invalid("messages[" + i + "]", "images_not_supported",
+                                "model " + m.folder().getFileName() + " is a text-only model (" + m.format() + "): it takes no images");
+                    }
                     PromptImage tiled;
                     try {
                         tiled = m.tile(image);

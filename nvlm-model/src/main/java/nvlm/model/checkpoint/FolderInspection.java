@@ -110,9 +110,10 @@ public record FolderInspection(Path dir, String format, NvlmConfig config, Strin
         long bytes = 0;
         for (var e : skeleton.namedParameters().entrySet()) {
             long[] shape = e.getValue().value().shape();
-            TensorEntry s = stored.get(e.getKey());
+            String name = WeightNames.storedName(config, e.getKey());
+            TensorEntry s = stored.get(name);
             DType dtype = s != null ? s.dtype() : declared;
-            tensors.put(e.getKey(), new TensorInfo(shape, dtype, s != null, s == null ? null : s.shape()));
+            tensors.put(name, new TensorInfo(shape, dtype, s != null, s == null ? null : s.shape()));
             long n = Arrays.stream(shape).reduce(1, Math::multiplyExact);
             parameters += n;
             bytes += n * dtype.byteSize();
@@ -189,15 +190,20 @@ public record FolderInspection(Path dir, String format, NvlmConfig config, Strin
         sb.append(dir).append('\n');
         sb.append(String.format(java.util.Locale.ROOT, "  architecture  %s (%s)%n", format.equals("project") ? "NVLM-" + config.architecture()
                 : format, format.equals("project") ? "project folder" : "published folder"));
-        sb.append(String.format(java.util.Locale.ROOT, "  vision        InternViT %d layers, width %d, %d heads%s, %s, %dpx tiles, %d..%d tiles%s%n",
-                v.numLayers(), v.hiddenSize(), v.numHeads(), v.numDummyHeads() > 0 ? " (+" + v.numDummyHeads() + " dummy)" : "",
-                v.normType(), v.imageSize(), config.tiling().minTiles(), config.tiling().maxTiles(),
-                config.tiling().useThumbnail() ? " + thumbnail" : ""));
+        if (v == null) {
+            sb.append("  vision        none: a text-only decoder (images are refused)\n");
+        } else {
+            sb.append(String.format(java.util.Locale.ROOT, "  vision        InternViT %d layers, width %d, %d heads%s, %s, %dpx tiles, %d..%d tiles%s%n",
+                    v.numLayers(), v.hiddenSize(), v.numHeads(), v.numDummyHeads() > 0 ? " (+" + v.numDummyHeads() + " dummy)" : "",
+                    v.normType(), v.imageSize(), config.tiling().minTiles(), config.tiling().maxTiles(),
+                    config.tiling().useThumbnail() ? " + thumbnail" : ""));
+        }
         sb.append(String.format(java.util.Locale.ROOT, "  decoder       Qwen2 %d layers, width %d, %d heads / %d KV, vocab %d, rope theta %.0f%s%n",
                 l.numLayers(), l.hiddenSize(), l.numHeads(), l.numKvHeads(), l.vocabSize(), l.ropeTheta(),
                 l.ropeScalingFactor() > 1 ? String.format(java.util.Locale.ROOT, " (dynamic NTK x%.1f beyond %d)", l.ropeScalingFactor(),
                         l.maxPositionEmbeddings()) : ""));
-        sb.append(String.format(java.util.Locale.ROOT, "  prompt        %s, %d image tokens per tile%n", template, config.tokensPerTile()));
+        sb.append(v == null ? String.format(java.util.Locale.ROOT, "  prompt        %s%n", template)
+                : String.format(java.util.Locale.ROOT, "  prompt        %s, %d image tokens per tile%n", template, config.tokensPerTile()));
         sb.append(String.format(java.util.Locale.ROOT, "  parameters    %,d (%.2f GB of weights)%n", parameters, bytes / 1e9));
         sb.append(String.format(java.util.Locale.ROOT, "  tensors       %d expected, %d present, %d shape mismatches, %d unexpected%s%n",
                 tensors.size(), presentCount(), shapeMismatches().size(), unexpected.size(),

@@ -50,7 +50,9 @@ public final class MappedModel implements AutoCloseable {
         Nvlm model = Init.shapesOnly(() -> Nvlm.create(config, new SplittableRandom(0)));
         ShardedCheckpoint checkpoint = ShardedCheckpoint.open(dir);
         try {
-            Map<String, Parameter> params = model.namedParameters();
+            // Parameter name -> the name the folder stores it under (a bare Qwen2 folder has no language_model. prefix).
+            Map<String, Parameter> params = new LinkedHashMap<>();
+            model.namedParameters().forEach((name, p) -> params.put(WeightNames.storedName(config, name), p));
             List<String> missing = new ArrayList<>();
             List<String> mismatched = new ArrayList<>();
             for (var e : params.entrySet()) {

@@ -22,7 +22,8 @@ import nvlm.tensor.io.Json;
  * A model folder (docs/model.md §10) with what it takes to talk to it: the config, the weights, the
  * tokenizer and the prompt format. Two kinds are read: the project's own ({@code config.json} in
  * the project schema, {@code tokenizer.json} or the project tokenizer, no default system prompt),
- * and folders as published on Hugging Face ({@link PublishedConfig}: NVLM-D-72B, InternVL2), whose
+ * and folders as published on Hugging Face ({@link PublishedConfig}: NVLM-D-72B, InternVL2, a bare
+ * Qwen2 text model), whose
  * tokenizer is {@code tokenizer.json} or the slow files, whose prompt is the one their own
  * {@code chat()} builds ({@link ChatTemplate#published}), and whose {@code preprocessor_config.json}
  * must ask for the preprocessing {@link DynamicTiler} does.
@@ -40,6 +41,10 @@ public record ModelFolder(Path dir, NvlmConfig config, Tokenizer tokenizer, Chat
         }
         if (PublishedConfig.isPublished(dir)) {
             PublishedConfig published = PublishedConfig.read(dir);
+            if (!published.config().hasVision()) {
+                ChatTemplate qwen2 = ChatTemplate.qwen2(ChatTemplate.defaultSystemOf(chatTemplate(dir.resolve(PublishedConfig.TOKENIZER_CONFIG))));
+                return new ModelFolder(dir, published.config(), BpeTokenizer.fromFolder(dir), qwen2, published.modelType());
+            }
             checkPreprocessor(dir.resolve(PREPROCESSOR), published.config().vision().imageSize());
             return new ModelFolder(dir, published.config(), BpeTokenizer.fromFolder(dir), ChatTemplate.published(published.template()),
                     published.modelType());
@@ -48,6 +53,12 @@ public record ModelFolder(Path dir, NvlmConfig config, Tokenizer tokenizer, Chat
         Path tokenizerFile = dir.resolve(TOKENIZER);
         Tokenizer tokenizer = Files.exists(tokenizerFile) ? BpeTokenizer.fromJson(tokenizerFile) : ProjectTokenizer.instance();
         return new ModelFolder(dir, config, tokenizer, ChatTemplate.withoutDefaultSystem(), "project");
+    }
+
+    /** The {@code chat_template} string of a tokenizer_config.json, or null when it has none. */
+    private static String chatTemplate(Path tokenizerConfig) throws IOException {
+        Object t = Json.parseObject(Files.readString(tokenizerConfig)).get("chat_template");
+        return t instanceof String s ? s : null;
     }
 
     /** Whether this is a folder as published on Hugging Face rather than the project's own. */
@@ -106,12 +117,16 @@ public record ModelFolder(Path dir, NvlmConfig config, Tokenizer tokenizer, Chat
 
     /** The prompt builder for this model: the published folder's own prompt, or the project's (no default system prompt). */
     public PromptBuilder promptBuilder() {
-        return new PromptBuilder(config.architecture(), config.vision().imageSize(), config.tokensPerTile(), config.tokens(),
+        return new PromptBuilder(config.architecture(), config.hasVision() ? config.vision().imageSize() : 0, config.tokensPerTile(),
+                config.tokens(),
                 tokenizer, template);
     }
 
-    /** The tiler of the config's tiling section. */
+    /** The tiler of the config's tiling section; a text-only model has none and refuses images. */
     public DynamicTiler tiler() {
+        if (!config.hasVision()) {
+            throw new IllegalArgumentException(dir + " holds a text-only model (" + format + ", no vision encoder): it takes no images");
+        }
         var t = config.tiling();
         return new DynamicTiler(config.vision().imageSize(), t.minTiles(), t.maxTiles(), t.useThumbnail());
     }

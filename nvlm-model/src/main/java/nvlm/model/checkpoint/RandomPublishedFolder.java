@@ -65,7 +65,7 @@ public final class RandomPublishedFolder {
         List<String> current = new ArrayList<>();
         long currentBytes = 0;
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        skeleton.namedParameters().forEach((name, p) -> shapes.put(name, p.value().shape()));
+        skeleton.namedParameters().forEach((name, p) -> shapes.put(WeightNames.storedName(config, name), p.value().shape()));
         for (var e : shapes.entrySet()) {
             long bytes = numel(e.getValue()) * dtype.byteSize();
             if (!current.isEmpty() && currentBytes + bytes > maxShardBytes) {

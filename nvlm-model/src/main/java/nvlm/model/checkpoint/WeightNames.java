@@ -13,7 +13,9 @@ import nvlm.tensor.Tensor;
  * remote-code layout, as NVLM-D-72B ships) pass unchanged; transformers' native InternVL layout
  * ({@code model.vision_tower.*}, {@code model.multi_modal_projector.*},
  * {@code model.language_model.*}, split q/k/v in the vision attention) is mapped one to one,
- * the split vision q/k/v rows concatenated back into {@code attn.qkv}.
+ * the split vision q/k/v rows concatenated back into {@code attn.qkv}. A bare {@code Qwen2ForCausalLM}
+ * folder stores the decoder at the top ({@code model.layers.*}, {@code lm_head.weight}): those are
+ * the {@code language_model.} names without the prefix ({@link #storedName}).
  */
 public final class WeightNames {
     private WeightNames() {
@@ -48,10 +50,27 @@ public final class WeightNames {
             rule("^model\\.multi_modal_projector\\.linear_1\\.(weight|bias)$", "mlp1.1.$1"),
             rule("^model\\.multi_modal_projector\\.linear_2\\.(weight|bias)$", "mlp1.3.$1"),
             rule("^model\\.language_model\\.(.*)$", "language_model.model.$1"),
+            rule("^model\\.((?:embed_tokens|layers|norm)\\..*)$", "language_model.model.$1"),
             rule("^lm_head\\.weight$", "language_model.lm_head.weight"));
 
     private static final Pattern SPLIT_QKV = Pattern.compile(
             "^model\\.vision_tower\\.encoder\\.layer\\.(\\d+)\\.attention\\.([qkv])_proj\\.(weight|bias)$");
+
+    private static final String DECODER_PREFIX = "language_model.";
+
+    /**
+     * The name a published folder of {@code config} stores parameter {@code name} under: the name
+     * itself, or for a text-only model (a bare Qwen2 folder) the name without {@code language_model.}.
+     */
+    public static String storedName(NvlmConfig config, String name) {
+        if (config.hasVision()) {
+            return name;
+        }
+        if (!name.startsWith(DECODER_PREFIX)) {
+            throw new IllegalArgumentException("parameter " + name + " of a text-only model is not under " + DECODER_PREFIX);
+        }
+        return name.substring(DECODER_PREFIX.length());
+    }
 
     /** Renames (and re-fuses vision q/k/v) so the result uses only docs/model.md §9 names. */
     public static Map<String, Tensor> toSpecNames(Map<String, Tensor> weights, NvlmConfig config) {

@@ -18,13 +18,6 @@ public final class ModelSize {
 
     /** Parameters of the model {@code config} describes. */
     public static double parameters(NvlmConfig config) {
-        VisionConfig v = config.vision();
-        double c = v.hiddenSize();
-        double heads = v.paddedHeads() * (double) v.headDim();
-        double patches = (double) v.gridSize() * v.gridSize() + 1;
-        double vision = 3.0 * v.patchSize() * v.patchSize() * c + c + patches * c + c
-                + v.numLayers() * (3 * c * heads + heads * c + 2 * c * v.intermediateSize() + v.intermediateSize() + 8 * c
-                + (v.qkvBias() ? 3 * heads : 0) + (v.qkNormalization() ? 2 * heads : 0));
         LlmConfig l = config.llm();
         double d = l.hiddenSize();
         double kv = (double) l.numKvHeads() * l.headDim();
@@ -32,12 +25,23 @@ public final class ModelSize {
         double embeddings = (double) l.vocabSize() * d * (l.tieWordEmbeddings() ? 1 : 2);
         // gated cross-attention (docs/model.md §7): GQA projections, an MLP, two norms, two gates
         double crossAttention = config.crossAttentionBlocks() * (2 * d * d + 2 * d * kv + 3 * d * l.intermediateSize() + 2 * d + 2);
+        double decoder = l.numLayers() * layer + embeddings + d + crossAttention;
+        if (!config.hasVision()) {
+            return decoder;
+        }
+        VisionConfig v = config.vision();
+        double c = v.hiddenSize();
+        double heads = v.paddedHeads() * (double) v.headDim();
+        double patches = (double) v.gridSize() * v.gridSize() + 1;
+        double vision = 3.0 * v.patchSize() * v.patchSize() * c + c + patches * c + c
+                + v.numLayers() * (3 * c * heads + heads * c + 2 * c * v.intermediateSize() + v.intermediateSize() + 8 * c
+                + (v.qkvBias() ? 3 * heads : 0) + (v.qkNormalization() ? 2 * heads : 0));
         double shuffled = config.shuffledWidth();
         double projector = config.architecture() == Architecture.X
                 ? 2 * shuffled + shuffled * d // LayerNorm + one linear without bias (docs/model.md §4)
                 : 2 * shuffled + shuffled * config.projector().hiddenSize() + config.projector().hiddenSize() * d
                 + config.projector().hiddenSize() + d;
-        return vision + projector + l.numLayers() * layer + embeddings + d + crossAttention;
+        return vision + projector + decoder;
     }
 
     /** Bytes of the model's weights in F32. */
@@ -85,13 +89,14 @@ public final class ModelSize {
         long limit = limit();
         if (bytes > limit) {
             LlmConfig l = config.llm();
-            VisionConfig v = config.vision();
+            String vision = config.hasVision() ? String.format(Locale.ROOT, ", vision.hidden_size %d, vision.num_layers %d",
+                    config.vision().hiddenSize(), config.vision().numLayers()) : "";
             throw new IllegalArgumentException(String.format(Locale.ROOT,
                     "the model this config describes has %.3g parameters, %s in F32, more than the %s this process may use"
                             + " (NVLM_MAX_MEMORY, else the machine's memory): llm.vocab_size %d, llm.hidden_size %d, llm.num_layers %d,"
-                            + " llm.intermediate_size %d, vision.hidden_size %d, vision.num_layers %d; check these fields",
+                            + " llm.intermediate_size %d%s; check these fields",
                     parameters(config), gib(bytes), gib(limit), l.vocabSize(), l.hiddenSize(), l.numLayers(), l.intermediateSize(),
-                    v.hiddenSize(), v.numLayers()));
+                    vision));
         }
     }
 

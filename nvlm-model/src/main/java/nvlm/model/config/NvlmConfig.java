@@ -13,7 +13,8 @@ import nvlm.tensor.io.JsonFile;
 /**
  * A model's config.json (docs/model.md §10): architecture, InternViT, pixel-shuffle ratio, projector,
  * decoder, cross-attention placement, tiling and special token ids ({@link SpecialTokens}).
- * One record per part.
+ * One record per part. A text-only model (a bare {@code Qwen2ForCausalLM} folder, {@link #textOnly})
+ * has no vision part: {@code vision} and {@code projector} are null and no image-context id is set.
  */
 public record NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
                          ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling,
@@ -40,6 +41,18 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
     }
 
     public NvlmConfig {
+        if (vision == null) {
+            if (architecture != Architecture.D || projector != null || tokens.imageContext() != -1) {
+                throw new IllegalArgumentException("a config without a vision part is a text-only decoder: architecture D,"
+                        + " no projector and image_context -1");
+            }
+        } else {
+            requireVisionFits(architecture, vision, downsampleRatio, llm, xattnEvery, tokens);
+        }
+    }
+
+    private static void requireVisionFits(Architecture architecture, VisionConfig vision, double downsampleRatio, LlmConfig llm,
+                                          int xattnEvery, SpecialTokens tokens) {
         if (downsampleRatio != 0.5) {
             throw new IllegalArgumentException("downsample_ratio " + downsampleRatio + " is not supported (docs/model.md §3 fixes 0.5)");
         }
@@ -55,15 +68,33 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         }
     }
 
-    /** Image tokens per tile after pixel shuffle: (S/P)^2 * ratio^2 (docs/model.md §10). */
+    /**
+     * A text-only decoder (docs/model.md §5) without vision encoder or projector: what a bare
+     * {@code Qwen2ForCausalLM} folder holds. {@code pad} and {@code imEnd} are the tokenizer's
+     * {@code <|endoftext|>} and {@code <|im_end|>}.
+     */
+    public static NvlmConfig textOnly(String preset, LlmConfig llm, int pad, int imEnd) {
+        return new NvlmConfig(Architecture.D, preset, null, 0.5, null, llm, 0, new TilingConfig(1, 1, false, "none"),
+                new SpecialTokens(-1, pad, imEnd));
+    }
+
+    /** Whether the model reads images (false for a text-only decoder, {@link #textOnly}). */
+    public boolean hasVision() {
+        return vision != null;
+    }
+
+    /** Image tokens per tile after pixel shuffle: (S/P)^2 * ratio^2 (docs/model.md §10); 0 without vision. */
     public int tokensPerTile() {
+        if (vision == null) {
+            return 0;
+        }
         int g = vision.gridSize() / 2;
         return g * g;
     }
 
-    /** Width of one pixel-shuffled token, 4C (docs/model.md §3). */
+    /** Width of one pixel-shuffled token, 4C (docs/model.md §3); 0 without vision. */
     public int shuffledWidth() {
-        return 4 * vision.hiddenSize();
+        return vision == null ? 0 : 4 * vision.hiddenSize();
     }
 
     /** Decoder layers that get a gated cross-attention block before them (docs/model.md §7): (i+1) % every == 0. */
@@ -145,6 +176,10 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
     }
 
     public String toJson() {
+        if (vision == null) {
+            throw new IllegalArgumentException("the project's config.json schema has no text-only form: a text-only model ("
+                    + preset + ") is read from its published folder and cannot be written as a project folder");
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("architecture", architecture.name());
         m.put("preset", preset);

@@ -12,7 +12,8 @@ import nvlm.tensor.io.Json;
  * {@link NvlmConfig}: {@code model_type} {@code NVLM_D} (NVLM-D-72B: InternViT-6B with 7 zero dummy
  * heads, a Qwen2 decoder that the config calls "llama", chatml prompts with tile tags) or
  * {@code internvl_chat} (the InternVL2/2.5 family with Qwen2 decoders: Hermes-2 or chatml prompts,
- * no tile tags). Every value this project cannot run is refused with the file, the field and what is
+ * no tile tags), or {@code qwen2} (a bare {@code Qwen2ForCausalLM} text model: the decoder alone,
+ * {@link NvlmConfig#textOnly}, Qwen2's own chat template). Every value this project cannot run is refused with the file, the field and what is
  * supported, never silently ignored. The special-token ids come from the folder's
  * {@code tokenizer_config.json}.
  *
@@ -23,9 +24,14 @@ public record PublishedConfig(String modelType, NvlmConfig config, String templa
     public static final String CONFIG = "config.json";
     public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     /** The {@code model_type} values read here. */
-    public static final List<String> MODEL_TYPES = List.of("NVLM_D", "internvl_chat");
+    public static final List<String> MODEL_TYPES = List.of("NVLM_D", "internvl_chat", "qwen2");
     /** The prompt templates supported: NVLM-D's and InternVL2's (with Qwen2 decoders). */
     public static final List<String> TEMPLATES = List.of("chatml", "Hermes-2");
+    /**
+     * The template of a bare Qwen2 folder (no {@code template} field there): Qwen2's ChatML, each
+     * turn followed by a newline, the default system prompt its tokenizer_config's {@code chat_template} writes.
+     */
+    public static final String QWEN2_TEMPLATE = "qwen2";
 
     /** Whether {@code dir/config.json} is a published config (has a {@code model_type}) rather than the project's own. */
     public static boolean isPublished(Path dir) throws IOException {
@@ -64,6 +70,15 @@ public record PublishedConfig(String modelType, NvlmConfig config, String templa
                                            String tokenizerSource) {
         ConfigReader r = new ConfigReader(source, "", root);
         String type = r.oneOf("model_type", MODEL_TYPES.toArray(String[]::new));
+        if (type.equals("qwen2")) {
+            LlmConfig llm = llm(r, false);
+            try {
+                return new PublishedConfig(type, NvlmConfig.textOnly("qwen2", llm, tokenId(addedTokens, "<|endoftext|>", tokenizerSource),
+                        tokenId(addedTokens, "<|im_end|>", tokenizerSource)), QWEN2_TEMPLATE);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+            }
+        }
         boolean nvlm = type.equals("NVLM_D");
         String template = r.oneOf("template", TEMPLATES.toArray(String[]::new));
         require(r, "ps_version", "v2");

@@ -4,12 +4,14 @@ package nvlm.model.prompt;
  * The chatml template of docs/model.md §6:
  * {@code <|im_start|>system\n{sys}<|im_end|><|im_start|>user\n{msg}<|im_end|><|im_start|>assistant\n{answer}<|im_end|>},
  * turns repeated for multi-turn chats, with no newline between a turn's {@code <|im_end|>} and the
- * next {@code <|im_start|>} (docs/model.md §6's form, a project decision; Qwen's own template puts one there).
+ * next {@code <|im_start|>} (docs/model.md §6's form, a project decision, and InternVL's MPT
+ * separator style) unless {@code turnSeparator} says otherwise: Qwen2's own template, used for bare
+ * Qwen2 folders ({@link #qwen2}), puts a newline there.
  *
  * <p>The system block: a conversation's own system message if it starts with one; otherwise
  * {@link #defaultSystem()} if that is not null; otherwise no system block at all.
  */
-public record ChatTemplate(String defaultSystem, String imageStart, String imageEnd) {
+public record ChatTemplate(String defaultSystem, String imageStart, String imageEnd, String turnSeparator) {
     /** Qwen2's default system prompt. */
     public static final String QWEN_DEFAULT_SYSTEM = "You are a helpful assistant.";
     public static final String IM_START = "<|im_start|>";
@@ -25,6 +27,37 @@ public record ChatTemplate(String defaultSystem, String imageStart, String image
     /** The project's template: images in {@code <Image>...</Image>}. */
     public ChatTemplate(String defaultSystem) {
         this(defaultSystem, IMAGE_START, IMAGE_END);
+    }
+
+    /** No text between a turn's {@code <|im_end|>} and the next {@code <|im_start|>} (MPT style). */
+    public ChatTemplate(String defaultSystem, String imageStart, String imageEnd) {
+        this(defaultSystem, imageStart, imageEnd, "");
+    }
+
+    /**
+     * Qwen2's own chat template (a bare {@code Qwen2ForCausalLM} folder): ChatML with a newline after
+     * each {@code <|im_end|>}; {@code defaultSystem} (null: none) is what the folder's
+     * {@code chat_template} writes when the conversation has no system message ({@link #defaultSystemOf}).
+     */
+    public static ChatTemplate qwen2(String defaultSystem) {
+        return new ChatTemplate(defaultSystem, IMAGE_START, IMAGE_END, "\n");
+    }
+
+    /** A literal system block in a Jinja chat template: {@code '<|im_start|>system\n...<|im_end|>'}, escaped or not. */
+    private static final java.util.regex.Pattern LITERAL_SYSTEM = java.util.regex.Pattern.compile(
+            "<\\|im_start\\|>system(?:\\\\n|\n)([^'\"+{}]*?)<\\|im_end\\|>");
+
+    /**
+     * The default system prompt a Jinja {@code chat_template} writes (Qwen2's: {@code You are a helpful
+     * assistant.}; Qwen2.5's: {@code You are Qwen, created by Alibaba Cloud. ...}): the first system
+     * block that is literal text; null when there is none or no template.
+     */
+    public static String defaultSystemOf(String chatTemplate) {
+        if (chatTemplate == null) {
+            return null;
+        }
+        java.util.regex.Matcher m = LITERAL_SYSTEM.matcher(chatTemplate);
+        return m.find() ? m.group(1).replace("\\n", "\n") : null;
     }
 
     /**
@@ -43,7 +76,7 @@ public record ChatTemplate(String defaultSystem, String imageStart, String image
 
     /** This template with another default system prompt (null: none). */
     public ChatTemplate withDefaultSystem(String system) {
-        return new ChatTemplate(system, imageStart, imageEnd);
+        return new ChatTemplate(system, imageStart, imageEnd, turnSeparator);
     }
 
     /** The template with Qwen2's default system prompt. */

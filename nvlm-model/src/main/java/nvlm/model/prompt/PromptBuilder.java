@@ -54,7 +54,8 @@ public final class PromptBuilder {
 
     public PromptBuilder(Architecture architecture, int tileSize, int tokensPerTile, SpecialTokens tokens, Tokenizer tokenizer,
                          ChatTemplate template) {
-        if (tokensPerTile <= 0) {
+        boolean textOnly = tokens.imageContext() < 0;
+        if (tokensPerTile <= 0 && !textOnly) {
             throw new IllegalArgumentException("tokens per tile must be positive, got " + tokensPerTile);
         }
         this.architecture = architecture;
@@ -63,8 +64,10 @@ public final class PromptBuilder {
         this.tokens = tokens;
         this.tokenizer = tokenizer;
         this.template = template;
-        this.imageContext = tokenizer.idToToken(tokens.imageContext());
-        requireSingleToken(imageContext, tokens.imageContext(), "image_context");
+        this.imageContext = textOnly ? null : tokenizer.idToToken(tokens.imageContext());
+        if (!textOnly) {
+            requireSingleToken(imageContext, tokens.imageContext(), "image_context");
+        }
         requireSingleToken(ChatTemplate.IM_END, tokens.imEnd(), "im_end");
         tokenizer.idToToken(tokens.pad());
     }
@@ -186,9 +189,13 @@ public final class PromptBuilder {
         if (m.role() == Role.ASSISTANT) {
             out.answers.add(new int[] {contentStart, out.text.length()});
         }
+        out.text.append(template.turnSeparator());
     }
 
     private void appendImage(Layout out, PromptImage image) {
+        if (imageContext == null) {
+            throw new IllegalArgumentException("this model is a text-only decoder (no vision encoder): it takes no images");
+        }
         if (image.plan().tileSize() != tileSize) {
             throw new IllegalArgumentException("image tiles are " + image.plan().tileSize() + "px, the model's are " + tileSize + "px");
         }

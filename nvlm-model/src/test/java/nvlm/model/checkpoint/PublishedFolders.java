@@ -50,4 +50,23 @@ final class PublishedFolders {
     static NvlmConfig nvlmD(Path dir, DType dtype, long shardBytes) throws IOException {
         return RandomPublishedFolder.write(dir, published("nvlm-d-72b"), r -> shrink(r, 5, true), dtype, 11, shardBytes);
     }
+
+    /**
+     * A bare Qwen2 text model: InternVL2-1B's {@code llm_config} (Qwen2-0.5B-Instruct's published
+     * config, {@code Qwen2ForCausalLM}) as the whole config.json, shrunk, with its tokenizer files.
+     */
+    @SuppressWarnings("unchecked")
+    static NvlmConfig qwen2(Path dir, DType dtype, long shardBytes, boolean tied) throws IOException {
+        return RandomPublishedFolder.write(dir, published("internvl2-1b"), root -> {
+            Map<String, Object> llm = (Map<String, Object>) root.get("llm_config");
+            root.clear();
+            root.putAll(llm);
+            root.put("hidden_size", 64L);
+            root.put("num_attention_heads", 4L);
+            root.put("num_key_value_heads", 2L);
+            root.put("num_hidden_layers", 2L);
+            root.put("intermediate_size", 128L);
+            root.put("tie_word_embeddings", tied);
+        }, dtype, 13, shardBytes);
+    }
 }

@@ -55,7 +55,7 @@ public final class ChatCommand implements NvlmCommand {
                 System.out.println();
                 return 0;
             }
-            converse(chat, options, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), System.out);
+            converse(chat, vlm.acceptsImages(), options, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), System.out);
         }
         return 0;
     }
@@ -66,7 +66,7 @@ public final class ChatCommand implements NvlmCommand {
     }
 
     /** The interactive loop; Ctrl-C while an answer is written stops that answer. */
-    void converse(Chat chat, GenerationOptions options, BufferedReader in, PrintStream out) throws Exception {
+    void converse(Chat chat, boolean acceptsImages, GenerationOptions options, BufferedReader in, PrintStream out) throws Exception {
         AtomicBoolean answering = new AtomicBoolean();
         AtomicBoolean cancel = new AtomicBoolean();
         if (System.console() != null) {
@@ -88,7 +88,9 @@ public final class ChatCommand implements NvlmCommand {
             }
             if (line.startsWith("/image ")) {
                 Path file = Path.of(line.substring(7).strip());
-                if (!Files.isRegularFile(file)) {
+                if (!acceptsImages) {
+                    out.println("this model is text-only (no vision encoder): it takes no images");
+                } else if (!Files.isRegularFile(file)) {
                     out.println("no such image file: " + file);
                 } else {
                     pending.add(ImageInput.file(file));

@@ -25,6 +25,7 @@ class PublishedCommandsTest {
     static Path small;
     static Path model;
     static Path picture;
+    static Path qwen2;
 
     @SuppressWarnings("unchecked")
     static void shrink(Map<String, Object> root) {
@@ -43,6 +44,7 @@ class PublishedCommandsTest {
     }
 
     @BeforeAll
+    @SuppressWarnings("unchecked")
     static void folders() throws Exception {
         // The published small files with a shrunk config: what init --like reads.
         small = tmp.resolve("small-files");
@@ -56,6 +58,13 @@ class PublishedCommandsTest {
         model = tmp.resolve("model");
         RandomPublishedFolder.write(model, small, c -> {
         }, DType.BF16, 3, Long.MAX_VALUE);
+        // A bare Qwen2ForCausalLM folder: InternVL2-1B's llm_config (Qwen2-0.5B-Instruct's config) as config.json.
+        qwen2 = tmp.resolve("qwen2");
+        RandomPublishedFolder.write(qwen2, small, c -> {
+            Map<String, Object> llm = (Map<String, Object>) c.get("llm_config");
+            c.clear();
+            c.putAll(llm); // already shrunk by shrink() above
+        }, DType.BF16, 4, Long.MAX_VALUE);
         picture = tmp.resolve("picture.png");
         javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(448, 448, java.awt.image.BufferedImage.TYPE_INT_RGB), "png",
                 picture.toFile());
@@ -118,5 +127,33 @@ class PublishedCommandsTest {
         assertTrue(out.contains("system prompt set; conversation reset"), out);
         assertTrue(out.contains("conversation reset"), out);
         assertTrue(out.contains("unknown command /bogus"), out);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void bareQwen2FolderInspectsGeneratesAndChatsAsTextAndRefusesImages() {
+        Map<String, Object> json = Json.parseObject(CommandLineRun.of("inspect", "--model", qwen2.toString(), "--json").expect(0).out());
+        assertEquals("qwen2", json.get("architecture"));
+        assertTrue(((Map<String, Object>) json.get("tensors")).containsKey("model.layers.1.mlp.down_proj.weight"));
+        Map<String, Object> gen = Json.parseObject(CommandLineRun.of("generate", "--model", qwen2.toString(), "--prompt", "Once upon",
+                "--max-new-tokens", "3", "--json").expect(0).out().strip());
+        assertTrue(((List<Long>) gen.get("ids")).size() <= 3);
+        String err = CommandLineRun.of("generate", "--model", qwen2.toString(), "--prompt", "A <image> B", "--image",
+                picture.toString()).expect(1).err();
+        assertTrue(err.contains("takes no images"), err);
+        String chatErr = CommandLineRun.of("chat", "--model", qwen2.toString(), "--image", picture.toString(), "--max-new-tokens", "3",
+                "What is this?").expect(1).err();
+        assertTrue(chatErr.contains("takes no images"), chatErr);
+        assertTrue(!CommandLineRun.of("chat", "--model", qwen2.toString(), "--max-new-tokens", "3", "Hi").expect(0).out().isBlank());
+        InputStream saved = System.in;
+        CommandLineRun chat;
+        try {
+            System.setIn(new ByteArrayInputStream(String.join("\n", "/image " + picture, "Hi", "/exit", "")
+                    .getBytes(StandardCharsets.UTF_8)));
+            chat = CommandLineRun.of("chat", "--model", qwen2.toString(), "--max-new-tokens", "3").expect(0);
+        } finally {
+            System.setIn(saved);
+        }
+        assertTrue(chat.out().contains("text-only (no vision encoder): it takes no images"), chat.out());
     }
 }
