@@ -79,6 +79,26 @@ class ArchitectureTest {
                 "root pom.xml <modules> and ArchitectureTest.MODULES must list the same modules");
     }
 
+    /**
+     * The Maven artifactId of a module folder: {@code nvlm-} before the folder's name unless it
+     * has it already, so that no artifact of the project is named like another project's
+     * ({@code tensor}, {@code kernels}).
+     */
+    static String artifactId(String module) {
+        return module.startsWith("nvlm-") ? module : "nvlm-" + module;
+    }
+
+    @Test
+    void everyArtifactIdStartsWithNvlm() throws Exception {
+        List<Module> all = new ArrayList<>(MODULES);
+        all.add(TESTS);
+        for (Module m : all) {
+            Element pom = pom(root.resolve(m.name()));
+            String own = children(pom, "artifactId").get(0).getTextContent().trim();
+            assertEquals(artifactId(m.name()), own, m.name() + "/pom.xml: artifactId");
+        }
+    }
+
     @Test
     void pomDependenciesPointDown() throws Exception {
         List<Module> all = new ArrayList<>(MODULES);
@@ -87,7 +107,7 @@ class ArchitectureTest {
         for (Module m : all) {
             List<String> bad = new ArrayList<>();
             for (String used : childTexts(pom(root.resolve(m.name())), "dependencies", "dependency", "dev.nvlm")) {
-                if (!m.uses().contains(used)) {
+                if (m.uses().stream().map(ArchitectureTest::artifactId).noneMatch(used::equals)) {
                     bad.add(used);
                 }
             }
