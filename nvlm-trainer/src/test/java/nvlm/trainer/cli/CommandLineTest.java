@@ -125,7 +125,7 @@ class CommandLineTest {
         String unknown = CommandLineRun.of("frob").expect(2).err();
         assertTrue(unknown.startsWith("nvlm: unknown command 'frob'; commands: ") && unknown.contains("train"), unknown);
         unknown = CommandLineRun.of("experiment", "nope").expect(2).err();
-        assertTrue(unknown.startsWith("nvlm experiment: unknown command 'nope'; commands: compare, overfit, tile-tags, text-mix, throughput"), unknown);
+        assertTrue(unknown.startsWith("nvlm experiment: unknown command 'nope'; commands: compare, frozen-llm, overfit, tile-tags, text-mix, throughput"), unknown);
     }
 
     @Test
