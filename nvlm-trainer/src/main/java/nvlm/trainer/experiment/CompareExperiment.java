@@ -105,20 +105,35 @@ public final class CompareExperiment implements Callable<Integer> {
     record Run(Architecture arch, long seed, Path dir, Map<String, Object> json) {
     }
 
+    /** What every run of an experiment folder starts from: the first recipe (validated), the backbones, their id and world seed. */
+    record Setup(DemoRecipe recipe, Path backbones, String backbonesId, long world) {
+    }
+
+    /**
+     * Checks --out and the recipe options before anything is written (with the first architecture
+     * and seed), creates --out and finds the backbones (--backbones, or the shipped ones extracted there).
+     */
+    Setup setup(Architecture firstArch, long firstSeed) throws IOException {
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new IllegalArgumentException("--out " + out + " is a file, not a folder");
+        }
+        DemoRecipe first = recipe.recipe(firstArch, firstSeed); // a bad option fails here, before anything is written
+        Files.createDirectories(out);
+        Path backbones = recipe.backbones != null ? recipe.backbones : Backbones.extractShipped(out.resolve("backbones"));
+        return new Setup(first, backbones, String.valueOf(Backbones.manifest(backbones).get("weights_sha256")),
+                Backbones.worldSeed(backbones, 1));
+    }
+
     Map<String, Object> run(PrintStream log) throws IOException {
         if (archs.isEmpty() || seeds.isEmpty()) {
             throw new IllegalArgumentException("--archs and --seeds need at least one value each");
         }
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " is a file, not a folder");
-        }
-        DemoRecipe any = recipe.recipe(archs.get(0), seeds.get(0)); // a bad option fails here, before anything is written
-        Files.createDirectories(out);
-        Path backbones = recipe.backbones != null ? recipe.backbones : Backbones.extractShipped(out.resolve("backbones"));
-        Map<String, Object> manifest = Backbones.manifest(backbones);
-        long trainWorld = Backbones.worldSeed(backbones, 1);
+        Setup start = setup(archs.get(0), seeds.get(0));
+        DemoRecipe any = start.recipe();
+        Path backbones = start.backbones();
+        String backbonesId = start.backbonesId();
+        long trainWorld = start.world();
         long evalWorld = worldSeed != null ? worldSeed : trainWorld;
-        String backbonesId = String.valueOf(manifest.get("weights_sha256"));
         log.printf(Locale.ROOT, "compare: %s, seeds %s; backbones %s (world seed %d); evaluation on %s of world seed %d,"
                         + " %d examples per image family, %d per text family%n", archs, seeds, backbones, trainWorld, split.id(),
                 evalWorld, any.evalSamples(), any.textEvalSamples());
@@ -270,13 +285,7 @@ public final class CompareExperiment implements Callable<Integer> {
         m.put("seeds", new ArrayList<>(seeds));
         m.put("examples", Map.of("image", (long) r.evalSamples(), "text", (long) r.textEvalSamples()));
         for (Architecture arch : results.keySet()) {
-            Map<String, Object> a = new LinkedHashMap<>();
-            for (String family : families(results.values())) {
-                SeedStats s = SeedStats.of(results.get(arch).stream().map(e -> e.accuracies().getOrDefault(family, Double.NaN)).toList());
-                a.put(family, s.toJson());
-            }
-            a.put("image_mean", SeedStats.of(results.get(arch).stream().map(EvalResult::imageAccuracy).toList()).toJson());
-            a.put("text_mean", SeedStats.of(results.get(arch).stream().map(EvalResult::textOnlyAccuracy).toList()).toJson());
+            Map<String, Object> a = accuracyJson(results.get(arch), families(results.values()));
             a.put("throughput", Map.of(
                     "stage2_samples_per_s", SeedStats.of(stat(runs.get(arch), "stage2", "samples_per_s")).toJson(),
                     "stage2_tokens_per_sample", SeedStats.of(stat(runs.get(arch), "stage2", "tokens_per_sample")).toJson(),
@@ -296,6 +305,40 @@ public final class CompareExperiment implements Callable<Integer> {
         return out;
     }
 
+    /** Accuracy over seeds: each family, then "image_mean" and "text_mean", each {mean, sd, n}. */
+    static Map<String, Object> accuracyJson(List<EvalResult> results, List<String> families) {
+        Map<String, Object> a = new LinkedHashMap<>();
+        for (String family : families) {
+            a.put(family, accuracy(results, family).toJson());
+        }
+        a.put("image_mean", SeedStats.of(results.stream().map(EvalResult::imageAccuracy).toList()).toJson());
+        a.put("text_mean", SeedStats.of(results.stream().map(EvalResult::textOnlyAccuracy).toList()).toJson());
+        return a;
+    }
+
+    /** The table's accuracy columns, headed as {@link #accuracyCells} fills them. */
+    static String accuracyHeader(List<String> families) {
+        StringBuilder sb = new StringBuilder();
+        for (String f : families) {
+            sb.append(String.format(Locale.ROOT, "  %15s", f));
+        }
+        return sb.append(String.format(Locale.ROOT, "  %15s  %15s", "image mean", "text mean")).toString();
+    }
+
+    /** One row's accuracy cells: each family, the image mean and the text mean, as mean +- sd over the seeds. */
+    static String accuracyCells(List<EvalResult> results, List<String> families) {
+        StringBuilder sb = new StringBuilder();
+        for (String f : families) {
+            sb.append(String.format(Locale.ROOT, "  %15s", accuracy(results, f).percent()));
+        }
+        return sb.append(String.format(Locale.ROOT, "  %15s  %15s", SeedStats.of(results.stream().map(EvalResult::imageAccuracy).toList())
+                .percent(), SeedStats.of(results.stream().map(EvalResult::textOnlyAccuracy).toList()).percent())).toString();
+    }
+
+    private static SeedStats accuracy(List<EvalResult> results, String family) {
+        return SeedStats.of(results.stream().map(e -> e.accuracies().getOrDefault(family, Double.NaN)).toList());
+    }
+
     /** The evaluated families: image families first, then the text-only ones, each sorted. */
     static List<String> families(Collection<? extends List<EvalResult>> results) {
         TreeSet<String> image = new TreeSet<>();
@@ -312,25 +355,18 @@ public final class CompareExperiment implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "%s split of world %d, exact match, mean +- sd over %d seed(s) %s; %d examples per image"
                 + " family, %d per text family%n", split.id(), evalWorld, seeds.size(), seeds, r.evalSamples(), r.textEvalSamples()));
         sb.append(String.format(Locale.ROOT, "%-6s", "arch"));
-        for (String f : families) {
-            sb.append(String.format(Locale.ROOT, "  %15s", f));
-        }
-        sb.append(String.format(Locale.ROOT, "  %15s  %15s  %9s  %10s%n", "image mean", "text mean", "samples/s", "tok/sample"));
+        sb.append(accuracyHeader(families));
+        sb.append(String.format(Locale.ROOT, "  %9s  %10s%n", "samples/s", "tok/sample"));
         double dRate = Double.NaN;
         for (Architecture arch : results.keySet()) {
             List<EvalResult> list = results.get(arch);
             sb.append(String.format(Locale.ROOT, "%-6s", "NVLM-" + arch));
-            for (String f : families) {
-                sb.append(String.format(Locale.ROOT, "  %15s", SeedStats.of(list.stream().map(e -> e.accuracies().getOrDefault(f, Double.NaN))
-                        .toList()).percent()));
-            }
+            sb.append(accuracyCells(list, families));
             double rate = SeedStats.of(stat(runs.get(arch), "stage2", "samples_per_s")).mean();
             if (arch == Architecture.D) {
                 dRate = rate;
             }
-            sb.append(String.format(Locale.ROOT, "  %15s  %15s  %9.1f  %10.0f%n",
-                    SeedStats.of(list.stream().map(EvalResult::imageAccuracy).toList()).percent(),
-                    SeedStats.of(list.stream().map(EvalResult::textOnlyAccuracy).toList()).percent(), rate,
+            sb.append(String.format(Locale.ROOT, "  %9.1f  %10.0f%n", rate,
                     SeedStats.of(stat(runs.get(arch), "stage2", "tokens_per_sample")).mean()));
         }
         if (!Double.isNaN(dRate)) {

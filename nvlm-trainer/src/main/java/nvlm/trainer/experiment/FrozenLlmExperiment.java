@@ -2,7 +2,6 @@ package nvlm.trainer.experiment;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,10 +9,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.ToDoubleFunction;
 import nvlm.model.config.Architecture;
 import nvlm.tensor.io.Json;
-import nvlm.trainer.backbone.Backbones;
 import nvlm.trainer.cli.DemoRecipeOptions;
 import nvlm.trainer.cli.ProgressOption;
 import nvlm.trainer.data.Split;
@@ -65,28 +62,22 @@ public final class FrozenLlmExperiment implements Callable<Integer> {
         if (seeds.isEmpty()) {
             throw new IllegalArgumentException("--seeds needs at least one value");
         }
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out " + out + " is a file, not a folder");
-        }
-        recipe.recipe(arch, seeds.get(0)); // a bad option fails here, before anything is written
         CompareExperiment runs = new CompareExperiment();
         runs.recipe = recipe;
         runs.split = split;
         runs.out = out;
         runs.progress = progress;
-        Files.createDirectories(out);
-        Path backbones = recipe.backbones != null ? recipe.backbones : Backbones.extractShipped(out.resolve("backbones"));
-        String backbonesId = String.valueOf(Backbones.manifest(backbones).get("weights_sha256"));
-        long world = Backbones.worldSeed(backbones, 1);
+        CompareExperiment.Setup start = runs.setup(arch, seeds.get(0));
+        long world = start.world();
 
         Map<String, List<EvalResult>> arms = new LinkedHashMap<>();
         for (long seed : seeds) {
             for (boolean frozen : new boolean[] {false, true}) {
-                CompareExperiment.Run run = runs.trained(arch, seed, frozen, backbones, backbonesId, world, log);
+                CompareExperiment.Run run = runs.trained(arch, seed, frozen, start.backbones(), start.backbonesId(), world, log);
                 arms.computeIfAbsent(frozen ? "llm_frozen" : "llm_trained", k -> new ArrayList<>()).add(runs.evaluated(run, world, log));
             }
         }
-        var any = recipe.recipe(arch, seeds.get(0));
+        var any = start.recipe();
         Map<String, Object> figures = new LinkedHashMap<>();
         figures.put("arch", arch.name().toLowerCase(Locale.ROOT));
         figures.put("split", split.id());
@@ -94,32 +85,14 @@ public final class FrozenLlmExperiment implements Callable<Integer> {
         figures.put("seeds", new ArrayList<>(seeds));
         figures.put("examples", Map.of("image", (long) any.evalSamples(), "text", (long) any.textEvalSamples()));
         List<String> families = CompareExperiment.families(arms.values());
-        arms.forEach((arm, results) -> {
-            Map<String, Object> a = new LinkedHashMap<>();
-            for (String family : families) {
-                a.put(family, stats(results, e -> e.accuracies().getOrDefault(family, Double.NaN)).toJson());
-            }
-            a.put("image_mean", stats(results, EvalResult::imageAccuracy).toJson());
-            a.put("text_mean", stats(results, EvalResult::textOnlyAccuracy).toJson());
-            figures.put(arm, a);
-        });
+        arms.forEach((arm, results) -> figures.put(arm, CompareExperiment.accuracyJson(results, families)));
         log.println();
         log.printf(Locale.ROOT, "NVLM-%s, stage 2 with the LLM trained vs frozen; %s split of world %d, exact match, mean +- sd over"
                 + " %d seed(s) %s; %d examples per image family, %d per text family%n", arch, split.id(), world, seeds.size(), seeds,
                 any.evalSamples(), any.textEvalSamples());
-        log.printf(Locale.ROOT, "%-12s", "LLM in SFT");
-        for (String f : families) {
-            log.printf(Locale.ROOT, "  %15s", f);
-        }
-        log.printf(Locale.ROOT, "  %15s  %15s%n", "image mean", "text mean");
-        arms.forEach((arm, results) -> {
-            log.printf(Locale.ROOT, "%-12s", arm.equals("llm_frozen") ? "frozen" : "trained");
-            for (String f : families) {
-                log.printf(Locale.ROOT, "  %15s", stats(results, e -> e.accuracies().getOrDefault(f, Double.NaN)).percent());
-            }
-            log.printf(Locale.ROOT, "  %15s  %15s%n", stats(results, EvalResult::imageAccuracy).percent(),
-                    stats(results, EvalResult::textOnlyAccuracy).percent());
-        });
+        log.printf(Locale.ROOT, "%-12s%s%n", "LLM in SFT", CompareExperiment.accuracyHeader(families));
+        arms.forEach((arm, results) -> log.printf(Locale.ROOT, "%-12s%s%n", arm.equals("llm_frozen") ? "frozen" : "trained",
+                CompareExperiment.accuracyCells(results, families)));
         Path file = out.resolve(NAME + "-" + arch.name().toLowerCase(Locale.ROOT) + "-" + split.id() + ".json");
         WorldExperiment.writeAtomically(file, Json.writePretty(figures) + "\n");
         log.println("results: " + file);
@@ -127,9 +100,5 @@ public final class FrozenLlmExperiment implements Callable<Integer> {
             System.out.println(Json.write(figures));
         }
         return 0;
-    }
-
-    private static SeedStats stats(List<EvalResult> results, ToDoubleFunction<EvalResult> f) {
-        return SeedStats.of(results.stream().map(f::applyAsDouble).toList());
     }
 }
