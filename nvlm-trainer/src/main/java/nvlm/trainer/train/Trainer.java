@@ -104,6 +104,8 @@ public final class Trainer {
     /** The step at which the whole model last received the shards' values (-1: never). */
     private long wholeModelStep = -1;
     private final DataParallel dataParallel;
+    /** Data parallel with the all-reduces overlapped with the backward pass (null: summed after it, or one replica). */
+    private final Reducer reducer;
     private final boolean writer;
     /** ZeRO-1: the rank that updates each trainable parameter (null: every rank updates all). */
     private final int[] owners;
@@ -180,7 +182,9 @@ public final class Trainer {
         this.trainableList = List.copyOf(trainable.values());
         this.schedule = config.schedule();
         this.device = trainableList.getFirst().value().device();
-        this.dataParallel = new DataParallel(grid.dataParallel(), DataParallel.DEFAULT_BUCKET_BYTES);
+        this.dataParallel = new DataParallel(grid.dataParallel(), options.bucketBytes());
+        this.reducer = grid.dataParallel().size() > 1 && options.overlapGradReduce()
+                ? new Reducer(grid.dataParallel(), trainableList, options.bucketBytes()) : null;
         if (options.zero() && grid.dataParallel().size() > 1) {
             this.owners = dataParallel.owners(trainableList);
             java.util.Set<Parameter> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -420,7 +424,11 @@ public final class Trainer {
             if (acc == null) {
                 return null;
             }
-            dataParallel.allReduceGradients(trainableList);
+            if (reducer != null) {
+                reducer.finish();
+            } else {
+                dataParallel.allReduceGradients(trainableList);
+            }
             gradNorm = gradientNorm();
             GradClip.clipToNorm(trainableList, gradNorm, config.clipNorm() > 0 ? config.clipNorm() : Double.POSITIVE_INFINITY);
             if (!Double.isFinite(gradNorm)) {
@@ -503,8 +511,22 @@ public final class Trainer {
         // The loss of this rank's share, and the first non-finite micro-batch loss (NaN: none);
         // summed across ranks, so that every rank stops at the same step.
         double[] lossAndBad = {0, Double.NaN, -1};
+        // After this rank's last backward of the step no gradient changes: only that one starts
+        // the buckets' all-reduces as it goes (the earlier ones accumulate, as under DDP's no_sync).
+        int lastBackward = -1;
+        for (int i = 0; i < k; i++) {
+            if (batches[i] != null && counts[i] != 0) {
+                lastBackward = i;
+            }
+        }
+        if (reducer != null) {
+            reducer.begin();
+        }
         for (int i = 0; i < k; i++) {
             if (stopRequested) {
+                if (reducer != null) {
+                    reducer.abandon();
+                }
                 zeroGrad();
                 return null;
             }
@@ -527,7 +549,9 @@ public final class Trainer {
                 // it makes the accumulated gradient that of one batch holding every row (docs/model.md §8).
                 double weight = counts[i] / labelled;
                 if (microLoss.requiresGrad()) {
-                    microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                    try (var _ = reducer != null && i == lastBackward ? reducer.armHooks() : null) {
+                        microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                    }
                 }
                 // else no trainable parameter reaches this micro-batch (a text-only batch of NVLM-X
                 // with the LLM frozen): it adds no gradient, and a parameter left without one is
@@ -535,12 +559,20 @@ public final class Trainer {
                 lossAndBad[0] += weight * value;
             }
         }
+        if (reducer != null) {
+            // Every rank starts every bucket, in order, before the next collective (also a rank
+            // that stopped at a non-finite loss), so the ranks' collectives stay matched.
+            reducer.launchRemaining();
+        }
         if (comm.size() > 1) {
             double[] bad = {Double.isNaN(lossAndBad[1]) ? -1 : lossAndBad[2]};
             double[] loss = {lossAndBad[0]};
             comm.allReduce(loss, Reduction.SUM);
             comm.allReduce(bad, Reduction.MAX);
             if (bad[0] >= 0) {
+                if (reducer != null) {
+                    reducer.abandon();
+                }
                 zeroGrad();
                 throw new TrainingDivergedException(batchStep, "loss", Double.NaN, "micro-batch " + (int) bad[0] + " of " + k
                         + " (on rank " + ((int) bad[0] % comm.size()) + ")", lastCheckpoint);
@@ -700,6 +732,11 @@ public final class Trainer {
         m.put("seconds", r.seconds());
         m.put("samples_per_s", r.samples() / r.seconds());
         m.put("tokens_per_s", r.tokens() / r.seconds());
+        if (reducer != null) {
+            // How many gradient buckets started summing during the backward pass (the rest after it).
+            m.put("grad_buckets", (long) reducer.bucketCount());
+            m.put("grad_buckets_overlapped", (long) reducer.launchedDuringBackward());
+        }
         List<GatedCrossAttention> blocks = model.languageModel().crossAttentionBlocks();
         if (!blocks.isEmpty()) {
             // tanh of each block's gates after the step: how much each block lets through (0 at the start).
