@@ -63,8 +63,9 @@ import nvlm.trainer.recipe.StageConfig;
  * ({@link TensorParallelLanguageModel}) and takes the same micro-batches, and data parallelism
  * runs between the groups over the ranks holding the same blocks. The vision encoder and the
  * projector are replicated. The gradient norm sums the blocks' squares across the group. For
- * checkpoints, evaluation and the final model the blocks are gathered into the whole model, so
- * every checkpoint is a single process's and resumes under any grid.
+ * evaluation and the final model the blocks are gathered into the whole model; checkpoints are
+ * written per rank, each its blocks ({@link TrainingCheckpoint}, layout sharded), and put back
+ * together on load, so they resume in one process or under any grid.
  *
  * <p>Run folder:
  * <pre>
@@ -604,8 +605,7 @@ public final class Trainer {
         Map<String, Tensor> optimizerState = owners == null ? optimizer.stateDict(trainable)
                 : dataParallel.gatherOptimizerState(optimizer.stateDict(optimized), trainable, owners);
         if (shard != null) {
-            optimizerState = wholeOptimizerState(optimizerState);
-            gatherWholeModel();
+            return saveShardedCheckpoint(optimizerState);
         }
         if (writer) {
             TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
@@ -622,8 +622,73 @@ public final class Trainer {
     }
 
     /**
+     * A tensor-parallel checkpoint written per rank ({@link TrainingCheckpoint}, layout sharded):
+     * the ranks of the first data-parallel replica each write their blocks (rank 0 also the
+     * tensors held whole), then rank 0 commits. {@code optimizerState}: this rank's AdamW state by
+     * whole-model names (its blocks of the split parameters; whole over the replicas under ZeRO-1).
+     */
+    private Path saveShardedCheckpoint(Map<String, Tensor> optimizerState) throws IOException {
+        Communicator comm = grid.world();
+        int t = grid.tensorParallel().rank();
+        int size = grid.tensorParallel().size();
+        // Rank 0 alone picks the folder (a step saved twice gets .rK) and makes it; the others learn its revision.
+        Path target = writer ? TrainingCheckpoint.target(runDir, step) : null;
+        if (writer) {
+            TrainingCheckpoint.beginSharded(target);
+        }
+        double[] revision = {writer ? TrainingCheckpoint.revisionOf(target) : -1};
+        comm.allReduce(revision, Reduction.MAX);
+        Path folder = TrainingCheckpoint.folder(runDir, step);
+        if (revision[0] > 0) {
+            folder = folder.resolveSibling(folder.getFileName() + ".r" + (long) revision[0]);
+        }
+        Map<String, Integer> splitDims = new LinkedHashMap<>();
+        shard.namedParameters().keySet().forEach(name -> {
+            if (shard.splitDimOf(name) >= 0) {
+                splitDims.put(LANGUAGE_MODEL + name, shard.splitDimOf(name));
+            }
+        });
+        if (grid.dataParallel().rank() == 0) {
+            Map<String, Tensor> modelPart = new LinkedHashMap<>();
+            if (t == 0) {
+                model.stateDict().forEach((name, value) -> {
+                    if (!name.startsWith(LANGUAGE_MODEL)) {
+                        modelPart.put(name, value);
+                    }
+                });
+            }
+            shard.namedParameters().forEach((name, p) -> {
+                if (t == 0 || splitDims.containsKey(LANGUAGE_MODEL + name)) {
+                    modelPart.put(LANGUAGE_MODEL + name, p.value().detach());
+                }
+            });
+            Map<String, Tensor> optimizerPart = new LinkedHashMap<>();
+            optimizerState.forEach((key, value) -> {
+                String name = parameterOf(key);
+                if (t == 0 || name != null && splitDims.containsKey(name)) {
+                    optimizerPart.put(key, value);
+                }
+            });
+            TrainingCheckpoint.writeShard(TrainingCheckpoint.temporary(folder), t, size, modelPart, optimizerPart);
+        }
+        // Every shard is on disk before rank 0 commits.
+        comm.barrier();
+        if (writer) {
+            TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
+                    samples, trainSeconds);
+            TrainingCheckpoint.commitSharded(runDir, TrainingCheckpoint.temporary(folder), folder, model.config(), state,
+                    options.keepCheckpoints(), new TrainingCheckpoint.Parallelism(grid.dataParallel().size(), size, owners != null,
+                            true), splitDims);
+        }
+        lastCheckpoint = folder;
+        // No rank runs ahead of a checkpoint: when one fails later, the newest checkpoint is complete.
+        comm.barrier();
+        return lastCheckpoint;
+    }
+
+    /**
      * Writes the shards' values into the whole model's decoder (a collective over the
-     * tensor-parallel group): what checkpoints, evaluation and the final model read.
+     * tensor-parallel group): what evaluation and the final model read.
      */
     private void gatherWholeModel() {
         if (shard == null || wholeModelStep == step) {
@@ -633,19 +698,6 @@ public final class Trainer {
             model.languageModel().loadStateDict(shard.wholeStateDict(), true);
         }
         wholeModelStep = step;
-    }
-
-    /** AdamW's state of the shards (names as the whole model's), each split moment gathered whole across the group. */
-    private Map<String, Tensor> wholeOptimizerState(Map<String, Tensor> local) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        try (var _ = GradMode.disabled()) {
-            local.forEach((key, t) -> {
-                String name = parameterOf(key);
-                out.put(key, name != null && name.startsWith(LANGUAGE_MODEL)
-                        ? shard.gather(t, shard.splitDimOf(name.substring(LANGUAGE_MODEL.length()))) : t);
-            });
-        }
-        return out;
     }
 
     /** This rank's part of a whole optimizer tensor {@code key} read from a checkpoint. */

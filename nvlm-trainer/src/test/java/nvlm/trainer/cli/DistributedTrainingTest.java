@@ -207,7 +207,7 @@ class DistributedTrainingTest {
     private static final double TP_MOMENT_TOLERANCE = 1e-3;
 
     @Test
-    void twoTensorParallelRanksTrainTheOneProcessRunAndWriteAWholeCheckpoint() throws Exception {
+    void twoTensorParallelRanksTrainTheOneProcessRunAndWriteCheckpointsPerRankThatResumeUnderOtherGrids() throws Exception {
         MpiRanks.requireMpi();
         // Stage 2 of D trains the decoder itself, so every split weight is updated (stage 1 of D trains only the projector).
         // H's split cross-attention blocks are checked layer by layer in TensorParallelTest; a second
@@ -224,24 +224,44 @@ class DistributedTrainingTest {
         assertEquals(0, r.exitCode(), r.output());
         // The banner naming the grid is progress output, off here: the checkpoint's manifest says how it was written.
         Path last = tp.resolve("checkpoints").resolve(String.format(java.util.Locale.ROOT, "step-%08d", steps));
-        assertEquals(new nvlm.trainer.train.TrainingCheckpoint.Parallelism(1, 2),
-                nvlm.trainer.train.TrainingCheckpoint.Parallelism.read(last), r.output());
+        assertEquals(new TrainingCheckpoint.Parallelism(1, 2, false, true), TrainingCheckpoint.Parallelism.read(last), r.output());
         assertLossesClose(one, tp, TP_LOSS_TOLERANCE);
         assertTensorParallelWeights(one, tp);
         assertEquals(files(one), files(tp), "the run folders have the same layout");
         // RUN/model/ is the whole model: the single-process loader reads it (strict: every tensor, whole shapes).
         Checkpoint.load(tp.resolve("model"), Device.CPU);
-        assertEquals(new TrainingCheckpoint.Parallelism(1, 2), TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(tp, steps)));
-        // The optimizer state on disk is whole (the moments' blocks gathered), as one process writes it.
-        assertWeightsClose(TrainingCheckpoint.folder(one, steps).resolve(TrainingCheckpoint.OPTIMIZER),
-                TrainingCheckpoint.folder(tp, steps).resolve(TrainingCheckpoint.OPTIMIZER), TP_MOMENT_TOLERANCE);
+        // Written per rank: each rank's blocks in its own files, put back together on load.
+        Path sharded = TrainingCheckpoint.folder(tp, steps);
+        assertTrue(Files.isRegularFile(sharded.resolve("model").resolve(TrainingCheckpoint.shardFile(1, 2))), "no rank-1 shard");
+        assertTrue(!Files.exists(sharded.resolve("model/model.safetensors")), "the checkpoint was gathered on rank 0");
+        // The shards of the last step are the final model's weights, bit for bit.
+        assertTensorsClose(Safetensors.load(tp.resolve("model/model.safetensors")),
+                TrainingCheckpoint.readModel(sharded, Device.CPU).stateDict(), 0);
+        // The AdamW moments put back together are one process's, up to the order of sums.
+        assertTensorsClose(TrainingCheckpoint.readOptimizerState(TrainingCheckpoint.folder(one, steps)),
+                TrainingCheckpoint.readOptimizerState(sharded), TP_MOMENT_TOLERANCE);
 
-        // The half-way checkpoint of the TP run loads in one process, which finishes the run.
-        TrainingCheckpoint.deleteRecursively(tp.resolve("model"));
-        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(tp, steps));
-        CommandLineRun.of("train", "--resume", tp.toString(), "--progress", "off").expect(0);
-        assertLossesClose(one, tp, TP_LOSS_TOLERANCE);
-        assertTensorParallelWeights(one, tp);
+        // The half-way checkpoint of the TP run (per-rank shards) loads in one process, which finishes the run.
+        Path again = dir.resolve("tp-resumed-by-one");
+        copyTree(tp, again);
+        TrainingCheckpoint.deleteRecursively(again.resolve("model"));
+        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(again, steps));
+        assertEquals(new TrainingCheckpoint.Parallelism(1, 2, false, true),
+                TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(again, steps / 2)));
+        CommandLineRun.of("train", "--resume", again.toString(), "--progress", "off").expect(0);
+        assertLossesClose(one, again, TP_LOSS_TOLERANCE);
+        assertTensorParallelWeights(one, again);
+
+        // The reverse: the one-process run's half-way checkpoint resumed by two tensor-parallel ranks.
+        Path reverse = dir.resolve("one-resumed-by-tp");
+        copyTree(one, reverse);
+        TrainingCheckpoint.deleteRecursively(reverse.resolve("model"));
+        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(reverse, steps));
+        MpiRanks.Result resumed = MpiRanks.run(2, Main.class.getName(),
+                List.of("train", "--resume", reverse.toString(), "--progress", "off", "--nproc", "2", "--tp", "2"), 600);
+        assertEquals(0, resumed.exitCode(), resumed.output());
+        assertLossesClose(one, reverse, TP_LOSS_TOLERANCE);
+        assertTensorParallelWeights(one, reverse);
     }
 
     /** The final weights of a TP run against one process's: see {@link #TP_STRAY_FRACTION}. */
@@ -318,9 +338,12 @@ class DistributedTrainingTest {
 
     /** Every tensor equal within {@code tolerance} relative to the tensor's largest magnitude. */
     private static void assertWeightsClose(Path a, Path b, double tolerance) throws IOException {
-        Map<String, Tensor> ta = Safetensors.load(a);
-        Map<String, Tensor> tb = Safetensors.load(b);
-        assertEquals(ta.keySet(), tb.keySet());
+        assertTensorsClose(Safetensors.load(a), Safetensors.load(b), tolerance);
+    }
+
+    /** Every tensor equal within {@code tolerance} relative to the tensor's largest magnitude (0: bit for bit). */
+    private static void assertTensorsClose(Map<String, Tensor> ta, Map<String, Tensor> tb, double tolerance) {
+        assertEquals(new java.util.TreeSet<>(ta.keySet()), new java.util.TreeSet<>(tb.keySet()));
         for (String name : ta.keySet()) {
             float[] x = ta.get(name).toFloatArray();
             float[] y = tb.get(name).toFloatArray();
