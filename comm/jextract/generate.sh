@@ -35,7 +35,7 @@ committed=$root/comm/src/main/java/nvlm/comm/bindings
 
 mpi_functions=(MPI_Initialized MPI_Init_thread MPI_Finalized MPI_Finalize MPI_Abort MPI_Comm_rank MPI_Comm_size
   MPI_Comm_split MPI_Comm_free MPI_Comm_set_errhandler MPI_Error_string MPI_Get_library_version MPI_Barrier
-  MPI_Bcast MPI_Allreduce MPI_Reduce_scatter_block MPI_Allgather MPI_Iallreduce MPI_Wait MPI_Wtime)
+  MPI_Bcast MPI_Allreduce MPI_Reduce_scatter_block MPI_Allgather MPI_Iallreduce MPI_Test MPI_Wait MPI_Wtime)
 mpi_constants=(MPI_SUCCESS MPI_THREAD_SINGLE MPI_THREAD_FUNNELED MPI_THREAD_SERIALIZED MPI_THREAD_MULTIPLE
   MPI_MAX_ERROR_STRING MPI_MAX_LIBRARY_VERSION_STRING)
 nccl_functions=(ncclGetVersion ncclGetUniqueId ncclCommInitRank ncclCommDestroy ncclCommAbort ncclGetErrorString

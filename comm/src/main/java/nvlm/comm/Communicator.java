@@ -25,6 +25,17 @@ public interface Communicator extends AutoCloseable {
     }
 
     /**
+     * Starts summing {@code t} across ranks, in place, and returns without waiting: the caller
+     * computes while the sum travels (data parallelism overlapping the backward pass), and reads
+     * {@code t} after {@link Work#await()}. The same result as {@link #allReduce(Tensor)}. A
+     * communicator without non-blocking collectives sums at once and returns {@link Work#DONE}.
+     */
+    default Work allReduceAsync(Tensor t) {
+        allReduce(t);
+        return Work.DONE;
+    }
+
+    /**
      * Combines {@code values} across ranks (host numbers: losses, token counts), in place. Sums of
      * doubles are exact for counts below 2^53.
      */

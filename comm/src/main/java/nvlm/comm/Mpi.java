@@ -150,6 +150,27 @@ final class Mpi {
         check(MPI_Allreduce(MemorySegment.ofAddress(1), buf, count, type, op, comm), "MPI_Allreduce");
     }
 
+    /** Starts an in-place MPI_Iallreduce; {@code request} (one MPI_Request) receives its handle. */
+    static void iallReduceInPlace(MemorySegment buf, int count, MemorySegment type, MemorySegment op, MemorySegment comm,
+                                  MemorySegment request) {
+        check(MPI_Iallreduce(MemorySegment.ofAddress(1), buf, count, type, op, comm, request), "MPI_Iallreduce");
+    }
+
+    /** MPI_Test: whether the request has completed (it is then freed and set to MPI_REQUEST_NULL). */
+    static boolean test(MemorySegment request) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment flag = arena.allocate(ValueLayout.JAVA_INT);
+            // MPI_STATUS_IGNORE is ((MPI_Status *) 0).
+            check(MPI_Test(request, flag, MemorySegment.NULL), "MPI_Test");
+            return flag.get(ValueLayout.JAVA_INT, 0) != 0;
+        }
+    }
+
+    /** MPI_Wait: blocks until the request has completed (it is then freed and set to MPI_REQUEST_NULL). */
+    static void await(MemorySegment request) {
+        check(MPI_Wait(request, MemorySegment.NULL), "MPI_Wait");
+    }
+
     static void reduceScatterBlock(MemorySegment send, MemorySegment recv, int recvCount, MemorySegment type, MemorySegment op,
                                    MemorySegment comm) {
         check(MPI_Reduce_scatter_block(send, recv, recvCount, type, op, comm), "MPI_Reduce_scatter_block");

@@ -71,6 +71,66 @@ public final class MpiCommunicator implements Communicator {
         }
     }
 
+    /** {@code MPI_Iallreduce} in place (in pieces of at most 2^31 - 1 elements, each its own request). */
+    @Override
+    public Work allReduceAsync(Tensor t) {
+        MemorySegment data = cpuSegment(t, "allReduceAsync");
+        MemorySegment type = mpiType(t.dtype(), "allReduceAsync");
+        long elementBytes = t.dtype().byteSize();
+        int pieces = (int) Math.max(1, (t.numel() + MAX_COUNT - 1) / MAX_COUNT);
+        // Outlives this call: MPI fills in the handles now and reads them in MPI_Test / MPI_Wait.
+        MemorySegment requests = Arena.ofAuto().allocate(ValueLayout.ADDRESS, pieces);
+        synchronized (LOCK) {
+            for (int i = 0; i < pieces; i++) {
+                long start = (long) i * MAX_COUNT;
+                int count = (int) Math.min(MAX_COUNT, t.numel() - start);
+                Mpi.iallReduceInPlace(data.asSlice(start * elementBytes, count * elementBytes), count, type, Mpi.op(Reduction.SUM),
+                        comm, requests.asSlice(i * ValueLayout.ADDRESS.byteSize(), ValueLayout.ADDRESS.byteSize()));
+            }
+        }
+        return new PendingAllReduce(t, requests, pieces);
+    }
+
+    /** The requests of one started all-reduce; holds the tensor so that its memory outlives them. */
+    private static final class PendingAllReduce implements Work {
+        private static final long HANDLE = ValueLayout.ADDRESS.byteSize();
+        private final Tensor tensor;
+        private final MemorySegment requests;
+        private final int pieces;
+        /** The first piece not known to be complete. */
+        private int next;
+
+        PendingAllReduce(Tensor tensor, MemorySegment requests, int pieces) {
+            this.tensor = tensor;
+            this.requests = requests;
+            this.pieces = pieces;
+        }
+
+        @Override
+        public boolean isCompleted() {
+            synchronized (LOCK) {
+                while (next < pieces && Mpi.test(requests.asSlice(next * HANDLE, HANDLE))) {
+                    next++;
+                }
+                return next == pieces;
+            }
+        }
+
+        @Override
+        public void await() {
+            synchronized (LOCK) {
+                for (; next < pieces; next++) {
+                    Mpi.await(requests.asSlice(next * HANDLE, HANDLE));
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "all-reduce of " + tensor.name() + (next == pieces ? " (complete)" : " (in flight)");
+        }
+    }
+
     @Override
     public void allReduce(double[] values, Reduction op) {
         if (values.length == 0) {

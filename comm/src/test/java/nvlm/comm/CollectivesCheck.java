@@ -54,6 +54,30 @@ public final class CollectivesCheck {
         comm.allReduce(m, Reduction.MAX);
         compare("allReduce MAX", m.toFloatArray(), max, 0f, failures);
 
+        // non-blocking all-reduce: two in flight at once, interleaved with a blocking one, finished
+        // in the other order; each must equal the blocking sum bit for bit
+        Tensor early = Tensor.of(data(rank, n, 1), 6, 5);
+        Tensor second = Tensor.of(data(rank, 1 << 16, 5), 1 << 16);
+        Work earlyWork = comm.allReduceAsync(early);
+        Work secondWork = comm.allReduceAsync(second);
+        Tensor between = Tensor.of(data(rank, n, 1), 6, 5);
+        comm.allReduce(between);
+        secondWork.await();
+        earlyWork.await();
+        if (!earlyWork.isCompleted() || !secondWork.isCompleted()) {
+            failures.add("allReduceAsync: a work is not completed after await()");
+        }
+        compare("allReduceAsync vs allReduce", early.toFloatArray(), t.toFloatArray(), 0f, failures);
+        compare("allReduce between two allReduceAsync", between.toFloatArray(), t.toFloatArray(), 0f, failures);
+        float[] secondSum = new float[1 << 16];
+        for (int r = 0; r < size; r++) {
+            float[] d = data(r, 1 << 16, 5);
+            for (int i = 0; i < d.length; i++) {
+                secondSum[i] += d[i];
+            }
+        }
+        compare("allReduceAsync 64K", second.toFloatArray(), secondSum, 1e-6f, failures);
+
         // all-reduce of I64 counts and of host doubles
         Tensor counts = Tensor.of(new long[] {rank + 1, 10L * rank}, 2);
         comm.allReduce(counts);

@@ -51,36 +51,56 @@ final class Autograd {
         try (var noGrad = GradMode.disabled()) {
             if (root.gradFn() == null) {
                 accumulateLeaf(root, seed);
+                root.runPostAccumulateGradHooks();
                 return;
             }
             List<Node> order = topologicalOrder(root.gradFn());
+            // Hooked leaves: the edges into each that are still to be processed; at zero its gradient is final.
+            Map<Tensor, int[]> pendingEdges = hookedLeafEdges(order);
             Map<Node, Tensor> grads = new IdentityHashMap<>();
             grads.put(root.gradFn(), seed);
             for (Node node : order) {
                 Tensor g = grads.remove(node);
-                if (g == null) {
-                    continue; // no gradient reached this node (all paths contributed nothing)
-                }
-                Tensor[] inputGrads = node.apply(g);
+                // No gradient reached this node (all paths contributed nothing): its edges carry none.
+                Tensor[] inputGrads = g == null ? null : node.apply(g);
                 for (int i = 0; i < node.inputs.length; i++) {
                     Tensor input = node.inputs[i];
-                    Tensor gi = inputGrads[i];
-                    if (input == null || gi == null) {
+                    Tensor gi = inputGrads == null ? null : inputGrads[i];
+                    if (input == null) {
                         continue;
                     }
-                    if (!Arrays.equals(gi.shape(), input.shape())) {
+                    if (gi != null && !Arrays.equals(gi.shape(), input.shape())) {
                         throw new IllegalStateException("autograd: '" + node.name() + "' produced a gradient of shape "
                                 + Shape.str(gi.shape()) + " for input " + i + " of shape " + Shape.str(input.shape()));
                     }
                     if (input.gradFn() == null) {
-                        accumulateLeaf(input, gi);
-                    } else {
+                        if (gi != null) {
+                            accumulateLeaf(input, gi);
+                        }
+                        int[] pending = pendingEdges.get(input);
+                        if (pending != null && --pending[0] == 0) {
+                            input.runPostAccumulateGradHooks();
+                        }
+                    } else if (gi != null) {
                         Tensor previous = grads.get(input.gradFn());
                         grads.put(input.gradFn(), previous == null ? gi : previous.add(gi));
                     }
                 }
             }
         }
+    }
+
+    /** For each leaf with post-accumulate-grad hooks, the number of edges of {@code order}'s nodes into it. */
+    private static Map<Tensor, int[]> hookedLeafEdges(List<Node> order) {
+        Map<Tensor, int[]> edges = new IdentityHashMap<>();
+        for (Node node : order) {
+            for (Tensor input : node.inputs) {
+                if (input != null && input.gradFn() == null && input.hasPostAccumulateGradHooks()) {
+                    edges.computeIfAbsent(input, _ -> new int[1])[0]++;
+                }
+            }
+        }
+        return edges;
     }
 
     private static void accumulateLeaf(Tensor leaf, Tensor g) {

@@ -33,6 +33,8 @@ public final class Tensor {
     private Tensor spareGrad;
     private Node gradFn;
     private String name;
+    /** Run after a backward pass has added its last contribution to this leaf's gradient (null: none). */
+    private List<java.util.function.Consumer<Tensor>> postAccumulateGradHooks;
 
     Tensor(Storage storage, long offset, long[] shape, long[] strides) {
         this.storage = storage;
@@ -316,6 +318,59 @@ public final class Tensor {
         Tensor spare = spareGrad;
         spareGrad = null;
         return spare;
+    }
+
+    /** Removes a hook registered on a tensor. */
+    @FunctionalInterface
+    public interface RemovableHandle extends AutoCloseable {
+        void remove();
+
+        @Override
+        default void close() {
+            remove();
+        }
+    }
+
+    /**
+     * Registers {@code hook} to run on this leaf once per backward pass, after the pass has added
+     * its last contribution to {@link #grad()} (PyTorch's {@code register_post_accumulate_grad_hook}):
+     * the moment data parallelism can start summing the gradient across ranks while the rest of
+     * the backward pass runs. The hook runs with grad mode disabled and must not change the
+     * gradient's shape. Runs also when every path to this leaf carried no gradient (the gradient
+     * is then unchanged, possibly null); not when the leaf is not reached by the graph at all.
+     */
+    public RemovableHandle registerPostAccumulateGradHook(java.util.function.Consumer<Tensor> hook) {
+        if (gradFn != null) {
+            throw new IllegalStateException("registerPostAccumulateGradHook on a non-leaf tensor " + describe()
+                    + ": only leaves (parameters) accumulate a gradient");
+        }
+        if (!requiresGrad) {
+            throw new IllegalStateException("registerPostAccumulateGradHook on " + describe()
+                    + ", which does not require grad: it would never run");
+        }
+        if (postAccumulateGradHooks == null) {
+            postAccumulateGradHooks = new java.util.ArrayList<>();
+        }
+        postAccumulateGradHooks.add(hook);
+        return () -> {
+            if (postAccumulateGradHooks != null) {
+                postAccumulateGradHooks.remove(hook);
+            }
+        };
+    }
+
+    /** Whether any post-accumulate-grad hook is registered. */
+    boolean hasPostAccumulateGradHooks() {
+        return postAccumulateGradHooks != null && !postAccumulateGradHooks.isEmpty();
+    }
+
+    /** Runs the post-accumulate-grad hooks (a copy of the list: a hook may remove itself). */
+    void runPostAccumulateGradHooks() {
+        if (hasPostAccumulateGradHooks()) {
+            for (var hook : List.copyOf(postAccumulateGradHooks)) {
+                hook.accept(this);
+            }
+        }
     }
 
     /** The operation that produced this tensor, or null for leaves. */

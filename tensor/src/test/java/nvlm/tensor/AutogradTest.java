@@ -79,4 +79,38 @@ class AutogradTest {
         y.sum().backward();
         assertEquals(1f, x.grad().item());
     }
+
+    @Test
+    void postAccumulateGradHookRunsOnceWithTheWholeGradientWhileBackwardGoesOn() {
+        // loss = sum(a * x) with x = b * c: backward reaches a first, then x's node, then b and c.
+        Tensor a = Tensor.of(new float[] {1, 2}).requiresGrad(true);
+        Tensor b = Tensor.of(new float[] {3, 4}).requiresGrad(true);
+        Tensor c = Tensor.of(new float[] {5, 6}).requiresGrad(true);
+        java.util.List<String> events = new java.util.ArrayList<>();
+        java.util.List<float[]> seen = new java.util.ArrayList<>();
+        // a is used twice: its hook must run after both contributions, with their sum.
+        a.registerPostAccumulateGradHook(t -> {
+            events.add("a:" + (b.grad() == null ? "b pending" : "b done"));
+            seen.add(t.grad().toFloatArray());
+        });
+        b.registerPostAccumulateGradHook(t -> events.add("b"));
+        a.mul(b.mul(c)).add(a).sum().backward();
+        assertEquals(java.util.List.of("a:b pending", "b"), events);
+        assertArrayEquals(new float[] {16, 25}, seen.getFirst());
+        assertArrayEquals(new float[] {16, 25}, a.grad().toFloatArray());
+    }
+
+    @Test
+    void removedPostAccumulateGradHookDoesNotRunAndNonLeavesRefuseOne() {
+        Tensor w = Tensor.of(new float[] {1, 2}).requiresGrad(true);
+        int[] runs = {0};
+        var handle = w.registerPostAccumulateGradHook(t -> runs[0]++);
+        w.mul(3).sum().backward();
+        assertEquals(1, runs[0]);
+        handle.remove();
+        w.mul(2).sum().backward();
+        assertEquals(1, runs[0], "a removed hook does not run");
+        assertThrows(IllegalStateException.class, () -> w.mul(2).registerPostAccumulateGradHook(t -> { }));
+        assertThrows(IllegalStateException.class, () -> Tensor.ones(2).registerPostAccumulateGradHook(t -> { }));
+    }
 }

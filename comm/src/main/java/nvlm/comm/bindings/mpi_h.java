@@ -1195,6 +1195,68 @@ public class mpi_h extends mpi_h$shared {
         }
     }
 
+    private static class MPI_Test {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            mpi_h.C_INT,
+            mpi_h.C_POINTER,
+            mpi_h.C_POINTER,
+            mpi_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("MPI_Test");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int MPI_Test(MPI_Request *request, int *flag, MPI_Status *status)
+     * }
+     */
+    public static FunctionDescriptor MPI_Test$descriptor() {
+        return MPI_Test.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int MPI_Test(MPI_Request *request, int *flag, MPI_Status *status)
+     * }
+     */
+    public static MethodHandle MPI_Test$handle() {
+        return MPI_Test.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int MPI_Test(MPI_Request *request, int *flag, MPI_Status *status)
+     * }
+     */
+    public static MemorySegment MPI_Test$address() {
+        return MPI_Test.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int MPI_Test(MPI_Request *request, int *flag, MPI_Status *status)
+     * }
+     */
+    public static int MPI_Test(MemorySegment request, MemorySegment flag, MemorySegment status) {
+        var mh$ = MPI_Test.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("MPI_Test", request, flag, status);
+            }
+            return (int)mh$.invokeExact(request, flag, status);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class MPI_Wait {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             mpi_h.C_INT,

@@ -29,6 +29,7 @@ import nvlm.trainer.recipe.StageRecipe;
 import nvlm.trainer.pipeline.WorldStage;
 import nvlm.trainer.train.BatchFiles;
 import nvlm.trainer.train.BatchSource;
+import nvlm.trainer.train.DataParallel;
 import nvlm.trainer.train.LoaderBatches;
 import nvlm.trainer.train.MetricsLog;
 import nvlm.trainer.recipe.Stage;
@@ -238,6 +239,13 @@ public final class TrainCommand implements NvlmCommand {
     @Option(names = "--zero", description = "with --nproc: ZeRO stage 1, each rank keeps the AdamW moments of its share of the"
             + " parameters only and sends the updated parameters to the others (same results; checkpoints hold the whole state)")
     boolean zero;
+    @Option(names = "--bucket-mb", paramLabel = "MB", description = "data parallel: gradients are summed across ranks in"
+            + " buckets of about MB MiB each (default ${DEFAULT-VALUE}, PyTorch DDP's bucket_cap_mb); smaller buckets start"
+            + " earlier in the backward pass, bigger ones pay fewer collective latencies")
+    double bucketMb = DataParallel.DEFAULT_BUCKET_BYTES / (double) (1 << 20);
+    @Option(names = "--no-overlap", description = "data parallel: sum the gradient buckets after the backward pass instead"
+            + " of starting each one during it as soon as its gradients are final (same sums; for comparison)")
+    boolean noOverlap;
     @Mixin
     DeviceOption device;
     @Mixin
@@ -252,6 +260,10 @@ public final class TrainCommand implements NvlmCommand {
             throw new UsageException("--zero shards the optimizer across data-parallel ranks: it needs --nproc 2 or more");
         }
         int tensorParallel = tp == null ? 1 : tp;
+        if (!(bucketMb > 0) || Double.isInfinite(bucketMb) || bucketBytes() < 4) {
+            throw new UsageException("--bucket-mb must be a positive number of MiB holding at least one F32 gradient"
+                    + " (4 bytes), got " + bucketMb);
+        }
         if (launched.isEmpty() && tensorParallel > (nproc == null ? 1 : nproc)) {
             throw new UsageException("--tp " + tensorParallel + " splits each model copy over " + tensorParallel + " ranks: it"
                     + " needs --nproc " + tensorParallel + " or a multiple of it");
@@ -301,10 +313,14 @@ public final class TrainCommand implements NvlmCommand {
         }
     }
 
+    private long bucketBytes() {
+        return (long) (bucketMb * (1 << 20));
+    }
+
     private int train(Communicator comm) throws Exception {
         TrainerOptions options = TrainerOptions.defaults().withCheckpointEvery(checkpointEvery).withKeepCheckpoints(keep)
                 .withProgress(progress.mode, System.err, 0).withDevice(device.device).withCommunicator(comm).withZero(zero)
-                .withTensorParallel(tp == null ? 1 : tp);
+                .withTensorParallel(tp == null ? 1 : tp).withGradientBuckets(bucketBytes(), !noOverlap);
         if (comm.size() > 1) {
             // Ctrl-C reaches mpirun, which ends every rank; a checkpoint on interrupt would need all of them.
             options = options.withInterruptHandling(false);

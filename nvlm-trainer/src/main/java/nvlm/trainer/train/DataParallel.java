@@ -7,6 +7,7 @@ import nvlm.comm.Communicator;
 import nvlm.comm.Reduction;
 import nvlm.kernels.DType;
 import nvlm.tensor.GradMode;
+import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.nn.Parameter;
 
@@ -20,8 +21,9 @@ import nvlm.tensor.nn.Parameter;
  *
  * <p>Gradients go in buckets of about {@code bucketBytes} (PyTorch DDP's 25 MB by default): each
  * bucket is packed into one flat F32 tensor and summed with one all-reduce, so that a model of
- * many small tensors does not pay one collective latency per tensor. The buckets are summed after
- * the backward pass, not overlapped with it (the autograd engine has no per-parameter hooks yet).
+ * many small tensors does not pay one collective latency per tensor. {@link #allReduceGradients}
+ * sums them after the backward pass (the blocking path, {@code --no-overlap}); {@link Reducer}
+ * starts each bucket during the backward pass as soon as its gradients are final (the default).
  * A parameter that no rank's backward reached keeps a null gradient (so AdamW still skips it);
  * one that some rank's did gets zeros on the others first.
  */
@@ -143,7 +145,10 @@ public final class DataParallel {
                 }
                 Tensor value = params.get(i).value();
                 if (value.grad() == null) {
-                    value.setGrad(Tensor.zeros(value.device(), DType.F32, value.shape()));
+                    // In the parameter's own scope, as autograd's gradients: made in the step's scope,
+                    // it would be released at the step's end and its recycled buffer reused after that.
+                    value.setGrad(MemoryScope.runIn(value.storage().scope(),
+                            () -> Tensor.zeros(value.device(), DType.F32, value.shape())));
                 }
                 grads.add(value.grad());
             }

@@ -63,8 +63,9 @@ import nvlm.trainer.recipe.StageConfig;
  * ({@link TensorParallelLanguageModel}) and takes the same micro-batches, and data parallelism
  * runs between the groups over the ranks holding the same blocks. The vision encoder and the
  * projector are replicated. The gradient norm sums the blocks' squares across the group. For
- * checkpoints, evaluation and the final model the blocks are gathered into the whole model, so
- * every checkpoint is a single process's and resumes under any grid.
+ * evaluation and the final model the blocks are gathered into the whole model; checkpoints are
+ * written per rank, each its blocks ({@link TrainingCheckpoint}, layout sharded), and put back
+ * together on load, so they resume in one process or under any grid.
  *
  * <p>Run folder:
  * <pre>
@@ -104,6 +105,8 @@ public final class Trainer {
     /** The step at which the whole model last received the shards' values (-1: never). */
     private long wholeModelStep = -1;
     private final DataParallel dataParallel;
+    /** Data parallel with the all-reduces overlapped with the backward pass (null: summed after it, or one replica). */
+    private final Reducer reducer;
     private final boolean writer;
     /** ZeRO-1: the rank that updates each trainable parameter (null: every rank updates all). */
     private final int[] owners;
@@ -180,7 +183,9 @@ public final class Trainer {
         this.trainableList = List.copyOf(trainable.values());
         this.schedule = config.schedule();
         this.device = trainableList.getFirst().value().device();
-        this.dataParallel = new DataParallel(grid.dataParallel(), DataParallel.DEFAULT_BUCKET_BYTES);
+        this.dataParallel = new DataParallel(grid.dataParallel(), options.bucketBytes());
+        this.reducer = grid.dataParallel().size() > 1 && options.overlapGradReduce()
+                ? new Reducer(grid.dataParallel(), trainableList, options.bucketBytes()) : null;
         if (options.zero() && grid.dataParallel().size() > 1) {
             this.owners = dataParallel.owners(trainableList);
             java.util.Set<Parameter> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
@@ -420,7 +425,11 @@ public final class Trainer {
             if (acc == null) {
                 return null;
             }
-            dataParallel.allReduceGradients(trainableList);
+            if (reducer != null) {
+                reducer.finish();
+            } else {
+                dataParallel.allReduceGradients(trainableList);
+            }
             gradNorm = gradientNorm();
             GradClip.clipToNorm(trainableList, gradNorm, config.clipNorm() > 0 ? config.clipNorm() : Double.POSITIVE_INFINITY);
             if (!Double.isFinite(gradNorm)) {
@@ -503,8 +512,22 @@ public final class Trainer {
         // The loss of this rank's share, and the first non-finite micro-batch loss (NaN: none);
         // summed across ranks, so that every rank stops at the same step.
         double[] lossAndBad = {0, Double.NaN, -1};
+        // After this rank's last backward of the step no gradient changes: only that one starts
+        // the buckets' all-reduces as it goes (the earlier ones accumulate, as under DDP's no_sync).
+        int lastBackward = -1;
+        for (int i = 0; i < k; i++) {
+            if (batches[i] != null && counts[i] != 0) {
+                lastBackward = i;
+            }
+        }
+        if (reducer != null) {
+            reducer.begin();
+        }
         for (int i = 0; i < k; i++) {
             if (stopRequested) {
+                if (reducer != null) {
+                    reducer.abandon();
+                }
                 zeroGrad();
                 return null;
             }
@@ -527,7 +550,9 @@ public final class Trainer {
                 // it makes the accumulated gradient that of one batch holding every row (docs/model.md §8).
                 double weight = counts[i] / labelled;
                 if (microLoss.requiresGrad()) {
-                    microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                    try (var _ = reducer != null && i == lastBackward ? reducer.armHooks() : null) {
+                        microLoss.backward(Tensor.full(microLoss.device(), DType.F32, weight));
+                    }
                 }
                 // else no trainable parameter reaches this micro-batch (a text-only batch of NVLM-X
                 // with the LLM frozen): it adds no gradient, and a parameter left without one is
@@ -535,12 +560,20 @@ public final class Trainer {
                 lossAndBad[0] += weight * value;
             }
         }
+        if (reducer != null) {
+            // Every rank starts every bucket, in order, before the next collective (also a rank
+            // that stopped at a non-finite loss), so the ranks' collectives stay matched.
+            reducer.launchRemaining();
+        }
         if (comm.size() > 1) {
             double[] bad = {Double.isNaN(lossAndBad[1]) ? -1 : lossAndBad[2]};
             double[] loss = {lossAndBad[0]};
             comm.allReduce(loss, Reduction.SUM);
             comm.allReduce(bad, Reduction.MAX);
             if (bad[0] >= 0) {
+                if (reducer != null) {
+                    reducer.abandon();
+                }
                 zeroGrad();
                 throw new TrainingDivergedException(batchStep, "loss", Double.NaN, "micro-batch " + (int) bad[0] + " of " + k
                         + " (on rank " + ((int) bad[0] % comm.size()) + ")", lastCheckpoint);
@@ -572,8 +605,7 @@ public final class Trainer {
         Map<String, Tensor> optimizerState = owners == null ? optimizer.stateDict(trainable)
                 : dataParallel.gatherOptimizerState(optimizer.stateDict(optimized), trainable, owners);
         if (shard != null) {
-            optimizerState = wholeOptimizerState(optimizerState);
-            gatherWholeModel();
+            return saveShardedCheckpoint(optimizerState);
         }
         if (writer) {
             TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
@@ -590,8 +622,73 @@ public final class Trainer {
     }
 
     /**
+     * A tensor-parallel checkpoint written per rank ({@link TrainingCheckpoint}, layout sharded):
+     * the ranks of the first data-parallel replica each write their blocks (rank 0 also the
+     * tensors held whole), then rank 0 commits. {@code optimizerState}: this rank's AdamW state by
+     * whole-model names (its blocks of the split parameters; whole over the replicas under ZeRO-1).
+     */
+    private Path saveShardedCheckpoint(Map<String, Tensor> optimizerState) throws IOException {
+        Communicator comm = grid.world();
+        int t = grid.tensorParallel().rank();
+        int size = grid.tensorParallel().size();
+        // Rank 0 alone picks the folder (a step saved twice gets .rK) and makes it; the others learn its revision.
+        Path target = writer ? TrainingCheckpoint.target(runDir, step) : null;
+        if (writer) {
+            TrainingCheckpoint.beginSharded(target);
+        }
+        double[] revision = {writer ? TrainingCheckpoint.revisionOf(target) : -1};
+        comm.allReduce(revision, Reduction.MAX);
+        Path folder = TrainingCheckpoint.folder(runDir, step);
+        if (revision[0] > 0) {
+            folder = folder.resolveSibling(folder.getFileName() + ".r" + (long) revision[0]);
+        }
+        Map<String, Integer> splitDims = new LinkedHashMap<>();
+        shard.namedParameters().keySet().forEach(name -> {
+            if (shard.splitDimOf(name) >= 0) {
+                splitDims.put(LANGUAGE_MODEL + name, shard.splitDimOf(name));
+            }
+        });
+        if (grid.dataParallel().rank() == 0) {
+            Map<String, Tensor> modelPart = new LinkedHashMap<>();
+            if (t == 0) {
+                model.stateDict().forEach((name, value) -> {
+                    if (!name.startsWith(LANGUAGE_MODEL)) {
+                        modelPart.put(name, value);
+                    }
+                });
+            }
+            shard.namedParameters().forEach((name, p) -> {
+                if (t == 0 || splitDims.containsKey(LANGUAGE_MODEL + name)) {
+                    modelPart.put(LANGUAGE_MODEL + name, p.value().detach());
+                }
+            });
+            Map<String, Tensor> optimizerPart = new LinkedHashMap<>();
+            optimizerState.forEach((key, value) -> {
+                String name = parameterOf(key);
+                if (t == 0 || name != null && splitDims.containsKey(name)) {
+                    optimizerPart.put(key, value);
+                }
+            });
+            TrainingCheckpoint.writeShard(TrainingCheckpoint.temporary(folder), t, size, modelPart, optimizerPart);
+        }
+        // Every shard is on disk before rank 0 commits.
+        comm.barrier();
+        if (writer) {
+            TrainingCheckpoint.State state = new TrainingCheckpoint.State(step, config, metrics.length(), lossAverage, tokens,
+                    samples, trainSeconds);
+            TrainingCheckpoint.commitSharded(runDir, TrainingCheckpoint.temporary(folder), folder, model.config(), state,
+                    options.keepCheckpoints(), new TrainingCheckpoint.Parallelism(grid.dataParallel().size(), size, owners != null,
+                            true), splitDims);
+        }
+        lastCheckpoint = folder;
+        // No rank runs ahead of a checkpoint: when one fails later, the newest checkpoint is complete.
+        comm.barrier();
+        return lastCheckpoint;
+    }
+
+    /**
      * Writes the shards' values into the whole model's decoder (a collective over the
-     * tensor-parallel group): what checkpoints, evaluation and the final model read.
+     * tensor-parallel group): what evaluation and the final model read.
      */
     private void gatherWholeModel() {
         if (shard == null || wholeModelStep == step) {
@@ -601,19 +698,6 @@ public final class Trainer {
             model.languageModel().loadStateDict(shard.wholeStateDict(), true);
         }
         wholeModelStep = step;
-    }
-
-    /** AdamW's state of the shards (names as the whole model's), each split moment gathered whole across the group. */
-    private Map<String, Tensor> wholeOptimizerState(Map<String, Tensor> local) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        try (var _ = GradMode.disabled()) {
-            local.forEach((key, t) -> {
-                String name = parameterOf(key);
-                out.put(key, name != null && name.startsWith(LANGUAGE_MODEL)
-                        ? shard.gather(t, shard.splitDimOf(name.substring(LANGUAGE_MODEL.length()))) : t);
-            });
-        }
-        return out;
     }
 
     /** This rank's part of a whole optimizer tensor {@code key} read from a checkpoint. */
@@ -700,6 +784,11 @@ public final class Trainer {
         m.put("seconds", r.seconds());
         m.put("samples_per_s", r.samples() / r.seconds());
         m.put("tokens_per_s", r.tokens() / r.seconds());
+        if (reducer != null) {
+            // How many gradient buckets started summing during the backward pass (the rest after it).
+            m.put("grad_buckets", (long) reducer.bucketCount());
+            m.put("grad_buckets_overlapped", (long) reducer.launchedDuringBackward());
+        }
         List<GatedCrossAttention> blocks = model.languageModel().crossAttentionBlocks();
         if (!blocks.isEmpty()) {
             // tanh of each block's gates after the step: how much each block lets through (0 at the start).

@@ -45,6 +45,17 @@ import nvlm.trainer.recipe.StageConfig;
  * the single-process loader, and resuming with another {@code --nproc} continues the same run (up
  * to the order of the gradient sums). {@code parallel.json} records the grid that wrote it.
  *
+ * <p>A tensor-parallel run ({@code --tp T > 1}) writes its checkpoints per rank instead (layout
+ * {@code sharded}), without gathering the model on one rank: tensor-parallel rank {@code t} of the
+ * first data-parallel replica writes its blocks of the split tensors (and, for {@code t = 0}, the
+ * tensors every rank holds whole) to {@code model/tp-t-of-T.safetensors} and its AdamW moments to
+ * {@code optimizer/tp-t-of-T.safetensors}, each forced to disk; then rank 0 writes
+ * {@code model/config.json}, {@code trainer.json}, the manifest (which names every file and the
+ * dimension each split tensor is split along) and {@code COMMIT} last, and renames the folder into
+ * place, as above. {@link #readModel} and {@link #readOptimizer} put the blocks back together, so
+ * the checkpoint resumes in one process or under any other grid (each rank then takes its blocks
+ * of the whole tensors: resharded on load).
+ *
  * A checkpoint is written into {@code .tmp-step-N}, every file and folder forced to disk, then
  * {@code COMMIT}, then one rename into place and the parent folder forced: a kill or a power cut
  * at any moment leaves the previous checkpoints as they were. Saving a step that already has a
@@ -65,6 +76,8 @@ public final class TrainingCheckpoint {
     private static final String COMMIT_FORMAT = "nvlm-checkpoint-commit/1";
     public static final String MANIFEST = "parallel.json";
     public static final String MANIFEST_FORMAT = "nvlm-parallel-manifest/1";
+    /** The optimizer folder of a sharded checkpoint. */
+    public static final String OPTIMIZER_SHARDS = "optimizer";
 
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d+)(?:\\.r(\\d+))?");
 
@@ -129,9 +142,13 @@ public final class TrainingCheckpoint {
      * @param dataParallel   data-parallel ranks
      * @param tensorParallel tensor-parallel ranks (1: every rank holds whole tensors)
      */
-    public record Parallelism(int dataParallel, int tensorParallel, boolean zero) {
+    public record Parallelism(int dataParallel, int tensorParallel, boolean zero, boolean sharded) {
         public Parallelism(int dataParallel, int tensorParallel) {
             this(dataParallel, tensorParallel, false);
+        }
+
+        public Parallelism(int dataParallel, int tensorParallel, boolean zero) {
+            this(dataParallel, tensorParallel, zero, false);
         }
 
         public Parallelism {
@@ -142,6 +159,9 @@ public final class TrainingCheckpoint {
         }
 
         public Map<String, Object> toJson() {
+            if (sharded) {
+                throw new IllegalStateException("a sharded checkpoint's manifest lists its shard files: use toJson(splitDims)");
+            }
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("format", MANIFEST_FORMAT);
             m.put("data_parallel", (long) dataParallel);
@@ -152,6 +172,31 @@ public final class TrainingCheckpoint {
             // gathered first), nothing is sharded on disk.
             m.put("layout", "whole");
             m.put("files", List.of(MODEL + "/" + Checkpoint.CONFIG, MODEL + "/model.safetensors", OPTIMIZER, STATE));
+            return m;
+        }
+
+        /** The manifest of a sharded checkpoint: its files, and the dimension each split tensor is split along. */
+        Map<String, Object> toJson(Map<String, Integer> splitDims) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("format", MANIFEST_FORMAT);
+            m.put("data_parallel", (long) dataParallel);
+            m.put("tensor_parallel", (long) tensorParallel);
+            m.put("ranks", (long) dataParallel * tensorParallel);
+            m.put("zero", zero ? 1L : 0L);
+            // Tensor-parallel rank t of the first data-parallel replica (world rank t) wrote the files tp-t-of-T.
+            m.put("layout", "sharded");
+            List<Object> files = new ArrayList<>(List.of(MODEL + "/" + Checkpoint.CONFIG));
+            for (int t = 0; t < tensorParallel; t++) {
+                files.add(MODEL + "/" + shardFile(t, tensorParallel));
+            }
+            for (int t = 0; t < tensorParallel; t++) {
+                files.add(OPTIMIZER_SHARDS + "/" + shardFile(t, tensorParallel));
+            }
+            files.add(STATE);
+            m.put("files", files);
+            Map<String, Object> dims = new LinkedHashMap<>();
+            splitDims.forEach((name, dim) -> dims.put(name, (long) dim));
+            m.put("split_dims", dims);
             return m;
         }
 
@@ -167,8 +212,36 @@ public final class TrainingCheckpoint {
             if (!(m.get("data_parallel") instanceof Long dp) || !(m.get("tensor_parallel") instanceof Long tp)) {
                 throw new IllegalArgumentException(file + ": data_parallel and tensor_parallel must be integers");
             }
-            return new Parallelism(Math.toIntExact(dp), Math.toIntExact(tp), Long.valueOf(1L).equals(m.get("zero")));
+            Object layout = m.getOrDefault("layout", "whole");
+            if (!"whole".equals(layout) && !"sharded".equals(layout)) {
+                throw new IllegalArgumentException(file + ": layout is " + layout + ", expected whole or sharded");
+            }
+            return new Parallelism(Math.toIntExact(dp), Math.toIntExact(tp), Long.valueOf(1L).equals(m.get("zero")),
+                    "sharded".equals(layout));
         }
+
+        /** A sharded checkpoint's split tensors (model parameters, by full name) and the dimension each is split along. */
+        static Map<String, Integer> splitDims(Path folder) throws IOException {
+            Path file = folder.resolve(MANIFEST);
+            Map<String, Object> m = Json.parseObject(Files.readString(file));
+            if (!(m.get("split_dims") instanceof Map<?, ?> dims)) {
+                throw new IllegalArgumentException(file + ": a sharded checkpoint's manifest needs the object 'split_dims'");
+            }
+            Map<String, Integer> out = new LinkedHashMap<>();
+            for (var e : dims.entrySet()) {
+                if (!(e.getValue() instanceof Long dim) || dim < 0) {
+                    throw new IllegalArgumentException(file + ": split_dims." + e.getKey() + " must be a dimension (>= 0), got "
+                            + e.getValue());
+                }
+                out.put(String.valueOf(e.getKey()), Math.toIntExact(dim));
+            }
+            return out;
+        }
+    }
+
+    /** {@code tp-t-of-T.safetensors}: the file tensor-parallel rank {@code t} writes. */
+    public static String shardFile(int t, int tensorParallel) {
+        return String.format(java.util.Locale.ROOT, "tp-%02d-of-%02d.safetensors", t, tensorParallel);
     }
 
     /** {@code <run>/checkpoints/step-0000000N}. */
@@ -195,23 +268,89 @@ public final class TrainingCheckpoint {
     /** A checkpoint with the optimizer state given as {@code AdamW.stateDict} makes it (whole). */
     public static Path write(Path runDir, Nvlm model, Map<String, Tensor> optimizerState, State state, int keep,
                              Parallelism grid) throws IOException {
-        Path checkpoints = Files.createDirectories(runDir.resolve(DIR));
-        Path target = folder(runDir, state.step());
-        long revision = -1;
-        for (Path p : candidates(runDir)) {
-            if (stepOf(p) == state.step()) {
-                revision = Math.max(revision, revisionOf(p));
-            }
-        }
-        if (revision >= 0) {
-            target = checkpoints.resolve(target.getFileName() + ".r" + (revision + 1));
-        }
-        Path tmp = checkpoints.resolve(".tmp-" + target.getFileName());
+        Path target = target(runDir, state.step());
+        Path tmp = temporary(target);
         deleteRecursively(tmp);
         Files.createDirectories(tmp);
         Checkpoint.save(model, tmp.resolve(MODEL));
         Safetensors.save(tmp.resolve(OPTIMIZER), optimizerState);
         Files.writeString(tmp.resolve(MANIFEST), Json.writePretty(grid.toJson()));
+        return commit(runDir, tmp, target, state, keep);
+    }
+
+    /** The folder a new checkpoint of {@code step} goes to: {@code step-N}, or {@code step-N.rK} when that step has one. */
+    public static Path target(Path runDir, long step) throws IOException {
+        Path checkpoints = Files.createDirectories(runDir.resolve(DIR));
+        Path target = folder(runDir, step);
+        long revision = -1;
+        for (Path p : candidates(runDir)) {
+            if (stepOf(p) == step) {
+                revision = Math.max(revision, revisionOf(p));
+            }
+        }
+        return revision >= 0 ? checkpoints.resolve(target.getFileName() + ".r" + (revision + 1)) : target;
+    }
+
+    /** Where the checkpoint {@code target} is written before its rename into place. */
+    public static Path temporary(Path target) {
+        return target.resolveSibling(".tmp-" + target.getFileName());
+    }
+
+    /**
+     * The first half of a sharded checkpoint, by rank 0: an empty temporary folder for
+     * {@code target} with its {@code model/} and {@code optimizer/} folders, into which each
+     * writing rank then puts its shards ({@link #writeShard}).
+     */
+    public static Path beginSharded(Path target) throws IOException {
+        Path tmp = temporary(target);
+        deleteRecursively(tmp);
+        Files.createDirectories(tmp.resolve(MODEL));
+        Files.createDirectories(tmp.resolve(OPTIMIZER_SHARDS));
+        return tmp;
+    }
+
+    /**
+     * Writes tensor-parallel rank {@code t}'s model and optimizer tensors (by full name: its
+     * blocks of the split tensors, and for {@code t = 0} the whole ones) into the temporary folder
+     * {@code tmp}, and forces both files to disk.
+     */
+    public static void writeShard(Path tmp, int t, int tensorParallel, Map<String, Tensor> model, Map<String, Tensor> optimizer)
+            throws IOException {
+        Path modelFile = tmp.resolve(MODEL).resolve(shardFile(t, tensorParallel));
+        Path optimizerFile = tmp.resolve(OPTIMIZER_SHARDS).resolve(shardFile(t, tensorParallel));
+        Safetensors.save(modelFile, model);
+        Safetensors.save(optimizerFile, optimizer);
+        DurableFiles.force(modelFile);
+        DurableFiles.force(optimizerFile);
+    }
+
+    /**
+     * The second half, by rank 0 once every writing rank's shards are on disk: the model's
+     * config, trainer.json and the manifest, then {@code COMMIT} and the rename (as for a whole
+     * checkpoint). Fails, naming the file, when a shard is missing.
+     */
+    public static Path commitSharded(Path runDir, Path tmp, Path target, nvlm.model.config.NvlmConfig config, State state,
+                                     int keep, Parallelism grid, Map<String, Integer> splitDims) throws IOException {
+        if (!grid.sharded()) {
+            throw new IllegalArgumentException("commitSharded: the grid " + grid + " is not marked sharded");
+        }
+        for (int t = 0; t < grid.tensorParallel(); t++) {
+            for (Path file : List.of(tmp.resolve(MODEL).resolve(shardFile(t, grid.tensorParallel())),
+                    tmp.resolve(OPTIMIZER_SHARDS).resolve(shardFile(t, grid.tensorParallel())))) {
+                if (!Files.isRegularFile(file)) {
+                    throw new IOException(file + " is missing: tensor-parallel rank " + t + " did not write its shard"
+                            + " (the run folder must be on a file system every rank sees)");
+                }
+            }
+        }
+        config.write(tmp.resolve(MODEL).resolve(Checkpoint.CONFIG));
+        Files.writeString(tmp.resolve(MANIFEST), Json.writePretty(grid.toJson(splitDims)));
+        return commit(runDir, tmp, target, state, keep);
+    }
+
+    /** trainer.json, every file forced, {@code COMMIT} last, one rename into place, older checkpoints pruned. */
+    private static Path commit(Path runDir, Path tmp, Path target, State state, int keep) throws IOException {
+        Path checkpoints = tmp.getParent();
         Files.writeString(tmp.resolve(STATE), Json.writePretty(state.toJson()));
         DurableFiles.forceTree(tmp);
         // The marker goes last: a folder without it (or whose files do not match it) is not a checkpoint.
@@ -356,7 +495,7 @@ public final class TrainingCheckpoint {
     }
 
     /** 0 for {@code step-N}, K for {@code step-N.rK} (the same step saved again). */
-    static long revisionOf(Path folder) {
+    public static long revisionOf(Path folder) {
         Matcher m = STEP_DIR.matcher(folder.getFileName().toString());
         return m.matches() && m.group(2) != null ? Long.parseLong(m.group(2)) : 0;
     }
@@ -371,9 +510,93 @@ public final class TrainingCheckpoint {
         }
     }
 
-    /** The checkpoint's model, on {@code device}. */
+    /** The checkpoint's model, on {@code device} (a sharded checkpoint's blocks put back together). */
     public static Nvlm readModel(Path folder, Device device) throws IOException {
-        return Checkpoint.load(folder.resolve(MODEL), device);
+        Parallelism grid = Parallelism.read(folder);
+        if (!grid.sharded()) {
+            return Checkpoint.load(folder.resolve(MODEL), device);
+        }
+        nvlm.model.config.NvlmConfig config = Checkpoint.configOf(folder.resolve(MODEL));
+        // Every parameter is overwritten below (strict), so no random values are drawn.
+        Nvlm model = nvlm.tensor.nn.Init.skipped(() -> Nvlm.create(config, new java.util.SplittableRandom(0)));
+        Map<String, Tensor> whole = assemble(folder.resolve(MODEL), grid.tensorParallel(), Parallelism.splitDims(folder));
+        try {
+            model.loadStateDict(whole, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(folder.resolve(MODEL) + ": " + e.getMessage(), e);
+        }
+        model.to(device);
+        return model;
+    }
+
+    /** The whole AdamW state saved with a checkpoint ({@code <param>.exp_avg}, ...), as one process's {@code stateDict}. */
+    public static Map<String, Tensor> readOptimizerState(Path folder) throws IOException {
+        Parallelism grid = Parallelism.read(folder);
+        if (!grid.sharded()) {
+            return Safetensors.load(folder.resolve(OPTIMIZER));
+        }
+        Map<String, Integer> byKey = new LinkedHashMap<>();
+        Parallelism.splitDims(folder).forEach((name, dim) -> {
+            byKey.put(name + ".exp_avg", dim);
+            byKey.put(name + ".exp_avg_sq", dim);
+        });
+        return assemble(folder.resolve(OPTIMIZER_SHARDS), grid.tensorParallel(), byKey);
+    }
+
+    /**
+     * The whole tensors of the shard files {@code tp-t-of-T} in {@code dir}: a split tensor is its
+     * blocks concatenated in rank order along its dimension, any other comes from file 0.
+     */
+    private static Map<String, Tensor> assemble(Path dir, int tensorParallel, Map<String, Integer> splitDims) throws IOException {
+        List<Map<String, Tensor>> shards = new ArrayList<>();
+        for (int t = 0; t < tensorParallel; t++) {
+            shards.add(Safetensors.load(dir.resolve(shardFile(t, tensorParallel))));
+        }
+        Map<String, Tensor> whole = new LinkedHashMap<>();
+        for (var e : shards.getFirst().entrySet()) {
+            Integer dim = splitDims.get(e.getKey());
+            if (dim == null) {
+                whole.put(e.getKey(), e.getValue());
+                continue;
+            }
+            List<Tensor> blocks = new ArrayList<>();
+            for (int t = 0; t < tensorParallel; t++) {
+                Tensor block = shards.get(t).get(e.getKey());
+                Path file = dir.resolve(shardFile(t, tensorParallel));
+                if (block == null) {
+                    throw new IllegalArgumentException(file + ": no tensor " + e.getKey() + ", which the manifest splits"
+                            + " along dimension " + dim + " across " + tensorParallel + " shards");
+                }
+                if (block.dim() <= dim || !sameExcept(block.shape(), e.getValue().shape(), dim)) {
+                    throw new IllegalArgumentException(file + ": block of " + e.getKey() + " has shape "
+                            + java.util.Arrays.toString(block.shape()) + ", not that of shard 0's "
+                            + java.util.Arrays.toString(e.getValue().shape()) + " along every dimension but " + dim);
+                }
+                blocks.add(block);
+            }
+            whole.put(e.getKey(), Tensor.cat(dim, blocks));
+        }
+        for (int t = 1; t < tensorParallel; t++) {
+            for (String name : shards.get(t).keySet()) {
+                if (!splitDims.containsKey(name) || !shards.getFirst().containsKey(name)) {
+                    throw new IllegalArgumentException(dir.resolve(shardFile(t, tensorParallel)) + ": tensor " + name
+                            + " is not a block of a split tensor of shard 0 (only rank 0 writes whole tensors)");
+                }
+            }
+        }
+        return whole;
+    }
+
+    private static boolean sameExcept(long[] a, long[] b, int dim) {
+        if (a.length != b.length) {
+            return false;
+        }
+        for (int i = 0; i < a.length; i++) {
+            if (i != dim && a[i] != b[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Loads the optimizer moments and step count saved with a checkpoint. */
@@ -387,9 +610,9 @@ public final class TrainingCheckpoint {
      */
     public static void readOptimizer(Path folder, AdamW optimizer, Map<String, Parameter> names,
                                      BiFunction<String, Tensor, Tensor> local) throws IOException {
-        Path file = folder.resolve(OPTIMIZER);
+        Path file = Parallelism.read(folder).sharded() ? folder.resolve(OPTIMIZER_SHARDS) : folder.resolve(OPTIMIZER);
         Map<String, Tensor> saved = new LinkedHashMap<>();
-        Safetensors.load(file).forEach((key, whole) -> saved.put(key, local.apply(key, whole)));
+        readOptimizerState(folder).forEach((key, whole) -> saved.put(key, local.apply(key, whole)));
         try {
             optimizer.loadStateDict(saved, names);
         } catch (IllegalArgumentException e) {

@@ -72,6 +72,45 @@ class DistributedTrainingTest {
                 TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(two, 20)));
     }
 
+    /**
+     * With two ranks each element of a summed gradient is {@code a + b} however the buckets group
+     * the elements into messages and whenever each starts, so the gradient buckets summed during
+     * the backward pass must give the blocking path's run bit for bit (tolerance 0: any difference
+     * is a bucket packed, ordered or written back wrongly). Stage 2 of D trains the decoder, and
+     * 0.05 MiB buckets make about 40 of them, started one by one during the backward pass; its
+     * text-only micro-batches leave the projector without a gradient on one rank. Against one
+     * process: within {@link #TOLERANCE} (measured bit-identical too: with one micro-batch per rank
+     * both add the same two gradients).
+     */
+    @Test
+    void gradientBucketsOverlappedWithBackwardGiveTheBlockingRunBitForBit() throws Exception {
+        MpiRanks.requireMpi();
+        Path one = dir.resolve("one");
+        Path overlapped = dir.resolve("overlapped");
+        Path blocking = dir.resolve("blocking");
+        CommandLineRun.of(withStage2(train(one, 4, 2)).toArray(String[]::new)).expect(0);
+        MpiRanks.Result r = twoRanks(withMore(withStage2(train(overlapped, 4, 2)), "--bucket-mb", "0.05"));
+        assertEquals(0, r.exitCode(), r.output());
+        r = twoRanks(withMore(withStage2(train(blocking, 4, 2)), "--bucket-mb", "0.05", "--no-overlap"));
+        assertEquals(0, r.exitCode(), r.output());
+
+        assertEquals(losses(blocking), losses(overlapped));
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(blocking.resolve("model/model.safetensors")),
+                Files.readAllBytes(overlapped.resolve("model/model.safetensors"))), "final weights differ");
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(TrainingCheckpoint.folder(blocking, 4).resolve(TrainingCheckpoint.OPTIMIZER)),
+                Files.readAllBytes(TrainingCheckpoint.folder(overlapped, 4).resolve(TrainingCheckpoint.OPTIMIZER))), "AdamW moments differ");
+        // Buckets did start during the backward pass (rank 0 records how many).
+        for (Map<String, Object> m : MetricsLog.read(overlapped.resolve(MetricsLog.FILE))) {
+            if ("train".equals(m.get("type"))) {
+                long buckets = ((Number) m.get("grad_buckets")).longValue();
+                assertTrue(buckets > 10, "buckets: " + buckets);
+                assertTrue(((Number) m.get("grad_buckets_overlapped")).longValue() > 0, "no bucket started during backward: " + m);
+            }
+        }
+        assertLossesClose(one, overlapped);
+        assertWeightsClose(one.resolve("model/model.safetensors"), overlapped.resolve("model/model.safetensors"));
+    }
+
     @Test
     void killingOneRankEndsBothAndTheRunResumesWithEitherRankCount() throws Exception {
         MpiRanks.requireMpi();
@@ -168,7 +207,7 @@ class DistributedTrainingTest {
     private static final double TP_MOMENT_TOLERANCE = 1e-3;
 
     @Test
-    void twoTensorParallelRanksTrainTheOneProcessRunAndWriteAWholeCheckpoint() throws Exception {
+    void twoTensorParallelRanksTrainTheOneProcessRunAndWriteCheckpointsPerRankThatResumeUnderOtherGrids() throws Exception {
         MpiRanks.requireMpi();
         // Stage 2 of D trains the decoder itself, so every split weight is updated (stage 1 of D trains only the projector).
         // H's split cross-attention blocks are checked layer by layer in TensorParallelTest; a second
@@ -185,24 +224,45 @@ class DistributedTrainingTest {
         assertEquals(0, r.exitCode(), r.output());
         // The banner naming the grid is progress output, off here: the checkpoint's manifest says how it was written.
         Path last = tp.resolve("checkpoints").resolve(String.format(java.util.Locale.ROOT, "step-%08d", steps));
-        assertEquals(new nvlm.trainer.train.TrainingCheckpoint.Parallelism(1, 2),
-                nvlm.trainer.train.TrainingCheckpoint.Parallelism.read(last), r.output());
+        assertEquals(new TrainingCheckpoint.Parallelism(1, 2, false, true), TrainingCheckpoint.Parallelism.read(last), r.output());
         assertLossesClose(one, tp, TP_LOSS_TOLERANCE);
         assertTensorParallelWeights(one, tp);
-        assertEquals(files(one), files(tp), "the run folders have the same layout");
+        // The same layout but for the checkpoints' insides (per-rank files, below).
+        assertEquals(withoutCheckpointFiles(files(one)), withoutCheckpointFiles(files(tp)), "the run folders have the same layout");
         // RUN/model/ is the whole model: the single-process loader reads it (strict: every tensor, whole shapes).
         Checkpoint.load(tp.resolve("model"), Device.CPU);
-        assertEquals(new TrainingCheckpoint.Parallelism(1, 2), TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(tp, steps)));
-        // The optimizer state on disk is whole (the moments' blocks gathered), as one process writes it.
-        assertWeightsClose(TrainingCheckpoint.folder(one, steps).resolve(TrainingCheckpoint.OPTIMIZER),
-                TrainingCheckpoint.folder(tp, steps).resolve(TrainingCheckpoint.OPTIMIZER), TP_MOMENT_TOLERANCE);
+        // Written per rank: each rank's blocks in its own files, put back together on load.
+        Path sharded = TrainingCheckpoint.folder(tp, steps);
+        assertTrue(Files.isRegularFile(sharded.resolve("model").resolve(TrainingCheckpoint.shardFile(1, 2))), "no rank-1 shard");
+        assertTrue(!Files.exists(sharded.resolve("model/model.safetensors")), "the checkpoint was gathered on rank 0");
+        // The shards of the last step are the final model's weights, bit for bit.
+        assertTensorsClose(Safetensors.load(tp.resolve("model/model.safetensors")),
+                TrainingCheckpoint.readModel(sharded, Device.CPU).stateDict(), 0);
+        // The AdamW moments put back together are one process's, up to the order of sums.
+        assertTensorsClose(TrainingCheckpoint.readOptimizerState(TrainingCheckpoint.folder(one, steps)),
+                TrainingCheckpoint.readOptimizerState(sharded), TP_MOMENT_TOLERANCE);
 
-        // The half-way checkpoint of the TP run loads in one process, which finishes the run.
-        TrainingCheckpoint.deleteRecursively(tp.resolve("model"));
-        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(tp, steps));
-        CommandLineRun.of("train", "--resume", tp.toString(), "--progress", "off").expect(0);
-        assertLossesClose(one, tp, TP_LOSS_TOLERANCE);
-        assertTensorParallelWeights(one, tp);
+        // The half-way checkpoint of the TP run (per-rank shards) loads in one process, which finishes the run.
+        Path again = dir.resolve("tp-resumed-by-one");
+        copyTree(tp, again);
+        TrainingCheckpoint.deleteRecursively(again.resolve("model"));
+        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(again, steps));
+        assertEquals(new TrainingCheckpoint.Parallelism(1, 2, false, true),
+                TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(again, steps / 2)));
+        CommandLineRun.of("train", "--resume", again.toString(), "--progress", "off").expect(0);
+        assertLossesClose(one, again, TP_LOSS_TOLERANCE);
+        assertTensorParallelWeights(one, again);
+
+        // The reverse: the one-process run's half-way checkpoint resumed by two tensor-parallel ranks.
+        Path reverse = dir.resolve("one-resumed-by-tp");
+        copyTree(one, reverse);
+        TrainingCheckpoint.deleteRecursively(reverse.resolve("model"));
+        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(reverse, steps));
+        MpiRanks.Result resumed = MpiRanks.run(2, Main.class.getName(),
+                List.of("train", "--resume", reverse.toString(), "--progress", "off", "--nproc", "2", "--tp", "2"), 600);
+        assertEquals(0, resumed.exitCode(), resumed.output());
+        assertLossesClose(one, reverse, TP_LOSS_TOLERANCE);
+        assertTensorParallelWeights(one, reverse);
     }
 
     /** The final weights of a TP run against one process's: see {@link #TP_STRAY_FRACTION}. */
@@ -279,9 +339,12 @@ class DistributedTrainingTest {
 
     /** Every tensor equal within {@code tolerance} relative to the tensor's largest magnitude. */
     private static void assertWeightsClose(Path a, Path b, double tolerance) throws IOException {
-        Map<String, Tensor> ta = Safetensors.load(a);
-        Map<String, Tensor> tb = Safetensors.load(b);
-        assertEquals(ta.keySet(), tb.keySet());
+        assertTensorsClose(Safetensors.load(a), Safetensors.load(b), tolerance);
+    }
+
+    /** Every tensor equal within {@code tolerance} relative to the tensor's largest magnitude (0: bit for bit). */
+    private static void assertTensorsClose(Map<String, Tensor> ta, Map<String, Tensor> tb, double tolerance) {
+        assertEquals(new java.util.TreeSet<>(ta.keySet()), new java.util.TreeSet<>(tb.keySet()));
         for (String name : ta.keySet()) {
             float[] x = ta.get(name).toFloatArray();
             float[] y = tb.get(name).toFloatArray();
@@ -299,6 +362,11 @@ class DistributedTrainingTest {
         try (Stream<Path> walk = Files.walk(run)) {
             return walk.map(p -> run.relativize(p).toString()).sorted().toList();
         }
+    }
+
+    /** The paths of a run folder but those inside its checkpoint folders ({@code checkpoints/step-N/...}). */
+    private static List<String> withoutCheckpointFiles(List<String> paths) {
+        return paths.stream().filter(p -> !p.matches("checkpoints/step-[^/]+/.+")).toList();
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

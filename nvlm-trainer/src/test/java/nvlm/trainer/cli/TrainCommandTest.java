@@ -178,6 +178,9 @@ class TrainCommandTest {
                 "o", "--tp", "2");
         assertUsage("--nproc 4 with --tp 2 (2 data-parallel replicas) needs --accumulation K, a multiple of 2", "--arch", "d",
                 "--stage", "1", "--out", "o", "--nproc", "4", "--tp", "2", "--accumulation", "3");
+        assertUsage("--bucket-mb must be a positive number of MiB holding at least one F32 gradient (4 bytes), got 0.0",
+                "--arch", "d", "--stage", "1", "--out", "o", "--nproc", "2", "--accumulation", "2", "--bucket-mb", "0");
+        assertUsage("--bucket-mb must be a positive number", "--arch", "d", "--stage", "1", "--out", "o", "--bucket-mb", "NaN");
     }
 
     private static void assertUsage(String message, String... words) {
