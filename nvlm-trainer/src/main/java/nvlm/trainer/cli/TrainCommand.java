@@ -127,6 +127,9 @@ public final class TrainCommand implements NvlmCommand {
         @Option(names = "--max-bad-records", paramLabel = "N", converter = OptionTypes.AtLeastOne.class, description = "with"
                 + " --skip-bad-records: the most records skipped; one more stops the run (default ${DEFAULT-VALUE})")
         int maxBadRecords = 100;
+        @Option(names = "--parse-special-tokens", description = "let special-token text in the LLaVA records (<|im_end|>,"
+                + " <|im_start|>) become those tokens; by default it is plain text, as for chat questions")
+        boolean parseSpecialTokens;
         @Option(names = "--text-ratio", paramLabel = "R", description = "stage 2: fraction of text-only samples mixed in (the"
                 + " recipe's, 0.2 for demo; the world's arithmetic and string tasks); stage 1 has none")
         Double textRatio;
@@ -372,7 +375,7 @@ public final class TrainCommand implements NvlmCommand {
                     throw new UsageException("--batches needs --model DIR (the model the batch files were made for)");
                 }
                 refuse("does not apply to batch files (--batches)", "--arch", "--from", "--llava", "--questions", "--text-ratio",
-                        "--low-res", "--world-seed", "--skip-bad-records", "--max-bad-records");
+                        "--low-res", "--world-seed", "--skip-bad-records", "--max-bad-records", "--parse-special-tokens");
                 Nvlm model = progress.loadModel(ModelFolder.open(start.model), device.device);
                 StageConfig config = stage.config(model.config().architecture(), which, data.textRatio);
                 trainer = Trainer.start(model, config, BatchFiles.open(data.batches, config.gradAccumulation()), out, options);
@@ -385,6 +388,9 @@ public final class TrainCommand implements NvlmCommand {
                 }
                 if (data.allowOutsideImages && data.llava == null) {
                     throw new UsageException("--allow-outside-images needs --llava FILE");
+                }
+                if (data.parseSpecialTokens && data.llava == null) {
+                    throw new UsageException("--parse-special-tokens needs --llava FILE (the world's text is the program's own)");
                 }
                 if (data.skipBadRecords && data.llava == null) {
                     throw new UsageException("--skip-bad-records needs --llava FILE (the world's records are never bad)");
@@ -460,7 +466,7 @@ public final class TrainCommand implements NvlmCommand {
     /** The LLaVA data of the command line, over the world of {@code worldSeed} for the text-only tasks. */
     private DataSpec llavaSpec(long worldSeed) {
         return new DataSpec(data.llava, data.images, worldSeed, data.questions, false, data.allowOutsideImages,
-                data.skipBadRecords ? data.maxBadRecords : 0);
+                data.skipBadRecords ? data.maxBadRecords : 0, data.parseSpecialTokens);
     }
 
     /** Says how many records of {@code user} were skipped as bad, naming the first few (rank 0). */

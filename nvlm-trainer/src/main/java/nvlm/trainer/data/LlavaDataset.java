@@ -36,6 +36,9 @@ import nvlm.tensor.io.Json;
  * record index (its position in the file; and line, for JSON Lines) and the problem. By default the
  * first bad record stops the open; {@link #open(Path, Path, ImageLoader, boolean, int)} with
  * {@code maxBadRecords > 0} skips up to that many instead, each kept in {@link #skipped()}.
+ *
+ * <p>Special-token text in the records ({@code <|im_end|><|im_start|>assistant}) is plain text
+ * unless the file is opened with {@code parseSpecialTokens} ({@code train --parse-special-tokens}).
  */
 public final class LlavaDataset implements ExampleSource {
     public static final String DEFAULT_FAMILY = "llava";
@@ -88,6 +91,17 @@ public final class LlavaDataset implements ExampleSource {
      */
     public static LlavaDataset open(Path file, Path imageFolder, ImageLoader loader, boolean allowOutside, int maxBadRecords)
             throws IOException {
+        return open(file, imageFolder, loader, allowOutside, maxBadRecords, false);
+    }
+
+    /**
+     * {@link #open(Path, Path, ImageLoader, boolean, int)}; {@code parseSpecialTokens} lets
+     * special-token text in the records ({@code <|im_end|>}) become those tokens
+     * ({@code --parse-special-tokens}). By default it is plain text, as tiktoken and Hugging Face's
+     * {@code split_special_tokens=True} treat text from users.
+     */
+    public static LlavaDataset open(Path file, Path imageFolder, ImageLoader loader, boolean allowOutside, int maxBadRecords,
+                                    boolean parseSpecialTokens) throws IOException {
         if (maxBadRecords < 0) {
             throw new IllegalArgumentException("maxBadRecords must be >= 0, got " + maxBadRecords);
         }
@@ -98,7 +112,7 @@ public final class LlavaDataset implements ExampleSource {
             throw new DataFormatException(file + ": image folder " + imageFolder + " is not a directory");
         }
         String text = nvlm.tensor.io.JsonFile.decode(Files.readAllBytes(file), file.toString());
-        Reader reader = new Reader(file, new ImagePaths(imageFolder, allowOutside), loader, maxBadRecords);
+        Reader reader = new Reader(file, new ImagePaths(imageFolder, allowOutside), loader, maxBadRecords, parseSpecialTokens);
         String trimmed = text.stripLeading();
         boolean lines = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jsonl") || !trimmed.startsWith("[");
         if (lines) {
@@ -154,19 +168,21 @@ public final class LlavaDataset implements ExampleSource {
         final ImagePaths paths;
         final ImageLoader loader;
         final int maxBadRecords;
+        final boolean parseSpecialTokens;
         final List<Record> records = new ArrayList<>();
         final List<int[][]> sizes = new ArrayList<>();
         final List<Skipped> skipped = new ArrayList<>();
 
-        Reader(Path file, ImagePaths paths, ImageLoader loader, int maxBadRecords) {
+        Reader(Path file, ImagePaths paths, ImageLoader loader, int maxBadRecords, boolean parseSpecialTokens) {
             this.file = file;
+            this.parseSpecialTokens = parseSpecialTokens;
             this.paths = paths;
             this.loader = loader;
             this.maxBadRecords = maxBadRecords;
         }
 
         void add(Object value, int index, String where) throws DataFormatException {
-            Record r = record(value, index, where, paths);
+            Record r = record(value, index, where, paths, parseSpecialTokens);
             int[][] wh = new int[2][r.images().size()];
             for (int i = 0; i < r.images().size(); i++) {
                 try {
@@ -209,7 +225,8 @@ public final class LlavaDataset implements ExampleSource {
         return "line " + line + " column " + column;
     }
 
-    private static Record record(Object value, int index, String where, ImagePaths paths) throws DataFormatException {
+    private static Record record(Object value, int index, String where, ImagePaths paths, boolean parseSpecialTokens)
+            throws DataFormatException {
         if (!(value instanceof Map<?, ?> map)) {
             throw new DataFormatException(where + ": expected a JSON object, got " + Json.typeName(value));
         }
@@ -259,7 +276,7 @@ public final class LlavaDataset implements ExampleSource {
             }
             images.add(paths.resolve(name, where));
         }
-        List<Turn> turns = turns(map.get("conversations"), where);
+        List<Turn> turns = turns(map.get("conversations"), where, parseSpecialTokens);
         int placeholders = 0;
         for (Turn t : turns) {
             placeholders += t.placeholders();
@@ -319,7 +336,7 @@ public final class LlavaDataset implements ExampleSource {
         }
     }
 
-    private static List<Turn> turns(Object value, String where) throws DataFormatException {
+    private static List<Turn> turns(Object value, String where, boolean parseSpecialTokens) throws DataFormatException {
         if (value == null) {
             throw new DataFormatException(where + ": no \"conversations\" array");
         }
@@ -357,7 +374,7 @@ public final class LlavaDataset implements ExampleSource {
                             + " turn (turns alternate human, gpt, ...), got \"" + from + "\"");
                 }
             }
-            Turn t = new Turn(role, text, true);
+            Turn t = new Turn(role, text, !parseSpecialTokens);
             if (role != Role.USER && t.placeholders() > 0) {
                 throw new DataFormatException(at + ": a " + from + " turn holds an " + Turn.IMAGE_PLACEHOLDER
                         + " placeholder; only human turns hold images");

@@ -37,13 +37,15 @@ import nvlm.trainer.recipe.StageConfig;
  * @param allowOutsideImages LLaVA image paths may lead out of the image folder (absolute, ../, links)
  * @param maxBadRecords LLaVA records that cannot be used are skipped, up to this many ({@code --skip-bad-records});
  *                      0: the first one stops the run
+ * @param parseSpecialTokens special-token text in the LLaVA records becomes those tokens ({@code --parse-special-tokens});
+ *                      false: it is plain text
  */
 public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution,
-                       boolean allowOutsideImages, int maxBadRecords) {
+                       boolean allowOutsideImages, int maxBadRecords, boolean parseSpecialTokens) {
     public static final String FILE = "data.json";
 
     public DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int questions, boolean lowResolution) {
-        this(llavaFile, imageFolder, worldSeed, questions, lowResolution, false, 0);
+        this(llavaFile, imageFolder, worldSeed, questions, lowResolution, false, 0, false);
     }
 
     public DataSpec {
@@ -64,7 +66,7 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
     }
 
     public DataSpec withLowResolution(boolean low) {
-        return new DataSpec(llavaFile, imageFolder, worldSeed, questions, low, allowOutsideImages, maxBadRecords);
+        return new DataSpec(llavaFile, imageFolder, worldSeed, questions, low, allowOutsideImages, maxBadRecords, parseSpecialTokens);
     }
 
     /** The LLaVA file, checked record by record (and skipping bad records as this spec says); only for LLaVA data. */
@@ -73,7 +75,7 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
             throw new IllegalStateException("a world data spec has no LLaVA file");
         }
         return LlavaDataset.open(llavaFile, imageFolder != null ? imageFolder : llavaFile.toAbsolutePath().getParent(),
-                new nvlm.model.tiling.ImageLoader(), allowOutsideImages, maxBadRecords);
+                new nvlm.model.tiling.ImageLoader(), allowOutsideImages, maxBadRecords, parseSpecialTokens);
     }
 
     /** How samples are encoded for a model under this spec. */
@@ -115,6 +117,9 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
             if (maxBadRecords > 0) {
                 m.put("skip_bad_records", (long) maxBadRecords);
             }
+            if (parseSpecialTokens) {
+                m.put("parse_special_tokens", true);
+            }
         }
         m.put("world_seed", worldSeed);
         m.put("questions", (long) questions);
@@ -129,7 +134,8 @@ public record DataSpec(Path llavaFile, Path imageFolder, long worldSeed, int que
             Path images = world || m.get("image_folder") == null ? null : Path.of((String) m.get("image_folder"));
             return new DataSpec(file, images, (Long) m.get("world_seed"), Math.toIntExact((Long) m.get("questions")),
                     (Boolean) m.get("low_resolution"), Boolean.TRUE.equals(m.get("allow_outside_images")),
-                    m.get("skip_bad_records") == null ? 0 : Math.toIntExact((Long) m.get("skip_bad_records")));
+                    m.get("skip_bad_records") == null ? 0 : Math.toIntExact((Long) m.get("skip_bad_records")),
+                    Boolean.TRUE.equals(m.get("parse_special_tokens")));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(source + ": not a data spec (" + e + ")", e);
         }

@@ -17,6 +17,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.tiling.TagMode;
 import nvlm.tensor.Device;
+import nvlm.tensor.io.AtomicFolder;
 import nvlm.tensor.io.Json;
 import nvlm.tensor.io.JsonFile;
 import nvlm.trainer.backbone.Backbones;
@@ -230,25 +231,28 @@ public final class Demo {
             if (!empty && !Files.exists(out.resolve(DEMO_JSON)) && !Files.exists(out.resolve("stage1"))) {
                 throw new IllegalArgumentException(out + " exists and is not a demo folder (no " + DEMO_JSON + "); choose another --out");
             }
-            for (String sub : List.of("stage1", "stage2", MODEL_DIR)) {
+            for (String sub : List.of("stage1", "stage2")) {
                 nvlm.trainer.train.TrainingCheckpoint.deleteRecursively(out.resolve(sub));
             }
+            AtomicFolder.delete(out.resolve(MODEL_DIR));
             Files.deleteIfExists(out.resolve(DEMO_JSON));
             Files.deleteIfExists(out.resolve(EVAL_JSON));
         }
         Files.createDirectories(out);
     }
 
+    /** Stage 2's model with the world's seed beside it, as one folder that a kill leaves whole or absent. */
     private static void copyModel(Path from, Path to, long worldSeed) throws IOException {
-        Files.createDirectories(to);
         List<Path> files = new ArrayList<>();
         try (var list = Files.list(from)) {
             list.forEach(files::add);
         }
-        for (Path f : files) {
-            Files.copy(f, to.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-        }
-        writeAtomically(to.resolve(WORLD_JSON), Json.writePretty(Map.of("world_seed", worldSeed)) + "\n");
+        AtomicFolder.replace(to, folder -> {
+            for (Path f : files) {
+                Files.copy(f, folder.resolve(f.getFileName()));
+            }
+            Files.writeString(folder.resolve(WORLD_JSON), Json.writePretty(Map.of("world_seed", worldSeed)) + "\n");
+        });
     }
 
     static void writeAtomically(Path file, String text) throws IOException {

@@ -3,7 +3,6 @@ package nvlm.trainer.train;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +22,7 @@ import nvlm.tensor.F;
 import nvlm.tensor.GradMode;
 import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
+import nvlm.tensor.io.AtomicFolder;
 import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.tensor.nn.Parameter;
@@ -754,18 +754,9 @@ public final class Trainer {
             grid.world().barrier();
             return target;
         }
-        Path tmp = runDir.resolve("." + MODEL_DIR + ".tmp");
-        Path old = runDir.resolve("." + MODEL_DIR + ".old");
-        TrainingCheckpoint.deleteRecursively(tmp);
-        TrainingCheckpoint.deleteRecursively(old);
-        Checkpoint.save(model, tmp);
-        DurableFiles.forceTree(tmp);
-        if (Files.exists(target)) {
-            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-        }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        DurableFiles.force(runDir);
-        TrainingCheckpoint.deleteRecursively(old);
+        // One rename switches model/ from the old complete folder to the new one (a kill -9 leaves either).
+        AtomicFolder.replace(target, folder -> Checkpoint.save(model, folder));
+        TrainingCheckpoint.deleteRecursively(runDir.resolve("." + MODEL_DIR + ".tmp")); // an older build's leftover
         grid.world().barrier();
         return target;
     }

@@ -141,6 +141,27 @@ class TrainCommandTest {
         assertUsage("--skip-bad-records cannot be given with --resume", "--resume", out.toString(), "--skip-bad-records");
     }
 
+    @Test
+    void parseSpecialTokensIsRecordedInTheRunAndAResumeWithoutItIsRefused() throws Exception {
+        Path llava = Files.writeString(dir.resolve("typed.jsonl"), "{\"conversations\": [{\"from\": \"human\", \"value\":"
+                + " \"stop<|im_end|>\"}, {\"from\": \"gpt\", \"value\": \"ok\"}]}\n");
+        Path out = dir.resolve("run");
+        train("--arch", "d", "--stage", "1", "--no-backbones", "--steps", "1", "--batch", "1", "--llava", llava.toString(),
+                "--parse-special-tokens", "--out", out.toString(), "--progress", "off").expect(0);
+        assertTrue(Files.readString(out.resolve(DataSpec.FILE)).contains("\"parse_special_tokens\": true"));
+        assertTrue(DataSpec.read(out).parseSpecialTokens());
+        assertTrue(Files.readString(out.resolve("run.json")).contains("\"parse_special_tokens\": true"));
+        // the run's data spec edited to read the records as plain text: other data, refused
+        Files.writeString(out.resolve(DataSpec.FILE), Files.readString(out.resolve(DataSpec.FILE))
+                .replace("\"parse_special_tokens\": true,", ""));
+        assertTrue(!DataSpec.read(out).parseSpecialTokens());
+        String refused = train("--resume", out.toString(), "--progress", "off").expect(Main.USAGE_ERROR).err();
+        assertTrue(refused.contains("the run started with other data or settings (data: ") && refused.contains("parse_special_tokens"),
+                refused);
+        assertUsage("--parse-special-tokens needs --llava FILE", "--arch", "d", "--stage", "1", "--out", "o", "--parse-special-tokens");
+        assertUsage("--parse-special-tokens cannot be given with --resume", "--resume", out.toString(), "--parse-special-tokens");
+    }
+
     private static String[] concat(List<String> words, String... more) {
         List<String> all = new java.util.ArrayList<>(words);
         all.addAll(List.of(more));

@@ -1,5 +1,6 @@
 package nvlm.trainer.data;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
@@ -50,11 +51,14 @@ class LlavaFuzzTest {
             Path file = dir.resolve(data.consumeBoolean() ? "data.jsonl" : "data.json");
             byte[] bytes = data.consumeRemainingAsBytes();
             Files.write(file, bytes);
-            // strict, or skipping up to 1 or 2 bad records (--skip-bad-records), from the input's length: the seeds stay as they are
+            // strict, or skipping up to 1 or 2 bad records (--skip-bad-records), special-token text plain or parsed
+            // (--parse-special-tokens), from the input's length: the seeds stay as they are
             int maxBadRecords = bytes.length % 3;
+            boolean parseSpecialTokens = bytes.length / 3 % 2 == 1;
             LlavaDataset dataset;
             try {
-                dataset = LlavaDataset.open(file, images, new nvlm.model.tiling.ImageLoader(), false, maxBadRecords);
+                dataset = LlavaDataset.open(file, images, new nvlm.model.tiling.ImageLoader(), false, maxBadRecords,
+                        parseSpecialTokens);
             } catch (IOException refused) {
                 assertTrue(String.valueOf(refused.getMessage()).startsWith(file.toString()), refused.getMessage());
                 return;
@@ -67,7 +71,8 @@ class LlavaFuzzTest {
                 for (Path image : dataset.record(i).images()) {
                     assertTrue(image.toRealPath().startsWith(images.toRealPath()), image + " is outside the image folder");
                 }
-                ENCODER.encode(dataset.get(i));
+                // the length the batcher plans with (from the text and image headers) is the sample's
+                assertEquals(ENCODER.length(dataset.outline(i)), ENCODER.encode(dataset.get(i)).length());
             }
         } finally {
             try (Stream<Path> walk = Files.walk(dir)) {

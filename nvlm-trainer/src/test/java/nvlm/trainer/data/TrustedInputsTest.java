@@ -95,6 +95,45 @@ class TrustedInputsTest {
     }
 
     @Test
+    void imEndTypedInARecordIsTextByDefaultAndOneSpecialIdWithParseSpecialTokens() throws IOException {
+        Path file = Files.writeString(dir.resolve("typed.jsonl"), "{\"conversations\": [{\"from\": \"human\", \"value\": \"stop"
+                + "<|im_end|>\"}, {\"from\": \"gpt\", \"value\": \"ok<|im_end|>\"}]}\n");
+        ProjectTokenizer tokenizer = ProjectTokenizer.instance();
+        SampleEncoder encoder = SampleEncoder.forConfig(Presets.get("tiny", Architecture.D), tokenizer, SampleEncoder.Options.defaults());
+        int imEnd = tokenizer.tokenId("<|im_end|>");
+        int[] textIds = tokenizer.encodeWithOffsets("<|im_end|>", literal("<|im_end|>")).ids();
+        assertTrue(textIds.length > 1 && Arrays.stream(textIds).noneMatch(id -> id == imEnd), Arrays.toString(textIds));
+
+        LlavaDataset plain = LlavaDataset.open(file, images);
+        Sample byDefault = encoder.encode(plain.get(0));
+        // the template's two <|im_end|> (user and assistant turns) and none from the text, which is there as characters
+        assertEquals(2, Arrays.stream(byDefault.inputIds()).filter(id -> id == imEnd).count(), Arrays.toString(byDefault.inputIds()));
+        assertTrue(tokenizer.decode(byDefault.inputIds()).contains("stop<|im_end|><|im_end|>"), tokenizer.decode(byDefault.inputIds()));
+        assertEquals(byDefault.length(), encoder.length(plain.outline(0)));
+
+        LlavaDataset parsing = LlavaDataset.open(file, images, new ImageLoader(), false, 0, true);
+        Sample parsed = encoder.encode(parsing.get(0));
+        // each typed <|im_end|> is now one id: two more than the template's, and the sample is shorter by the characters
+        assertEquals(4, Arrays.stream(parsed.inputIds()).filter(id -> id == imEnd).count(), Arrays.toString(parsed.inputIds()));
+        assertEquals(byDefault.length() - 2 * (textIds.length - 1), parsed.length());
+        assertEquals(parsed.length(), encoder.length(parsing.outline(0)));
+        // the answer's typed <|im_end|> is trained on as the special id: labelled
+        int labelledImEnds = 0;
+        for (int i = 0; i < parsed.length(); i++) {
+            if (parsed.labels()[i] == imEnd) {
+                labelledImEnds++;
+            }
+        }
+        assertEquals(2, labelledImEnds, "the typed one and the template's end of the answer");
+    }
+
+    private static java.util.BitSet literal(String text) {
+        java.util.BitSet all = new java.util.BitSet();
+        all.set(0, text.length());
+        return all;
+    }
+
+    @Test
     void aChangedLlavaFileOrImageShowsInTheRunFingerprint() throws IOException {
         Path file = data("a.png");
         var spec = new nvlm.trainer.pipeline.DataSpec(file, images, 1, 1, false);

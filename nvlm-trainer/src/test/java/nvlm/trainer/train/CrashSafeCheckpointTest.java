@@ -12,7 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import nvlm.model.Nvlm;
+import nvlm.model.checkpoint.Checkpoint;
+import nvlm.model.checkpoint.ModelFolder;
 import nvlm.model.config.Architecture;
+import nvlm.tensor.io.AtomicFolder;
 import nvlm.trainer.recipe.PaperRecipe;
 import nvlm.trainer.recipe.Stage;
 import nvlm.trainer.recipe.StageConfig;
@@ -199,8 +204,75 @@ class CrashSafeCheckpointTest {
             assertEquals(List.of(), TinyWorld.differing(TinyWorld.optimizerSnapshot(straight), TinyWorld.optimizerSnapshot(finished)),
                     "round " + round);
             assertEquals(-1L, Files.mismatch(dir.resolve("straight/model/model.safetensors"), run.resolve("model/model.safetensors")));
+            assertTrue(Files.isSymbolicLink(run.resolve("model")), "model/ is switched by one rename");
         }
         System.out.println("kill -9 loop: " + kills + " kills in " + launches + " launches");
+    }
+
+    /** The child of the model-folder kill loop: replaces RUN/model by model A, then B, then A, ... until killed. */
+    public static final class ModelSaver {
+        public static void main(String[] args) throws Exception {
+            Path target = Path.of(args[0]);
+            List<Nvlm> models = List.of(TinyWorld.model(ARCH, 3), TinyWorld.model(ARCH, 4));
+            Path log = Path.of(args[1]);
+            for (long i = 0; ; i++) {
+                Nvlm m = models.get((int) (i % 2));
+                AtomicFolder.replace(target, folder -> Checkpoint.save(m, folder));
+                if (i == 0) {
+                    Files.writeString(log, "SAVING\n"); // started up: from here on it does nothing but save
+                }
+            }
+        }
+    }
+
+    @Test
+    void killNineDuringSavesOfTheModelFolderAlwaysLeavesAWholeOldOrNewModel() throws Exception {
+        Path a = dir.resolve("a");
+        Path b = dir.resolve("b");
+        Checkpoint.save(TinyWorld.model(ARCH, 3), a);
+        Checkpoint.save(TinyWorld.model(ARCH, 4), b);
+        Path run = Files.createDirectories(dir.resolve("run"));
+        Path target = run.resolve(Trainer.MODEL_DIR);
+        AtomicFolder.replace(target, folder -> Checkpoint.save(TinyWorld.model(ARCH, 3), folder));
+        String java = ProcessHandle.current().info().command().orElse("java");
+        SplittableRandom random = new SplittableRandom(2);
+        int midSave = 0;
+        for (int kill = 0; kill < 20; kill++) {
+            Path log = dir.resolve("saver-" + kill + ".log");
+            Process child = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                    "-Xmx512m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                    ModelSaver.class.getName(), target.toString(), log.toString()).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("saver-" + kill + ".out").toFile()).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            while (!Files.exists(log) && child.isAlive()) {
+                assertTrue(System.nanoTime() < deadline, "the saver did not start in 180 s");
+                Thread.sleep(10);
+            }
+            assertTrue(child.isAlive(), Files.readString(dir.resolve("saver-" + kill + ".out")));
+            Thread.sleep(random.nextLong(300));
+            child.destroyForcibly(); // SIGKILL, anywhere in a save: writing, forcing, linking, renaming, deleting
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+            List<String> versions;
+            try (Stream<Path> list = Files.list(run)) {
+                versions = list.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".model")).toList();
+            }
+            if (versions.size() > 1) {
+                midSave++; // a new version (or the old one) was still there: the kill landed inside a save
+            }
+            // whatever the moment, model/ is one whole model: A's files or B's, and it loads
+            Path weights = target.resolve("model.safetensors");
+            assertTrue(Files.mismatch(weights, a.resolve("model.safetensors")) == -1L
+                    || Files.mismatch(weights, b.resolve("model.safetensors")) == -1L, "kill " + kill + ": " + versions);
+            assertEquals(-1L, Files.mismatch(target.resolve(Checkpoint.CONFIG), a.resolve(Checkpoint.CONFIG)));
+            ModelFolder.open(target).load(nvlm.tensor.Device.CPU);
+        }
+        System.out.println("model folder kill loop: 20 kills, " + midSave + " inside a save");
+        assertTrue(midSave > 0, "no kill landed inside a save");
+        // the next save cleans up what the killed ones left
+        AtomicFolder.replace(target, folder -> Checkpoint.save(TinyWorld.model(ARCH, 4), folder));
+        try (Stream<Path> list = Files.list(run)) {
+            assertEquals(2, list.count(), "model/ and the one version it links to");
+        }
     }
 
     /** Holds a run folder's lock until its stdin closes. */
