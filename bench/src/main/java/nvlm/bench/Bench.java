@@ -12,7 +12,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench", header = "benchmarks against peers, in the same run; JSON lines on stdout (./nvlm bench --help lists them)",
         description = "Each benchmark prints one JSON line per measured case on stdout and notes on stderr.",
-        subcommands = {GemmBench.class, TrainBench.class, GenerateBench.class, AllReduceBench.class})
+        subcommands = {GemmBench.class, TrainBench.class, GenerateBench.class, Stage0Bench.class, AllReduceBench.class})
 public final class Bench implements NvlmCommand {
     @Spec
     CommandSpec spec;

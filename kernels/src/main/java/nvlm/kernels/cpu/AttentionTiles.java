@@ -29,6 +29,12 @@ final class AttentionTiles {
      * faster on Zen 5). Narrower machines (AVX2: 16 registers) would spill it.
      */
     private static final boolean WIDE_TILES = SPECIES.vectorBitSize() >= 512;
+    // With wide tiles, a 4 x 2-vector tile is needed only for a remainder of 2 vectors of columns,
+    // which some batches never have: kernel4x2 was then first run late, after C2 had compiled
+    // matmul without that path, and in some launches the C2 code it got kept its vectors boxed
+    // (every FMA allocating: 26x slower, whole stage-0 steps 2.4x slower). Those columns go to
+    // 1 x 2-vector tiles instead (the kernel of leftover rows); with that, the reproducer and four
+    // other step counts ran at the normal speed (docs/results.md, "The stage-0 slow state").
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private AttentionTiles() {
@@ -62,8 +68,10 @@ final class AttentionTiles {
         }
         for (; j + 2 * LANES <= n; j += 2 * LANES) {
             int i = 0;
-            for (; i + 4 <= m; i += 4) {
-                kernel4x2(k, a, aOff + i * lda, lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+            if (!WIDE_TILES) {
+                for (; i + 4 <= m; i += 4) {
+                    kernel4x2(k, a, aOff + i * lda, lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                }
             }
             for (; i < m; i++) {
                 kernel1x2(k, a, aOff + i * lda, aStep, b, bOff + j, ldb, c, cOff + i * ldc + j, accumulate);

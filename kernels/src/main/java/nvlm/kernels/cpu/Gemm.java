@@ -202,12 +202,14 @@ public final class Gemm {
             for (int pc = 0; pc < k; pc += kcStep) {
                 int kc = Math.min(kcStep, k - pc);
                 float betaNow = pc == 0 ? beta : 1f;
-                float[] bSlice = workspace.bSlice(roundUp(nb, GemmPanels.NR) * kc);
-                GemmPanels.packB(b, pc, kc, jb, nb, bSlice, workspace.scratch);
+                // B panels start on a cache line: the micro-kernel's two vector loads per step then never straddle two.
+                float[] bSlice = workspace.bSlice(roundUp(nb, GemmPanels.NR) * kc + CacheLines.SLACK_FLOATS);
+                int bStart = CacheLines.floatsToBoundary(bSlice);
+                GemmPanels.packB(b, pc, kc, jb, nb, bSlice, bStart, workspace.scratch);
                 for (int ic = r0; ic < r1; ic += mcStep) {
                     int mc = Math.min(mcStep, r1 - ic);
                     float[] aBlock = workspace.aBlock(roundUp(mc, GemmPanels.MR) * kc);
-                    GemmPanels.packA(a, ic, mc, pc, kc, aBlock, workspace.scratch);
+                    GemmPanels.packA(a, ic, mc, pc, kc, aBlock, 0, workspace.scratch);
                     for (int jc = 0; jc < nb; jc += NC) {
                         int jcEnd = Math.min(nb, jc + NC);
                         for (int ir = 0; ir < mc; ir += GemmPanels.MR) {
@@ -215,7 +217,7 @@ public final class Gemm {
                             long rowByte = (cBase + (long) (ic + ir) * ldc + jb) * Float.BYTES;
                             for (int jr = jc; jr < jcEnd; jr += GemmPanels.NR) {
                                 int cols = Math.min(GemmPanels.NR, nb - jr);
-                                GemmMicroKernel.multiply(kc, aBlock, ir * kc, bSlice, jr * kc, tile);
+                                GemmMicroKernel.multiply(kc, aBlock, ir * kc, bSlice, bStart + jr * kc, tile);
                                 GemmMicroKernel.update(tile, c, rowByte + (long) jr * Float.BYTES, ldcBytes,
                                         rows, cols, alpha, betaNow);
                             }

@@ -82,8 +82,8 @@ final class GemmPanels {
         }
     }
 
-    /** Packs rows [ic, ic+mc) x columns [pc, pc+kc) of op(A) into {@code dst}. */
-    static void packA(Operand a, int ic, int mc, int pc, int kc, float[] dst, Scratch scratch) {
+    /** Packs rows [ic, ic+mc) x columns [pc, pc+kc) of op(A) into {@code dst} from index {@code dstOff}. */
+    static void packA(Operand a, int ic, int mc, int pc, int kc, float[] dst, int dstOff, Scratch scratch) {
         int panels = (mc + MR - 1) / MR;
         if (!a.transposed()) {
             // op(A) row r is a contiguous stored row: widen MR rows, then interleave them.
@@ -94,7 +94,7 @@ final class GemmPanels {
                     readRun(a, a.base() + (long) (ic + i * MR + r) * a.ld() + pc, kc, run, r * kc, scratch);
                 }
                 Arrays.fill(run, rows * kc, MR * kc, 0f);
-                MrTranspose.pack(run, kc, dst, i * kc * MR);
+                MrTranspose.pack(run, kc, dst, dstOff + i * kc * MR);
             }
         } else {
             // op(A) column p is a contiguous stored row: widen STEPS of them, then cut them into
@@ -110,7 +110,7 @@ final class GemmPanels {
                     Arrays.fill(run, s * padded + mc, (s + 1) * padded, 0f);
                 }
                 for (int i = 0; i < panels; i++) {
-                    int o = i * kc * MR + p0 * MR;
+                    int o = dstOff + i * kc * MR + p0 * MR;
                     for (int s = 0; s < steps; s++) {
                         FloatVector.fromArray(MR_SPECIES, run, s * padded + i * MR).intoArray(dst, o + s * MR);
                     }
@@ -119,8 +119,8 @@ final class GemmPanels {
         }
     }
 
-    /** Packs rows [pc, pc+kc) x columns [jc, jc+nc) of op(B) into {@code dst}. */
-    static void packB(Operand b, int pc, int kc, int jc, int nc, float[] dst, Scratch scratch) {
+    /** Packs rows [pc, pc+kc) x columns [jc, jc+nc) of op(B) into {@code dst} from index {@code dstOff}. */
+    static void packB(Operand b, int pc, int kc, int jc, int nc, float[] dst, int dstOff, Scratch scratch) {
         int panels = (nc + NR - 1) / NR;
         if (!b.transposed()) {
             // op(B) row p is a contiguous stored row: widen STEPS of them, then copy NR-wide
@@ -134,7 +134,7 @@ final class GemmPanels {
                     Arrays.fill(run, s * padded + nc, (s + 1) * padded, 0f);
                 }
                 for (int j = 0; j < panels; j++) {
-                    int o = j * kc * NR + p0 * NR;
+                    int o = dstOff + j * kc * NR + p0 * NR;
                     for (int s = 0; s < steps; s++) {
                         for (int v = 0; v < NR; v += V) {
                             FloatVector.fromArray(SPECIES, run, s * padded + j * NR + v).intoArray(dst, o + s * NR + v);
@@ -158,7 +158,7 @@ final class GemmPanels {
                     Arrays.fill(run, groupCols * kc, MR * kc, 0f);
                     MrTranspose.pack(run, kc, part, 0);
                     for (int p = 0; p < kc; p++) {
-                        FloatVector.fromArray(MR_SPECIES, part, p * MR).intoArray(dst, j * kc * NR + p * NR + g);
+                        FloatVector.fromArray(MR_SPECIES, part, p * MR).intoArray(dst, dstOff + j * kc * NR + p * NR + g);
                     }
                 }
             }
