@@ -209,7 +209,7 @@ public final class Gemm {
                 for (int ic = r0; ic < r1; ic += mcStep) {
                     int mc = Math.min(mcStep, r1 - ic);
                     float[] aBlock = workspace.aBlock(roundUp(mc, GemmPanels.MR) * kc);
-                    GemmPanels.packA(a, ic, mc, pc, kc, aBlock, 0, workspace.scratch);
+                    GemmPanels.packA(a, ic, mc, pc, kc, aBlock, workspace.scratch);
                     for (int jc = 0; jc < nb; jc += NC) {
                         int jcEnd = Math.min(nb, jc + NC);
                         for (int ir = 0; ir < mc; ir += GemmPanels.MR) {

@@ -78,8 +78,8 @@ final class GemmPanels {
         }
     }
 
-    /** Packs rows [ic, ic+mc) x columns [pc, pc+kc) of op(A) into {@code dst} from index {@code dstOff}. */
-    static void packA(Operand a, int ic, int mc, int pc, int kc, float[] dst, int dstOff, Scratch scratch) {
+    /** Packs rows [ic, ic+mc) x columns [pc, pc+kc) of op(A) into {@code dst}. */
+    static void packA(Operand a, int ic, int mc, int pc, int kc, float[] dst, Scratch scratch) {
         int panels = (mc + MR - 1) / MR;
         if (!a.transposed()) {
             // op(A) row r is a contiguous stored row: widen MR rows, then interleave them.
@@ -90,7 +90,7 @@ final class GemmPanels {
                     readRun(a, a.base() + (long) (ic + i * MR + r) * a.ld() + pc, kc, run, r * kc, scratch);
                 }
                 Arrays.fill(run, rows * kc, MR * kc, 0f);
-                MrTranspose.pack(run, kc, dst, dstOff + i * kc * MR);
+                MrTranspose.pack(run, kc, dst, i * kc * MR);
             }
         } else {
             // op(A) column p is a contiguous stored row: widen STEPS of them, then cut them into
@@ -106,7 +106,7 @@ final class GemmPanels {
                     Arrays.fill(run, s * padded + mc, (s + 1) * padded, 0f);
                 }
                 for (int i = 0; i < panels; i++) {
-                    int o = dstOff + i * kc * MR + p0 * MR;
+                    int o = i * kc * MR + p0 * MR;
                     for (int s = 0; s < steps; s++) {
                         System.arraycopy(run, s * padded + i * MR, dst, o + s * MR, MR);
                     }
@@ -120,7 +120,7 @@ final class GemmPanels {
         int panels = (nc + NR - 1) / NR;
         if (!b.transposed()) {
             // op(B) row p is a contiguous stored row: widen STEPS of them, then copy NR-wide
-            // pieces panel by panel with vectors (sequential writes, as for a transposed A).
+            // pieces panel by panel (sequential writes, as for a transposed A).
             int padded = panels * NR;
             float[] run = scratch.run(STEPS * padded);
             for (int p0 = 0; p0 < kc; p0 += STEPS) {
@@ -132,7 +132,7 @@ final class GemmPanels {
                 for (int j = 0; j < panels; j++) {
                     int o = dstOff + j * kc * NR + p0 * NR;
                     for (int s = 0; s < steps; s++) {
-                        // A plain copy: through FloatVector, C2 kept the vector boxed here (JFR: 6 GB of
+                        // A plain copy: through FloatVector, C2 kept the vectors boxed here (JFR: 6 GB of
                         // float[] in 25 s of NVLM-X training steps).
                         System.arraycopy(run, s * padded + j * NR, dst, o + s * NR, NR);
                     }
