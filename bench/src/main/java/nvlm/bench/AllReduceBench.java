@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +18,7 @@ import nvlm.comm.World;
 import nvlm.kernels.DType;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.cli.Main;
 import nvlm.trainer.cli.OptionTypes;
@@ -96,11 +96,7 @@ final class AllReduceBench implements Callable<Integer> {
             }
             return 0;
         } finally {
-            try (var paths = Files.walk(work)) {
-                for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(p);
-                }
-            }
+            DurableFiles.deleteTree(work);
         }
     }
 

@@ -21,6 +21,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.config.Architecture;
 import nvlm.tensor.CpuMemoryPool;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.cli.OptionTypes;
 import picocli.CommandLine.Command;
@@ -168,7 +169,7 @@ final class GenerateBench implements Callable<Integer> {
             return 0;
         } finally {
             if (temporary) {
-                TrainBench.deleteRecursively(dir);
+                DurableFiles.deleteTree(dir);
             }
         }
     }

@@ -5,14 +5,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.cli.OptionTypes;
 import picocli.CommandLine.Command;
@@ -130,7 +129,7 @@ final class Stage0Bench implements Callable<Integer> {
         } finally {
             child.destroyForcibly();
             child.waitFor();
-            deleteTree(out);
+            DurableFiles.deleteTree(out);
         }
         double[] seconds = rows.subList(skip, skip + steps).stream().mapToDouble(r -> r[0]).sorted().toArray();
         double[] tokens = rows.subList(skip, skip + steps).stream().mapToDouble(r -> r[1]).sorted().toArray();
@@ -166,13 +165,5 @@ final class Stage0Bench implements Callable<Integer> {
     private static String tail(Path log) throws IOException {
         List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 10), lines.size()));
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
     }
 }

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import nvlm.kernels.Parallel;
 import nvlm.model.config.Architecture;
 import nvlm.tensor.Device;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.cli.OptionTypes;
 import nvlm.trainer.cli.ProgressOption;
@@ -77,7 +78,7 @@ final class TrainBench implements Callable<Integer> {
             System.out.println(Json.write(json));
             return 0;
         } finally {
-            deleteRecursively(dir);
+            DurableFiles.deleteTree(dir);
         }
     }
 
@@ -113,13 +114,5 @@ final class TrainBench implements Callable<Integer> {
         }
         System.err.printf("torch: %.3f samples/s (bench_train.py, %d threads)%n", n.doubleValue(), threads);
         return n.doubleValue();
-    }
-
-    static void deleteRecursively(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

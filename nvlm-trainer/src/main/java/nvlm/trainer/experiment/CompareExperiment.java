@@ -18,6 +18,7 @@ import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.tensor.Device;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.backbone.Backbones;
 import nvlm.trainer.cli.DemoRecipeOptions;
@@ -37,7 +38,6 @@ import nvlm.trainer.pipeline.WorldStage;
 import nvlm.trainer.recipe.DemoRecipe;
 import nvlm.trainer.recipe.StageConfig;
 import nvlm.trainer.report.TrainingReport;
-import nvlm.trainer.train.TrainingCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -186,7 +186,7 @@ public final class CompareExperiment implements Callable<Integer> {
             }
         }
         for (String sub : List.of("stage1", "stage2")) {
-            TrainingCheckpoint.deleteRecursively(dir.resolve(sub));
+            DurableFiles.deleteTree(dir.resolve(sub));
         }
         Files.deleteIfExists(runJson);
         Files.createDirectories(dir);

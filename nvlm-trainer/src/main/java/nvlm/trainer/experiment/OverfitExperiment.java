@@ -14,6 +14,7 @@ import nvlm.model.Nvlm;
 import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.backbone.Backbones;
 import nvlm.trainer.cli.OptionTypes;
@@ -34,7 +35,6 @@ import nvlm.trainer.train.LoaderBatches;
 import nvlm.trainer.train.MetricsLog;
 import nvlm.trainer.train.TrainResult;
 import nvlm.trainer.train.Trainer;
-import nvlm.trainer.train.TrainingCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -90,7 +90,7 @@ public final class OverfitExperiment implements Callable<Integer> {
 
     Map<String, Object> run(Path dir, PrintStream log) throws IOException {
         if (Files.exists(dir.resolve("stage1"))) {
-            TrainingCheckpoint.deleteRecursively(dir.resolve("stage1"));
+            DurableFiles.deleteTree(dir.resolve("stage1"));
         }
         Files.createDirectories(dir);
         Path from = backbones != null ? backbones : Backbones.extractShipped(dir.resolve("backbones"));

@@ -14,6 +14,7 @@ import nvlm.model.Nvlm;
 import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.trainer.backbone.Backbones;
 import nvlm.trainer.cli.DemoRecipeOptions;
@@ -30,7 +31,6 @@ import nvlm.trainer.recipe.DemoRecipe;
 import nvlm.trainer.train.Evaluator;
 import nvlm.trainer.train.ProgressBar;
 import nvlm.trainer.train.TrainerOptions;
-import nvlm.trainer.train.TrainingCheckpoint;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -123,7 +123,7 @@ public record WorldExperiment(String name, Path backbones, DemoRecipe recipe, lo
                         + "); choose another --out");
             }
             for (String sub : runFolders) {
-                TrainingCheckpoint.deleteRecursively(out.resolve(sub));
+                DurableFiles.deleteTree(out.resolve(sub));
             }
             Files.deleteIfExists(out.resolve(RESULTS));
         }

@@ -18,6 +18,7 @@ import nvlm.model.config.Presets;
 import nvlm.model.tiling.TagMode;
 import nvlm.tensor.Device;
 import nvlm.tensor.io.AtomicFolder;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Json;
 import nvlm.tensor.io.JsonFile;
 import nvlm.trainer.backbone.Backbones;
@@ -232,7 +233,7 @@ public final class Demo {
                 throw new IllegalArgumentException(out + " exists and is not a demo folder (no " + DEMO_JSON + "); choose another --out");
             }
             for (String sub : List.of("stage1", "stage2")) {
-                nvlm.trainer.train.TrainingCheckpoint.deleteRecursively(out.resolve(sub));
+                DurableFiles.deleteTree(out.resolve(sub));
             }
             AtomicFolder.delete(out.resolve(MODEL_DIR));
             Files.deleteIfExists(out.resolve(DEMO_JSON));

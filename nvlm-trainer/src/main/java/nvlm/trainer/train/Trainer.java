@@ -756,7 +756,7 @@ public final class Trainer {
         }
         // One rename switches model/ from the old complete folder to the new one (a kill -9 leaves either).
         AtomicFolder.replace(target, folder -> Checkpoint.save(model, folder));
-        TrainingCheckpoint.deleteRecursively(runDir.resolve("." + MODEL_DIR + ".tmp")); // an older build's leftover
+        DurableFiles.deleteTree(runDir.resolve("." + MODEL_DIR + ".tmp")); // an older build's leftover
         grid.world().barrier();
         return target;
     }

@@ -1,7 +1,6 @@
 package nvlm.trainer.train;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -270,7 +269,7 @@ public final class TrainingCheckpoint {
                              Parallelism grid) throws IOException {
         Path target = target(runDir, state.step());
         Path tmp = temporary(target);
-        deleteRecursively(tmp);
+        DurableFiles.deleteTree(tmp);
         Files.createDirectories(tmp);
         Checkpoint.save(model, tmp.resolve(MODEL));
         Safetensors.save(tmp.resolve(OPTIMIZER), optimizerState);
@@ -303,7 +302,7 @@ public final class TrainingCheckpoint {
      */
     public static Path beginSharded(Path target) throws IOException {
         Path tmp = temporary(target);
-        deleteRecursively(tmp);
+        DurableFiles.deleteTree(tmp);
         Files.createDirectories(tmp.resolve(MODEL));
         Files.createDirectories(tmp.resolve(OPTIMIZER_SHARDS));
         return tmp;
@@ -631,7 +630,7 @@ public final class TrainingCheckpoint {
             leftovers = entries.filter(p -> p.getFileName().toString().startsWith(".")).toList();
         }
         for (Path p : leftovers) {
-            deleteRecursively(p);
+            DurableFiles.deleteTree(p);
         }
     }
 
@@ -642,25 +641,8 @@ public final class TrainingCheckpoint {
             // Rename first, so a half-deleted folder never looks like a checkpoint.
             Path trash = old.resolveSibling(".trash-" + old.getFileName());
             Files.move(old, trash, StandardCopyOption.ATOMIC_MOVE);
-            deleteRecursively(trash);
+            DurableFiles.deleteTree(trash);
         }
         DurableFiles.force(runDir.resolve(DIR));
-    }
-
-    public static void deleteRecursively(Path path) throws IOException {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 }

@@ -16,6 +16,7 @@ import nvlm.comm.MpiRanks;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.tensor.Device;
 import nvlm.tensor.Tensor;
+import nvlm.tensor.io.DurableFiles;
 import nvlm.tensor.io.Safetensors;
 import nvlm.trainer.train.MetricsLog;
 import nvlm.trainer.train.TrainingCheckpoint;
@@ -149,8 +150,8 @@ class DistributedTrainingTest {
         // 1 -> 2: the reference run as it was at step 4, resumed by two ranks.
         Path copy = dir.resolve("copy");
         copyTree(reference, copy);
-        TrainingCheckpoint.deleteRecursively(copy.resolve("model"));
-        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(copy, 8));
+        DurableFiles.deleteTree(copy.resolve("model"));
+        DurableFiles.deleteTree(TrainingCheckpoint.folder(copy, 8));
         MpiRanks.Result resumed = MpiRanks.run(2, Main.class.getName(),
                 List.of("train", "--resume", copy.toString(), "--progress", "off", "--nproc", "2"), 600);
         assertEquals(0, resumed.exitCode(), resumed.output());
@@ -175,8 +176,8 @@ class DistributedTrainingTest {
                 TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(zero, 6)));
 
         // Stopped at step 3, resumed by one process.
-        TrainingCheckpoint.deleteRecursively(zero.resolve("model"));
-        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(zero, 6));
+        DurableFiles.deleteTree(zero.resolve("model"));
+        DurableFiles.deleteTree(TrainingCheckpoint.folder(zero, 6));
         CommandLineRun.of("train", "--resume", zero.toString(), "--progress", "off").expect(0);
         assertWeightsClose(reference.resolve("model/model.safetensors"), zero.resolve("model/model.safetensors"));
         assertLossesClose(reference, zero);
@@ -245,8 +246,8 @@ class DistributedTrainingTest {
         // The half-way checkpoint of the TP run (per-rank shards) loads in one process, which finishes the run.
         Path again = dir.resolve("tp-resumed-by-one");
         copyTree(tp, again);
-        TrainingCheckpoint.deleteRecursively(again.resolve("model"));
-        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(again, steps));
+        DurableFiles.deleteTree(again.resolve("model"));
+        DurableFiles.deleteTree(TrainingCheckpoint.folder(again, steps));
         assertEquals(new TrainingCheckpoint.Parallelism(1, 2, false, true),
                 TrainingCheckpoint.Parallelism.read(TrainingCheckpoint.folder(again, steps / 2)));
         CommandLineRun.of("train", "--resume", again.toString(), "--progress", "off").expect(0);
@@ -256,8 +257,8 @@ class DistributedTrainingTest {
         // The reverse: the one-process run's half-way checkpoint resumed by two tensor-parallel ranks.
         Path reverse = dir.resolve("one-resumed-by-tp");
         copyTree(one, reverse);
-        TrainingCheckpoint.deleteRecursively(reverse.resolve("model"));
-        TrainingCheckpoint.deleteRecursively(TrainingCheckpoint.folder(reverse, steps));
+        DurableFiles.deleteTree(reverse.resolve("model"));
+        DurableFiles.deleteTree(TrainingCheckpoint.folder(reverse, steps));
         MpiRanks.Result resumed = MpiRanks.run(2, Main.class.getName(),
                 List.of("train", "--resume", reverse.toString(), "--progress", "off", "--nproc", "2", "--tp", "2"), 600);
         assertEquals(0, resumed.exitCode(), resumed.output());

@@ -1,14 +1,12 @@
 package nvlm.tensor.io;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -77,7 +75,7 @@ public final class AtomicFolder {
         if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
             // A real folder from an older build: a link cannot be renamed over it.
             Path legacy = parent.resolve(versionName(name, 0));
-            deleteTree(legacy);
+            DurableFiles.deleteTree(legacy);
             Files.move(target, legacy, StandardCopyOption.ATOMIC_MOVE);
             DurableFiles.force(parent);
         }
@@ -85,10 +83,10 @@ public final class AtomicFolder {
         DurableFiles.force(parent);
         for (Path v : versions(parent, name)) {
             if (!v.equals(version)) {
-                deleteTree(v);
+                DurableFiles.deleteTree(v);
             }
         }
-        deleteTree(parent.resolve("." + name + ".old")); // left by a two-rename replace that was killed
+        DurableFiles.deleteTree(parent.resolve("." + name + ".old")); // left by a two-rename replace that was killed
         return Outcome.LINKED;
     }
 
@@ -96,11 +94,11 @@ public final class AtomicFolder {
     public static void delete(Path target) throws IOException {
         Path parent = target.toAbsolutePath().getParent();
         String name = target.getFileName().toString();
-        deleteTree(target);
+        DurableFiles.deleteTree(target);
         Files.deleteIfExists(parent.resolve("." + name + ".link"));
         if (Files.isDirectory(parent)) {
             for (Path v : versions(parent, name)) {
-                deleteTree(v);
+                DurableFiles.deleteTree(v);
             }
         }
     }
@@ -121,13 +119,13 @@ public final class AtomicFolder {
 
     private static Outcome renameTwice(Path target, Path version, Path parent) throws IOException {
         Path old = parent.resolve("." + target.getFileName() + ".old");
-        deleteTree(old);
+        DurableFiles.deleteTree(old);
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
             Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(version, target, StandardCopyOption.ATOMIC_MOVE);
         DurableFiles.force(parent);
-        deleteTree(old);
+        DurableFiles.deleteTree(old);
         return Outcome.RENAMED_TWICE;
     }
 
@@ -156,23 +154,5 @@ public final class AtomicFolder {
             list.filter(p -> number(p, name) >= 0 && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).forEach(out::add);
         }
         return out;
-    }
-
-    /** Deletes a file, a link (not what it points at) or a folder tree. */
-    private static void deleteTree(Path path) throws IOException {
-        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 }
