@@ -6,7 +6,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -172,10 +171,10 @@ final class GemmBench implements Callable<Integer> {
                 }
             }
         }
-        double javaGflops = shape.flops() / median(javaSeconds) / 1e9;
+        double javaGflops = shape.flops() / Samples.median(javaSeconds) / 1e9;
         Double numpyGflops = null;
         if (peer.available() && !numpySeconds.isEmpty()) {
-            numpyGflops = shape.flops() / median(numpySeconds.stream().mapToDouble(Double::doubleValue).toArray()) / 1e9;
+            numpyGflops = shape.flops() / Samples.median(numpySeconds.stream().mapToDouble(Double::doubleValue).toArray()) / 1e9;
         }
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("op", op.name().toLowerCase(Locale.ROOT));
@@ -261,13 +260,6 @@ final class GemmBench implements Callable<Integer> {
                 best = Math.min(best, seconds);
             }
         }
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int mid = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid]);
     }
 
     /** Four significant digits: 175.3, 0.04211 (tiny shapes must not print as 0.0). */

@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -217,7 +216,7 @@ final class GenerateBench implements Callable<Integer> {
                         prefill[r], decode[r]);
             }
         }
-        return new Timing(median(prefill), median(decode));
+        return new Timing(Samples.median(prefill), Samples.median(decode));
     }
 
     /** The reference's medians per case, from one process that loads the weights once; empty (reason on stderr) when it fails. */
@@ -246,12 +245,6 @@ final class GenerateBench implements Callable<Integer> {
             System.err.println("torch: " + script.getFileName() + " failed (exit " + status + ") after " + timings.keySet());
         }
         return timings;
-    }
-
-    static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     static String loadAverage() {

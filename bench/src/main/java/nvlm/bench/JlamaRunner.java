@@ -62,7 +62,7 @@ public final class JlamaRunner {
             }
         }
         System.out.printf(Locale.ROOT, "{\"prefill_tokens_per_s\":%s,\"decode_tokens_per_s\":%s}%n",
-                GenerateBench.median(prefill), GenerateBench.median(decode));
+                Samples.median(prefill), Samples.median(decode));
         System.exit(0);
     }
 }

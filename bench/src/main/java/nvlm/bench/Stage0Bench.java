@@ -89,7 +89,7 @@ final class Stage0Bench implements Callable<Integer> {
             double[] tokens = results.stream().filter(r -> r.textSteps() == textSteps)
                     .mapToDouble(Launch::tokensPerSecond).sorted().toArray();
             System.err.printf(Locale.ROOT, "| %d | %d | %.3f | %.3f-%.3f | %.0f |%n", textSteps, medians.length,
-                    median(medians), medians[0], medians[medians.length - 1], median(tokens));
+                    Samples.median(medians), medians[0], medians[medians.length - 1], Samples.median(tokens));
         }
         return 0;
     }
@@ -133,7 +133,7 @@ final class Stage0Bench implements Callable<Integer> {
         }
         double[] seconds = rows.subList(skip, skip + steps).stream().mapToDouble(r -> r[0]).sorted().toArray();
         double[] tokens = rows.subList(skip, skip + steps).stream().mapToDouble(r -> r[1]).sorted().toArray();
-        return new Launch(textSteps, launch, steps, median(seconds), median(tokens));
+        return new Launch(textSteps, launch, steps, Samples.median(seconds), Samples.median(tokens));
     }
 
     /** (seconds, tokens/s) of each training step logged so far, in step order; a line still being written is left out. */
@@ -155,11 +155,6 @@ final class Stage0Bench implements Callable<Integer> {
             }
         }
         return rows;
-    }
-
-    private static double median(double[] sorted) {
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static String tail(Path log) throws IOException {

@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import nvlm.bench.Samples;
 import nvlm.cuda.backend.Accelerator;
 import nvlm.cuda.backend.BackendParity;
 import nvlm.cuda.backend.CudaAccelerator;
@@ -307,12 +308,6 @@ public final class GpuCheck {
         return millis;
     }
 
-    private static double median(double[] values) {
-        double[] v = values.clone();
-        Arrays.sort(v);
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-    }
-
     private void gemm() {
         CudaAccelerator gpu = CudaBackend.instance().gpu();
         for (int n : new int[] {4096, 8192}) {
@@ -330,7 +325,7 @@ public final class GpuCheck {
                 GemmCall call = GemmPlan.of(shape, strides, false, shape, strides, false, 1)
                         .toColumnMajor(a.address(), b.address(), DType.BF16, c.address(), DType.BF16, 1f, 0f, false);
                 double[] ms = time(gpu, 5, 20, () -> gpu.gemm(call));
-                double median = median(ms);
+                double median = Samples.median(ms);
                 row.put("binding_ms", median);
                 row.put("binding_tflops", 2.0 * n * n * n / (median * 1e-3) / 1e12);
                 row.put("binding_spread_ms", List.of(Arrays.stream(ms).min().orElse(0), Arrays.stream(ms).max().orElse(0)));
@@ -350,7 +345,7 @@ public final class GpuCheck {
                 Tensor c = Tensor.empty(Device.CUDA, DType.F32, 1, n, n);
                 CudaBackend backend = CudaBackend.instance();
                 double[] ms = time(gpu, 3, 10, () -> backend.matmul(a, false, b, false, c, 1f, 0f));
-                double median = median(ms);
+                double median = Samples.median(ms);
                 row.put("backend_ms", median);
                 row.put("backend_tflops", 2.0 * n * n * n / (median * 1e-3) / 1e12);
                 say(String.format(Locale.ROOT, "GEMM bf16 %d^3 Backend.matmul (f32 out): median %.3f ms = %.1f TFLOP/s", n,
@@ -392,8 +387,8 @@ public final class GpuCheck {
                 Tensor dv = Tensor.empty(Device.CUDA, DType.F32, batch, heads, t, d);
                 float scale = (float) (1 / Math.sqrt(d));
                 int repeats = t > 2048 ? 5 : 10;
-                double fwd = median(time(gpu, 1, repeats, () -> backend.attention(q, k, v, null, true, scale, o, lse)));
-                double bwd = median(time(gpu, 1, repeats, () -> backend.attentionBackward(q, k, v, null, true, scale, o, lse,
+                double fwd = Samples.median(time(gpu, 1, repeats, () -> backend.attention(q, k, v, null, true, scale, o, lse)));
+                double bwd = Samples.median(time(gpu, 1, repeats, () -> backend.attentionBackward(q, k, v, null, true, scale, o, lse,
                         dOut, dq, dk, dv)));
                 // Causal: half the score matrix; forward 2 products, backward 5 (as FlashAttention counts).
                 double flops = 2.0 * batch * heads * (double) t * t * d;
@@ -476,7 +471,7 @@ public final class GpuCheck {
                         seconds[i] = (System.nanoTime() - started) / 1e9;
                     }
                     Accelerator.Activity per = gpu.activity().since(before);
-                    double median = median(seconds);
+                    double median = Samples.median(seconds);
                     CachingAllocator.Stats memory = gpu.memoryStats();
                     row.put("samples_per_s", batch.rows() / median);
                     row.put("median_step_ms", median * 1e3);
