@@ -161,12 +161,7 @@ public final class TrainingCheckpoint {
             if (sharded) {
                 throw new IllegalStateException("a sharded checkpoint's manifest lists its shard files: use toJson(splitDims)");
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("format", MANIFEST_FORMAT);
-            m.put("data_parallel", (long) dataParallel);
-            m.put("tensor_parallel", (long) tensorParallel);
-            m.put("ranks", (long) dataParallel * tensorParallel);
-            m.put("zero", zero ? 1L : 0L);
+            Map<String, Object> m = gridJson();
             // Written by rank 0 alone: the replicas are identical (under ZeRO-1 the optimizer state is
             // gathered first), nothing is sharded on disk.
             m.put("layout", "whole");
@@ -174,14 +169,20 @@ public final class TrainingCheckpoint {
             return m;
         }
 
-        /** The manifest of a sharded checkpoint: its files, and the dimension each split tensor is split along. */
-        Map<String, Object> toJson(Map<String, Integer> splitDims) {
+        /** The fields both layouts' manifests start with: the format and the grid. */
+        private Map<String, Object> gridJson() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("format", MANIFEST_FORMAT);
             m.put("data_parallel", (long) dataParallel);
             m.put("tensor_parallel", (long) tensorParallel);
             m.put("ranks", (long) dataParallel * tensorParallel);
             m.put("zero", zero ? 1L : 0L);
+            return m;
+        }
+
+        /** The manifest of a sharded checkpoint: its files, and the dimension each split tensor is split along. */
+        Map<String, Object> toJson(Map<String, Integer> splitDims) {
+            Map<String, Object> m = gridJson();
             // Tensor-parallel rank t of the first data-parallel replica (world rank t) wrote the files tp-t-of-T.
             m.put("layout", "sharded");
             List<Object> files = new ArrayList<>(List.of(MODEL + "/" + Checkpoint.CONFIG));
