@@ -4,7 +4,7 @@
 # Needs .device/java and .device/bench/target/nvlm.jar (../shared/tools/device-pack bench/target/nvlm.jar)
 # and /opt/torch/.venv/bin/python. Writes logs and JSON under $OUT (default /tmp/nvlm-gpu-out),
 # scratch (the small-preset model folders, ~430 MB) under /tmp/nvlm-gpu-check, and prints one
-# table last. Time limits: Java 225 s, PyTorch 110 s; expected total about 3 minutes.
+# table last. Time limits: Java 260 s, PyTorch 110 s; expected total about 3 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/nvlm-gpu-out}
@@ -25,10 +25,10 @@ started=$(date +%s)
 } 2>&1 | tee "$out/machine.txt"
 
 echo "== java ($(( $(date +%s) - started )) s)"
-# Each section has its own limit inside (ops 60, models 40, gemm 25, attention 30, train 70 s).
+# Each section has its own limit inside (ops 60, models 40, gemm 25, attention 30, train 70, nccl 30 s).
 # The driver mount and PyTorch's CUDA 13 wheels, in case the bindings' own search misses them.
-libs=$(ls -d /usr/local/nvidia/lib64 /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu13/lib 2>/dev/null | paste -sd:)
-LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" NVLM_KERNEL_CACHE=$work/kernels timeout -k 5 225 "$java" -Xmx24g -cp "$jar" nvlm.bench.gpu.GpuCheck \
+libs=$(ls -d /usr/local/nvidia/lib64 /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu13/lib /opt/torch/.venv/lib/python3*/site-packages/nvidia/nccl/lib 2>/dev/null | paste -sd:)
+LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" NVLM_KERNEL_CACHE=$work/kernels timeout -k 5 260 "$java" -Xmx24g -cp "$jar" nvlm.bench.gpu.GpuCheck \
   --out "$out" --work "$work" --golden tests/reference/golden 2>&1 | tee "$out/java.log"
 echo "java exit ${PIPESTATUS[0]}"
 

@@ -82,6 +82,19 @@ def main():
             add("", f"{arch} per step (bf16)", f"{bf16['launches_per_step']:.0f} launches {bf16['gemms_per_step']:.0f} gemm",
                 f"{bf16.get('median_step_ms', 0):.1f} ms", "", "", f"{bf16.get('waits_per_step', 0):.0f} waits")
 
+    nccl = java.get("nccl", {})
+    if nccl:
+        checks = nccl.get("checks", [])
+        passed = sum(1 for c in checks if c.get("passed"))
+        add("nccl, one rank", f"version {nccl.get('version', '?')}: collectives, Reducer",
+            f"{passed}/{len(checks)} pass", "", "", "all", "PASS" if checks and passed == len(checks) else "FAIL")
+        for c in checks:
+            if not c.get("passed"):
+                add("  failed", c["name"], c.get("error") or "wrong result", "", "", "", "")
+        if nccl.get("reducer_buckets"):
+            add("", "D gradients: buckets (during backward)",
+                f"{nccl['reducer_buckets']} ({nccl.get('reducer_launched_during_backward')})", "", "", "", "")
+
     device = java.get("device", {})
     print()
     print(f"== nvlm CUDA backend device check: {device.get('name', '?')} | torch {torch.get('torch', '?')} "

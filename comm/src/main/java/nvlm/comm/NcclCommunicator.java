@@ -17,24 +17,26 @@ import nvlm.tensor.Tensor;
 /**
  * Collectives on CUDA tensors through NCCL, queued on the CUDA backend's one stream (so they are
  * ordered with the kernels that produce and consume the tensors, without synchronizing the host).
- * The NCCL communicator is made over an MPI group: rank 0 draws the unique id, MPI broadcasts it,
- * and every rank calls {@code ncclCommInitRank}; host numbers ({@link #allReduce(double[], Reduction)}),
- * the barrier and the abort go through that MPI group. One GPU per rank: each rank uses the CUDA
+ * The NCCL communicator is made over a host group, MPI's: rank 0 draws the unique id, MPI broadcasts
+ * it, and every rank calls {@code ncclCommInitRank}; host numbers ({@link #allReduce(double[], Reduction)}),
+ * the barrier and the abort go through that host group. One GPU per rank: each rank uses the CUDA
  * backend's device, so ranks sharing a machine need {@code CUDA_VISIBLE_DEVICES} set per rank.
+ * {@link #oneRank()} needs no MPI (the GPU check runs it on a machine without Open MPI).
  *
  * <p>NCCL is found like the CUDA libraries ({@code CudaLibraries}, e.g. PyTorch's
- * {@code nvidia/nccl/lib/libnccl.so.2}). Not run on this project's machines so far: none has had
- * two GPUs, and NCCL cannot run two ranks on one GPU.
+ * {@code nvidia/nccl/lib/libnccl.so.2}). Several ranks have not run on this project's machines so
+ * far: none has had two GPUs, and NCCL cannot run two ranks on one GPU.
  */
 public final class NcclCommunicator implements Communicator {
-    private final MpiCommunicator mpi;
+    /** The host group: MPI's, or the single process ({@link #oneRank()}). */
+    private final Communicator host;
     private final MemorySegment comm;
-    private final boolean ownsMpi;
+    private final boolean ownsHost;
 
-    private NcclCommunicator(MpiCommunicator mpi, MemorySegment comm, boolean ownsMpi) {
-        this.mpi = mpi;
+    private NcclCommunicator(Communicator host, MemorySegment comm, boolean ownsHost) {
+        this.host = host;
         this.comm = comm;
-        this.ownsMpi = ownsMpi;
+        this.ownsHost = ownsHost;
     }
 
     /** Whether NCCL can be loaded here (loads it if so); the reason otherwise. */
@@ -47,17 +49,30 @@ public final class NcclCommunicator implements Communicator {
         return create(group, false);
     }
 
-    private static NcclCommunicator create(MpiCommunicator group, boolean ownsMpi) {
+    /**
+     * A communicator of one rank on the CUDA backend's device, without MPI: its collectives leave
+     * the tensors as they are (allGather and reduceScatter copy), through the real NCCL calls.
+     */
+    public static NcclCommunicator oneRank() {
+        return create(SingleProcess.INSTANCE, false);
+    }
+
+    private static NcclCommunicator create(Communicator group, boolean ownsHost) {
         CudaLibraries.require(CudaLibrary.NCCL);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment id = ncclUniqueId.allocate(arena);
             if (group.rank() == 0) {
                 check(ncclGetUniqueId(id), "ncclGetUniqueId");
             }
-            group.broadcastBytes(id, 0);
+            if (group instanceof MpiCommunicator mpi) {
+                mpi.broadcastBytes(id, 0);
+            } else if (group.size() != 1) {
+                throw new IllegalArgumentException("NCCL over " + group + ": the unique id is broadcast over MPI, so a host"
+                        + " group of several ranks must be an MPI communicator");
+            }
             MemorySegment holder = arena.allocate(ValueLayout.ADDRESS);
             check(ncclCommInitRank(holder, group.size(), id, group.rank()), "ncclCommInitRank");
-            return new NcclCommunicator(group, holder.get(ValueLayout.ADDRESS, 0), ownsMpi);
+            return new NcclCommunicator(group, holder.get(ValueLayout.ADDRESS, 0), ownsHost);
         }
     }
 
@@ -73,12 +88,12 @@ public final class NcclCommunicator implements Communicator {
 
     @Override
     public int rank() {
-        return mpi.rank();
+        return host.rank();
     }
 
     @Override
     public int size() {
-        return mpi.size();
+        return host.size();
     }
 
     @Override
@@ -90,7 +105,7 @@ public final class NcclCommunicator implements Communicator {
 
     @Override
     public void allReduce(double[] values, Reduction op) {
-        mpi.allReduce(values, op);
+        host.allReduce(values, op);
     }
 
     @Override
@@ -124,25 +139,25 @@ public final class NcclCommunicator implements Communicator {
 
     @Override
     public void barrier() {
-        mpi.barrier();
+        host.barrier();
     }
 
     @Override
     public Communicator split(int color, int key) {
-        return create((MpiCommunicator) mpi.split(color, key), true);
+        return create(host.split(color, key), host instanceof MpiCommunicator);
     }
 
     @Override
     public void abort(String message, int exitCode) {
         ncclCommAbort(comm);
-        mpi.abort(message, exitCode);
+        host.abort(message, exitCode);
     }
 
     @Override
     public void close() {
         check(ncclCommDestroy(comm), "ncclCommDestroy");
-        if (ownsMpi) {
-            mpi.close();
+        if (ownsHost) {
+            host.close();
         }
     }
 

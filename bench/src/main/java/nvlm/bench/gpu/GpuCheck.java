@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -18,6 +19,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import nvlm.bench.Samples;
+import nvlm.comm.NcclCommunicator;
+import nvlm.comm.Reduction;
 import nvlm.cuda.backend.Accelerator;
 import nvlm.cuda.backend.BackendParity;
 import nvlm.cuda.backend.CudaAccelerator;
@@ -42,6 +45,8 @@ import nvlm.tensor.GradMode;
 import nvlm.tensor.MemoryScope;
 import nvlm.tensor.Tensor;
 import nvlm.tensor.io.Json;
+import nvlm.tensor.nn.Parameter;
+import nvlm.trainer.train.Reducer;
 
 /**
  * The CUDA backend's device check, one program for the GPU machine:
@@ -55,13 +60,16 @@ import nvlm.tensor.io.Json;
  *   <li>{@code train}: training samples/s of D, X and H at the small preset (2 rows of one 6+1-tile
  *       image each), bf16 and f32 products; also writes each model folder and batch for the PyTorch
  *       peer ({@code bench/gpu/torch_peers.py}).</li>
+ *   <li>{@code nccl}: the NCCL communicator through the real libnccl, one rank without MPI: every
+ *       collective on three sizes, and NVLM-D's gradients through the bucketed all-reduce over
+ *       NCCL against a plain backward pass, bit for bit.</li>
  * </ol>
  * Each section runs in its own try with its own time limit, prints PASS/FAIL lines as results
  * come, and everything goes to {@code OUT/java.json} for {@code bench/gpu/report.py}'s table.
  *
  * <pre>
  * java -cp nvlm.jar nvlm.bench.gpu.GpuCheck --out DIR --work DIR [--golden tests/reference/golden]
- *      [--sections ops,models,gemm,attention,train] [--seed N] [--prepare-only]
+ *      [--sections ops,models,gemm,attention,train,nccl] [--seed N] [--prepare-only]
  * </pre>
  */
 public final class GpuCheck {
@@ -79,7 +87,7 @@ public final class GpuCheck {
     }
 
     /** Seconds each section may take; a section past its limit is reported as timed out and the next one starts. */
-    static final Map<String, Integer> LIMITS = Map.of("ops", 60, "models", 40, "gemm", 25, "attention", 30, "train", 70);
+    static final Map<String, Integer> LIMITS = Map.of("ops", 60, "models", 40, "gemm", 25, "attention", 30, "train", 70, "nccl", 30);
 
     public static void main(String[] args) throws Exception {
         Map<String, String> options = options(args);
@@ -96,7 +104,7 @@ public final class GpuCheck {
         }
         // Order: the sections least likely to fault the device first (a device fault is sticky and
         // would fail everything after it); the broad op sweep, with its odd shapes, last.
-        List<String> sections = List.of(options.getOrDefault("sections", "gemm,models,train,attention,ops").split(","));
+        List<String> sections = List.of(options.getOrDefault("sections", "gemm,models,train,nccl,attention,ops").split(","));
         check.run(sections);
         System.exit(0);
     }
@@ -173,6 +181,7 @@ public final class GpuCheck {
                         case "gemm" -> gemm();
                         case "attention" -> attention();
                         case "train" -> train();
+                        case "nccl" -> nccl();
                         default -> throw new IllegalArgumentException("unknown section " + section);
                     }
                 }
@@ -503,6 +512,122 @@ public final class GpuCheck {
         }
     }
 
+    // ------------------------------------------------------------------ (f) NCCL, one rank
+
+    /**
+     * The NCCL communicator on this GPU through the real libnccl: one rank (NCCL cannot put two ranks
+     * on one GPU, and the GPU machine has no MPI to launch them), so every collective must give its
+     * input back bit for bit; then the trainer's data-parallel path, the bucketed gradient all-reduce
+     * ({@link Reducer}) over NCCL during an NVLM-D backward pass on the GPU, against a plain backward.
+     */
+    private void nccl() throws IOException {
+        Map<String, Object> result = new LinkedHashMap<>();
+        report.put("nccl", result);
+        Optional<String> missing = NcclCommunicator.unavailableReason();
+        if (missing.isPresent()) {
+            result.put("error", "NCCL not loaded: " + missing.get());
+            errors().add("nccl: not loaded: " + missing.get());
+            say("NCCL FAIL not loaded: " + missing.get());
+            return;
+        }
+        result.put("version", NcclCommunicator.version());
+        Random rng = new Random(seed);
+        try (NcclCommunicator nccl = NcclCommunicator.oneRank()) {
+            for (int n : new int[] {1, 4097, (1 << 20) + 3}) {
+                float[] x = new float[n];
+                for (int i = 0; i < n; i++) {
+                    x[i] = (float) rng.nextGaussian();
+                }
+                ncclCheck(result, "allReduce sum n=" + n, () -> {
+                    Tensor t = Tensor.of(x, n).to(Device.CUDA);
+                    nccl.allReduce(t);
+                    return Arrays.equals(x, t.toFloatArray());
+                });
+                ncclCheck(result, "allReduce max n=" + n, () -> {
+                    Tensor t = Tensor.of(x, n).to(Device.CUDA);
+                    nccl.allReduce(t, Reduction.MAX);
+                    return Arrays.equals(x, t.toFloatArray());
+                });
+                ncclCheck(result, "allReduceAsync n=" + n, () -> {
+                    Tensor t = Tensor.of(x, n).to(Device.CUDA);
+                    nccl.allReduceAsync(t).await();
+                    return Arrays.equals(x, t.toFloatArray());
+                });
+                ncclCheck(result, "allGather n=" + n, () -> Arrays.equals(x, nccl.allGather(Tensor.of(x, n).to(Device.CUDA)).toFloatArray()));
+                ncclCheck(result, "reduceScatter n=" + n,
+                        () -> Arrays.equals(x, nccl.reduceScatter(Tensor.of(x, n).to(Device.CUDA)).toFloatArray()));
+                ncclCheck(result, "broadcast n=" + n, () -> {
+                    Tensor t = Tensor.of(x, n).to(Device.CUDA);
+                    nccl.broadcast(t, 0);
+                    return Arrays.equals(x, t.toFloatArray());
+                });
+            }
+            ncclCheck(result, "a CPU tensor is refused", () -> {
+                try {
+                    nccl.allReduce(Tensor.zeros(3));
+                    return false;
+                } catch (IllegalArgumentException expected) {
+                    return expected.getMessage().contains("CUDA tensors");
+                }
+            });
+            Path dir = prepareTrainingInputs().get(Architecture.D);
+            ncclCheck(result, "NVLM-D gradients through Reducer over NCCL = plain backward", () -> {
+                Batch batch = Batch.read(dir.resolve("batch.safetensors")).to(Device.CUDA);
+                Nvlm plain = Checkpoint.load(dir, Device.CUDA);
+                Nvlm reduced = Checkpoint.load(dir, Device.CUDA);
+                try (var grads = GradMode.enabled()) {
+                    plain.forward(batch).loss().backward();
+                    List<Parameter> params = reduced.trainableParameters();
+                    // 1 MiB buckets: the small preset's gradients span several, launched during the backward pass.
+                    Reducer reducer = new Reducer(nccl, params, 1 << 20);
+                    reducer.begin();
+                    try (var hooks = reducer.armHooks()) {
+                        reduced.forward(batch).loss().backward();
+                    }
+                    reducer.launchRemaining();
+                    reducer.finish();
+                    result.put("reducer_buckets", reducer.bucketCount());
+                    result.put("reducer_launched_during_backward", reducer.launchedDuringBackward());
+                    List<Parameter> expected = plain.trainableParameters();
+                    for (int i = 0; i < params.size(); i++) {
+                        Tensor want = expected.get(i).value().grad();
+                        Tensor got = params.get(i).value().grad();
+                        if (want == null || got == null ? want != got : !Arrays.equals(want.toFloatArray(), got.toFloatArray())) {
+                            return false;
+                        }
+                    }
+                    return reducer.bucketCount() > 1;
+                }
+            });
+        }
+    }
+
+    /** One NCCL check: true when its result is right. */
+    private interface NcclCheck {
+        boolean passes() throws IOException;
+    }
+
+    private void ncclCheck(Map<String, Object> result, String name, NcclCheck body) {
+        @SuppressWarnings("unchecked")
+        List<Object> checks = (List<Object>) result.computeIfAbsent("checks", k -> new ArrayList<Object>());
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("name", name);
+        try (MemoryScope scope = MemoryScope.open()) {
+            boolean passed = body.passes();
+            row.put("passed", passed);
+            if (!passed) {
+                errors().add("nccl: " + name + ": wrong result");
+            }
+            say("NCCL " + name + (passed ? " PASS" : " FAIL"));
+        } catch (RuntimeException | IOException e) {
+            row.put("passed", false);
+            row.put("error", describe(e));
+            errors().add("nccl: " + name + ": " + describe(e));
+            say("NCCL " + name + " FAIL " + describe(e));
+        }
+        checks.add(row);
+    }
+
     /** Names of the sections, in order (for the README). */
-    static final Set<String> SECTIONS = Set.of("ops", "models", "gemm", "attention", "train");
+    static final Set<String> SECTIONS = Set.of("ops", "models", "gemm", "attention", "train", "nccl");
 }
