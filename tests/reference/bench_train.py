@@ -3,6 +3,12 @@
 
     bench_train.py --model DIR --batch B.safetensors --steps N [--warmup W] [--threads 2]
                    [--device cpu|cuda] [--dtype float32|bf16] [--freeze-vision] [--json]
+    bench_train.py --model DIR --batch B.safetensors --serve [--warmup W] [...]
+
+--serve is for interleaved timing (`./nvlm bench train`): after loading and W warm-up steps it
+prints {"ready": true, ...}, then for each line K read on stdin runs K steps and prints
+{"seconds": [...], "losses": [...]}; it ends at end of input. Its threads wait passively between
+requests, so the other side of the comparison runs on a quiet machine.
 
 A step is forward, loss, backward and an AdamW step over every trainable parameter (all of them,
 or all but the vision encoder with --freeze-vision, as in docs/model.md §11's recipe). After W warm-up
@@ -55,8 +61,8 @@ def train_step_timer(model, batch, optimizer, device, autocast_dtype):
     return step
 
 
-def bench(model_dir, batch_path, steps, warmup=2, threads=2, device="cpu", dtype="float32",
-          freeze_vision=False, lr=1e-5):
+def prepare(model_dir, batch_path, threads=2, device="cpu", dtype="float32", freeze_vision=False, lr=1e-5):
+    """The step function and batch of one timed configuration (model and optimizer inside)."""
     torch, nvlm_ref = _torch()
     if device == "cpu":
         torch.set_num_threads(threads)
@@ -70,6 +76,13 @@ def bench(model_dir, batch_path, steps, warmup=2, threads=2, device="cpu", dtype
     # docs/model.md §11's AdamW settings (betas, weight decay) at a small learning rate.
     optimizer = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
     step = train_step_timer(model, batch, optimizer, device, torch.bfloat16 if dtype == "bf16" else None)
+    return step, batch, params
+
+
+def bench(model_dir, batch_path, steps, warmup=2, threads=2, device="cpu", dtype="float32",
+          freeze_vision=False, lr=1e-5):
+    torch, _ = _torch()
+    step, batch, params = prepare(model_dir, batch_path, threads, device, dtype, freeze_vision, lr)
     for _ in range(warmup):
         step()
     times, losses = [], []
@@ -100,6 +113,27 @@ def bench(model_dir, batch_path, steps, warmup=2, threads=2, device="cpu", dtype
     }
 
 
+def serve(args):
+    """Interleaved timing: K steps per request line on stdin, one JSON line of their times back."""
+    torch, _ = _torch()
+    step, batch, _ = prepare(args.model, args.batch, args.threads, args.device, args.dtype, args.freeze_vision, args.lr)
+    for _ in range(args.warmup):
+        step()
+    print(json.dumps({"ready": True, "batch_rows": int(batch.input_ids.shape[0]),
+                      "tokens_per_row": int(batch.input_ids.shape[1]), "torch_version": torch.__version__,
+                      "threads": args.threads if args.device == "cpu" else None}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        k = int(line)
+        seconds, losses = [], []
+        for _ in range(k):
+            t, loss = step()
+            seconds.append(t)
+            losses.append(loss)
+        print(json.dumps({"seconds": seconds, "losses": losses}), flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True)
@@ -113,6 +147,7 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=1e-5)
     ap.add_argument("--omp-wait-policy", default="passive", choices=["passive", "active"])
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--serve", action="store_true", help="interleaved timing: K steps per line of stdin")
     args = ap.parse_args(argv)
     # Before torch loads: libgomp and OpenBLAS read these once.
     os.environ.setdefault("OMP_WAIT_POLICY", args.omp_wait_policy.upper())
@@ -123,6 +158,9 @@ def main(argv=None):
         raise SystemExit("bench_train.py: --steps must be >= 1")
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("bench_train.py: --device cuda but torch.cuda.is_available() is false")
+    if args.serve:
+        serve(args)
+        return
     result = bench(args.model, args.batch, args.steps, args.warmup, args.threads, args.device, args.dtype,
                    args.freeze_vision, args.lr)
     if args.json:
