@@ -64,10 +64,15 @@ public final class Generator {
                     : CrossAttentionContext.cached(in.context().memory(), in.context().mask(), in.context().rowMask());
             Tensor hidden = model.languageModel().hidden(in.embeddings(), context, cache);
             CrossAttentionContext step = context == null ? null : decodingContext(context, prompt);
+            float[] logits = null; // one host copy of the logits, reused token after token
             for (int i = 0; i < settings.maxNewTokens(); i++) {
                 try (var tokenScope = MemoryScope.open()) {
                     Tensor last = hidden.narrow(1, hidden.size(1) - 1, 1);
-                    float[] logits = model.languageModel().logits(last).toFloatArray();
+                    Tensor lastLogits = model.languageModel().logits(last);
+                    if (logits == null) {
+                        logits = new float[Math.toIntExact(lastLogits.numel())];
+                    }
+                    lastLogits.copyInto(logits);
                     long token = pick(logits, settings, rng);
                     out.add(token);
                     onToken.accept((int) token);

@@ -438,6 +438,20 @@ public final class Tensor {
         return out;
     }
 
+    /**
+     * All elements in row-major order as floats, copied into {@code out} (whose length must be
+     * {@link #numel()}): {@link #toFloatArray()} without a new array, for a loop that reads the
+     * same shape again and again (a decoder's logits, token after token).
+     */
+    public void copyInto(float[] out) {
+        if (out.length != numel()) {
+            throw new IllegalArgumentException("copyInto: tensor " + describe() + " has " + numel() + " elements, the array "
+                    + out.length);
+        }
+        Tensor c = to(Device.CPU).to(DType.F32).contiguous();
+        c.backend().copyToHost(c, MemorySegment.ofArray(out));
+    }
+
     /** All elements as longs (integer tensors; floats are truncated). */
     public long[] toLongArray() {
         Tensor c = to(Device.CPU).to(DType.I64).contiguous();

@@ -76,6 +76,20 @@ class ViewsTest {
     }
 
     @Test
+    void copyIntoReusesTheArrayAndMatchesToFloatArrayForAnyView() {
+        qt().withExamples(40).forAll(longs().between(1, 6), longs().between(1, 6), integers().between(0, 1000))
+                .checkAssert((rows, cols, seed) -> {
+                    Tensor view = Tensor.randn(new java.util.SplittableRandom(seed), rows, cols).transpose(0, 1);
+                    float[] out = new float[Math.toIntExact(rows * cols)];
+                    Arrays.fill(out, Float.NaN);
+                    view.copyInto(out);
+                    assertArrayEquals(view.toFloatArray(), out);
+                });
+        var e = assertThrows(IllegalArgumentException.class, () -> iotaTensor(2, 3).copyInto(new float[5]));
+        assertTrue(e.getMessage().contains("6 elements") && e.getMessage().contains("5"), e.getMessage());
+    }
+
+    @Test
     void reshapeIsAViewWhenStridesAllowAndACopyOtherwise() {
         Tensor x = iotaTensor(2, 3, 4);
         Tensor merged = x.reshape(6, 4);
