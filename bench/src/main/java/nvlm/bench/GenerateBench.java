@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
  * BF16 model of InternVL2-1B's shape, for a text prompt, one 448x448 image and a 6+1-tile image,
  * against PyTorch eager on the same weights and prompts (tests/reference/bench_generate.py), Jlama
  * on the same Qwen2 weights (text case; {@link JlamaPeer}) and the memory-bandwidth roofline: the
- * bytes of weights a decoded token reads against a copy bandwidth measured in the same run.
+ * bytes of weights a decoded token reads against a copy bandwidth and a read-only bandwidth
+ * measured in the same run over buffers of the weights' size ({@link CopyBandwidth}).
  */
 @Command(name = "generate", header = "prefill and decode tokens/s vs PyTorch, Jlama and the memory-bandwidth roofline",
         description = """
@@ -40,8 +41,11 @@ import picocli.CommandLine.Option;
                 token (vision encoder included), decode = tokens / time for the following ones. Cases: text (a
                 512-token prompt), image (one 448x448 tile), tiles (a 6+1-tile image). Prints one JSON line per case
                 and phase, e.g. {"case":"text","phase":"decode","java_tokens_per_s":..,"jlama_tokens_per_s":..,
-                "torch_tokens_per_s":..,"roofline_tokens_per_s":..} (null where a peer does not apply or failed; the
-                reason goes to stderr), then a table on stderr. Medians over --repeats runs per case.""")
+                "torch_tokens_per_s":..,"roofline_tokens_per_s":..,"read_roofline_tokens_per_s":..} (null where a peer
+                does not apply or failed; the reason goes to stderr), then a table on stderr. Medians over --repeats
+                runs per case. The rooflines are the weights' bytes per token against a copy bandwidth (read plus
+                written bytes) and a read-only bandwidth, both measured in the same run over buffers of the
+                weights' size.""")
 final class GenerateBench implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "the published config.json whose shape is timed"
             + " (default: ../shared/real/internvl2-1b/config.json beside the repository)")
@@ -99,10 +103,13 @@ final class GenerateBench implements Callable<Integer> {
         System.err.printf("generate: model built in %.1f s (%,d parameters drawn at random, then cast)%n",
                 (System.nanoTime() - built) / 1e9, model.parameterCount());
         long weightBytes = GenerationModel.decodeWeightBytes(model);
-        double copyBytesPerS = CopyBandwidth.measure();
+        double copyBytesPerS = CopyBandwidth.copy(weightBytes);
+        double readBytesPerS = CopyBandwidth.read(weightBytes);
         double roofline = copyBytesPerS / weightBytes;
-        System.err.printf("roofline: %.2f GB/s copy bandwidth, %.1f MB of weights per decoded token -> %.1f tokens/s%n",
-                copyBytesPerS / 1e9, weightBytes / 1e6, roofline);
+        double readRoofline = readBytesPerS / weightBytes;
+        System.err.printf("roofline: %.2f GB/s copy bandwidth (read + written), %.2f GB/s read only, over buffers of the"
+                + " weights' size; %.1f MB of weights per decoded token -> %.1f tokens/s (copy), %.1f (read)%n",
+                copyBytesPerS / 1e9, readBytesPerS / 1e9, weightBytes / 1e6, roofline, readRoofline);
 
         boolean temporary = work == null;
         Path dir = temporary ? Files.createTempDirectory("nvlm-bench-generate") : work;
@@ -155,6 +162,7 @@ final class GenerateBench implements Callable<Integer> {
                     json.put("jlama_tokens_per_s", c.equals("text") ? pick(jl, prefill) : null);
                     json.put("torch_tokens_per_s", pick(torchTimings.get(c), prefill));
                     json.put("roofline_tokens_per_s", prefill ? null : roofline);
+                    json.put("read_roofline_tokens_per_s", prefill ? null : readRoofline);
                     json.put("threads", (long) Parallel.threads());
                     if (!prefill) {
                         json.put("java_fresh_native_blocks_per_token", allocations.get(c).freshBlocksPerToken());
@@ -257,12 +265,13 @@ final class GenerateBench implements Callable<Integer> {
 
     private static void printTable(List<Map<String, Object>> rows, NvlmConfig cfg) {
         System.err.printf("%n%s, NVLM-D, BF16 weights, %d threads (tokens/s, medians)%n", cfg.preset(), Parallel.threads());
-        System.err.printf("%-6s %-8s %7s %10s %10s %10s %10s %10s %10s%n", "case", "phase", "prompt", "java", "jlama", "torch",
-                "roofline", "java/torch", "java/jlama");
+        System.err.printf("%-6s %-8s %7s %10s %10s %10s %10s %10s %10s %10s%n", "case", "phase", "prompt", "java", "jlama", "torch",
+                "roofline", "read-roof", "java/torch", "java/jlama");
         for (Map<String, Object> r : rows) {
-            System.err.printf("%-6s %-8s %7s %10s %10s %10s %10s %10s %10s%n", r.get("case"), r.get("phase"), r.get("prompt_tokens"),
+            System.err.printf("%-6s %-8s %7s %10s %10s %10s %10s %10s %10s %10s%n", r.get("case"), r.get("phase"), r.get("prompt_tokens"),
                     fmt(r.get("java_tokens_per_s")), fmt(r.get("jlama_tokens_per_s")), fmt(r.get("torch_tokens_per_s")),
-                    fmt(r.get("roofline_tokens_per_s")), ratio(r.get("java_tokens_per_s"), r.get("torch_tokens_per_s")),
+                    fmt(r.get("roofline_tokens_per_s")), fmt(r.get("read_roofline_tokens_per_s")),
+                    ratio(r.get("java_tokens_per_s"), r.get("torch_tokens_per_s")),
                     ratio(r.get("java_tokens_per_s"), r.get("jlama_tokens_per_s")));
         }
     }
