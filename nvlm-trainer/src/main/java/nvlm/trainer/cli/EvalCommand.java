@@ -48,8 +48,9 @@ public final class EvalCommand implements NvlmCommand {
     @Option(names = "--families", paramLabel = "FAMILY", split = ",", description = "comma-separated families to score (default: every"
             + " family scored by exact match: the image families, then text_arithmetic and text_string)")
     List<Family> families = Evaluation.families();
-    @Option(names = "--view", paramLabel = "V", defaultValue = "image", description = "image (default): the pictures; cells: each"
-            + " picture as one symbol per image token in text (how the stage-0 decoder is measured); described: its caption")
+    @Option(names = "--view", paramLabel = "V", defaultValue = "image", description = "image (default): the pictures; described: each"
+            + " picture's caption in words in its place (how the stage-0 decoder is measured); cells, a diagnostic: each"
+            + " picture as one symbol per image token in NVLM-D's layout, what a decoder reads from a perfect projector")
     View view;
     @Option(names = "--world-seed", paramLabel = "S", description = "the world's seed (default: the model folder's world.json,"
             + " else 1, the seed of the shipped backbones); it decides the splits, so use the one trained on")

@@ -83,7 +83,7 @@ public final class SyntheticWorld {
         return Example.of(id(split, family, index, true), family.id(), List.of(), describedQuestion(t), t.answer());
     }
 
-    /** The example of {@code view}; {@code tagMode} is kept for callers that pass one and changes nothing in these views. */
+    /** The example of {@code view}; {@code tagMode} matters to the cells view only (its tile tags). */
     public Example example(Split split, Family family, long index, View view, TagMode tagMode) {
         return example(split, family, index, view, tagMode, 1);
     }
@@ -101,6 +101,9 @@ public final class SyntheticWorld {
             return switch (view) {
                 case IMAGE -> example(split, family, index);
                 case DESCRIBED -> describedExample(split, family, index);
+                case CELLS -> t.scene() == null ? example(split, family, index)
+                        : Example.of(id(split, family, index, false) + "/cells", family.id(), List.of(), cellsQuestion(t, tagMode),
+                                t.answer());
             };
         }
         List<RgbImage> images = view == View.IMAGE ? List.of(t.scene().render(config)) : List.of();
@@ -133,8 +136,12 @@ public final class SyntheticWorld {
                     conversation(split, family, index, t, view, tagMode, questions));
         }
         boolean described = view == View.DESCRIBED;
-        String question = described ? describedQuestion(t) : Turn.IMAGE_PLACEHOLDER + "\n" + t.question();
-        return new Outline(id(split, family, index, described), family.id(), w, h,
+        String question = switch (view) {
+            case IMAGE -> Turn.IMAGE_PLACEHOLDER + "\n" + t.question();
+            case DESCRIBED -> describedQuestion(t);
+            case CELLS -> cellsQuestion(t, tagMode);
+        };
+        return new Outline(id(split, family, index, described) + (view == View.CELLS ? "/cells" : ""), family.id(), w, h,
                 List.of(Turn.user(question), Turn.assistant(t.answer())));
     }
 
@@ -148,6 +155,7 @@ public final class SyntheticWorld {
         String picture = switch (view) {
             case IMAGE -> Turn.IMAGE_PLACEHOLDER;
             case DESCRIBED -> "Picture: " + t.scene().caption();
+            case CELLS -> CellSymbols.imageText(t.scene(), config, tagMode);
         };
         List<Turn> turns = new ArrayList<>();
         turns.add(Turn.user(picture + "\n" + t.question()));
@@ -273,6 +281,10 @@ public final class SyntheticWorld {
     public VisionExample visionExample(Split split, long index) {
         Task t = task(split, Family.CAPTION, index);
         return VisionExample.of(t.scene(), config);
+    }
+
+    private String cellsQuestion(Task t, TagMode tagMode) {
+        return CellSymbols.imageText(t.scene(), config, tagMode) + "\n" + t.question();
     }
 
     private static String describedQuestion(Task t) {

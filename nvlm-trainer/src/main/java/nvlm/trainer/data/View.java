@@ -11,7 +11,13 @@ public enum View {
      * The picture's caption in words in its place ({@link SyntheticWorld#describedExample}; the
      * stage-0 decoder's text): no image tokens, so it favours no architecture's token layout.
      */
-    DESCRIBED("described");
+    DESCRIBED("described"),
+    /**
+     * Evaluation only, a diagnostic: the picture as text in NVLM-D's token layout, one symbol per
+     * image token after each tile's tag ({@link CellSymbols#imageText}), what a decoder would read
+     * from a perfect projector. No stage trains on it (it would favour D's layout).
+     */
+    CELLS("cells");
 
     private final String id;
 

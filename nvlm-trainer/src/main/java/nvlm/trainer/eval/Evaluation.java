@@ -56,8 +56,8 @@ public final class Evaluation {
 
     /**
      * The first {@code perFamily} examples of each exact-match family in {@code split}, in
-     * {@code view} (the image view for evaluating a model, the cells or described view for the
-     * stage-0 decoder). Text-only families get {@code textPerFamily}. Families with no examples are left out.
+     * {@code view} (the image view for evaluating a model, the described view for the stage-0
+     * decoder, the cells view as a diagnostic). Text-only families get {@code textPerFamily}. Families with no examples are left out.
      */
     public static Map<String, List<Example>> worldExamples(SyntheticWorld world, Split split, int perFamily, int textPerFamily,
                                                            View view, TagMode tagMode) {

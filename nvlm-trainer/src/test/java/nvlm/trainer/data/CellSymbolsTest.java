@@ -52,4 +52,25 @@ class CellSymbolsTest {
         assertEquals("<Image><tile_global_thumbnail>(^^){ii}{ii}[__]</Image>", CellSymbols.imageText(single, config, TagMode.ONE_D),
                 "a single tile is the whole picture: real cells, the thumbnail tag, no thumbnail");
     }
+
+    @Test
+    void theCellsViewIsThePictureAsTextInDsLayoutForEvaluationOnly() {
+        for (Family f : List.of(Family.OCR, Family.COUNTING, Family.SPATIAL, Family.CHART)) {
+            for (int i = 0; i < 5; i++) {
+                Task task = WORLD.task(Split.VALIDATION, f, i);
+                Example cells = WORLD.example(Split.VALIDATION, f, i, View.CELLS, TagMode.ONE_D);
+                assertTrue(cells.images().isEmpty(), "no picture in the cells view");
+                assertEquals(CellSymbols.imageText(task.scene(), WORLD.config(), TagMode.ONE_D) + "\n" + task.question(),
+                        cells.turns().getFirst().text());
+                assertEquals(task.answer(), cells.turns().getLast().text());
+                assertEquals(cells.turns(), WORLD.outline(Split.VALIDATION, f, i, View.CELLS, TagMode.ONE_D).turns(), "outline");
+                // The tags follow the tag mode.
+                assertTrue(cells.turns().getFirst().text().contains("<tile_"));
+                assertTrue(!WORLD.example(Split.VALIDATION, f, i, View.CELLS, TagMode.NONE).turns().getFirst().text().contains("<tile_"));
+            }
+        }
+        // Text-only families look the same in every view.
+        assertEquals(WORLD.example(Split.VALIDATION, Family.TEXT_STRING, 0),
+                WORLD.example(Split.VALIDATION, Family.TEXT_STRING, 0, View.CELLS, TagMode.ONE_D));
+    }
 }
