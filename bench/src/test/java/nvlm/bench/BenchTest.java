@@ -3,6 +3,7 @@ package nvlm.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -13,7 +14,7 @@ import nvlm.tensor.io.Json;
 import nvlm.trainer.cli.Main;
 import org.junit.jupiter.api.Test;
 
-/** {@code ./nvlm bench}: dispatch, help, and the JSON lines of {@code bench gemm}. */
+/** {@code ./nvlm bench}: dispatch, help, and the JSON lines of {@code bench gemm}, {@code generate} and {@code train}. */
 class BenchTest {
     @Test
     void helpListsTheGemmBenchmark() throws Exception {
@@ -38,10 +39,50 @@ class BenchTest {
         Map<String, Object> decode = Json.parseObject(lines.get(1));
         assertEquals("decode", decode.get("phase"));
         assertTrue(((Number) decode.get("roofline_tokens_per_s")).doubleValue() > 0, lines.get(1));
+        assertTrue(((Number) decode.get("read_roofline_tokens_per_s")).doubleValue() > 0, lines.get(1));
+        assertNull(prefill.get("read_roofline_tokens_per_s"));
         assertEquals(0.0, ((Number) decode.get("java_fresh_native_blocks_per_token")).doubleValue(), lines.get(1));
         Map<String, Object> image = Json.parseObject(lines.get(2));
         assertEquals("image", image.get("case"));
         assertEquals(4L + 16L, image.get("prompt_tokens"), "4 text tokens and one tile of the tiny preset's 16 tokens");
+    }
+
+    @Test
+    void trainTimesJavaInRoundsAndGivesNullPeerFiguresWhenPythonIsMissing() throws Exception {
+        String out = capture(() -> Main.run(List.of("bench", "train", "--preset", "tiny", "--rows", "1", "--rounds", "2",
+                "--steps", "1", "--warmup", "0", "--python", "/nonexistent/python3", "--progress", "off")));
+        Map<String, Object> json = Json.parseObject(out.strip());
+        assertTrue(((Number) json.get("java_samples_per_s")).doubleValue() > 0, out);
+        assertNull(json.get("torch_samples_per_s"));
+        assertNull(json.get("ratio"));
+        assertNull(json.get("ratio_min"));
+        assertEquals(2L, json.get("rounds"));
+        assertEquals(1L, json.get("steps_per_round"));
+    }
+
+    @Test
+    void trainInterleavesWithThePyTorchReferenceInServeMode() throws Exception {
+        assumeTrue(new ProcessBuilder("/usr/bin/python3", "-c", "import torch").start().waitFor() == 0, "no torch for /usr/bin/python3");
+        String root = System.getProperty("nvlm.root");
+        System.setProperty("nvlm.root", java.nio.file.Path.of("..").toAbsolutePath().normalize().toString());
+        try {
+            String out = capture(() -> Main.run(List.of("bench", "train", "--preset", "tiny", "--rows", "1", "--rounds", "2",
+                    "--steps", "1", "--warmup", "1", "--threads", "1", "--progress", "off")));
+            Map<String, Object> json = Json.parseObject(out.strip());
+            double java = ((Number) json.get("java_samples_per_s")).doubleValue();
+            double torch = ((Number) json.get("torch_samples_per_s")).doubleValue();
+            assertTrue(java > 0 && torch > 0, out);
+            assertEquals(java / torch, ((Number) json.get("ratio")).doubleValue(), 1e-9 * java / torch, out);
+            double low = ((Number) json.get("ratio_min")).doubleValue();
+            double high = ((Number) json.get("ratio_max")).doubleValue();
+            assertTrue(0 < low && low <= high, out);
+        } finally {
+            if (root == null) {
+                System.clearProperty("nvlm.root");
+            } else {
+                System.setProperty("nvlm.root", root);
+            }
+        }
     }
 
     @Test
