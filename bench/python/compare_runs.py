@@ -1,31 +1,20 @@
-"""Compare two training run folders: per-step loss (metrics.jsonl) and every tensor of model/model.safetensors.
+"""Compare two training run folders: per-step loss (metrics.jsonl) and every tensor of RUN/model/.
 
     python3 bench/python/compare_runs.py RUN_A RUN_B
 
 Prints the largest relative loss difference, the worst tensor (largest difference over that tensor's
 largest magnitude) and the fraction of elements that differ by more than 1e-5 of their tensor's
-scale. Used for the hand-run checks of docs/results.md (a TP x DP grid against one process).
+scale. Used for the hand-run checks of docs/results.md (a TP x DP grid against one process). The
+model folders are read with tests/reference/st_io.py (single file or sharded, BF16 widened).
 """
 import json
-import struct
+import os
 import sys
 
 import numpy as np
 
-
-def load_safetensors(path):
-    data = open(path, "rb").read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        if entry["dtype"] != "F32":
-            raise SystemExit(f"{path}: tensor {name} is {entry['dtype']}, this script reads F32 only")
-        start, end = entry["data_offsets"]
-        tensors[name] = np.frombuffer(data[8 + n + start:8 + n + end], dtype=np.float32).reshape(entry["shape"])
-    return tensors
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "reference"))
+import st_io  # noqa: E402
 
 
 def losses(path):
@@ -37,7 +26,7 @@ def main(a, b):
     if len(la) != len(lb):
         raise SystemExit(f"{a} logged {len(la)} losses, {b} {len(lb)}")
     print(f"losses: {len(la)} steps, largest relative difference {max(abs(x - y) / abs(x) for x, y in zip(la, lb)):.3g}")
-    ta, tb = load_safetensors(f"{a}/model/model.safetensors"), load_safetensors(f"{b}/model/model.safetensors")
+    ta, tb = st_io.load_checkpoint(f"{a}/model"), st_io.load_checkpoint(f"{b}/model")
     if ta.keys() != tb.keys():
         raise SystemExit(f"the models hold different tensors: {sorted(set(ta) ^ set(tb))}")
     worst, worst_name, off, total = 0.0, None, 0, 0
