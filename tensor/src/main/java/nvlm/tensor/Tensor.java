@@ -432,9 +432,8 @@ public final class Tensor {
 
     /** All elements in row-major order as floats (copied to the host). */
     public float[] toFloatArray() {
-        Tensor c = to(Device.CPU).to(DType.F32).contiguous();
-        float[] out = new float[Math.toIntExact(c.numel())];
-        c.backend().copyToHost(c, MemorySegment.ofArray(out));
+        float[] out = new float[Math.toIntExact(numel())];
+        copyInto(out);
         return out;
     }
 
