@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import java.util.Set;
+import java.util.function.UnaryOperator;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -174,7 +174,7 @@ public final class GpuCheck {
             long started = System.nanoTime();
             Future<?> future = pool.submit(() -> {
                 CudaBackend.instance().gpu().makeCurrent();
-                try (var noGrad = GradMode.enabled()) {
+                try (var grads = GradMode.enabled()) {
                     switch (section) {
                         case "ops" -> ops();
                         case "models" -> models();
@@ -538,29 +538,24 @@ public final class GpuCheck {
                 for (int i = 0; i < n; i++) {
                     x[i] = (float) rng.nextGaussian();
                 }
-                ncclCheck(result, "allReduce sum n=" + n, () -> {
-                    Tensor t = Tensor.of(x, n).to(Device.CUDA);
+                ncclCheck(result, "allReduce sum n=" + n, () -> givesBack(x, t -> {
                     nccl.allReduce(t);
-                    return Arrays.equals(x, t.toFloatArray());
-                });
-                ncclCheck(result, "allReduce max n=" + n, () -> {
-                    Tensor t = Tensor.of(x, n).to(Device.CUDA);
+                    return t;
+                }));
+                ncclCheck(result, "allReduce max n=" + n, () -> givesBack(x, t -> {
                     nccl.allReduce(t, Reduction.MAX);
-                    return Arrays.equals(x, t.toFloatArray());
-                });
-                ncclCheck(result, "allReduceAsync n=" + n, () -> {
-                    Tensor t = Tensor.of(x, n).to(Device.CUDA);
+                    return t;
+                }));
+                ncclCheck(result, "allReduceAsync n=" + n, () -> givesBack(x, t -> {
                     nccl.allReduceAsync(t).await();
-                    return Arrays.equals(x, t.toFloatArray());
-                });
-                ncclCheck(result, "allGather n=" + n, () -> Arrays.equals(x, nccl.allGather(Tensor.of(x, n).to(Device.CUDA)).toFloatArray()));
-                ncclCheck(result, "reduceScatter n=" + n,
-                        () -> Arrays.equals(x, nccl.reduceScatter(Tensor.of(x, n).to(Device.CUDA)).toFloatArray()));
-                ncclCheck(result, "broadcast n=" + n, () -> {
-                    Tensor t = Tensor.of(x, n).to(Device.CUDA);
+                    return t;
+                }));
+                ncclCheck(result, "allGather n=" + n, () -> givesBack(x, nccl::allGather));
+                ncclCheck(result, "reduceScatter n=" + n, () -> givesBack(x, nccl::reduceScatter));
+                ncclCheck(result, "broadcast n=" + n, () -> givesBack(x, t -> {
                     nccl.broadcast(t, 0);
-                    return Arrays.equals(x, t.toFloatArray());
-                });
+                    return t;
+                }));
             }
             ncclCheck(result, "a CPU tensor is refused", () -> {
                 try {
@@ -575,31 +570,35 @@ public final class GpuCheck {
                 Batch batch = Batch.read(dir.resolve("batch.safetensors")).to(Device.CUDA);
                 Nvlm plain = Checkpoint.load(dir, Device.CUDA);
                 Nvlm reduced = Checkpoint.load(dir, Device.CUDA);
-                try (var grads = GradMode.enabled()) {
-                    plain.forward(batch).loss().backward();
-                    List<Parameter> params = reduced.trainableParameters();
-                    // 1 MiB buckets: the small preset's gradients span several, launched during the backward pass.
-                    Reducer reducer = new Reducer(nccl, params, 1 << 20);
-                    reducer.begin();
-                    try (var hooks = reducer.armHooks()) {
-                        reduced.forward(batch).loss().backward();
-                    }
-                    reducer.launchRemaining();
-                    reducer.finish();
-                    result.put("reducer_buckets", reducer.bucketCount());
-                    result.put("reducer_launched_during_backward", reducer.launchedDuringBackward());
-                    List<Parameter> expected = plain.trainableParameters();
-                    for (int i = 0; i < params.size(); i++) {
-                        Tensor want = expected.get(i).value().grad();
-                        Tensor got = params.get(i).value().grad();
-                        if (want == null || got == null ? want != got : !Arrays.equals(want.toFloatArray(), got.toFloatArray())) {
-                            return false;
-                        }
-                    }
-                    return reducer.bucketCount() > 1;
+                // Gradients are on: every section runs inside GradMode.enabled() (run()).
+                plain.forward(batch).loss().backward();
+                List<Parameter> params = reduced.trainableParameters();
+                // 1 MiB buckets: the small preset's gradients span several, launched during the backward pass.
+                Reducer reducer = new Reducer(nccl, params, 1 << 20);
+                reducer.begin();
+                try (var hooks = reducer.armHooks()) {
+                    reduced.forward(batch).loss().backward();
                 }
+                reducer.launchRemaining();
+                reducer.finish();
+                result.put("reducer_buckets", reducer.bucketCount());
+                result.put("reducer_launched_during_backward", reducer.launchedDuringBackward());
+                List<Parameter> expected = plain.trainableParameters();
+                for (int i = 0; i < params.size(); i++) {
+                    Tensor want = expected.get(i).value().grad();
+                    Tensor got = params.get(i).value().grad();
+                    if (want == null || got == null ? want != got : !Arrays.equals(want.toFloatArray(), got.toFloatArray())) {
+                        return false;
+                    }
+                }
+                return reducer.bucketCount() > 1;
             });
         }
+    }
+
+    /** Whether {@code collective} of one rank, on {@code x} moved to the GPU, gives x back bit for bit. */
+    private static boolean givesBack(float[] x, UnaryOperator<Tensor> collective) {
+        return Arrays.equals(x, collective.apply(Tensor.of(x, x.length).to(Device.CUDA)).toFloatArray());
     }
 
     /** One NCCL check: true when its result is right. */
@@ -627,7 +626,4 @@ public final class GpuCheck {
         }
         checks.add(row);
     }
-
-    /** Names of the sections, in order (for the README). */
-    static final Set<String> SECTIONS = Set.of("ops", "models", "gemm", "attention", "train", "nccl");
 }
