@@ -71,7 +71,7 @@ public final class SyntheticWorld {
     public Example example(Split split, Family family, long index) {
         Task t = task(split, family, index);
         List<RgbImage> images = t.scene() == null ? List.of() : List.of(t.scene().render(config));
-        return Example.of(id(split, family, index, false), family.id(), images, t.question(), t.answer());
+        return Example.of(id(split, family, index, View.IMAGE), family.id(), images, t.question(), t.answer());
     }
 
     /** The described view: the caption in place of the image (the same as {@link #example} for text-only families). */
@@ -80,7 +80,7 @@ public final class SyntheticWorld {
         if (t.scene() == null) {
             return example(split, family, index);
         }
-        return Example.of(id(split, family, index, true), family.id(), List.of(), describedQuestion(t), t.answer());
+        return Example.of(id(split, family, index, View.DESCRIBED), family.id(), List.of(), describedQuestion(t), t.answer());
     }
 
     /** The example of {@code view}; {@code tagMode} matters to the cells view only (its tile tags). */
@@ -102,7 +102,7 @@ public final class SyntheticWorld {
                 case IMAGE -> example(split, family, index);
                 case DESCRIBED -> describedExample(split, family, index);
                 case CELLS -> t.scene() == null ? example(split, family, index)
-                        : Example.of(id(split, family, index, false) + "/cells", family.id(), List.of(), cellsQuestion(t, tagMode),
+                        : Example.of(id(split, family, index, View.CELLS), family.id(), List.of(), cellsQuestion(t, tagMode),
                                 t.answer());
             };
         }
@@ -128,27 +128,26 @@ public final class SyntheticWorld {
         int[] w = image ? new int[] {t.scene().cols() * config.tileSize()} : new int[0];
         int[] h = image ? new int[] {t.scene().rows() * config.tileSize()} : new int[0];
         if (t.scene() == null) {
-            return new Outline(id(split, family, index, false), family.id(), w, h,
+            return new Outline(id(split, family, index, View.IMAGE), family.id(), w, h,
                     List.of(Turn.user(t.question()), Turn.assistant(t.answer())));
         }
         if (questions > 1) {
             return new Outline(conversationId(split, family, index, view, questions), family.id(), w, h,
                     conversation(split, family, index, t, view, tagMode, questions));
         }
-        boolean described = view == View.DESCRIBED;
         String question = switch (view) {
             case IMAGE -> Turn.IMAGE_PLACEHOLDER + "\n" + t.question();
             case DESCRIBED -> describedQuestion(t);
             case CELLS -> cellsQuestion(t, tagMode);
         };
-        return new Outline(id(split, family, index, described) + (view == View.CELLS ? "/cells" : ""), family.id(), w, h,
+        return new Outline(id(split, family, index, view), family.id(), w, h,
                 List.of(Turn.user(question), Turn.assistant(t.answer())));
     }
 
     private static String conversationId(Split split, Family family, long index, View view, int questions) {
-        return split.id() + "/" + family.id() + "/" + index + (view == View.IMAGE ? "" : "/" + view.id())
-                + (questions > 1 ? "/q" + questions : "");
+        return id(split, family, index, view) + (questions > 1 ? "/q" + questions : "");
     }
+
 
     /** The turns: the picture (in its view) and the task's question, its answer, then the extra questions and answers. */
     private List<Turn> conversation(Split split, Family family, long index, Task t, View view, TagMode tagMode, int questions) {
@@ -291,8 +290,9 @@ public final class SyntheticWorld {
         return "Picture: " + t.scene().caption() + "\n" + t.question();
     }
 
-    private static String id(Split split, Family family, long index, boolean described) {
-        return split.id() + "/" + family.id() + "/" + index + (described ? "/described" : "");
+    /** "split/family/index", then "/view" for a view other than the image's. */
+    private static String id(Split split, Family family, long index, View view) {
+        return split.id() + "/" + family.id() + "/" + index + (view == View.IMAGE ? "" : "/" + view.id());
     }
 
     // ------------------------------------------------------------------ drawing tasks
