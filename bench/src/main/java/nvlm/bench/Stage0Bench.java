@@ -87,7 +87,7 @@ final class Stage0Bench implements Callable<Integer> {
             double[] medians = results.stream().filter(r -> r.textSteps() == textSteps)
                     .mapToDouble(Launch::medianSeconds).sorted().toArray();
             double[] tokens = results.stream().filter(r -> r.textSteps() == textSteps)
-                    .mapToDouble(Launch::tokensPerSecond).sorted().toArray();
+                    .mapToDouble(Launch::tokensPerSecond).toArray();
             System.err.printf(Locale.ROOT, "| %d | %d | %.3f | %.3f-%.3f | %.0f |%n", textSteps, medians.length,
                     Samples.median(medians), medians[0], medians[medians.length - 1], Samples.median(tokens));
         }
@@ -131,8 +131,8 @@ final class Stage0Bench implements Callable<Integer> {
             child.waitFor();
             DurableFiles.deleteTree(out);
         }
-        double[] seconds = rows.subList(skip, skip + steps).stream().mapToDouble(r -> r[0]).sorted().toArray();
-        double[] tokens = rows.subList(skip, skip + steps).stream().mapToDouble(r -> r[1]).sorted().toArray();
+        double[] seconds = rows.subList(skip, skip + steps).stream().mapToDouble(r -> r[0]).toArray();
+        double[] tokens = rows.subList(skip, skip + steps).stream().mapToDouble(r -> r[1]).toArray();
         return new Launch(textSteps, launch, steps, Samples.median(seconds), Samples.median(tokens));
     }
 

@@ -99,15 +99,17 @@ final class TrainBench implements Callable<Integer> {
                 bar.advanceTo(r + 1);
             }
             bar.finish();
-            TrainingThroughput.Result result = java.result(ours);
-            double javaRate = result.rows() / Samples.median(ours);
+            long rows = java.batch().rows();
+            double javaSeconds = Samples.median(ours);
+            double javaRate = rows / javaSeconds;
             System.err.printf("java : %.4f s/step, %.3f samples/s (%d rows x %d tokens, %s %s; median of %d steps in %d rounds)%n",
-                    Samples.median(ours), javaRate, result.rows(), result.tokensPerRow(), arch, timed.preset, ours.length, rounds);
+                    javaSeconds, javaRate, rows, java.batch().length(), arch, timed.preset, ours.length, rounds);
             Double torchRate = null;
             if (torch != null) {
-                torchRate = result.rows() / Samples.median(theirs);
-                System.err.printf("torch: %.4f s/step, %.3f samples/s (bench_train.py, %d threads)%n", Samples.median(theirs),
-                        torchRate, threads);
+                double torchSeconds = Samples.median(theirs);
+                torchRate = rows / torchSeconds;
+                System.err.printf("torch: %.4f s/step, %.3f samples/s (bench_train.py, %d threads)%n", torchSeconds, torchRate,
+                        threads);
             }
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("java_samples_per_s", javaRate);
@@ -120,7 +122,7 @@ final class TrainBench implements Callable<Integer> {
             json.put("arch", arch.name());
             json.put("preset", timed.preset);
             json.put("rows", (long) timed.rows);
-            json.put("tokens_per_row", result.tokensPerRow());
+            json.put("tokens_per_row", java.batch().length());
             System.out.println(Json.write(json));
             return 0;
         } finally {
