@@ -26,7 +26,6 @@ import nvlm.trainer.data.Example;
 import nvlm.trainer.data.SampleEncoder;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
-import nvlm.trainer.data.TaskBlend;
 import nvlm.trainer.data.View;
 import nvlm.trainer.data.WorldConfig;
 import nvlm.trainer.data.WorldDataset;
@@ -99,7 +98,7 @@ public final class BackbonePretraining {
         long t1 = System.nanoTime();
         Nvlm model = Nvlm.create(config, new SplittableRandom(recipe.seed()));
         SampleEncoder encoder = SampleEncoder.forConfig(config, ProjectTokenizer.instance(), SampleEncoder.Options.defaults());
-        WorldDataset data = new WorldDataset(world, Split.TRAIN, TaskBlend.stage0Text(), recipe.textSteps() * recipe.textBatch(),
+        WorldDataset data = new WorldDataset(world, Split.TRAIN, recipe.textBlend(), recipe.textSteps() * recipe.textBatch(),
                 TagMode.parse(config.tiling().tagMode()), BackboneRecipe.TEXT_QUESTIONS);
         DataLoader loader = new DataLoader(data, encoder, recipe.textBatch(), POOL_BATCHES, recipe.seed());
         Path textRun = out.resolve("text");
@@ -147,6 +146,11 @@ public final class BackbonePretraining {
                     recipe.evalSamples(), View.DESCRIBED, TagMode.parse(config.tiling().tagMode())), Evaluation.MAX_NEW_TOKENS, mode, progress);
             progress.print("  decoder on the described view:\n" + decoder.table());
             manifest.put("decoder_accuracy_described_view", new LinkedHashMap<>(decoder.accuracies()));
+            // The same decoder handed each picture as rows of cell symbols: how well it reads a picture written out.
+            EvalResult rows = Evaluation.run(saved, encoder, Evaluation.worldExamples(world, Split.TEST, recipe.evalSamples(), 0,
+                    View.ROWS, TagMode.parse(config.tiling().tagMode())), Evaluation.MAX_NEW_TOKENS, mode, progress);
+            progress.print("  decoder on the rows view:\n" + rows.table());
+            manifest.put("decoder_accuracy_rows_view", new LinkedHashMap<>(rows.accuracies()));
         }
         Path tmp = out.resolve(Backbones.MANIFEST + ".tmp");
         Files.writeString(tmp, Json.writePretty(manifest) + "\n");

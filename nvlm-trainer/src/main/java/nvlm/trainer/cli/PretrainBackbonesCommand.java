@@ -45,6 +45,10 @@ public final class PretrainBackbonesCommand implements NvlmCommand {
     @Option(names = "--eval-samples", paramLabel = "N", converter = OptionTypes.NonNegative.class, description = "test examples"
             + " per family (and test pictures) measured at the end (default ${DEFAULT-VALUE}; 0 skips the measurement)")
     int evalSamples = RECIPE.evalSamples();
+    @Option(names = "--rows-share", paramLabel = "F", description = "share of each image task's decoder text that writes the"
+            + " picture as rows of cell symbols instead of describing it in words, 0..1 (default ${DEFAULT-VALUE}: none; an"
+            + " experiment, see docs/results.md)")
+    double rowsShare = RECIPE.rowsShare();
     @Option(names = "--verify", description = "compare the weights made with the shipped backbones' (needs the default recipe"
             + " and --seed 1); exit status 1 if they differ")
     boolean verify;
@@ -53,7 +57,8 @@ public final class PretrainBackbonesCommand implements NvlmCommand {
 
     @Override
     public Integer call() throws Exception {
-        BackboneRecipe recipe = BackboneRecipe.defaults(seed).withSteps(textSteps, visionSteps).withEvalSamples(evalSamples);
+        BackboneRecipe recipe = BackboneRecipe.defaults(seed).withSteps(textSteps, visionSteps).withEvalSamples(evalSamples)
+                .withRowsShare(rowsShare);
         Path dir = out != null ? out : Path.of("runs", "backbones-seed" + seed);
         Map<String, Object> manifest = BackbonePretraining.run(recipe, dir, System.err, progress.mode);
         System.out.println("backbones: " + dir + " (weights sha256 " + manifest.get("weights_sha256") + ")");

@@ -143,6 +143,26 @@ public final class CellSymbols {
     }
 
     /**
+     * The whole picture as text, one line per row of cells, top row first, one symbol per cell
+     * (the {@link View#ROWS} view): what the picture holds, in no architecture's token layout.
+     */
+    public static String rowsText(Scene scene, WorldConfig config) {
+        int[] classes = scene.cellClasses(config);
+        int width = scene.cols() * config.cellsPerTile();
+        int height = scene.rows() * config.cellsPerTile();
+        StringBuilder sb = new StringBuilder(height * (width + 1));
+        for (int y = 0; y < height; y++) {
+            if (y > 0) {
+                sb.append('\n');
+            }
+            for (int x = 0; x < width; x++) {
+                sb.append(symbol(classes[y * width + x], y == 0, y == height - 1, x == 0, x == width - 1));
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
      * The cells view of {@code scene} as prompt text: {@code <Image>}, each tile's tag
      * ({@code tagMode}) and symbols, {@code </Image>}; the same token layout as NVLM-D's image.
      */

@@ -101,8 +101,8 @@ public final class SyntheticWorld {
             return switch (view) {
                 case IMAGE -> example(split, family, index);
                 case DESCRIBED -> describedExample(split, family, index);
-                case CELLS -> t.scene() == null ? example(split, family, index)
-                        : Example.of(id(split, family, index, View.CELLS), family.id(), List.of(), cellsQuestion(t, tagMode),
+                case CELLS, ROWS -> t.scene() == null ? example(split, family, index)
+                        : Example.of(id(split, family, index, view), family.id(), List.of(), textQuestion(t, view, tagMode),
                                 t.answer());
             };
         }
@@ -138,7 +138,7 @@ public final class SyntheticWorld {
         String question = switch (view) {
             case IMAGE -> Turn.IMAGE_PLACEHOLDER + "\n" + t.question();
             case DESCRIBED -> describedQuestion(t);
-            case CELLS -> cellsQuestion(t, tagMode);
+            case CELLS, ROWS -> textQuestion(t, view, tagMode);
         };
         return new Outline(id(split, family, index, view), family.id(), w, h,
                 List.of(Turn.user(question), Turn.assistant(t.answer())));
@@ -155,6 +155,7 @@ public final class SyntheticWorld {
             case IMAGE -> Turn.IMAGE_PLACEHOLDER;
             case DESCRIBED -> "Picture: " + t.scene().caption();
             case CELLS -> CellSymbols.imageText(t.scene(), config, tagMode);
+            case ROWS -> rowsPicture(t);
         };
         List<Turn> turns = new ArrayList<>();
         turns.add(Turn.user(picture + "\n" + t.question()));
@@ -282,8 +283,14 @@ public final class SyntheticWorld {
         return VisionExample.of(t.scene(), config);
     }
 
-    private String cellsQuestion(Task t, TagMode tagMode) {
-        return CellSymbols.imageText(t.scene(), config, tagMode) + "\n" + t.question();
+    /** The question after the picture written as text: the cells view's or the rows view's. */
+    private String textQuestion(Task t, View view, TagMode tagMode) {
+        String picture = view == View.CELLS ? CellSymbols.imageText(t.scene(), config, tagMode) : rowsPicture(t);
+        return picture + "\n" + t.question();
+    }
+
+    private String rowsPicture(Task t) {
+        return "Picture cells:\n" + CellSymbols.rowsText(t.scene(), config);
     }
 
     private static String describedQuestion(Task t) {

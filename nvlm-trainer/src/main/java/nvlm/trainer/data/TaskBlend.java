@@ -60,14 +60,31 @@ public record TaskBlend(List<Entry> entries) {
      * tag. The VQA families get most of the weight, the harder ones (OCR, chart) a little more.
      */
     public static TaskBlend stage0Text() {
+        return stage0Text(0);
+    }
+
+    /**
+     * {@link #stage0Text()} with {@code rowsShare} of each image task's weight moved from the
+     * described view to the rows view ({@link View#ROWS}: the picture's cells written as rows of
+     * symbols, still no image token, tile or tag). 0 is the default blend, entry for entry.
+     */
+    public static TaskBlend stage0Text(double rowsShare) {
+        if (!(rowsShare >= 0 && rowsShare <= 1)) {
+            throw new IllegalArgumentException("stage 0 rows share must be in [0, 1], got " + rowsShare);
+        }
         List<Entry> e = new ArrayList<>();
         e.add(new Entry(Family.TEXT_ARITHMETIC, View.IMAGE, 0.17));
         e.add(new Entry(Family.TEXT_STRING, View.IMAGE, 0.18));
         e.add(new Entry(Family.CAPTION, View.DESCRIBED, 0.09));
-        e.add(new Entry(Family.OCR, View.DESCRIBED, 0.16));
-        e.add(new Entry(Family.COUNTING, View.DESCRIBED, 0.14));
-        e.add(new Entry(Family.SPATIAL, View.DESCRIBED, 0.12));
-        e.add(new Entry(Family.CHART, View.DESCRIBED, 0.14));
+        double[] weights = {0.16, 0.14, 0.12, 0.14};
+        for (int i = 0; i < VQA.size(); i++) {
+            if (rowsShare < 1) {
+                e.add(new Entry(VQA.get(i), View.DESCRIBED, weights[i] * (1 - rowsShare)));
+            }
+        }
+        for (int i = 0; i < VQA.size() && rowsShare > 0; i++) {
+            e.add(new Entry(VQA.get(i), View.ROWS, weights[i] * rowsShare));
+        }
         return new TaskBlend(e);
     }
 

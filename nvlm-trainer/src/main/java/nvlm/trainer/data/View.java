@@ -17,7 +17,14 @@ public enum View {
      * image token after each tile's tag ({@link CellSymbols#imageText}), what a decoder would read
      * from a perfect projector. No stage trains on it (it would favour D's layout).
      */
-    CELLS("cells");
+    CELLS("cells"),
+    /**
+     * The picture in text as rows of cell symbols, the whole picture's top row first, one line per
+     * row ({@link CellSymbols#rowsText}): no image token, no tile and no tag, so no architecture's
+     * layout. An optional part of stage 0's text ({@code pretrain-backbones --rows-share}): it
+     * teaches the decoder to read symbols laid out in two dimensions, as a text LLM reads a table.
+     */
+    ROWS("rows");
 
     private final String id;
 

@@ -35,9 +35,12 @@ import nvlm.tensor.io.Json;
  * @param weightDecay   AdamW weight decay of matrices, both backbones
  * @param clipNorm      global gradient-norm clip, both backbones
  * @param evalSamples   test examples per family (and test images for the cell accuracy) measured at the end
+ * @param rowsShare     the share of each image task's decoder text that writes the picture in the rows view instead
+ *                      of describing it in words ({@link nvlm.trainer.data.TaskBlend#stage0Text(double)}); 0 by default
  */
 public record BackboneRecipe(String preset, long seed, int textSteps, int textBatch, double textLr, int visionSteps,
-                             int visionImages, double visionLr, double weightDecay, double clipNorm, int evalSamples) {
+                             int visionImages, double visionLr, double weightDecay, double clipNorm, int evalSamples,
+                             double rowsShare) {
     /** AdamW betas and epsilon of both backbones (the paper's stage-1 values for NVLM-D, docs/model.md §11). */
     public static final double BETA1 = 0.9;
     public static final double BETA2 = 0.95;
@@ -58,6 +61,15 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
         if (!(textLr > 0) || !(visionLr > 0) || !(weightDecay >= 0) || !(clipNorm >= 0)) {
             throw new IllegalArgumentException("backbone recipe: learning rates must be > 0, weight decay and clip >= 0");
         }
+        if (!(rowsShare >= 0 && rowsShare <= 1)) {
+            throw new IllegalArgumentException("backbone recipe: the rows share must be in [0, 1], got " + rowsShare);
+        }
+    }
+
+    /** The recipe without a rows share (the shipped backbones'). */
+    public BackboneRecipe(String preset, long seed, int textSteps, int textBatch, double textLr, int visionSteps,
+                          int visionImages, double visionLr, double weightDecay, double clipNorm, int evalSamples) {
+        this(preset, seed, textSteps, textBatch, textLr, visionSteps, visionImages, visionLr, weightDecay, clipNorm, evalSamples, 0);
     }
 
     /** The recipe of the shipped backbones (the tiny preset). */
@@ -66,16 +78,28 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
     }
 
     public BackboneRecipe withSteps(int text, int vision) {
-        return new BackboneRecipe(preset, seed, text, textBatch, textLr, vision, visionImages, visionLr, weightDecay, clipNorm, evalSamples);
+        return new BackboneRecipe(preset, seed, text, textBatch, textLr, vision, visionImages, visionLr, weightDecay, clipNorm, evalSamples,
+                rowsShare);
     }
 
     public BackboneRecipe withEvalSamples(int n) {
-        return new BackboneRecipe(preset, seed, textSteps, textBatch, textLr, visionSteps, visionImages, visionLr, weightDecay, clipNorm, n);
+        return new BackboneRecipe(preset, seed, textSteps, textBatch, textLr, visionSteps, visionImages, visionLr, weightDecay, clipNorm, n,
+                rowsShare);
     }
 
     public BackboneRecipe withSeed(long s) {
         return new BackboneRecipe(preset, s, textSteps, textBatch, textLr, visionSteps, visionImages, visionLr, weightDecay, clipNorm,
-                evalSamples);
+                evalSamples, rowsShare);
+    }
+
+    public BackboneRecipe withRowsShare(double share) {
+        return new BackboneRecipe(preset, seed, textSteps, textBatch, textLr, visionSteps, visionImages, visionLr, weightDecay, clipNorm,
+                evalSamples, share);
+    }
+
+    /** The decoder's data: {@link nvlm.trainer.data.TaskBlend#stage0Text(double)} with this recipe's rows share. */
+    public nvlm.trainer.data.TaskBlend textBlend() {
+        return nvlm.trainer.data.TaskBlend.stage0Text(rowsShare);
     }
 
     /** The decoder's stage config ({@link Stage#TEXT_PRETRAINING}). */
@@ -105,7 +129,8 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
         m.put("betas", java.util.List.of(BETA1, BETA2));
         m.put("eps", EPS);
         m.put("warmup_fraction", WARMUP_FRACTION);
-        m.put("text_blend", nvlm.trainer.data.TaskBlend.stage0Text().toJson());
+        // The blend records the rows share (its rows-view entries), so the shipped recipe's hash is unchanged.
+        m.put("text_blend", textBlend().toJson());
         m.put("tokenizer_added_tokens", nvlm.model.tokenizer.ProjectTokenizer.addedTokens());
         return m;
     }

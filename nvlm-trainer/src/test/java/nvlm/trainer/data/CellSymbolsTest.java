@@ -11,6 +11,7 @@ import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
 import nvlm.model.prompt.Sample;
 import nvlm.model.tiling.TagMode;
+import nvlm.model.tiling.TilePlan;
 import nvlm.model.tokenizer.ProjectTokenizer;
 import org.junit.jupiter.api.Test;
 
@@ -72,5 +73,42 @@ class CellSymbolsTest {
         // Text-only families look the same in every view.
         assertEquals(WORLD.example(Split.VALIDATION, Family.TEXT_STRING, 0),
                 WORLD.example(Split.VALIDATION, Family.TEXT_STRING, 0, View.CELLS, TagMode.ONE_D));
+    }
+
+    @Test
+    void theRowsViewWritesEveryRegularTilesCellsInPlaceWithoutTagsOrImageTokens() {
+        WorldConfig config = WORLD.config();
+        int n = config.cellsPerTile();
+        for (Family f : List.of(Family.OCR, Family.COUNTING, Family.SPATIAL, Family.CHART)) {
+            for (int i = 0; i < 8; i++) {
+                Scene scene = WORLD.task(Split.TRAIN, f, i).scene();
+                String[] lines = CellSymbols.rowsText(scene, config).split("\n", -1);
+                assertEquals(scene.rows() * n, lines.length, "one line per row of cells");
+                int[] classes = scene.cellClasses(config);
+                TilePlan plan = CellSymbols.plan(scene, config);
+                for (int k = 0; k < plan.tileCount(); k++) {
+                    if (plan.isThumbnail(k)) {
+                        continue;
+                    }
+                    char[] tile = CellSymbols.ofTile(scene, config, classes, k);
+                    for (int y = 0; y < n; y++) {
+                        for (int x = 0; x < n; x++) {
+                            assertEquals(tile[y * n + x], lines[plan.row(k) * n + y].charAt(plan.column(k) * n + x),
+                                    f.id() + " " + i + ": tile " + k + " cell (" + x + ", " + y + ")");
+                        }
+                    }
+                }
+                for (String line : lines) {
+                    assertEquals(scene.cols() * n, line.length(), "one symbol per cell");
+                }
+                Example rows = WORLD.example(Split.TRAIN, f, i, View.ROWS, TagMode.ONE_D);
+                String prompt = rows.turns().getFirst().text();
+                assertTrue(rows.images().isEmpty() && !prompt.contains("<tile") && !prompt.contains("<Image>"), prompt);
+                assertEquals(rows.turns(), WORLD.outline(Split.TRAIN, f, i, View.ROWS, TagMode.ONE_D).turns(), "outline");
+            }
+        }
+        // An OCR board's code stands in one row, left to right.
+        Task ocr = WORLD.task(Split.TRAIN, Family.OCR, 0);
+        assertTrue(CellSymbols.rowsText(ocr.scene(), config).contains(ocr.answer()), ocr.answer());
     }
 }

@@ -2,6 +2,7 @@ package nvlm.trainer.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -91,6 +92,17 @@ class DataLoaderTest {
             Example e = new WorldDataset(WORLD, Split.TRAIN, TaskBlend.stage0Text(), 50).get(i);
             assertTrue(e.images().isEmpty(), "stage-0 text example with an image: " + e.id());
         }
+        // The rows share moves weight from the described view to the rows view, family by family; 0 is the default blend.
+        assertEquals(TaskBlend.stage0Text(), TaskBlend.stage0Text(0));
+        TaskBlend half = TaskBlend.stage0Text(0.5);
+        assertEquals(1, half.textFraction(), 1e-12);
+        for (Family f : List.of(Family.OCR, Family.COUNTING, Family.SPATIAL, Family.CHART)) {
+            double described = weight(TaskBlend.stage0Text(), f, View.DESCRIBED);
+            assertEquals(described / 2, weight(half, f, View.DESCRIBED), 1e-12, f.id());
+            assertEquals(described / 2, weight(half, f, View.ROWS), 1e-12, f.id());
+        }
+        assertEquals(0, weight(TaskBlend.stage0Text(1), Family.OCR, View.DESCRIBED));
+        assertThrows(IllegalArgumentException.class, () -> TaskBlend.stage0Text(1.5));
         // 1.5, 0.9, 0.6: floors 1, 0, 0, then the remainders to the largest fractions 0.9 and 0.6.
         assertArrayEquals(new int[] {1, 1, 1}, TaskBlend.apportion(new double[] {0.5, 0.3, 0.2}, 3));
         assertArrayEquals(new int[] {3, 2, 0}, TaskBlend.apportion(new double[] {3, 2, 0}, 5));
@@ -117,5 +129,9 @@ class DataLoaderTest {
         for (int i = 0; i < 100; i++) {
             assertEquals(m.get(i).id(), again.get(i).id());
         }
+    }
+
+    private static double weight(TaskBlend blend, Family family, View view) {
+        return blend.entries().stream().filter(e -> e.family() == family && e.view() == view).mapToDouble(TaskBlend.Entry::weight).sum();
     }
 }
