@@ -80,7 +80,8 @@ public final class SyntheticWorld {
         if (t.scene() == null) {
             return example(split, family, index);
         }
-        return Example.of(id(split, family, index, View.DESCRIBED), family.id(), List.of(), describedQuestion(t), t.answer());
+        return Example.of(id(split, family, index, View.DESCRIBED), family.id(), List.of(), question(t, View.DESCRIBED, null),
+                t.answer());
     }
 
     /** The example of {@code view}; {@code tagMode} matters to the cells view only (its tile tags). */
@@ -102,7 +103,7 @@ public final class SyntheticWorld {
                 case IMAGE -> example(split, family, index);
                 case DESCRIBED -> describedExample(split, family, index);
                 case CELLS, ROWS -> t.scene() == null ? example(split, family, index)
-                        : Example.of(id(split, family, index, view), family.id(), List.of(), textQuestion(t, view, tagMode),
+                        : Example.of(id(split, family, index, view), family.id(), List.of(), question(t, view, tagMode),
                                 t.answer());
             };
         }
@@ -135,13 +136,8 @@ public final class SyntheticWorld {
             return new Outline(conversationId(split, family, index, view, questions), family.id(), w, h,
                     conversation(split, family, index, t, view, tagMode, questions));
         }
-        String question = switch (view) {
-            case IMAGE -> Turn.IMAGE_PLACEHOLDER + "\n" + t.question();
-            case DESCRIBED -> describedQuestion(t);
-            case CELLS, ROWS -> textQuestion(t, view, tagMode);
-        };
         return new Outline(id(split, family, index, view), family.id(), w, h,
-                List.of(Turn.user(question), Turn.assistant(t.answer())));
+                List.of(Turn.user(question(t, view, tagMode)), Turn.assistant(t.answer())));
     }
 
     private static String conversationId(Split split, Family family, long index, View view, int questions) {
@@ -151,14 +147,8 @@ public final class SyntheticWorld {
 
     /** The turns: the picture (in its view) and the task's question, its answer, then the extra questions and answers. */
     private List<Turn> conversation(Split split, Family family, long index, Task t, View view, TagMode tagMode, int questions) {
-        String picture = switch (view) {
-            case IMAGE -> Turn.IMAGE_PLACEHOLDER;
-            case DESCRIBED -> "Picture: " + t.scene().caption();
-            case CELLS -> CellSymbols.imageText(t.scene(), config, tagMode);
-            case ROWS -> rowsPicture(t);
-        };
         List<Turn> turns = new ArrayList<>();
-        turns.add(Turn.user(picture + "\n" + t.question()));
+        turns.add(Turn.user(question(t, view, tagMode)));
         turns.add(Turn.assistant(t.answer()));
         if (questions > 1) {
             List<String[]> more = new ArrayList<>(questions(t.scene()));
@@ -283,18 +273,15 @@ public final class SyntheticWorld {
         return VisionExample.of(t.scene(), config);
     }
 
-    /** The question after the picture written as text: the cells view's or the rows view's. */
-    private String textQuestion(Task t, View view, TagMode tagMode) {
-        String picture = view == View.CELLS ? CellSymbols.imageText(t.scene(), config, tagMode) : rowsPicture(t);
+    /** The first user turn: the picture as {@code view} shows it ({@code tagMode}: the cells view's tags), then the question. */
+    private String question(Task t, View view, TagMode tagMode) {
+        String picture = switch (view) {
+            case IMAGE -> Turn.IMAGE_PLACEHOLDER;
+            case DESCRIBED -> "Picture: " + t.scene().caption();
+            case CELLS -> CellSymbols.imageText(t.scene(), config, tagMode);
+            case ROWS -> "Picture cells:\n" + CellSymbols.rowsText(t.scene(), config);
+        };
         return picture + "\n" + t.question();
-    }
-
-    private String rowsPicture(Task t) {
-        return "Picture cells:\n" + CellSymbols.rowsText(t.scene(), config);
-    }
-
-    private static String describedQuestion(Task t) {
-        return "Picture: " + t.scene().caption() + "\n" + t.question();
     }
 
     /** "split/family/index", then "/view" for a view other than the image's. */
