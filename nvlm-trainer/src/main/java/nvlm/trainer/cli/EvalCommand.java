@@ -50,7 +50,8 @@ public final class EvalCommand implements NvlmCommand {
     List<Family> families = Evaluation.families();
     @Option(names = "--view", paramLabel = "V", defaultValue = "image", description = "image (default): the pictures; described: each"
             + " picture's caption in words in its place (how the stage-0 decoder is measured); cells, a diagnostic: each"
-            + " picture as one symbol per image token in NVLM-D's layout, what a decoder reads from a perfect projector")
+            + " picture as one symbol per image token in NVLM-D's layout, what a decoder reads from a perfect projector; rows:"
+            + " each picture as lines of cell symbols in no architecture's layout (pretrain-backbones --rows-share)")
     View view;
     @Option(names = "--world-seed", paramLabel = "S", description = "the world's seed (default: the model folder's world.json,"
             + " else 1, the seed of the shipped backbones); it decides the splits, so use the one trained on")

@@ -81,7 +81,7 @@ class CommandLineTest {
         assertBadValue("--samples", "must be >= 0, got -1", "eval", "--model", "m", "--samples", "-1");
         assertBadValue("--samples", "expected an integer, got 'x'", "eval", "--model", "m", "--samples", "x");
         assertBadValue("--split", "unknown split 'dev': expected train, validation or test", "eval", "--model", "m", "--split", "dev");
-        assertBadValue("--view", "expected image, described or cells, got 'thumbnail'", "eval", "--model", "m", "--view", "thumbnail");
+        assertBadValue("--view", "expected image, described, cells or rows, got 'thumbnail'", "eval", "--model", "m", "--view", "thumbnail");
         assertBadValue("--families", "unknown", "eval", "--model", "m", "--families", "ocr,nonsense");
         assertBadValue("--arch", "expected D, X or H", "demo", "--arch", "q");
         assertBadValue("--stage1-steps", "must be >= 1, got 0", "demo", "--stage1-steps", "0");
