@@ -76,12 +76,7 @@ public final class SyntheticWorld {
 
     /** The described view: the caption in place of the image (the same as {@link #example} for text-only families). */
     public Example describedExample(Split split, Family family, long index) {
-        Task t = task(split, family, index);
-        if (t.scene() == null) {
-            return example(split, family, index);
-        }
-        return Example.of(id(split, family, index, View.DESCRIBED), family.id(), List.of(), question(t, View.DESCRIBED, null),
-                t.answer());
+        return example(split, family, index, View.DESCRIBED, TagMode.NONE);
     }
 
     /** The example of {@code view}; {@code tagMode} matters to the cells view only (its tile tags). */
@@ -99,13 +94,9 @@ public final class SyntheticWorld {
     public Example example(Split split, Family family, long index, View view, TagMode tagMode, int questions) {
         Task t = task(split, family, index);
         if (t.scene() == null || questions <= 1) {
-            return switch (view) {
-                case IMAGE -> example(split, family, index);
-                case DESCRIBED -> describedExample(split, family, index);
-                case CELLS, ROWS -> t.scene() == null ? example(split, family, index)
-                        : Example.of(id(split, family, index, view), family.id(), List.of(), question(t, view, tagMode),
-                                t.answer());
-            };
+            // A text-only family, or the picture in words: the same single question in every view but the image's.
+            return view == View.IMAGE || t.scene() == null ? example(split, family, index)
+                    : Example.of(id(split, family, index, view), family.id(), List.of(), question(t, view, tagMode), t.answer());
         }
         List<RgbImage> images = view == View.IMAGE ? List.of(t.scene().render(config)) : List.of();
         return new Example(conversationId(split, family, index, view, questions), family.id(), images,
@@ -143,7 +134,6 @@ public final class SyntheticWorld {
     private static String conversationId(Split split, Family family, long index, View view, int questions) {
         return id(split, family, index, view) + (questions > 1 ? "/q" + questions : "");
     }
-
 
     /** The turns: the picture (in its view) and the task's question, its answer, then the extra questions and answers. */
     private List<Turn> conversation(Split split, Family family, long index, Task t, View view, TagMode tagMode, int questions) {

@@ -66,15 +66,9 @@ public record BackboneRecipe(String preset, long seed, int textSteps, int textBa
         }
     }
 
-    /** The recipe without a rows share (the shipped backbones'). */
-    public BackboneRecipe(String preset, long seed, int textSteps, int textBatch, double textLr, int visionSteps,
-                          int visionImages, double visionLr, double weightDecay, double clipNorm, int evalSamples) {
-        this(preset, seed, textSteps, textBatch, textLr, visionSteps, visionImages, visionLr, weightDecay, clipNorm, evalSamples, 0);
-    }
-
     /** The recipe of the shipped backbones (the tiny preset). */
     public static BackboneRecipe defaults(long seed) {
-        return new BackboneRecipe("tiny", seed, 12000, 16, 2e-3, 400, 8, 1e-3, 0.1, 1.0, 200);
+        return new BackboneRecipe("tiny", seed, 12000, 16, 2e-3, 400, 8, 1e-3, 0.1, 1.0, 200, 0);
     }
 
     public BackboneRecipe withSteps(int text, int vision) {

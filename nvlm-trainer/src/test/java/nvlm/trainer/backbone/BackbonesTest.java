@@ -60,7 +60,7 @@ class BackbonesTest {
 
     @Test
     void stageZeroIsAPureFunctionOfItsRecipe() throws Exception {
-        BackboneRecipe recipe = new BackboneRecipe("tiny", 4, 2, 2, 1e-3, 2, 1, 1e-3, 0.1, 1.0, 0);
+        BackboneRecipe recipe = new BackboneRecipe("tiny", 4, 2, 2, 1e-3, 2, 1, 1e-3, 0.1, 1.0, 0, 0);
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
         Map<String, Object> a = BackbonePretraining.run(recipe, dir.resolve("a"), quiet, ProgressBar.Mode.OFF);
         Map<String, Object> b = BackbonePretraining.run(recipe, dir.resolve("b"), quiet, ProgressBar.Mode.OFF);

@@ -32,7 +32,7 @@ class DemoSmokeTest {
     void demoRunsBackbonesStageOneStageTwoEvaluationAndReport() throws Exception {
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
         Path backbones = dir.resolve("backbones");
-        BackbonePretraining.run(new BackboneRecipe("tiny", 1, 2, 2, 1e-3, 2, 1, 1e-3, 0.1, 1.0, 0), backbones, quiet,
+        BackbonePretraining.run(new BackboneRecipe("tiny", 1, 2, 2, 1e-3, 2, 1, 1e-3, 0.1, 1.0, 0, 0), backbones, quiet,
                 ProgressBar.Mode.OFF);
         DemoRecipe base = DemoRecipe.of(Architecture.D, 3);
         DemoRecipe recipe = base.withStages(base.stage1().withBatch(2, 1), base.stage2().withBatch(2, 1)).withSteps(2, 2)
