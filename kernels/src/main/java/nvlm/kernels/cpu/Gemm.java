@@ -217,9 +217,17 @@ public final class Gemm {
                             long rowByte = (cBase + (long) (ic + ir) * ldc + jb) * Float.BYTES;
                             for (int jr = jc; jr < jcEnd; jr += GemmPanels.NR) {
                                 int cols = Math.min(GemmPanels.NR, nb - jr);
-                                GemmMicroKernel.multiply(kc, aBlock, ir * kc, bSlice, bStart + jr * kc, tile);
-                                GemmMicroKernel.update(tile, c, rowByte + (long) jr * Float.BYTES, ldcBytes,
-                                        rows, cols, alpha, betaNow);
+                                long tileByte = rowByte + (long) jr * Float.BYTES;
+                                if (rows < GemmPanels.MR || cols < GemmPanels.NR) {
+                                    GemmMicroKernel.multiply(kc, aBlock, ir * kc, bSlice, bStart + jr * kc, tile);
+                                    GemmMicroKernel.update(tile, c, tileByte, ldcBytes, rows, cols, alpha, betaNow);
+                                } else if (betaNow == 0) {
+                                    GemmMicroKernel.multiplyStore(kc, aBlock, ir * kc, bSlice, bStart + jr * kc,
+                                            c, tileByte, ldcBytes, alpha);
+                                } else {
+                                    GemmMicroKernel.multiplyAccumulate(kc, aBlock, ir * kc, bSlice, bStart + jr * kc,
+                                            c, tileByte, ldcBytes, alpha, betaNow);
+                                }
                             }
                         }
                     }

@@ -23,6 +23,8 @@ final class GemmMicroKernel {
     static final int MR = 8;
     static final int NR = 2 * V;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Bytes of one vector: the offset of a tile row's second vector. */
+    private static final long V_BYTES = (long) V * Float.BYTES;
 
     private GemmMicroKernel() {
     }
@@ -88,6 +90,153 @@ final class GemmMicroKernel {
         c61.intoArray(tile, 6 * NR + V);
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + V);
+    }
+
+    /**
+     * C tile = alpha * (A panel * B panel) over a full MR x NR tile, C not read: {@link #multiply}
+     * and {@link #update} with beta 0 in one method, so the sums go from registers to C without
+     * the round trip through {@code tile} (the same operations, so the same bits).
+     */
+    static void multiplyStore(int kc, float[] a, int aOffset, float[] b, int bOffset,
+                              MemorySegment c, long cByte, long ldcBytes, float alpha) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
+        FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
+        FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
+        FloatVector c30 = FloatVector.zero(SPECIES), c31 = FloatVector.zero(SPECIES);
+        FloatVector c40 = FloatVector.zero(SPECIES), c41 = FloatVector.zero(SPECIES);
+        FloatVector c50 = FloatVector.zero(SPECIES), c51 = FloatVector.zero(SPECIES);
+        FloatVector c60 = FloatVector.zero(SPECIES), c61 = FloatVector.zero(SPECIES);
+        FloatVector c70 = FloatVector.zero(SPECIES), c71 = FloatVector.zero(SPECIES);
+        int ai = aOffset;
+        int bi = bOffset;
+        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bi);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bi + V);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[ai + 0]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(SPECIES, a[ai + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(SPECIES, a[ai + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(SPECIES, a[ai + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(SPECIES, a[ai + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(SPECIES, a[ai + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(SPECIES, a[ai + 6]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(SPECIES, a[ai + 7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        FloatVector alphas = FloatVector.broadcast(SPECIES, alpha);
+        c00.mul(alphas).intoMemorySegment(c, cByte, ORDER);
+        c01.mul(alphas).intoMemorySegment(c, cByte + V_BYTES, ORDER);
+        c10.mul(alphas).intoMemorySegment(c, cByte + 1 * ldcBytes, ORDER);
+        c11.mul(alphas).intoMemorySegment(c, cByte + 1 * ldcBytes + V_BYTES, ORDER);
+        c20.mul(alphas).intoMemorySegment(c, cByte + 2 * ldcBytes, ORDER);
+        c21.mul(alphas).intoMemorySegment(c, cByte + 2 * ldcBytes + V_BYTES, ORDER);
+        c30.mul(alphas).intoMemorySegment(c, cByte + 3 * ldcBytes, ORDER);
+        c31.mul(alphas).intoMemorySegment(c, cByte + 3 * ldcBytes + V_BYTES, ORDER);
+        c40.mul(alphas).intoMemorySegment(c, cByte + 4 * ldcBytes, ORDER);
+        c41.mul(alphas).intoMemorySegment(c, cByte + 4 * ldcBytes + V_BYTES, ORDER);
+        c50.mul(alphas).intoMemorySegment(c, cByte + 5 * ldcBytes, ORDER);
+        c51.mul(alphas).intoMemorySegment(c, cByte + 5 * ldcBytes + V_BYTES, ORDER);
+        c60.mul(alphas).intoMemorySegment(c, cByte + 6 * ldcBytes, ORDER);
+        c61.mul(alphas).intoMemorySegment(c, cByte + 6 * ldcBytes + V_BYTES, ORDER);
+        c70.mul(alphas).intoMemorySegment(c, cByte + 7 * ldcBytes, ORDER);
+        c71.mul(alphas).intoMemorySegment(c, cByte + 7 * ldcBytes + V_BYTES, ORDER);
+    }
+
+    /**
+     * C tile = alpha * (A panel * B panel) + beta * C tile over a full MR x NR tile: {@link #multiply}
+     * and {@link #update} in one method (the same operations, so the same bits). Kept apart from
+     * {@link #multiplyStore}: one method with both endings is past what C2 compiles with its
+     * vectors in registers (measured: it ran at 1 GFLOP/s, every vector boxed).
+     */
+    static void multiplyAccumulate(int kc, float[] a, int aOffset, float[] b, int bOffset,
+                                   MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {
+        FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
+        FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
+        FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
+        FloatVector c30 = FloatVector.zero(SPECIES), c31 = FloatVector.zero(SPECIES);
+        FloatVector c40 = FloatVector.zero(SPECIES), c41 = FloatVector.zero(SPECIES);
+        FloatVector c50 = FloatVector.zero(SPECIES), c51 = FloatVector.zero(SPECIES);
+        FloatVector c60 = FloatVector.zero(SPECIES), c61 = FloatVector.zero(SPECIES);
+        FloatVector c70 = FloatVector.zero(SPECIES), c71 = FloatVector.zero(SPECIES);
+        int ai = aOffset;
+        int bi = bOffset;
+        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bi);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bi + V);
+            FloatVector x;
+            x = FloatVector.broadcast(SPECIES, a[ai + 0]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(SPECIES, a[ai + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(SPECIES, a[ai + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(SPECIES, a[ai + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(SPECIES, a[ai + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(SPECIES, a[ai + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(SPECIES, a[ai + 6]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(SPECIES, a[ai + 7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        FloatVector alphas = FloatVector.broadcast(SPECIES, alpha);
+        c00.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte, ORDER);
+        c01.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + V_BYTES, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + V_BYTES, ORDER);
+        c10.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 1 * ldcBytes, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 1 * ldcBytes, ORDER);
+        c11.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 1 * ldcBytes + V_BYTES, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 1 * ldcBytes + V_BYTES, ORDER);
+        c20.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 2 * ldcBytes, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 2 * ldcBytes, ORDER);
+        c21.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 2 * ldcBytes + V_BYTES, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 2 * ldcBytes + V_BYTES, ORDER);
+        c30.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 3 * ldcBytes, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 3 * ldcBytes, ORDER);
+        c31.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 3 * ldcBytes + V_BYTES, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 3 * ldcBytes + V_BYTES, ORDER);
+        c40.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 4 * ldcBytes, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 4 * ldcBytes, ORDER);
+        c41.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 4 * ldcBytes + V_BYTES, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 4 * ldcBytes + V_BYTES, ORDER);
+        c50.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 5 * ldcBytes, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 5 * ldcBytes, ORDER);
+        c51.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 5 * ldcBytes + V_BYTES, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 5 * ldcBytes + V_BYTES, ORDER);
+        c60.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 6 * ldcBytes, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 6 * ldcBytes, ORDER);
+        c61.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 6 * ldcBytes + V_BYTES, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 6 * ldcBytes + V_BYTES, ORDER);
+        c70.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 7 * ldcBytes, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 7 * ldcBytes, ORDER);
+        c71.fma(alphas, FloatVector.fromMemorySegment(SPECIES, c, cByte + 7 * ldcBytes + V_BYTES, ORDER).mul(beta))
+                .intoMemorySegment(c, cByte + 7 * ldcBytes + V_BYTES, ORDER);
     }
 
     /**

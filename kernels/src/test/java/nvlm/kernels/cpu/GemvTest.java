@@ -62,6 +62,29 @@ class GemvTest {
     }
 
     @Test
+    void eachRowHasTheSameBitsWhateverRowsItIsComputedWith() {
+        // Rows go four at a time where four are left and one at a time after; a row must not
+        // depend on which way it went (nor on the thread that took it).
+        int rows = 67;
+        for (int cols : new int[] {31, 32, 130, 896}) {
+            SplittableRandom random = new SplittableRandom(cols);
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment w = values(DType.BF16, (long) rows * cols, random, arena);
+                MemorySegment x = values(DType.F32, cols, random, arena);
+                MemorySegment all = arena.allocate((long) rows * Float.BYTES);
+                MemorySegment alone = arena.allocate(Float.BYTES);
+                Gemv.gemv(DType.BF16, rows, cols, 1f, w, 0, cols, x, 0, 0f, all, 0);
+                for (int r = 0; r < rows; r++) {
+                    Gemv.gemv(DType.BF16, 1, cols, 1f, w, (long) r * cols, cols, x, 0, 0f, alone, 0);
+                    assertEquals(Float.floatToRawIntBits(alone.getAtIndex(ValueLayout.JAVA_FLOAT, 0)),
+                            Float.floatToRawIntBits(all.getAtIndex(ValueLayout.JAVA_FLOAT, r)),
+                            "row " + r + " of " + rows + "x" + cols);
+                }
+            }
+        }
+    }
+
+    @Test
     void rejectsBadArgumentsNamingThem() {
         MemorySegment w = MemorySegment.ofArray(new short[12]);
         MemorySegment x = MemorySegment.ofArray(new float[4]);
