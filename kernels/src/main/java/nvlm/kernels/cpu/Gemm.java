@@ -30,6 +30,8 @@ public final class Gemm {
     static final int NC = 256;
     /** Columns of B packed at once (a KC x NB slice, in L3); A is packed n / NB times. */
     static final int NB = 4096;
+    /** Bytes between rows of a scratch tile. */
+    private static final long TILE_ROW_BYTES = (long) GemmPanels.NR * Float.BYTES;
     /** Below this many flops in total, waking a second thread costs more than it saves. */
     static final long PARALLEL_MIN_FLOPS = 1L << 22;
 
@@ -164,6 +166,8 @@ public final class Gemm {
         float[] aBlock = new float[0];
         float[] bSlice = new float[0];
         final float[] tile = new float[GemmPanels.MR * GemmPanels.NR];
+        /** {@code tile} as a segment, for the micro-kernel to store an edge tile's sums into. */
+        final MemorySegment tileSegment = MemorySegment.ofArray(tile);
         final Scratch scratch = new Scratch();
 
         float[] aBlock(int size) {
@@ -219,7 +223,8 @@ public final class Gemm {
                                 int cols = Math.min(GemmPanels.NR, nb - jr);
                                 long tileByte = rowByte + (long) jr * Float.BYTES;
                                 if (rows < GemmPanels.MR || cols < GemmPanels.NR) {
-                                    GemmMicroKernel.multiply(kc, aBlock, ir * kc, bSlice, bStart + jr * kc, tile);
+                                    GemmMicroKernel.multiplyStore(kc, aBlock, ir * kc, bSlice, bStart + jr * kc,
+                                            workspace.tileSegment, 0, TILE_ROW_BYTES, 1f);
                                     GemmMicroKernel.update(tile, c, tileByte, ldcBytes, rows, cols, alpha, betaNow);
                                 } else if (betaNow == 0) {
                                     GemmMicroKernel.multiplyStore(kc, aBlock, ir * kc, bSlice, bStart + jr * kc,

@@ -30,72 +30,11 @@ final class GemmMicroKernel {
     }
 
     /**
-     * tile[r*NR + c] = sum over p < kc of a[aOffset + p*MR + r] * b[bOffset + p*NR + c].
-     * Kept free of C's addressing and edge cases so the compiler keeps all accumulators in
-     * registers (a larger method hits C2's inlining node limit and boxes vectors).
-     */
-    static void multiply(int kc, float[] a, int aOffset, float[] b, int bOffset, float[] tile) {
-        FloatVector c00 = FloatVector.zero(SPECIES), c01 = FloatVector.zero(SPECIES);
-        FloatVector c10 = FloatVector.zero(SPECIES), c11 = FloatVector.zero(SPECIES);
-        FloatVector c20 = FloatVector.zero(SPECIES), c21 = FloatVector.zero(SPECIES);
-        FloatVector c30 = FloatVector.zero(SPECIES), c31 = FloatVector.zero(SPECIES);
-        FloatVector c40 = FloatVector.zero(SPECIES), c41 = FloatVector.zero(SPECIES);
-        FloatVector c50 = FloatVector.zero(SPECIES), c51 = FloatVector.zero(SPECIES);
-        FloatVector c60 = FloatVector.zero(SPECIES), c61 = FloatVector.zero(SPECIES);
-        FloatVector c70 = FloatVector.zero(SPECIES), c71 = FloatVector.zero(SPECIES);
-        int ai = aOffset;
-        int bi = bOffset;
-        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
-            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bi);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bi + V);
-            FloatVector x;
-            x = FloatVector.broadcast(SPECIES, a[ai + 0]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(SPECIES, a[ai + 1]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(SPECIES, a[ai + 2]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(SPECIES, a[ai + 3]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(SPECIES, a[ai + 4]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(SPECIES, a[ai + 5]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-            x = FloatVector.broadcast(SPECIES, a[ai + 6]);
-            c60 = x.fma(b0, c60);
-            c61 = x.fma(b1, c61);
-            x = FloatVector.broadcast(SPECIES, a[ai + 7]);
-            c70 = x.fma(b0, c70);
-            c71 = x.fma(b1, c71);
-        }
-        c00.intoArray(tile, 0 * NR);
-        c01.intoArray(tile, 0 * NR + V);
-        c10.intoArray(tile, 1 * NR);
-        c11.intoArray(tile, 1 * NR + V);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + V);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + V);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + V);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + V);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + V);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + V);
-    }
-
-    /**
-     * C tile = alpha * (A panel * B panel) over a full MR x NR tile, C not read: {@link #multiply}
-     * and {@link #update} with beta 0 in one method, so the sums go from registers to C without
-     * the round trip through {@code tile} (the same operations, so the same bits).
+     * C tile = alpha * (A panel * B panel) over a full MR x NR tile, C not read: the sums go from
+     * the registers straight to C. Edge tiles of {@link Gemm} go through here too, with alpha 1
+     * into a scratch tile that {@link #update} then writes to C's partial rows and columns; x * 1
+     * is x, so both ways give C the same bits. Kept free of edge cases so the compiler keeps all
+     * accumulators in registers.
      */
     static void multiplyStore(int kc, float[] a, int aOffset, float[] b, int bOffset,
                               MemorySegment c, long cByte, long ldcBytes, float alpha) {
@@ -158,10 +97,11 @@ final class GemmMicroKernel {
     }
 
     /**
-     * C tile = alpha * (A panel * B panel) + beta * C tile over a full MR x NR tile: {@link #multiply}
-     * and {@link #update} in one method (the same operations, so the same bits). Kept apart from
-     * {@link #multiplyStore}: one method with both endings is past what C2 compiles with its
-     * vectors in registers (measured: it ran at 1 GFLOP/s, every vector boxed).
+     * C tile = alpha * (A panel * B panel) + beta * C tile over a full MR x NR tile, the same
+     * operations as {@link #multiplyStore} into a scratch tile then {@link #update}, so the same
+     * bits. The loop repeats {@link #multiplyStore}'s: one method with both endings is past what C2
+     * compiles with its vectors in registers (measured: 1 GFLOP/s, every vector boxed), and the
+     * sixteen accumulators cannot be handed from one method to another without boxing them.
      */
     static void multiplyAccumulate(int kc, float[] a, int aOffset, float[] b, int bOffset,
                                    MemorySegment c, long cByte, long ldcBytes, float alpha, float beta) {

@@ -55,6 +55,8 @@ final class GemmPanels {
         float[] part = new float[0];
         float[] rows = new float[0];
         short[] bits = new short[0];
+        /** One vector's lanes, for a fixed-order lane sum. */
+        final float[] lanes = new float[V];
 
         float[] rows(int length) {
             if (rows.length < length) {

@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import nvlm.kernels.cpu.GemmPanels.Operand;
 import nvlm.kernels.cpu.GemmPanels.Scratch;
@@ -58,7 +57,7 @@ final class GemmSkinny {
             for (int j = c0; j < c1; j++) {
                 GemmPanels.readRun(b, b.base() + (long) j * b.ld(), k, bColumn, 0, scratch);
                 for (int r = 0; r < m; r++) {
-                    store(c, cBase + (long) r * ldc + j, dot(rows, r * k, bColumn, k), alpha, beta);
+                    store(c, cBase + (long) r * ldc + j, dot(rows, r * k, bColumn, k, scratch.lanes), alpha, beta);
                 }
             }
         }
@@ -97,8 +96,12 @@ final class GemmSkinny {
         }
     }
 
-    /** Sum of x[xOffset + p] * y[p] over p < k: four vector accumulators, then lanes, then the tail. */
-    private static float dot(float[] x, int xOffset, float[] y, int k) {
+    /**
+     * Sum of x[xOffset + p] * y[p] over p < k: four vector accumulators, then lanes (in a fixed
+     * order, {@link VectorMath#sumLanes}: {@code reduceLanes(ADD)} gives other bits once C2
+     * compiles the method), then the tail.
+     */
+    private static float dot(float[] x, int xOffset, float[] y, int k, float[] lanes) {
         FloatVector s0 = FloatVector.zero(SPECIES), s1 = s0, s2 = s0, s3 = s0;
         int p = 0;
         for (; p + 4 * V <= k; p += 4 * V) {
@@ -110,7 +113,7 @@ final class GemmSkinny {
         for (; p + V <= k; p += V) {
             s0 = FloatVector.fromArray(SPECIES, x, xOffset + p).fma(FloatVector.fromArray(SPECIES, y, p), s0);
         }
-        float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float sum = (float) VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)), lanes);
         for (; p < k; p++) {
             sum = Math.fma(x[xOffset + p], y[p], sum);
         }

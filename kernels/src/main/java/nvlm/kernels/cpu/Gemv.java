@@ -84,6 +84,7 @@ public final class Gemv {
     private static void rowsBf16(int r0, int r1, int cols, float alpha, MemorySegment w, long wOffset, long ldw,
                                  MemorySegment x, long xOffset, float[] xs, float beta, MemorySegment y, long yOffset) {
         int main = cols - cols % (2 * V);
+        float[] lanes = LANES.get();
         int r = r0;
         for (; r + 4 <= r1; r += 4) {
             long w0 = (wOffset + r * ldw) * 2;
@@ -115,20 +116,20 @@ public final class Gemv {
                 e3 = b3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e3);
                 o3 = b3.and(0xffff0000).reinterpretAsFloats().fma(xo, o3);
             }
-            store(y, yOffset + r, finishBf16(e0, o0, main, cols, w, w0, x, xOffset), alpha, beta);
-            store(y, yOffset + r + 1, finishBf16(e1, o1, main, cols, w, w1, x, xOffset), alpha, beta);
-            store(y, yOffset + r + 2, finishBf16(e2, o2, main, cols, w, w2, x, xOffset), alpha, beta);
-            store(y, yOffset + r + 3, finishBf16(e3, o3, main, cols, w, w3, x, xOffset), alpha, beta);
+            store(y, yOffset + r, finishBf16(e0, o0, main, cols, w, w0, x, xOffset, lanes), alpha, beta);
+            store(y, yOffset + r + 1, finishBf16(e1, o1, main, cols, w, w1, x, xOffset, lanes), alpha, beta);
+            store(y, yOffset + r + 2, finishBf16(e2, o2, main, cols, w, w2, x, xOffset, lanes), alpha, beta);
+            store(y, yOffset + r + 3, finishBf16(e3, o3, main, cols, w, w3, x, xOffset, lanes), alpha, beta);
         }
         for (; r < r1; r++) {
             long w0 = (wOffset + r * ldw) * 2;
-            store(y, yOffset + r, rowBf16(main, cols, w, w0, x, xOffset, xs), alpha, beta);
+            store(y, yOffset + r, rowBf16(main, cols, w, w0, x, xOffset, xs, lanes), alpha, beta);
         }
     }
 
     /** One BF16 row starting at byte {@code w0}: the sum {@link #rowsBf16} computes for each of its rows. */
     private static float rowBf16(int main, int cols, MemorySegment w, long w0, MemorySegment x, long xOffset,
-                                 float[] xs) {
+                                 float[] xs, float[] lanes) {
         FloatVector even = FloatVector.zero(F);
         FloatVector odd = FloatVector.zero(F);
         for (int c = 0; c < main; c += 2 * V) {
@@ -136,13 +137,17 @@ public final class Gemv {
             even = bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, c), even);
             odd = bits.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, c + V), odd);
         }
-        return finishBf16(even, odd, main, cols, w, w0, x, xOffset);
+        return finishBf16(even, odd, main, cols, w, w0, x, xOffset, lanes);
     }
 
-    /** A row's even and odd partial sums reduced, plus its last {@code cols - main} columns. */
+    /**
+     * A row's even and odd partial sums reduced (lanes added in a fixed order, {@link
+     * VectorMath#sumLanes}: {@code reduceLanes(ADD)} gives other bits once C2 compiles the
+     * method), plus its last {@code cols - main} columns.
+     */
     private static float finishBf16(FloatVector even, FloatVector odd, int main, int cols, MemorySegment w, long w0,
-                                    MemorySegment x, long xOffset) {
-        float s = even.add(odd).reduceLanes(VectorOperators.ADD);
+                                    MemorySegment x, long xOffset, float[] lanes) {
+        float s = (float) VectorMath.sumLanes(even.add(odd), lanes);
         for (int c = main; c < cols; c++) {
             s += bf16Scalar(w, w0 + c * 2L) * x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c);
         }
@@ -170,11 +175,14 @@ public final class Gemv {
     }
 
     private static final ThreadLocal<float[]> SPLIT_X = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per-thread room for one vector's lanes ({@link VectorMath#sumLanes(FloatVector, float[])}). */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[V]);
 
     private static void rowsF32(int r0, int r1, int cols, float alpha, MemorySegment w, long wOffset, long ldw,
                                 MemorySegment x, long xOffset, float beta, MemorySegment y, long yOffset) {
         long xb = xOffset * Float.BYTES;
         int main = cols - cols % V;
+        float[] lanes = LANES.get();
         int r = r0;
         for (; r + 4 <= r1; r += 4) {
             long w0 = (wOffset + r * ldw) * Float.BYTES;
@@ -193,10 +201,10 @@ public final class Gemv {
                 a2 = FloatVector.fromMemorySegment(F, w, w2 + cb, LE).fma(xv, a2);
                 a3 = FloatVector.fromMemorySegment(F, w, w3 + cb, LE).fma(xv, a3);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
-            float s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD);
-            float s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s0 = (float) VectorMath.sumLanes(a0, lanes);
+            float s1 = (float) VectorMath.sumLanes(a1, lanes);
+            float s2 = (float) VectorMath.sumLanes(a2, lanes);
+            float s3 = (float) VectorMath.sumLanes(a3, lanes);
             for (int c = main; c < cols; c++) {
                 float xc = x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c);
                 s0 += w.get(ValueLayout.JAVA_FLOAT_UNALIGNED, w0 + c * 4L) * xc;
@@ -216,7 +224,7 @@ public final class Gemv {
                 long cb = (long) c * Float.BYTES;
                 a0 = FloatVector.fromMemorySegment(F, w, w0 + cb, LE).fma(FloatVector.fromMemorySegment(F, x, xb + cb, LE), a0);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD);
+            float s0 = (float) VectorMath.sumLanes(a0, lanes);
             for (int c = main; c < cols; c++) {
                 s0 += w.get(ValueLayout.JAVA_FLOAT_UNALIGNED, w0 + c * 4L) * x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c);
             }

@@ -85,6 +85,58 @@ class GemvTest {
     }
 
     @Test
+    void sameBitsBeforeAndAfterTheJitCompilesTheKernels() {
+        // The first calls run interpreted, later ones compiled by C1 and then C2. A float lane sum
+        // by reduceLanes(ADD) is reordered by C2's intrinsic, which gave a decoded token other bits
+        // from one launch to the next; every call must give the first call's bits. Checked for the
+        // GEMV (both dtypes) and for GEMM's few-row path (m <= 4, B stored n x k), which sums lanes too.
+        int n = 24;
+        int k = 96;
+        SplittableRandom random = new SplittableRandom(11);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment wBf16 = values(DType.BF16, (long) n * k, random, arena);
+            MemorySegment wF32 = values(DType.F32, (long) n * k, random, arena);
+            MemorySegment x = values(DType.F32, 3L * k, random, arena);
+            MemorySegment gemv = arena.allocate(2L * n * Float.BYTES);
+            MemorySegment gemm = arena.allocate(3L * n * Float.BYTES);
+            int[] firstGemv = null;
+            int[] firstGemm = null;
+            for (int call = 0; call < 40_000; call++) {
+                Gemv.gemv(DType.BF16, n, k, 1f, wBf16, 0, k, x, 0, 0f, gemv, 0);
+                Gemv.gemv(DType.F32, n, k, 1f, wF32, 0, k, x, 0, 0f, gemv, n);
+                Gemm.gemm(DType.F32, DType.BF16, false, true, 1, 3, n, k, 1f, x, 0, k, 0, wBf16, 0, k, 0, 0f,
+                        gemm, 0, n, 0);
+                int[] gemvBits = bitsOf(gemv, 2 * n);
+                int[] gemmBits = bitsOf(gemm, 3 * n);
+                if (call == 0) {
+                    firstGemv = gemvBits;
+                    firstGemm = gemmBits;
+                    continue;
+                }
+                for (int e = 0; e < gemvBits.length; e++) {
+                    if (gemvBits[e] != firstGemv[e]) {
+                        fail("call " + call + ": GEMV (" + (e < n ? "BF16" : "F32") + ") row " + e % n
+                                + " has other bits than in the first call");
+                    }
+                }
+                for (int e = 0; e < gemmBits.length; e++) {
+                    if (gemmBits[e] != firstGemm[e]) {
+                        fail("call " + call + ": GEMM with m = 3, element " + e + ", has other bits than in the first call");
+                    }
+                }
+            }
+        }
+    }
+
+    private static int[] bitsOf(MemorySegment y, int count) {
+        int[] bits = new int[count];
+        for (int e = 0; e < count; e++) {
+            bits[e] = Float.floatToRawIntBits(y.getAtIndex(ValueLayout.JAVA_FLOAT, e));
+        }
+        return bits;
+    }
+
+    @Test
     void rejectsBadArgumentsNamingThem() {
         MemorySegment w = MemorySegment.ofArray(new short[12]);
         MemorySegment x = MemorySegment.ofArray(new float[4]);
