@@ -116,10 +116,16 @@ public final class Gemv {
                 e3 = b3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e3);
                 o3 = b3.and(0xffff0000).reinterpretAsFloats().fma(xo, o3);
             }
-            store(y, yOffset + r, finishBf16(e0, o0, main, cols, w, w0, x, xOffset, lanes), alpha, beta);
-            store(y, yOffset + r + 1, finishBf16(e1, o1, main, cols, w, w1, x, xOffset, lanes), alpha, beta);
-            store(y, yOffset + r + 2, finishBf16(e2, o2, main, cols, w, w2, x, xOffset, lanes), alpha, beta);
-            store(y, yOffset + r + 3, finishBf16(e3, o3, main, cols, w, w3, x, xOffset, lanes), alpha, beta);
+            // Lanes stored here and summed by a method that takes no vector (see tailBf16).
+            e0.add(o0).intoArray(lanes, 0);
+            e1.add(o1).intoArray(lanes, V);
+            e2.add(o2).intoArray(lanes, 2 * V);
+            e3.add(o3).intoArray(lanes, 3 * V);
+            for (int i = 0; i < 4; i++) {
+                long wi = w0 + i * ldw * 2;
+                float s = tailBf16((float) VectorMath.sumStoredLanes(lanes, i * V, V), main, cols, w, wi, x, xOffset);
+                store(y, yOffset + r + i, s, alpha, beta);
+            }
         }
         for (; r < r1; r++) {
             long w0 = (wOffset + r * ldw) * 2;
@@ -137,17 +143,18 @@ public final class Gemv {
             even = bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, c), even);
             odd = bits.and(0xffff0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xs, c + V), odd);
         }
-        return finishBf16(even, odd, main, cols, w, w0, x, xOffset, lanes);
+        return tailBf16((float) VectorMath.sumLanes(even.add(odd), lanes), main, cols, w, w0, x, xOffset);
     }
 
     /**
-     * A row's even and odd partial sums reduced (lanes added in a fixed order, {@link
-     * VectorMath#sumLanes}: {@code reduceLanes(ADD)} gives other bits once C2 compiles the
-     * method), plus its last {@code cols - main} columns.
+     * A row's sum {@code s} of its first {@code main} columns (even and odd partial sums, lanes
+     * added in a fixed order by {@link VectorMath#sumLanes}: {@code reduceLanes(ADD)} gives other
+     * bits once C2 compiles the method), plus its last {@code cols - main} columns. It takes the
+     * sum, not the vectors: a vector passed to a method C2 does not inline is boxed, and the
+     * four-row loop with four reductions inlined was past what C2 compiles with its vectors in
+     * registers (350 MB of heap per decoded token, {@code GemvAllocationTest}).
      */
-    private static float finishBf16(FloatVector even, FloatVector odd, int main, int cols, MemorySegment w, long w0,
-                                    MemorySegment x, long xOffset, float[] lanes) {
-        float s = (float) VectorMath.sumLanes(even.add(odd), lanes);
+    private static float tailBf16(float s, int main, int cols, MemorySegment w, long w0, MemorySegment x, long xOffset) {
         for (int c = main; c < cols; c++) {
             s += bf16Scalar(w, w0 + c * 2L) * x.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, xOffset + c);
         }
@@ -175,8 +182,8 @@ public final class Gemv {
     }
 
     private static final ThreadLocal<float[]> SPLIT_X = ThreadLocal.withInitial(() -> new float[0]);
-    /** Per-thread room for one vector's lanes ({@link VectorMath#sumLanes(FloatVector, float[])}). */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[V]);
+    /** Per-thread room for four vectors' lanes ({@link VectorMath#sumStoredLanes}). */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[4 * V]);
 
     private static void rowsF32(int r0, int r1, int cols, float alpha, MemorySegment w, long wOffset, long ldw,
                                 MemorySegment x, long xOffset, float beta, MemorySegment y, long yOffset) {

@@ -234,9 +234,18 @@ final class VectorMath {
      */
     static double sumLanes(FloatVector v, float[] scratch) {
         v.intoArray(scratch, 0);
+        return sumStoredLanes(scratch, 0, v.length());
+    }
+
+    /**
+     * The sum {@link #sumLanes(FloatVector, float[])} computes, of a vector its caller has already
+     * stored at {@code lanes[offset, offset + count)}: for a kernel that reduces several vectors at
+     * once and must not pass them to a method (C2 boxes a vector argument where it does not inline).
+     */
+    static double sumStoredLanes(float[] lanes, int offset, int count) {
         double sum = 0;
-        for (int i = 0; i < v.length(); i++) {
-            sum += scratch[i];
+        for (int i = 0; i < count; i++) {
+            sum += lanes[offset + i];
         }
         return sum;
     }
