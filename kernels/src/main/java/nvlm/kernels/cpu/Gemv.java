@@ -76,10 +76,11 @@ public final class Gemv {
      * BF16 rows four at a time, each read front to back: each int of W holds two bf16 weights, the
      * even column in its low half and the odd one in its high half, so {@code bits << 16} is the
      * even columns as floats and {@code bits & 0xffff0000} the odd ones, against x split the same
-     * way ({@link #splitEvenOdd}). Four rows give four independent read streams and share each
-     * load of x; every row is summed exactly as it would be alone (its own even and odd
-     * accumulators, then {@link #rowBf16}'s reduction), so the bits do not depend on how rows are
-     * grouped.
+     * way ({@link #splitEvenOdd}). Four rows share each load of x, and their fixed-order lane sums
+     * (scalar adds) overlap the next rows' reads: measured in bench generate, one row at a time
+     * with the same sums decoded 14.9 tokens/s, four rows 16.2-16.3. Every row is summed exactly
+     * as it would be alone (its own even and odd accumulators, then {@link #rowBf16}'s
+     * reduction), so the bits do not depend on how rows are grouped.
      */
     private static void rowsBf16(int r0, int r1, int cols, float alpha, MemorySegment w, long wOffset, long ldw,
                                  MemorySegment x, long xOffset, float[] xs, float beta, MemorySegment y, long yOffset) {

@@ -63,8 +63,8 @@ class GemvTest {
 
     @Test
     void eachRowHasTheSameBitsWhateverRowsItIsComputedWith() {
-        // Rows go four at a time where four are left and one at a time after; a row must not
-        // depend on which way it went (nor on the thread that took it).
+        // A row must not depend on the rows computed with it (the threads split rows into
+        // chunks, and a kernel may take several rows at a time).
         int rows = 67;
         for (int cols : new int[] {31, 32, 130, 896}) {
             SplittableRandom random = new SplittableRandom(cols);
