@@ -78,7 +78,7 @@ public final class Gemv {
      * even columns as floats and {@code bits & 0xffff0000} the odd ones, against x split the same
      * way ({@link #splitEvenOdd}). Four rows share each load of x, and their fixed-order lane sums
      * (scalar adds) overlap the next rows' reads: measured in bench generate, one row at a time
-     * with the same sums decoded 14.9 tokens/s, four rows 16.2-16.3. Every row is summed exactly
+     * with the same sums decoded 14.9-15.6 tokens/s, four rows 16.2-16.3. Every row is summed exactly
      * as it would be alone (its own even and odd accumulators, then {@link #rowBf16}'s
      * reduction), so the bits do not depend on how rows are grouped.
      */
