@@ -153,7 +153,7 @@ public final class Gemv {
      * bits once C2 compiles the method), plus its last {@code cols - main} columns. It takes the
      * sum, not the vectors: a vector passed to a method C2 does not inline is boxed, and the
      * four-row loop with four reductions inlined was past what C2 compiles with its vectors in
-     * registers (350 MB of heap per decoded token, {@code GemvAllocationTest}).
+     * registers (350 MB of heap per decoded token, {@code KernelAllocationTest}).
      */
     private static float tailBf16(float s, int main, int cols, MemorySegment w, long w0, MemorySegment x, long xOffset) {
         for (int c = main; c < cols; c++) {

@@ -21,9 +21,6 @@ class KernelAllocationTest {
 
     @Test
     void compiledGemvAllocatesNothingPerCall() {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        assertTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
         int rows = 512;
         int cols = 896 + 5; // a tail past the last full block, as well
         Arena arena = Arena.ofAuto();
@@ -38,25 +35,15 @@ class KernelAllocationTest {
         for (int c = 0; c < cols; c++) {
             x.setAtIndex(ValueLayout.JAVA_FLOAT, c, c % 7 - 3f);
         }
-        // Until C2 compiles the kernel the Vector API runs as Java code that allocates per operation;
-        // call until a call allocates (almost) nothing, or fail after a minute.
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        long perCall;
-        do {
-            long start = threads.getTotalThreadAllocatedBytes();
-            for (int i = 0; i < 10; i++) {
-                Gemv.gemv(DType.BF16, rows, cols, 1f, wBf16, 0, cols, x, 0, 0f, y, 0);
-                Gemv.gemv(DType.F32, rows, cols, 1f, wF32, 0, cols, x, 0, 0.5f, y, 0);
-            }
-            perCall = (threads.getTotalThreadAllocatedBytes() - start) / 20;
-        } while (perCall > 1024 && System.nanoTime() < deadline);
+        long perCall = bytesPerCallOnceCompiled(() -> {
+            Gemv.gemv(DType.BF16, rows, cols, 1f, wBf16, 0, cols, x, 0, 0f, y, 0);
+            Gemv.gemv(DType.F32, rows, cols, 1f, wF32, 0, cols, x, 0, 0.5f, y, 0);
+        });
         assertTrue(perCall <= 1024, "a compiled GEMV call still allocates " + perCall + " bytes (boxed vectors?)");
     }
 
     @Test
     void compiledGemmAllocatesNothingPerCall() {
-        com.sun.management.ThreadMXBean threads =
-                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         // Full tiles (C read and not read) and edge tiles (n and m not multiples of the tile).
         int m = 4 * GemmPanels.MR + 3;
         int n = 3 * GemmPanels.NR + 5;
@@ -71,16 +58,31 @@ class KernelAllocationTest {
         for (long i = 0; i < (long) k * n; i++) {
             b.setAtIndex(ValueLayout.JAVA_FLOAT, i, (i % 7) / 7f);
         }
+        long perCall = bytesPerCallOnceCompiled(() -> {
+            Gemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+            Gemm.sgemm(false, false, m, n, k, 0.5f, a, 0, k, b, 0, n, 1f, c, 0, n);
+        });
+        assertTrue(perCall <= 1024, "a compiled GEMM call still allocates " + perCall + " bytes (boxed vectors?)");
+    }
+
+    /**
+     * Bytes allocated per kernel call (a pair of calls here) once it stops allocating, or after a
+     * minute of trying: until C2 compiles a kernel, the Vector API runs as Java code that allocates
+     * an object per operation, so the pair is called until a call allocates at most 1 KiB.
+     */
+    private static long bytesPerCallOnceCompiled(Runnable pairOfCalls) {
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assertTrue(threads.isThreadAllocatedMemorySupported() && threads.isThreadAllocatedMemoryEnabled());
         long deadline = System.nanoTime() + 60_000_000_000L;
         long perCall;
         do {
             long start = threads.getTotalThreadAllocatedBytes();
             for (int i = 0; i < 10; i++) {
-                Gemm.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
-                Gemm.sgemm(false, false, m, n, k, 0.5f, a, 0, k, b, 0, n, 1f, c, 0, n);
+                pairOfCalls.run();
             }
             perCall = (threads.getTotalThreadAllocatedBytes() - start) / 20;
         } while (perCall > 1024 && System.nanoTime() < deadline);
-        assertTrue(perCall <= 1024, "a compiled GEMM call still allocates " + perCall + " bytes (boxed vectors?)");
+        return perCall;
     }
 }
