@@ -274,6 +274,49 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         return CrossAttentionContext.of(memory, maskTensor, rowMaskTensor);
     }
 
+    /**
+     * Tagged memory (docs/model.md §7, a project decision beyond the paper): with
+     * {@link NvlmConfig#taggedMemory} each of a tile's {@code tokensPerTile} rows of {@code tileRows}
+     * (a [tiles * tokensPerTile, d] table in {@code pixel_values} order) plus the sum of that tile's tag
+     * token embeddings, so a memory row says which tile it came from; without it (or without tags) the
+     * rows as they are.
+     */
+    protected Tensor withTileIdentity(Batch batch, Tensor tileRows, UnaryOperator<Tensor> embed, int tokensPerTile) {
+        if (!config.taggedMemory()) {
+            return tileRows;
+        }
+        long[] tagIds = batch.tileTagIds().toLongArray();
+        int tiles = (int) batch.tiles();
+        int width = (int) batch.tileTagIds().size(1);
+        long[] used = new long[tagIds.length];
+        int count = 0;
+        long[] pick = new long[tagIds.length];
+        for (int i = 0; i < tagIds.length; i++) {
+            if (tagIds[i] >= 0) {
+                used[count] = tagIds[i];
+                pick[i] = count++;
+            } else {
+                pick[i] = -1;
+            }
+        }
+        if (count == 0) {
+            return tileRows;
+        }
+        for (int i = 0; i < pick.length; i++) {
+            if (pick[i] < 0) {
+                pick[i] = count; // the zero row after the used tags' embeddings
+            }
+        }
+        long d = tileRows.size(1);
+        Tensor table = withZeroRow(embed.apply(Tensor.of(java.util.Arrays.copyOf(used, count))));
+        Tensor tagSums = table.indexSelect(0, Tensor.of(pick).to(table.device())).reshape(tiles, width, d).sum(1, false);
+        long[] tileOfRow = new long[tiles * tokensPerTile];
+        for (int i = 0; i < tileOfRow.length; i++) {
+            tileOfRow[i] = i / tokensPerTile;
+        }
+        return tileRows.add(tagSums.indexSelect(0, Tensor.of(tileOfRow).to(tagSums.device())));
+    }
+
     /** {@code rows} appended with one zero row (the padding entry of memories). */
     protected static Tensor withZeroRow(Tensor rows) {
         return Tensor.cat(0, rows, Tensor.zeros(rows.device(), DType.F32, 1, rows.size(1)));

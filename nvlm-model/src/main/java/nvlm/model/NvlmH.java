@@ -12,7 +12,10 @@ import nvlm.tensor.Tensor;
  * goes into the decoder sequence at its image-context positions, as in NVLM-D; the regular
  * tiles go into cross-attention memory, each preceded by the decoder embeddings of its tag:
  * {@code M = [emb(tag_1), tile_1, emb(tag_2), tile_2, ...]}. Positions at or after an image's
- * {@code <Image>} see all of that image's memory; a single-tile image has an empty memory.
+ * {@code <Image>} see all of that image's memory; a single-tile image has an empty memory. Memory is a
+ * set to the attention (no positions), so a tile's rows do not say which tag they followed; with
+ * tagged memory (a project decision, {@link NvlmConfig#taggedMemory}) every tile row also carries
+ * its tag's embedding sum.
  */
 public final class NvlmH extends Nvlm {
     NvlmH(NvlmConfig config, RandomGenerator rng) {
@@ -69,10 +72,10 @@ public final class NvlmH extends Nvlm {
             }
             entries.add(e.stream().mapToLong(Long::longValue).toArray());
         }
-        Tensor source = flat;
+        Tensor source = withTileIdentity(batch, flat, embed, perTile);
         if (!usedTags.isEmpty()) {
             long[] ids = usedTags.stream().mapToLong(Long::longValue).toArray();
-            source = Tensor.cat(0, flat, embed.apply(Tensor.of(ids)));
+            source = Tensor.cat(0, source, embed.apply(Tensor.of(ids)));
         }
         return new Inputs(placed, context(batch, media, withZeroRow(source), entries, false, perTile));
     }

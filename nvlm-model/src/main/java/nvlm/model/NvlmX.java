@@ -11,7 +11,8 @@ import nvlm.tensor.Tensor;
  * NVLM-X, gated cross-attention (docs/model.md §7): the sequence holds text and tile tags but no image
  * tokens; the memory of image m is its tiles' projected tokens in order. A position inside the
  * tag span of tile j sees only tile j; any other position at or after an image's
- * {@code <Image>} sees all of that image's tiles.
+ * {@code <Image>} sees all of that image's tiles. With tagged memory (a project decision,
+ * {@link NvlmConfig#taggedMemory}) every memory row also carries its tile's tag embedding.
  */
 public final class NvlmX extends Nvlm {
     NvlmX(NvlmConfig config, RandomGenerator rng) {
@@ -31,7 +32,7 @@ public final class NvlmX extends Nvlm {
         }
         int perTile = config.tokensPerTile();
         long d = config.llm().hiddenSize();
-        Tensor source = withZeroRow(features.reshape(batch.tiles() * perTile, d));
+        Tensor source = withZeroRow(withTileIdentity(batch, features.reshape(batch.tiles() * perTile, d), embed, perTile));
         List<long[]> entries = new ArrayList<>();
         for (int m = 0; m < media.images(); m++) {
             long first = media.tileStart()[m] * perTile;

@@ -31,7 +31,12 @@ final class Fixtures {
 
     /** A tiny model with its cross-attention gates opened (they start at 0, which would hide the blocks). */
     static Nvlm model(Architecture arch, long seed) {
-        Nvlm model = Nvlm.create(tiny(arch), new SplittableRandom(seed));
+        return model(tiny(arch), seed);
+    }
+
+    /** A model of {@code config} with its cross-attention gates opened. */
+    static Nvlm model(NvlmConfig config, long seed) {
+        Nvlm model = Nvlm.create(config, new SplittableRandom(seed));
         try (var noGrad = GradMode.disabled()) {
             for (GatedCrossAttention block : model.languageModel().crossAttentionBlocks()) {
                 block.attnGate().set(Tensor.of(new float[] {0.8f}));

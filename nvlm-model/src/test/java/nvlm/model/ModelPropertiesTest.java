@@ -104,6 +104,66 @@ class ModelPropertiesTest {
         assertTrue(Arrays.stream(mediaTile).filter(j -> j >= 0 && j != tile).count() > 0, "other tags exist and stayed");
     }
 
+    /**
+     * Attention reads its memory as a set: swapping two regular tiles' pictures leaves every position
+     * that sees the whole image unchanged (up to summation order), so without tagged memory nothing
+     * there can tell tile 1 from tile 2. With tagged memory (docs/model.md §7) those positions move.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Architecture.class, names = {"X", "H"})
+    void onlyTaggedMemoryTellsTwoSwappedTilesApart(Architecture arch) {
+        NvlmConfig plainConfig = Fixtures.tiny(arch);
+        Nvlm plain = Fixtures.model(plainConfig, 11);
+        Nvlm tagged = Fixtures.model(plainConfig.withTaggedMemory(true), 11);
+        SplittableRandom rng = new SplittableRandom(12);
+        Sample sample = Fixtures.sample(plainConfig, Fixtures.randomImage(rng, 336, 224), "Read tile 2.", "OK"); // 3x2 + thumbnail
+        Batch batch = Fixtures.batch(plainConfig, List.of(sample));
+        int perTile = 3 * plainConfig.vision().imageSize() * plainConfig.vision().imageSize();
+        float[] pixels = batch.pixelValues().toFloatArray();
+        float[] swappedPixels = pixels.clone();
+        System.arraycopy(pixels, 0, swappedPixels, perTile, perTile);
+        System.arraycopy(pixels, perTile, swappedPixels, 0, perTile);
+        Batch swapped = new Batch(batch.inputIds(), batch.labels(), Tensor.of(swappedPixels, batch.pixelValues().shape()),
+                batch.imageTiles(), batch.imageRow(), batch.tileTagIds(), batch.mediaImage(), batch.mediaTile());
+
+        long[] mediaImage = batch.mediaImage().toLongArray();
+        long[] mediaTile = batch.mediaTile().toLongArray();
+        int d = plainConfig.llm().hiddenSize();
+        int[] wholeImage = java.util.stream.IntStream.range(0, mediaImage.length)
+                .filter(t -> mediaImage[t] == 0 && (arch == Architecture.H || mediaTile[t] == -1)).toArray();
+        assertTrue(wholeImage.length > 0);
+        float[] plainBefore = firstBlock(plain, batch);
+        float[] plainAfter = firstBlock(plain, swapped);
+        float[] taggedBefore = firstBlock(tagged, batch);
+        float[] taggedAfter = firstBlock(tagged, swapped);
+        double plainChange = 0;
+        double taggedChange = 0;
+        double scale = 0;
+        for (int t : wholeImage) {
+            for (int i = t * d; i < (t + 1) * d; i++) {
+                plainChange = Math.max(plainChange, Math.abs(plainBefore[i] - plainAfter[i]));
+                taggedChange = Math.max(taggedChange, Math.abs(taggedBefore[i] - taggedAfter[i]));
+                scale = Math.max(scale, Math.abs(plainBefore[i]));
+            }
+        }
+        assertTrue(plainChange <= 1e-6 * scale, arch + " without tagged memory moved by " + plainChange + " (scale " + scale + ")");
+        assertTrue(taggedChange >= 1e-3 * scale, arch + " with tagged memory moved only by " + taggedChange + " (scale " + scale
+                + ")");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Architecture.class, names = {"X", "H"})
+    void taggedMemoryRoundTripsThroughConfigJsonAndIsRefusedForD(Architecture arch) {
+        NvlmConfig tagged = Fixtures.tiny(arch).withTaggedMemory(true);
+        assertTrue(tagged.toJson().contains("\"tagged_memory\": true"), tagged.toJson());
+        assertEquals(tagged, NvlmConfig.fromJson(tagged.toJson(), "round trip"));
+        assertTrue(!Fixtures.tiny(arch).toJson().contains("tagged_memory"), "the paper's configs keep their old text");
+        assertEquals(false, tagged.withArchitecture(Architecture.D).taggedMemory());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Fixtures.tiny(Architecture.D).withTaggedMemory(true));
+        assertTrue(e.getMessage().contains("tagged_memory"), e.getMessage());
+    }
+
     /** Output of the first gated cross-attention block applied to the input embeddings. */
     private static float[] firstBlock(Nvlm model, Batch batch) {
         try (var noGrad = GradMode.disabled()) {

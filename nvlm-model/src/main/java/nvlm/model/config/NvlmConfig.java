@@ -15,10 +15,13 @@ import nvlm.tensor.io.JsonFile;
  * decoder, cross-attention placement, tiling and special token ids ({@link SpecialTokens}).
  * One record per part. A text-only model (a bare {@code Qwen2ForCausalLM} folder, {@link #textOnly})
  * has no vision part: {@code vision} and {@code projector} are null and no image-context id is set.
+ * {@code taggedMemory} (X and H only, a project decision beyond the paper, docs/model.md §7 "Tagged
+ * memory") adds each regular tile's tag embedding to its cross-attention memory rows; false in every
+ * published model.
  */
 public record NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
                          ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling,
-                         SpecialTokens tokens) {
+                         SpecialTokens tokens, boolean taggedMemory) {
 
     /** The projector (docs/model.md §4): hidden width of the 2-layer MLP (D, H) and whether its linears have biases. */
     public record ProjectorConfig(int hiddenSize, boolean bias) {
@@ -40,7 +43,17 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         }
     }
 
+    /** A config with the paper's cross-attention memory (no tagged memory). */
+    public NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
+                      ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling, SpecialTokens tokens) {
+        this(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, false);
+    }
+
     public NvlmConfig {
+        if (taggedMemory && architecture == Architecture.D) {
+            throw new IllegalArgumentException("xattn.tagged_memory applies to architectures X and H (NVLM-D has no"
+                    + " cross-attention memory)");
+        }
         if (vision == null) {
             if (architecture != Architecture.D || projector != null || tokens.imageContext() != -1) {
                 throw new IllegalArgumentException("a config without a vision part is a text-only decoder: architecture D,"
@@ -102,21 +115,31 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         return architecture == Architecture.D ? 0 : llm.numLayers() / xattnEvery;
     }
 
+    /** The same model as another architecture; NVLM-D drops {@link #taggedMemory} (it has no memory). */
     public NvlmConfig withArchitecture(Architecture arch) {
-        return new NvlmConfig(arch, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens);
+        return new NvlmConfig(arch, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens,
+                taggedMemory && arch != Architecture.D);
     }
 
     public NvlmConfig withVocabSize(int vocab) {
         LlmConfig l = llm.withVocabSize(vocab);
-        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, l, xattnEvery, tiling, tokens);
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, l, xattnEvery, tiling, tokens,
+                taggedMemory);
     }
 
     public NvlmConfig withTokens(SpecialTokens t) {
-        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, t);
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, t,
+                taggedMemory);
     }
 
     public NvlmConfig withTiling(TilingConfig t) {
-        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, t, tokens);
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, t, tokens,
+                taggedMemory);
+    }
+
+    /** This config with tagged cross-attention memory on or off (docs/model.md §7; X and H only). */
+    public NvlmConfig withTaggedMemory(boolean on) {
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, on);
     }
 
     // ------------------------------------------------------------------ JSON
@@ -148,6 +171,7 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         }
         LlmConfig llm = LlmConfig.read(r.object("llm"));
         int every = arch == Architecture.D ? 0 : r.object("xattn").positive("every");
+        boolean taggedMemory = arch != Architecture.D && r.object("xattn").bool("tagged_memory", false);
         TilingConfig tiling = new TilingConfig(1, 6, true, "1d");
         if (r.has("tiling")) {
             ConfigReader t = r.object("tiling");
@@ -162,7 +186,7 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         SpecialTokens tokens = new SpecialTokens(tk.integer("image_context"), tk.integer("pad"), tk.integer("im_end"));
         try {
             return new NvlmConfig(arch, r.string("preset", "custom"), vision, r.number("downsample_ratio", 0.5), projector,
-                    llm, every, tiling, tokens);
+                    llm, every, tiling, tokens, taggedMemory);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
@@ -191,7 +215,12 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         m.put("projector", p);
         m.put("llm", llm.toJson());
         if (architecture != Architecture.D) {
-            m.put("xattn", Map.of("every", (long) xattnEvery));
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("every", (long) xattnEvery);
+            if (taggedMemory) {
+                x.put("tagged_memory", true);
+            }
+            m.put("xattn", x);
         }
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("min_tiles", (long) tiling.minTiles());

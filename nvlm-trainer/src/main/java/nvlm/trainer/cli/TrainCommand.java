@@ -10,10 +10,9 @@ import java.util.Optional;
 import nvlm.comm.Communicator;
 import nvlm.comm.MpiRun;
 import nvlm.comm.World;
-import nvlm.model.config.Architecture;
-import nvlm.model.checkpoint.ModelFolder;
 import nvlm.model.Nvlm;
 import nvlm.model.checkpoint.Checkpoint;
+import nvlm.model.checkpoint.ModelFolder;
 import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.Presets;
@@ -96,6 +95,10 @@ public final class TrainCommand implements NvlmCommand {
         Path llmFrom;
         @Option(names = "--no-backbones", description = "start from random weights (for tests and ablations)")
         boolean noBackbones;
+        @Option(names = "--tagged-memory", description = "x and h: add each tile's tag embedding to its cross-attention memory"
+                + " rows, so the memory says which tile a token came from (a project decision beyond the paper,"
+                + " docs/model.md §7; saved in config.json)")
+        boolean taggedMemory;
         @Option(names = "--from", paramLabel = "DIR", description = "start from this model folder as it is (e.g. RUN/model of"
                 + " stage 1 for stage 2)")
         Path from;
@@ -504,7 +507,7 @@ public final class TrainCommand implements NvlmCommand {
                 throw new UsageException("give --from or --model, not both");
             }
             refuse("does not apply when starting from a model folder (--from)", "--preset", "--backbones", "--vision-from",
-                    "--llm-from", "--no-backbones");
+                    "--llm-from", "--no-backbones", "--tagged-memory");
             Path dir = start.from != null ? start.from : start.model;
             Nvlm model = progress.loadModel(ModelFolder.open(dir), device.device);
             if (start.arch != null && start.arch != model.config().architecture()) {
@@ -522,6 +525,12 @@ public final class TrainCommand implements NvlmCommand {
             config = Presets.get(start.preset, start.arch);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--preset: " + e.getMessage());
+        }
+        if (start.taggedMemory) {
+            if (start.arch == Architecture.D) {
+                throw new UsageException("--tagged-memory applies to --arch x and h (NVLM-D has no cross-attention memory)");
+            }
+            config = config.withTaggedMemory(true);
         }
         if (start.noBackbones) {
             refuse("contradicts --no-backbones", "--backbones", "--vision-from", "--llm-from");

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import nvlm.model.checkpoint.Checkpoint;
 import nvlm.model.config.Architecture;
+import nvlm.model.config.NvlmConfig;
 import nvlm.trainer.data.Family;
 import nvlm.trainer.data.Split;
 import nvlm.trainer.data.SyntheticWorld;
@@ -166,6 +167,24 @@ class TrainCommandTest {
         List<String> all = new java.util.ArrayList<>(words);
         all.addAll(List.of(more));
         return all.toArray(String[]::new);
+    }
+
+    @Test
+    void taggedMemoryIsSavedInTheModelsConfigAndKeptByStageTwo() throws Exception {
+        Path out = dir.resolve("tagged");
+        train("--arch", "h", "--tagged-memory", "--stage", "1", "--no-backbones", "--steps", "1", "--batch", "2", "--out",
+                out.toString(), "--progress", "off").expect(0);
+        NvlmConfig saved = NvlmConfig.read(out.resolve("model").resolve("config.json"));
+        assertTrue(saved.taggedMemory() && saved.architecture() == Architecture.H, saved.toString());
+        Path second = dir.resolve("tagged2");
+        train("--from", out.resolve("model").toString(), "--stage", "2", "--steps", "1", "--batch", "2", "--out", second.toString(),
+                "--progress", "off").expect(0);
+        assertTrue(NvlmConfig.read(second.resolve("model").resolve("config.json")).taggedMemory());
+        assertUsage("--tagged-memory applies to --arch x and h", "--arch", "d", "--tagged-memory", "--stage", "1", "--no-backbones",
+                "--out", dir.resolve("d").toString());
+        assertTrue(!Files.exists(dir.resolve("d")), "no run folder for a refused model");
+        assertUsage("--tagged-memory does not apply when starting from a model folder", "--from", out.resolve("model").toString(),
+                "--tagged-memory", "--stage", "2", "--out", dir.resolve("f").toString());
     }
 
     @Test
