@@ -63,7 +63,7 @@ import picocli.CommandLine.Option;
                 sample (stage 2) beside the paper's X/D 1.76 and H/D 1.26 (Table 3). With --json: {"split":..,
                 "world_seed":..,"seeds":[..],"examples":{"image":n,"text":m},"d":{family:{"mean":..,"sd":..,"n":..},..,
                 "throughput":{..}},"x":{..},"h":{..}}. Run folders <out>/<arch>-seed<S>/ are reused when their recipe and
-                backbones match; results go to <out>/compare-<split>[-world<W>].json.""")
+                backbones match; results go to <out>/compare-<split>[-world<W>][-tagged].json.""")
 public final class CompareExperiment implements Callable<Integer> {
     static final String NAME = "compare";
     /** In each run folder: settings, throughput and the evaluations made of its model. */
@@ -90,6 +90,9 @@ public final class CompareExperiment implements Callable<Integer> {
     ProgressOption progress;
     @Option(names = "--json", description = "print one JSON object of the figures on stdout (the table goes to stderr)")
     boolean json;
+    @Option(names = "--tagged-memory", description = "X and H with tagged cross-attention memory (a project decision beyond the"
+            + " paper, docs/model.md §7), in run folders <arch>-seed<S>-tagged/ beside the runs without it; D is unchanged")
+    boolean taggedMemory;
 
     @Override
     public Integer call() throws IOException {
@@ -134,9 +137,10 @@ public final class CompareExperiment implements Callable<Integer> {
         String backbonesId = start.backbonesId();
         long trainWorld = start.world();
         long evalWorld = worldSeed != null ? worldSeed : trainWorld;
-        log.printf(Locale.ROOT, "compare: %s, seeds %s; backbones %s (world seed %d); evaluation on %s of world seed %d,"
-                        + " %d examples per image family, %d per text family%n", archs, seeds, backbones, trainWorld, split.id(),
-                evalWorld, any.evalSamples(), any.textEvalSamples());
+        log.printf(Locale.ROOT, "compare: %s%s, seeds %s; backbones %s (world seed %d); evaluation on %s of world seed %d,"
+                        + " %d examples per image family, %d per text family%n", archs,
+                taggedMemory ? " (X and H with tagged memory)" : "", seeds, backbones, trainWorld, split.id(), evalWorld,
+                any.evalSamples(), any.textEvalSamples());
 
         Map<Architecture, List<EvalResult>> results = new LinkedHashMap<>();
         Map<Architecture, List<Run>> runs = new LinkedHashMap<>();
@@ -150,7 +154,8 @@ public final class CompareExperiment implements Callable<Integer> {
         Map<String, Object> figures = json(results, runs, evalWorld, any);
         log.println();
         log.print(table(results, runs, evalWorld, any));
-        Path file = out.resolve("compare-" + split.id() + (worldSeed != null ? "-world" + worldSeed : "") + ".json");
+        Path file = out.resolve("compare-" + split.id() + (worldSeed != null ? "-world" + worldSeed : "")
+                + (taggedMemory ? "-tagged" : "") + ".json");
         WorldExperiment.writeAtomically(file, Json.writePretty(figures) + "\n");
         log.println("results: " + file);
         return figures;
@@ -172,11 +177,16 @@ public final class CompareExperiment implements Callable<Integer> {
         DemoRecipe r = recipe.recipe(arch, seed);
         StageConfig stage2 = r.stage2().withFrozenLlm(frozenLlm);
         Run base = frozenLlm ? trained(arch, seed, false, backbones, backbonesId, trainWorld, log) : null;
-        Path dir = out.resolve(arch.name().toLowerCase(Locale.ROOT) + "-seed" + seed + (frozenLlm ? "-frozen-llm" : ""));
+        boolean tagged = taggedMemory && arch != Architecture.D;
+        Path dir = out.resolve(arch.name().toLowerCase(Locale.ROOT) + "-seed" + seed + (tagged ? "-tagged" : "")
+                + (frozenLlm ? "-frozen-llm" : ""));
         Map<String, Object> stages = new LinkedHashMap<>();
         stages.put("stage1", r.stage1().toJson());
         stages.put("stage2", stage2.toJson());
         stages.put("questions", (long) r.questions());
+        if (tagged) {
+            stages.put("tagged_memory", true);
+        }
         Path runJson = dir.resolve(RUN_JSON);
         if (Files.exists(runJson) && Files.isDirectory(dir.resolve("stage2").resolve("model"))) {
             Map<String, Object> old = Json.parseObject(Files.readString(runJson));
@@ -190,7 +200,7 @@ public final class CompareExperiment implements Callable<Integer> {
         }
         Files.deleteIfExists(runJson);
         Files.createDirectories(dir);
-        NvlmConfig config = Presets.get(WorldExperiment.PRESET, arch);
+        NvlmConfig config = Presets.get(WorldExperiment.PRESET, arch).withTaggedMemory(tagged);
         WorldExperiment.Start start = new WorldExperiment.Start(backbones, trainWorld);
         DataSpec data = start.data(r.questions());
         var options = WorldExperiment.stageOptions(progress.mode, log);
@@ -283,6 +293,7 @@ public final class CompareExperiment implements Callable<Integer> {
         m.put("split", split.id());
         m.put("world_seed", evalWorld);
         m.put("seeds", new ArrayList<>(seeds));
+        m.put("tagged_memory", taggedMemory);
         m.put("examples", Map.of("image", (long) r.evalSamples(), "text", (long) r.textEvalSamples()));
         for (Architecture arch : results.keySet()) {
             Map<String, Object> a = accuracyJson(results.get(arch), families(results.values()));

@@ -61,6 +61,28 @@ class CompareExperimentTest {
     }
 
     @Test
+    void taggedMemoryRunsLiveBesideThePlainOnesAndDIsShared() throws Exception {
+        Path bb = ExperimentRunsTest.backbones(dir.resolve("bb"));
+        Path out = dir.resolve("compare");
+        List<String> words = List.of("experiment", "compare", "--backbones", bb.toString(), "--archs", "d,x", "--seeds", "1",
+                "--stage1-steps", "1", "--stage2-steps", "1", "--samples", "1", "--text-samples", "1", "--split", "validation",
+                "--out", out.toString(), "--progress", "off", "--json");
+        CommandLineRun plain = CommandLineRun.of(words.toArray(String[]::new)).expect(0);
+        assertEquals(false, Json.parseObject(plain.out().strip()).get("tagged_memory"));
+        List<String> taggedWords = new java.util.ArrayList<>(words);
+        taggedWords.add("--tagged-memory");
+        CommandLineRun tagged = CommandLineRun.of(taggedWords.toArray(String[]::new)).expect(0);
+        assertEquals(true, Json.parseObject(tagged.out().strip()).get("tagged_memory"));
+        assertTrue(tagged.err().contains("D seed 1: trained before"), "D has no memory to tag: " + tagged.err());
+        assertTrue(tagged.err().contains("X and H with tagged memory"), tagged.err());
+        assertTrue(Files.readString(out.resolve("x-seed1-tagged").resolve("stage2").resolve("model").resolve("config.json"))
+                .contains("\"tagged_memory\": true"));
+        assertTrue(!Files.readString(out.resolve("x-seed1").resolve("stage2").resolve("model").resolve("config.json"))
+                .contains("tagged_memory"));
+        assertTrue(Files.exists(out.resolve("compare-validation.json")) && Files.exists(out.resolve("compare-validation-tagged.json")));
+    }
+
+    @Test
     void seedStatsIsTheMeanAndTheSampleStandardDeviation() {
         SeedStats s = SeedStats.of(List.of(0.5, 0.7, 0.9));
         assertEquals(0.7, s.mean(), 1e-12);
