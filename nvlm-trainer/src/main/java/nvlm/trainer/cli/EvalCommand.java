@@ -7,6 +7,8 @@ import java.util.Locale;
 import java.util.Map;
 import nvlm.model.checkpoint.ModelFolder;
 import nvlm.model.Nvlm;
+import nvlm.model.xattn.GatedCrossAttention;
+import nvlm.tensor.GradMode;
 import nvlm.trainer.data.Example;
 import nvlm.trainer.data.Family;
 import nvlm.trainer.data.SampleEncoder;
@@ -62,6 +64,9 @@ public final class EvalCommand implements NvlmCommand {
     @Option(names = "--max-new-tokens", paramLabel = "N", converter = OptionTypes.AtLeastOne.class,
             description = "longest answer generated (default ${DEFAULT-VALUE})")
     int maxNewTokens = Evaluation.MAX_NEW_TOKENS;
+    @Option(names = "--no-memory", description = "X and H: set every cross-attention gate to 0 before evaluating, a diagnostic of how"
+            + " much the answers come from the memory (X then sees no picture at all, H only its thumbnail)")
+    boolean noMemory;
     @Mixin
     DeviceOption device;
     @Mixin
@@ -75,6 +80,10 @@ public final class EvalCommand implements NvlmCommand {
             }
         }
         ModelFolder folder = ModelFolder.open(model);
+        if (noMemory && folder.config().crossAttentionBlocks() == 0) {
+            throw new UsageException("--no-memory: " + model + " holds an NVLM-" + folder.config().architecture()
+                    + " model without cross-attention blocks");
+        }
         long seed = worldSeed != null ? worldSeed : Demo.worldSeed(model);
         SyntheticWorld world = new SyntheticWorld(WorldConfig.forModel(folder.config(), seed));
         SampleEncoder encoder = SampleEncoder.forConfig(folder.config(), folder.tokenizer(), SampleEncoder.Options.defaults());
@@ -86,12 +95,15 @@ public final class EvalCommand implements NvlmCommand {
                     }
                 });
         Nvlm loaded = progress.loadModel(folder, device.device);
+        if (noMemory) {
+            closeGates(loaded);
+        }
         EvalResult result = Evaluation.run(loaded, encoder, examples, maxNewTokens, progress.mode, System.err);
         if (json) {
             System.out.println(result.toJson());
         } else {
-            System.out.printf(Locale.ROOT, "%s, %s split of the world (seed %d), %s view; greedy, exact match%n", model, split.id(),
-                    seed, view.id());
+            System.out.printf(Locale.ROOT, "%s%s, %s split of the world (seed %d), %s view; greedy, exact match%n", model,
+                    noMemory ? " with every cross-attention gate at 0" : "", split.id(), seed, view.id());
             System.out.print(result.table());
         }
         Map<String, Integer> shown = new LinkedHashMap<>();
@@ -102,5 +114,15 @@ public final class EvalCommand implements NvlmCommand {
             }
         }
         return 0;
+    }
+
+    /** Every cross-attention block's gates set to 0: both residual terms vanish (docs/model.md §7). */
+    static void closeGates(Nvlm model) {
+        try (var noGrad = GradMode.disabled()) {
+            for (GatedCrossAttention block : model.languageModel().crossAttentionBlocks()) {
+                block.attnGate().set(block.attnGate().value().mul(0.0));
+                block.ffGate().set(block.ffGate().value().mul(0.0));
+            }
+        }
     }
 }

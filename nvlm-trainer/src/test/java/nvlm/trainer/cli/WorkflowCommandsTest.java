@@ -26,6 +26,44 @@ class WorkflowCommandsTest {
     Path dir;
 
     @Test
+    void evalWithoutMemoryAnswersAsTheSameModelSavedWithClosedGates() throws Exception {
+        Nvlm open = Nvlm.create(Presets.get("tiny", Architecture.H), new SplittableRandom(3));
+        try (var noGrad = nvlm.tensor.GradMode.disabled()) {
+            for (var block : open.languageModel().crossAttentionBlocks()) {
+                block.attnGate().set(nvlm.tensor.Tensor.of(new float[] {0.9f}));
+                block.ffGate().set(nvlm.tensor.Tensor.of(new float[] {-0.7f}));
+            }
+        }
+        Checkpoint.save(open, dir.resolve("open"));
+        EvalCommand.closeGates(open);
+        Checkpoint.save(open, dir.resolve("closed"));
+        String asOpen = answers("open", false);
+        String withoutMemory = answers("open", true);
+        assertEquals(answers("closed", false), withoutMemory);
+        assertTrue(!asOpen.equals(withoutMemory), "the open gates change some answer:\n" + asOpen);
+        String err = CommandLineRun.of("eval", "--model", saveD().toString(), "--no-memory").expect(Main.USAGE_ERROR).err();
+        assertTrue(err.contains("--no-memory: ") && err.contains("NVLM-D model without cross-attention blocks"), err);
+    }
+
+    /** The answers lines of eval --show on a model folder under {@code dir}. */
+    private String answers(String folder, boolean noMemory) {
+        List<String> words = new java.util.ArrayList<>(List.of("eval", "--model", dir.resolve(folder).toString(), "--samples", "2",
+                "--text-samples", "2", "--show", "2", "--max-new-tokens", "6", "--progress", "off"));
+        if (noMemory) {
+            words.add("--no-memory");
+        }
+        String out = CommandLineRun.of(words.toArray(String[]::new)).expect(0).out();
+        assertEquals(noMemory, out.lines().findFirst().orElseThrow().contains("with every cross-attention gate at 0"), out);
+        return String.join("\n", out.lines().filter(l -> l.startsWith("  test/")).toList());
+    }
+
+    private Path saveD() throws Exception {
+        Path d = dir.resolve("d");
+        Checkpoint.save(Nvlm.create(Presets.get("tiny", Architecture.D), new SplittableRandom(4)), d);
+        return d;
+    }
+
+    @Test
     void mistakesAreUsageErrorsNamingTheOption() {
         String err = CommandLineRun.of("eval", "--model", "m", "--families", "caption").expect(Main.USAGE_ERROR).err();
         assertTrue(err.contains("--families: caption is not scored by exact match"), err);
