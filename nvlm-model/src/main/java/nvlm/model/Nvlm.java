@@ -288,27 +288,22 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
         long[] tagIds = batch.tileTagIds().toLongArray();
         int tiles = (int) batch.tiles();
         int width = (int) batch.tileTagIds().size(1);
+        long d = tileRows.size(1);
+        // Rows of the table the sums read: 0 is a zero row (for the -1 padding), 1 + j the j-th tag id used.
         long[] used = new long[tagIds.length];
-        int count = 0;
         long[] pick = new long[tagIds.length];
+        int count = 0;
         for (int i = 0; i < tagIds.length; i++) {
             if (tagIds[i] >= 0) {
-                used[count] = tagIds[i];
-                pick[i] = count++;
-            } else {
-                pick[i] = -1;
+                used[count++] = tagIds[i];
+                pick[i] = count;
             }
         }
         if (count == 0) {
             return tileRows;
         }
-        for (int i = 0; i < pick.length; i++) {
-            if (pick[i] < 0) {
-                pick[i] = count; // the zero row after the used tags' embeddings
-            }
-        }
-        long d = tileRows.size(1);
-        Tensor table = withZeroRow(embed.apply(Tensor.of(java.util.Arrays.copyOf(used, count))));
+        Tensor table = Tensor.cat(0, Tensor.zeros(tileRows.device(), DType.F32, 1, d),
+                embed.apply(Tensor.of(java.util.Arrays.copyOf(used, count))));
         Tensor tagSums = table.indexSelect(0, Tensor.of(pick).to(table.device())).reshape(tiles, width, d).sum(1, false);
         long[] tileOfRow = new long[tiles * tokensPerTile];
         for (int i = 0; i < tileOfRow.length; i++) {

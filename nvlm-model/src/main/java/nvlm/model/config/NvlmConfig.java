@@ -170,8 +170,9 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
             throw new IllegalArgumentException(source + ": field 'projector.hidden_size' must be positive for architecture " + arch);
         }
         LlmConfig llm = LlmConfig.read(r.object("llm"));
-        int every = arch == Architecture.D ? 0 : r.object("xattn").positive("every");
-        boolean taggedMemory = arch != Architecture.D && r.object("xattn").bool("tagged_memory", false);
+        ConfigReader xattn = arch == Architecture.D ? null : r.object("xattn");
+        int every = xattn == null ? 0 : xattn.positive("every");
+        boolean taggedMemory = xattn != null && xattn.bool("tagged_memory", false);
         TilingConfig tiling = new TilingConfig(1, 6, true, "1d");
         if (r.has("tiling")) {
             ConfigReader t = r.object("tiling");

@@ -61,7 +61,7 @@ import picocli.CommandLine.Option;
                 evaluates each on --split (exact match). Prints accuracy per family as mean +- sample standard deviation over
                 the seeds, the number of examples per family, and each architecture's training samples/s and tokens per
                 sample (stage 2) beside the paper's X/D 1.76 and H/D 1.26 (Table 3). With --json: {"split":..,
-                "world_seed":..,"seeds":[..],"examples":{"image":n,"text":m},"d":{family:{"mean":..,"sd":..,"n":..},..,
+                "world_seed":..,"seeds":[..],"tagged_memory":..,"examples":{"image":n,"text":m},"d":{family:{"mean":..,"sd":..,"n":..},..,
                 "throughput":{..}},"x":{..},"h":{..}}. Run folders <out>/<arch>-seed<S>/ are reused when their recipe and
                 backbones match; results go to <out>/compare-<split>[-world<W>][-tagged].json.""")
 public final class CompareExperiment implements Callable<Integer> {
