@@ -66,6 +66,18 @@ public final class MpiRanks {
         }
     }
 
+    /** Waits up to {@code timeoutNanos} for {@code rank} to end; true when it has. */
+    public static boolean awaitExit(ProcessHandle rank, long timeoutNanos) throws InterruptedException {
+        try {
+            rank.onExit().get(timeoutNanos, TimeUnit.NANOSECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return !rank.isAlive();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The process ids of the ranks mpirun {@code p} started, by rank (from their environment). */
     public static java.util.Map<Integer, ProcessHandle> ranks(Process p) {
         java.util.Map<Integer, ProcessHandle> out = new java.util.TreeMap<>();
