@@ -205,11 +205,14 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
     /**
      * The cross-attention context of a batch: memory rows gathered from {@code source} (a
      * [rows, d] table whose last row is zeros, for padding) by per-image entry lists, and the
-     * masks of docs/model.md §10. {@code entriesOfImage.get(m)} lists, per tile block, source rows;
-     * {@code tileSpans} decides per position which entries are visible.
+     * masks of docs/model.md §10. {@code entriesOfImage.get(m)} lists, per tile block, source rows.
+     * Without {@code blockStarts} every position at or after an image sees all of its entries; with
+     * it, a position in tile k's tag span (media_tile k) sees only entries
+     * {@code blockStarts.get(m)[k]} to {@code blockStarts.get(m)[k + 1]}, where a tile without a
+     * block of its own (k past the last; NVLM-H's thumbnail, which is in the sequence) sees them all.
      */
     protected CrossAttentionContext context(Batch batch, MediaIndex media, Tensor source,
-                                            List<long[]> entriesOfImage, boolean tileSpecific, int tokensPerTile) {
+                                            List<long[]> entriesOfImage, List<long[]> blockStarts) {
         int rows = (int) batch.rows();
         int length = (int) batch.length();
         long zeroRow = source.size(0) - 1;
@@ -254,14 +257,17 @@ public abstract sealed class Nvlm extends Module permits NvlmD, NvlmX, NvlmH {
                 }
                 long from = imageOffset[(int) m];
                 long to = from + entriesOfImage.get((int) m).length;
-                long tile = tileSpecific ? mediaTile[p] : -1;
+                long tile = blockStarts != null ? mediaTile[p] : -1;
                 if (tile >= 0) {
                     if (tile >= media.tiles()[(int) m]) {
                         throw new IllegalArgumentException("batch: media_tile[" + b + ", " + t + "] = " + tile
                                 + " but image " + m + " has " + media.tiles()[(int) m] + " tiles");
                     }
-                    from += tile * tokensPerTile;
-                    to = from + tokensPerTile;
+                    long[] starts = blockStarts.get((int) m);
+                    if (tile + 1 < starts.length) {
+                        to = from + starts[(int) tile + 1];
+                        from += starts[(int) tile];
+                    }
                 }
                 for (long j = from; j < to; j++) {
                     mask[(int) ((long) p * memoryLength + j)] = true;

@@ -15,7 +15,10 @@ import nvlm.tensor.Tensor;
  * {@code <Image>} see all of that image's memory; a single-tile image has an empty memory. Memory is a
  * set to the attention (no positions), so a tile's rows do not say which tag they followed; with
  * tagged memory (a project decision, {@link NvlmConfig#taggedMemory}) every tile row also carries
- * its tag's embedding sum.
+ * its tag's embedding sum. With tags in the sequence (a project decision,
+ * {@link NvlmConfig#tagsInSequence}) every regular tile's tag is also in the decoder sequence, and
+ * the positions of tile j's tag see only tile j's block of the memory (its tag rows and its tokens),
+ * as in NVLM-X; every other position sees the whole memory.
  */
 public final class NvlmH extends Nvlm {
     NvlmH(NvlmConfig config, RandomGenerator rng) {
@@ -54,10 +57,13 @@ public final class NvlmH extends Nvlm {
         int tagWidth = (int) batch.tileTagIds().size(1);
         List<Long> usedTags = new ArrayList<>();
         List<long[]> entries = new ArrayList<>();
+        List<long[]> blockStarts = new ArrayList<>();
         long tagBase = flat.size(0);
         for (int m = 0; m < media.images(); m++) {
             List<Long> e = new ArrayList<>();
+            long[] starts = new long[(int) media.tiles()[m]];
             for (long k = 0; k + 1 < media.tiles()[m]; k++) {
+                starts[(int) k] = e.size();
                 long tile = media.tileStart()[m] + k;
                 for (int l = 0; l < tagWidth; l++) {
                     long id = tagIds[(int) (tile * tagWidth + l)];
@@ -70,13 +76,16 @@ public final class NvlmH extends Nvlm {
                     e.add(tile * perTile + j);
                 }
             }
+            starts[starts.length - 1] = e.size();
             entries.add(e.stream().mapToLong(Long::longValue).toArray());
+            blockStarts.add(starts);
         }
         Tensor source = withTileIdentity(batch, flat, embed, perTile);
         if (!usedTags.isEmpty()) {
             long[] ids = usedTags.stream().mapToLong(Long::longValue).toArray();
             source = Tensor.cat(0, source, embed.apply(Tensor.of(ids)));
         }
-        return new Inputs(placed, context(batch, media, withZeroRow(source), entries, false, perTile));
+        return new Inputs(placed, context(batch, media, withZeroRow(source), entries,
+                config.tagsInSequence() ? blockStarts : null));
     }
 }

@@ -34,6 +34,7 @@ public final class NvlmX extends Nvlm {
         long d = config.llm().hiddenSize();
         Tensor source = withZeroRow(withTileIdentity(batch, features.reshape(batch.tiles() * perTile, d), embed, perTile));
         List<long[]> entries = new ArrayList<>();
+        List<long[]> blockStarts = new ArrayList<>();
         for (int m = 0; m < media.images(); m++) {
             long first = media.tileStart()[m] * perTile;
             long[] e = new long[(int) (media.tiles()[m] * perTile)];
@@ -41,7 +42,12 @@ public final class NvlmX extends Nvlm {
                 e[j] = first + j;
             }
             entries.add(e);
+            long[] starts = new long[(int) media.tiles()[m] + 1];
+            for (int k = 0; k < starts.length; k++) {
+                starts[k] = (long) k * perTile;
+            }
+            blockStarts.add(starts);
         }
-        return new Inputs(embeddings, context(batch, media, source, entries, true, perTile));
+        return new Inputs(embeddings, context(batch, media, source, entries, blockStarts));
     }
 }

@@ -56,7 +56,8 @@ final class Fixtures {
 
     static PromptBuilder builder(NvlmConfig config) {
         return new PromptBuilder(config.architecture(), config.vision().imageSize(), config.tokensPerTile(),
-                config.tokens(), ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem());
+                config.tokens(), ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem())
+                .withTagsInSequence(config.tagsInSequence());
     }
 
     static PromptImage image(NvlmConfig config, RgbImage image) {

@@ -70,10 +70,16 @@ class ModelPropertiesTest {
         }
     }
 
-    @Test
-    void changingOneTileMovesCrossAttentionOnlyAtItsTagAndWholeImagePositions() {
-        Nvlm model = Fixtures.model(Architecture.X, 5);
-        NvlmConfig config = model.config();
+    /**
+     * NVLM-X, and NVLM-H with its tags in the sequence (docs/model.md §7): a position in tile j's
+     * tag span sees tile j only, every other position of the image sees all of it (in H the
+     * thumbnail's tag too, since the thumbnail has no block in H's memory).
+     */
+    @ParameterizedTest
+    @EnumSource(value = Architecture.class, names = {"X", "H"})
+    void changingOneTileMovesCrossAttentionOnlyAtItsTagAndWholeImagePositions(Architecture arch) {
+        NvlmConfig config = arch == Architecture.H ? Fixtures.tiny(arch).withTagsInSequence(true) : Fixtures.tiny(arch);
+        Nvlm model = Fixtures.model(config, 5);
         SplittableRandom rng = new SplittableRandom(6);
         nvlm.model.tiling.RgbImage image = Fixtures.randomImage(rng, 336, 224); // 3x2 grid + thumbnail
         Sample sample = Fixtures.sample(config, image, "Read it.", "OK");
@@ -93,7 +99,8 @@ class ModelPropertiesTest {
         int d = config.llm().hiddenSize();
         int moved = 0;
         for (int t = 0; t < mediaImage.length; t++) {
-            boolean expectChange = mediaImage[t] == 0 && (mediaTile[t] == tile || mediaTile[t] == -1);
+            boolean thumbnailTag = arch == Architecture.H && mediaTile[t] == sample.imageTiles()[0] - 1;
+            boolean expectChange = mediaImage[t] == 0 && (mediaTile[t] == tile || mediaTile[t] == -1 || thumbnailTag);
             boolean changedHere = !Arrays.equals(Arrays.copyOfRange(before, t * d, (t + 1) * d),
                     Arrays.copyOfRange(after, t * d, (t + 1) * d));
             assertEquals(expectChange, changedHere, "position " + t + " (media_image " + mediaImage[t] + ", media_tile "
@@ -101,7 +108,8 @@ class ModelPropertiesTest {
             moved += changedHere ? 1 : 0;
         }
         assertTrue(moved > 0);
-        assertTrue(Arrays.stream(mediaTile).filter(j -> j >= 0 && j != tile).count() > 0, "other tags exist and stayed");
+        assertTrue(Arrays.stream(mediaTile).filter(j -> j >= 0 && j != tile && j < sample.imageTiles()[0] - 1).count() > 0,
+                "other tags exist and stayed");
     }
 
     /**
@@ -162,6 +170,21 @@ class ModelPropertiesTest {
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> Fixtures.tiny(Architecture.D).withTaggedMemory(true));
         assertTrue(e.getMessage().contains("tagged_memory"), e.getMessage());
+    }
+
+    @Test
+    void tagsInSequenceRoundTripThroughConfigJsonAndAreRefusedForDAndX() {
+        NvlmConfig seq = Fixtures.tiny(Architecture.H).withTagsInSequence(true);
+        assertTrue(seq.toJson().contains("\"tags_in_sequence\": true"), seq.toJson());
+        assertEquals(seq, NvlmConfig.fromJson(seq.toJson(), "round trip"));
+        assertTrue(!Fixtures.tiny(Architecture.H).toJson().contains("tags_in_sequence"), "the paper's configs keep their old text");
+        assertEquals(false, seq.withArchitecture(Architecture.X).tagsInSequence());
+        assertEquals(true, seq.withTaggedMemory(true).tagsInSequence());
+        for (Architecture arch : List.of(Architecture.D, Architecture.X)) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> Fixtures.tiny(arch).withTagsInSequence(true));
+            assertTrue(e.getMessage().contains("tags_in_sequence"), e.getMessage());
+        }
     }
 
     /** Output of the first gated cross-attention block applied to the input embeddings. */

@@ -31,7 +31,7 @@ public final class Batches {
         SplittableRandom rng = new SplittableRandom(seed);
         int tile = config.vision().imageSize();
         PromptBuilder builder = new PromptBuilder(config.architecture(), tile, config.tokensPerTile(), config.tokens(),
-                ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem());
+                ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem()).withTagsInSequence(config.tagsInSequence());
         DynamicTiler tiler = new DynamicTiler(tile, config.tiling().minTiles(), config.tiling().maxTiles(),
                 config.tiling().useThumbnail());
         List<Sample> samples = new ArrayList<>();

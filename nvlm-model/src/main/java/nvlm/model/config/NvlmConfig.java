@@ -16,12 +16,14 @@ import nvlm.tensor.io.JsonFile;
  * One record per part. A text-only model (a bare {@code Qwen2ForCausalLM} folder, {@link #textOnly})
  * has no vision part: {@code vision} and {@code projector} are null and no image-context id is set.
  * {@code taggedMemory} (X and H only, a project decision beyond the paper, docs/model.md §7 "Tagged
- * memory") adds each regular tile's tag embedding to its cross-attention memory rows; false in every
- * published model.
+ * memory") adds each regular tile's tag embedding to its cross-attention memory rows;
+ * {@code tagsInSequence} (H only, likewise a project decision, docs/model.md §7 "Tags in the
+ * sequence") puts every regular tile's tag into NVLM-H's decoder sequence, each tag's positions
+ * seeing only its own tile, as in NVLM-X. Both are false in every published model.
  */
 public record NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
                          ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling,
-                         SpecialTokens tokens, boolean taggedMemory) {
+                         SpecialTokens tokens, boolean taggedMemory, boolean tagsInSequence) {
 
     /** The projector (docs/model.md §4): hidden width of the 2-layer MLP (D, H) and whether its linears have biases. */
     public record ProjectorConfig(int hiddenSize, boolean bias) {
@@ -46,13 +48,24 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
     /** A config with the paper's cross-attention memory (no tagged memory). */
     public NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
                       ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling, SpecialTokens tokens) {
-        this(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, false);
+        this(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, false, false);
+    }
+
+    /** A config with the paper's NVLM-H sequence (no tags of regular tiles in it). */
+    public NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
+                      ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling, SpecialTokens tokens,
+                      boolean taggedMemory) {
+        this(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, taggedMemory, false);
     }
 
     public NvlmConfig {
         if (taggedMemory && architecture == Architecture.D) {
             throw new IllegalArgumentException("xattn.tagged_memory applies to architectures X and H (NVLM-D has no"
                     + " cross-attention memory)");
+        }
+        if (tagsInSequence && architecture != Architecture.H) {
+            throw new IllegalArgumentException("xattn.tags_in_sequence applies to architecture H (NVLM-" + architecture
+                    + "'s decoder sequence holds every tile's tag already)");
         }
         if (vision == null) {
             if (architecture != Architecture.D || projector != null || tokens.imageContext() != -1) {
@@ -115,31 +128,41 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         return architecture == Architecture.D ? 0 : llm.numLayers() / xattnEvery;
     }
 
-    /** The same model as another architecture; NVLM-D drops {@link #taggedMemory} (it has no memory). */
+    /**
+     * The same model as another architecture; NVLM-D drops {@link #taggedMemory} (it has no memory),
+     * and every architecture but H drops {@link #tagsInSequence}.
+     */
     public NvlmConfig withArchitecture(Architecture arch) {
         return new NvlmConfig(arch, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens,
-                taggedMemory && arch != Architecture.D);
+                taggedMemory && arch != Architecture.D, tagsInSequence && arch == Architecture.H);
     }
 
     public NvlmConfig withVocabSize(int vocab) {
         LlmConfig l = llm.withVocabSize(vocab);
         return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, l, xattnEvery, tiling, tokens,
-                taggedMemory);
+                taggedMemory, tagsInSequence);
     }
 
     public NvlmConfig withTokens(SpecialTokens t) {
         return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, t,
-                taggedMemory);
+                taggedMemory, tagsInSequence);
     }
 
     public NvlmConfig withTiling(TilingConfig t) {
         return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, t, tokens,
-                taggedMemory);
+                taggedMemory, tagsInSequence);
     }
 
     /** This config with tagged cross-attention memory on or off (docs/model.md §7; X and H only). */
     public NvlmConfig withTaggedMemory(boolean on) {
-        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, on);
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, on,
+                tagsInSequence);
+    }
+
+    /** This NVLM-H config with its regular tiles' tags in the decoder sequence or not (docs/model.md §7). */
+    public NvlmConfig withTagsInSequence(boolean on) {
+        return new NvlmConfig(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens,
+                taggedMemory, on);
     }
 
     // ------------------------------------------------------------------ JSON
@@ -173,6 +196,7 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         ConfigReader xattn = arch == Architecture.D ? null : r.object("xattn");
         int every = xattn == null ? 0 : xattn.positive("every");
         boolean taggedMemory = xattn != null && xattn.bool("tagged_memory", false);
+        boolean tagsInSequence = xattn != null && xattn.bool("tags_in_sequence", false);
         TilingConfig tiling = new TilingConfig(1, 6, true, "1d");
         if (r.has("tiling")) {
             ConfigReader t = r.object("tiling");
@@ -187,7 +211,7 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         SpecialTokens tokens = new SpecialTokens(tk.integer("image_context"), tk.integer("pad"), tk.integer("im_end"));
         try {
             return new NvlmConfig(arch, r.string("preset", "custom"), vision, r.number("downsample_ratio", 0.5), projector,
-                    llm, every, tiling, tokens, taggedMemory);
+                    llm, every, tiling, tokens, taggedMemory, tagsInSequence);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
@@ -220,6 +244,9 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
             x.put("every", (long) xattnEvery);
             if (taggedMemory) {
                 x.put("tagged_memory", true);
+            }
+            if (tagsInSequence) {
+                x.put("tags_in_sequence", true);
             }
             m.put("xattn", x);
         }

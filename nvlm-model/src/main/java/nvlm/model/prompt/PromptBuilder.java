@@ -20,7 +20,10 @@ import nvlm.tensor.F;
  *       through cross-attention);
  *   <li>NVLM-H: {@code <Image>} + the global tile's tag ({@code <tile_global_thumbnail>}) + T_img
  *       image-context tokens + {@code </Image>}; the regular tiles' tags only go to
- *       {@code tileTagIds}, which the cross-attention memory uses.
+ *       {@code tileTagIds}, which the cross-attention memory uses. With tags in the sequence (a
+ *       project decision, {@link #withTagsInSequence}) every regular tile's tag comes first, as in
+ *       NVLM-X: {@code <Image>} + tag_1 ... tag_k + the global tile's tag + T_img image-context
+ *       tokens + {@code </Image>}.
  * </ul>
  * In tag mode none the tags are empty, so nothing is written for them (for H too).
  *
@@ -51,6 +54,7 @@ public final class PromptBuilder {
     private final ChatTemplate template;
     private final String imageContext;
     private boolean specialTokensInText;
+    private boolean tagsInSequence;
 
     public PromptBuilder(Architecture architecture, int tileSize, int tokensPerTile, SpecialTokens tokens, Tokenizer tokenizer,
                          ChatTemplate template) {
@@ -91,8 +95,30 @@ public final class PromptBuilder {
      * transformers' {@code split_special_tokens=True} do. On for text that is meant to carry them.
      */
     public PromptBuilder withSpecialTokensInText(boolean parse) {
-        PromptBuilder copy = new PromptBuilder(architecture, tileSize, tokensPerTile, tokens, tokenizer, template);
+        PromptBuilder copy = copy();
         copy.specialTokensInText = parse;
+        return copy;
+    }
+
+    /**
+     * NVLM-H with every regular tile's tag in its decoder sequence, before the thumbnail's
+     * (docs/model.md §7 "Tags in the sequence", a project decision beyond the paper; the model's
+     * {@code NvlmConfig.tagsInSequence}). NVLM-D and NVLM-X have them there already.
+     */
+    public PromptBuilder withTagsInSequence(boolean on) {
+        if (on && architecture != Architecture.H) {
+            throw new IllegalArgumentException("tags in the sequence is an NVLM-H option; NVLM-" + architecture
+                    + " has every tile's tag in its sequence already");
+        }
+        PromptBuilder copy = copy();
+        copy.tagsInSequence = on;
+        return copy;
+    }
+
+    private PromptBuilder copy() {
+        PromptBuilder copy = new PromptBuilder(architecture, tileSize, tokensPerTile, tokens, tokenizer, template);
+        copy.specialTokensInText = specialTokensInText;
+        copy.tagsInSequence = tagsInSequence;
         return copy;
     }
 
@@ -215,6 +241,11 @@ public final class PromptBuilder {
             }
             case H -> {
                 int global = image.globalTile();
+                for (int k = 0; tagsInSequence && k < image.tiles(); k++) {
+                    if (k != global) {
+                        spans[k] = appendTag(text, image.tags().get(k));
+                    }
+                }
                 spans[global] = appendTag(text, image.tags().get(global));
                 text.append(imageContext.repeat(tokensPerTile));
             }

@@ -129,6 +129,25 @@ class PromptBuilderTest {
     }
 
     @Test
+    void nvlmHWithTagsInTheSequencePutsTheRegularTilesTagsBeforeTheThumbnail() {
+        Sample s = builder(Architecture.H).withTagsInSequence(true).build(CHAT_1D);
+        int[] prefix = concat(new int[] {IM_START}, bytes("user\n"));
+        assertArrayEquals(concat(prefix, new int[] {IMG}, TILE1, TILE2, THUMB, repeat(C, T), new int[] {END_IMG}, bytes("\nhi"),
+                new int[] {IM_END, IM_START}, bytes("assistant\nok"), new int[] {IM_END}), s.inputIds());
+        int p = prefix.length;
+        int[] expected = concat(new int[] {-1}, repeat(0, TILE1.length), repeat(1, TILE2.length), repeat(2, THUMB.length),
+                repeat(-1, T + 1));
+        assertArrayEquals(expected, Arrays.copyOfRange(s.mediaTile(), p, p + expected.length));
+        assertArrayEquals(new int[][] {TILE1, TILE2, THUMB}, s.tileTagIds());
+        assertArrayEquals(builder(Architecture.H).build(CHAT_1D).pixels(), s.pixels());
+        for (Architecture arch : List.of(Architecture.D, Architecture.X)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> builder(arch).withTagsInSequence(true));
+            assertTrue(e.getMessage().contains("NVLM-H option"), e.getMessage());
+        }
+    }
+
+    @Test
     void aSingleTileImageInHIsTaggedAsTheThumbnail() {
         TilePlan single = new TilePlan(10, 10, S, 1, 1, false);
         PromptImage img = new PromptImage(single, TagMode.ONE_D.tags(single), new float[3 * S * S]);

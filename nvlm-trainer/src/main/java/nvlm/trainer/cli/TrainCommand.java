@@ -99,6 +99,10 @@ public final class TrainCommand implements NvlmCommand {
                 + " rows, so the memory says which tile a token came from (a project decision beyond the paper,"
                 + " docs/model.md §7; saved in config.json)")
         boolean taggedMemory;
+        @Option(names = "--tags-in-sequence", description = "h: put every regular tile's tag into the decoder sequence, its"
+                + " positions seeing only that tile through cross-attention, as NVLM-X's do (a project decision beyond the"
+                + " paper, docs/model.md §7; saved in config.json)")
+        boolean tagsInSequence;
         @Option(names = "--from", paramLabel = "DIR", description = "start from this model folder as it is (e.g. RUN/model of"
                 + " stage 1 for stage 2)")
         Path from;
@@ -507,7 +511,7 @@ public final class TrainCommand implements NvlmCommand {
                 throw new UsageException("give --from or --model, not both");
             }
             refuse("does not apply when starting from a model folder (--from)", "--preset", "--backbones", "--vision-from",
-                    "--llm-from", "--no-backbones", "--tagged-memory");
+                    "--llm-from", "--no-backbones", "--tagged-memory", "--tags-in-sequence");
             Path dir = start.from != null ? start.from : start.model;
             Nvlm model = progress.loadModel(ModelFolder.open(dir), device.device);
             if (start.arch != null && start.arch != model.config().architecture()) {
@@ -531,6 +535,13 @@ public final class TrainCommand implements NvlmCommand {
                 throw new UsageException("--tagged-memory applies to --arch x and h (NVLM-D has no cross-attention memory)");
             }
             config = config.withTaggedMemory(true);
+        }
+        if (start.tagsInSequence) {
+            if (start.arch != Architecture.H) {
+                throw new UsageException("--tags-in-sequence applies to --arch h (NVLM-" + start.arch
+                        + "'s decoder sequence holds every tile's tag already)");
+            }
+            config = config.withTagsInSequence(true);
         }
         if (start.noBackbones) {
             refuse("contradicts --no-backbones", "--backbones", "--vision-from", "--llm-from");

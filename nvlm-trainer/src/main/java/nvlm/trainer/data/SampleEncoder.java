@@ -76,7 +76,8 @@ public final class SampleEncoder {
         TagMode mode = options.tagMode() != null ? options.tagMode() : TagMode.parse(t.tagMode());
         SpecialTokens tokens = config.tokens();
         ChatTemplate template = new ChatTemplate(options.systemPrompt());
-        PromptBuilder builder = new PromptBuilder(config.architecture(), s, config.tokensPerTile(), tokens, tokenizer, template);
+        PromptBuilder builder = new PromptBuilder(config.architecture(), s, config.tokensPerTile(), tokens, tokenizer, template)
+                .withTagsInSequence(config.tagsInSequence());
         return new SampleEncoder(tiler, mode, builder, tokenizer, tokens.pad());
     }
 

@@ -188,6 +188,26 @@ class TrainCommandTest {
     }
 
     @Test
+    void tagsInSequenceAreSavedForHAndPutEveryTagIntoItsSamples() throws Exception {
+        Path out = dir.resolve("seq");
+        train("--arch", "h", "--tags-in-sequence", "--stage", "1", "--no-backbones", "--steps", "1", "--batch", "2", "--out",
+                out.toString(), "--progress", "off").expect(0);
+        NvlmConfig saved = NvlmConfig.read(out.resolve("model").resolve("config.json"));
+        assertTrue(saved.tagsInSequence() && !saved.taggedMemory(), saved.toString());
+        Path second = dir.resolve("seq2");
+        train("--from", out.resolve("model").toString(), "--stage", "2", "--steps", "1", "--batch", "2", "--out", second.toString(),
+                "--progress", "off").expect(0);
+        assertTrue(NvlmConfig.read(second.resolve("model").resolve("config.json")).tagsInSequence());
+        for (String arch : List.of("d", "x")) {
+            assertUsage("--tags-in-sequence applies to --arch h", "--arch", arch, "--tags-in-sequence", "--stage", "1",
+                    "--no-backbones", "--out", dir.resolve(arch).toString());
+            assertTrue(!Files.exists(dir.resolve(arch)), "no run folder for a refused model");
+        }
+        assertUsage("--tags-in-sequence does not apply when starting from a model folder", "--from",
+                out.resolve("model").toString(), "--tags-in-sequence", "--stage", "2", "--out", dir.resolve("f").toString());
+    }
+
+    @Test
     void optionsThatContradictEachOtherAreUsageErrorsNamingThem() {
         assertUsage("give --arch d|x|h", "--stage", "1", "--out", "o");
         assertUsage("--batches needs --model", "--batches", "b", "--stage", "1", "--out", "o");
