@@ -61,9 +61,9 @@ import picocli.CommandLine.Option;
                 evaluates each on --split (exact match). Prints accuracy per family as mean +- sample standard deviation over
                 the seeds, the number of examples per family, and each architecture's training samples/s and tokens per
                 sample (stage 2) beside the paper's X/D 1.76 and H/D 1.26 (Table 3). With --json: {"split":..,
-                "world_seed":..,"seeds":[..],"tagged_memory":..,"examples":{"image":n,"text":m},"d":{family:{"mean":..,"sd":..,"n":..},..,
+                "world_seed":..,"seeds":[..],"tagged_memory":..,"tags_in_sequence":..,"examples":{"image":n,"text":m},"d":{family:{"mean":..,"sd":..,"n":..},..,
                 "throughput":{..}},"x":{..},"h":{..}}. Run folders <out>/<arch>-seed<S>/ are reused when their recipe and
-                backbones match; results go to <out>/compare-<split>[-world<W>][-tagged].json.""")
+                backbones match; results go to <out>/compare-<split>[-world<W>][-tagged][-seqtags].json.""")
 public final class CompareExperiment implements Callable<Integer> {
     static final String NAME = "compare";
     /** In each run folder: settings, throughput and the evaluations made of its model. */
@@ -93,6 +93,10 @@ public final class CompareExperiment implements Callable<Integer> {
     @Option(names = "--tagged-memory", description = "X and H with tagged cross-attention memory (a project decision beyond the"
             + " paper, docs/model.md §7), in run folders <arch>-seed<S>-tagged/ beside the runs without it; D is unchanged")
     boolean taggedMemory;
+    @Option(names = "--tags-in-sequence", description = "H with every regular tile's tag in its decoder sequence (a project"
+            + " decision beyond the paper, docs/model.md §7), in run folders h-seed<S>[-tagged]-seqtags/ beside the runs without"
+            + " it; D and X are unchanged")
+    boolean tagsInSequence;
 
     @Override
     public Integer call() throws IOException {
@@ -139,7 +143,7 @@ public final class CompareExperiment implements Callable<Integer> {
         long evalWorld = worldSeed != null ? worldSeed : trainWorld;
         log.printf(Locale.ROOT, "compare: %s%s, seeds %s; backbones %s (world seed %d); evaluation on %s of world seed %d,"
                         + " %d examples per image family, %d per text family%n", archs,
-                taggedMemory ? " (X and H with tagged memory)" : "", seeds, backbones, trainWorld, split.id(), evalWorld,
+                (taggedMemory ? " (X and H with tagged memory)" : "") + (tagsInSequence ? " (H with tags in its sequence)" : ""), seeds, backbones, trainWorld, split.id(), evalWorld,
                 any.evalSamples(), any.textEvalSamples());
 
         Map<Architecture, List<EvalResult>> results = new LinkedHashMap<>();
@@ -155,7 +159,7 @@ public final class CompareExperiment implements Callable<Integer> {
         log.println();
         log.print(table(results, runs, evalWorld, any));
         Path file = out.resolve("compare-" + split.id() + (worldSeed != null ? "-world" + worldSeed : "")
-                + (taggedMemory ? "-tagged" : "") + ".json");
+                + (taggedMemory ? "-tagged" : "") + (tagsInSequence ? "-seqtags" : "") + ".json");
         WorldExperiment.writeAtomically(file, Json.writePretty(figures) + "\n");
         log.println("results: " + file);
         return figures;
@@ -178,14 +182,18 @@ public final class CompareExperiment implements Callable<Integer> {
         StageConfig stage2 = r.stage2().withFrozenLlm(frozenLlm);
         Run base = frozenLlm ? trained(arch, seed, false, backbones, backbonesId, trainWorld, log) : null;
         boolean tagged = taggedMemory && arch != Architecture.D;
+        boolean seqTags = tagsInSequence && arch == Architecture.H;
         Path dir = out.resolve(arch.name().toLowerCase(Locale.ROOT) + "-seed" + seed + (tagged ? "-tagged" : "")
-                + (frozenLlm ? "-frozen-llm" : ""));
+                + (seqTags ? "-seqtags" : "") + (frozenLlm ? "-frozen-llm" : ""));
         Map<String, Object> stages = new LinkedHashMap<>();
         stages.put("stage1", r.stage1().toJson());
         stages.put("stage2", stage2.toJson());
         stages.put("questions", (long) r.questions());
         if (tagged) {
             stages.put("tagged_memory", true);
+        }
+        if (seqTags) {
+            stages.put("tags_in_sequence", true);
         }
         Path runJson = dir.resolve(RUN_JSON);
         if (Files.exists(runJson) && Files.isDirectory(dir.resolve("stage2").resolve("model"))) {
@@ -200,7 +208,7 @@ public final class CompareExperiment implements Callable<Integer> {
         }
         Files.deleteIfExists(runJson);
         Files.createDirectories(dir);
-        NvlmConfig config = Presets.get(WorldExperiment.PRESET, arch).withTaggedMemory(tagged);
+        NvlmConfig config = Presets.get(WorldExperiment.PRESET, arch).withTaggedMemory(tagged).withTagsInSequence(seqTags);
         WorldExperiment.Start start = new WorldExperiment.Start(backbones, trainWorld);
         DataSpec data = start.data(r.questions());
         var options = WorldExperiment.stageOptions(progress.mode, log);
@@ -294,6 +302,7 @@ public final class CompareExperiment implements Callable<Integer> {
         m.put("world_seed", evalWorld);
         m.put("seeds", new ArrayList<>(seeds));
         m.put("tagged_memory", taggedMemory);
+        m.put("tags_in_sequence", tagsInSequence);
         m.put("examples", Map.of("image", (long) r.evalSamples(), "text", (long) r.textEvalSamples()));
         for (Architecture arch : results.keySet()) {
             Map<String, Object> a = accuracyJson(results.get(arch), families(results.values()));

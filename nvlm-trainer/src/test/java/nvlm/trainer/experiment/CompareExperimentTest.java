@@ -83,6 +83,27 @@ class CompareExperimentTest {
     }
 
     @Test
+    void hWithTagsInItsSequenceLivesBesideThePlainHAndXIsShared() throws Exception {
+        Path bb = ExperimentRunsTest.backbones(dir.resolve("bb"));
+        Path out = dir.resolve("compare");
+        List<String> words = List.of("experiment", "compare", "--backbones", bb.toString(), "--archs", "x,h", "--seeds", "1",
+                "--stage1-steps", "1", "--stage2-steps", "1", "--samples", "1", "--text-samples", "1", "--split", "validation",
+                "--out", out.toString(), "--progress", "off", "--json");
+        CommandLineRun plain = CommandLineRun.of(words.toArray(String[]::new)).expect(0);
+        assertEquals(false, Json.parseObject(plain.out().strip()).get("tags_in_sequence"));
+        List<String> seqWords = new java.util.ArrayList<>(words);
+        seqWords.add("--tags-in-sequence");
+        CommandLineRun seq = CommandLineRun.of(seqWords.toArray(String[]::new)).expect(0);
+        assertEquals(true, Json.parseObject(seq.out().strip()).get("tags_in_sequence"));
+        assertTrue(seq.err().contains("X seed 1: trained before"), "X has its tags in its sequence already: " + seq.err());
+        assertTrue(Files.readString(out.resolve("h-seed1-seqtags").resolve("stage2").resolve("model").resolve("config.json"))
+                .contains("\"tags_in_sequence\": true"));
+        assertTrue(!Files.readString(out.resolve("h-seed1").resolve("stage2").resolve("model").resolve("config.json"))
+                .contains("tags_in_sequence"));
+        assertTrue(Files.exists(out.resolve("compare-validation-seqtags.json")));
+    }
+
+    @Test
     void seedStatsIsTheMeanAndTheSampleStandardDeviation() {
         SeedStats s = SeedStats.of(List.of(0.5, 0.7, 0.9));
         assertEquals(0.7, s.mean(), 1e-12);
