@@ -171,40 +171,38 @@ class TrainCommandTest {
 
     @Test
     void taggedMemoryIsSavedInTheModelsConfigAndKeptByStageTwo() throws Exception {
-        Path out = dir.resolve("tagged");
-        train("--arch", "h", "--tagged-memory", "--stage", "1", "--no-backbones", "--steps", "1", "--batch", "2", "--out",
-                out.toString(), "--progress", "off").expect(0);
-        NvlmConfig saved = NvlmConfig.read(out.resolve("model").resolve("config.json"));
-        assertTrue(saved.taggedMemory() && saved.architecture() == Architecture.H, saved.toString());
-        Path second = dir.resolve("tagged2");
-        train("--from", out.resolve("model").toString(), "--stage", "2", "--steps", "1", "--batch", "2", "--out", second.toString(),
-                "--progress", "off").expect(0);
-        assertTrue(NvlmConfig.read(second.resolve("model").resolve("config.json")).taggedMemory());
-        assertUsage("--tagged-memory applies to --arch x and h", "--arch", "d", "--tagged-memory", "--stage", "1", "--no-backbones",
-                "--out", dir.resolve("d").toString());
-        assertTrue(!Files.exists(dir.resolve("d")), "no run folder for a refused model");
-        assertUsage("--tagged-memory does not apply when starting from a model folder", "--from", out.resolve("model").toString(),
-                "--tagged-memory", "--stage", "2", "--out", dir.resolve("f").toString());
+        assertSavedThroughStageTwo("--tagged-memory", NvlmConfig::taggedMemory);
+        assertRefusedOutsideItsArchitectures("--tagged-memory", "--tagged-memory applies to --arch x and h", "d");
     }
 
     @Test
-    void tagsInSequenceAreSavedForHAndPutEveryTagIntoItsSamples() throws Exception {
-        Path out = dir.resolve("seq");
-        train("--arch", "h", "--tags-in-sequence", "--stage", "1", "--no-backbones", "--steps", "1", "--batch", "2", "--out",
-                out.toString(), "--progress", "off").expect(0);
-        NvlmConfig saved = NvlmConfig.read(out.resolve("model").resolve("config.json"));
-        assertTrue(saved.tagsInSequence() && !saved.taggedMemory(), saved.toString());
-        Path second = dir.resolve("seq2");
-        train("--from", out.resolve("model").toString(), "--stage", "2", "--steps", "1", "--batch", "2", "--out", second.toString(),
+    void tagsInSequenceAreSavedForHAndRefusedForDAndX() throws Exception {
+        assertSavedThroughStageTwo("--tags-in-sequence", c -> c.tagsInSequence() && !c.taggedMemory());
+        assertRefusedOutsideItsArchitectures("--tags-in-sequence", "--tags-in-sequence applies to --arch h", "d", "x");
+    }
+
+    /** An NVLM-H model option: in stage 1's config.json, and kept by a stage 2 started --from it. */
+    private void assertSavedThroughStageTwo(String option, java.util.function.Predicate<NvlmConfig> has) throws Exception {
+        Path first = dir.resolve("h" + option);
+        train("--arch", "h", option, "--stage", "1", "--no-backbones", "--steps", "1", "--batch", "2", "--out", first.toString(),
                 "--progress", "off").expect(0);
-        assertTrue(NvlmConfig.read(second.resolve("model").resolve("config.json")).tagsInSequence());
-        for (String arch : List.of("d", "x")) {
-            assertUsage("--tags-in-sequence applies to --arch h", "--arch", arch, "--tags-in-sequence", "--stage", "1",
-                    "--no-backbones", "--out", dir.resolve(arch).toString());
-            assertTrue(!Files.exists(dir.resolve(arch)), "no run folder for a refused model");
+        NvlmConfig saved = NvlmConfig.read(first.resolve("model").resolve("config.json"));
+        assertTrue(has.test(saved) && saved.architecture() == Architecture.H, saved.toString());
+        Path second = dir.resolve("h" + option + "-2");
+        train("--from", first.resolve("model").toString(), "--stage", "2", "--steps", "1", "--batch", "2", "--out", second.toString(),
+                "--progress", "off").expect(0);
+        assertTrue(has.test(NvlmConfig.read(second.resolve("model").resolve("config.json"))));
+    }
+
+    /** The option is a usage error (and leaves no run folder) for these architectures and with --from. */
+    private void assertRefusedOutsideItsArchitectures(String option, String message, String... archs) {
+        for (String arch : archs) {
+            Path out = dir.resolve(arch + option);
+            assertUsage(message, "--arch", arch, option, "--stage", "1", "--no-backbones", "--out", out.toString());
+            assertTrue(!Files.exists(out), "no run folder for a refused model");
         }
-        assertUsage("--tags-in-sequence does not apply when starting from a model folder", "--from",
-                out.resolve("model").toString(), "--tags-in-sequence", "--stage", "2", "--out", dir.resolve("f").toString());
+        assertUsage(option + " does not apply when starting from a model folder", "--from", dir.resolve("h" + option).resolve("model")
+                .toString(), option, "--stage", "2", "--out", dir.resolve("from" + option).toString());
     }
 
     @Test

@@ -62,17 +62,8 @@ class CompareExperimentTest {
 
     @Test
     void taggedMemoryRunsLiveBesideThePlainOnesAndDIsShared() throws Exception {
-        Path bb = ExperimentRunsTest.backbones(dir.resolve("bb"));
         Path out = dir.resolve("compare");
-        List<String> words = List.of("experiment", "compare", "--backbones", bb.toString(), "--archs", "d,x", "--seeds", "1",
-                "--stage1-steps", "1", "--stage2-steps", "1", "--samples", "1", "--text-samples", "1", "--split", "validation",
-                "--out", out.toString(), "--progress", "off", "--json");
-        CommandLineRun plain = CommandLineRun.of(words.toArray(String[]::new)).expect(0);
-        assertEquals(false, Json.parseObject(plain.out().strip()).get("tagged_memory"));
-        List<String> taggedWords = new java.util.ArrayList<>(words);
-        taggedWords.add("--tagged-memory");
-        CommandLineRun tagged = CommandLineRun.of(taggedWords.toArray(String[]::new)).expect(0);
-        assertEquals(true, Json.parseObject(tagged.out().strip()).get("tagged_memory"));
+        CommandLineRun tagged = compareWithAndWithout("d,x", "--tagged-memory", "tagged_memory", out);
         assertTrue(tagged.err().contains("D seed 1: trained before"), "D has no memory to tag: " + tagged.err());
         assertTrue(tagged.err().contains("X and H with tagged memory"), tagged.err());
         assertTrue(Files.readString(out.resolve("x-seed1-tagged").resolve("stage2").resolve("model").resolve("config.json"))
@@ -84,23 +75,31 @@ class CompareExperimentTest {
 
     @Test
     void hWithTagsInItsSequenceLivesBesideThePlainHAndXIsShared() throws Exception {
-        Path bb = ExperimentRunsTest.backbones(dir.resolve("bb"));
         Path out = dir.resolve("compare");
-        List<String> words = List.of("experiment", "compare", "--backbones", bb.toString(), "--archs", "x,h", "--seeds", "1",
-                "--stage1-steps", "1", "--stage2-steps", "1", "--samples", "1", "--text-samples", "1", "--split", "validation",
-                "--out", out.toString(), "--progress", "off", "--json");
-        CommandLineRun plain = CommandLineRun.of(words.toArray(String[]::new)).expect(0);
-        assertEquals(false, Json.parseObject(plain.out().strip()).get("tags_in_sequence"));
-        List<String> seqWords = new java.util.ArrayList<>(words);
-        seqWords.add("--tags-in-sequence");
-        CommandLineRun seq = CommandLineRun.of(seqWords.toArray(String[]::new)).expect(0);
-        assertEquals(true, Json.parseObject(seq.out().strip()).get("tags_in_sequence"));
+        CommandLineRun seq = compareWithAndWithout("x,h", "--tags-in-sequence", "tags_in_sequence", out);
         assertTrue(seq.err().contains("X seed 1: trained before"), "X has its tags in its sequence already: " + seq.err());
         assertTrue(Files.readString(out.resolve("h-seed1-seqtags").resolve("stage2").resolve("model").resolve("config.json"))
                 .contains("\"tags_in_sequence\": true"));
         assertTrue(!Files.readString(out.resolve("h-seed1").resolve("stage2").resolve("model").resolve("config.json"))
                 .contains("tags_in_sequence"));
         assertTrue(Files.exists(out.resolve("compare-validation-seqtags.json")));
+    }
+
+    /**
+     * One-step compare of {@code archs} into {@code out}, then again with {@code option}; the JSON's
+     * {@code key} says which. Returns the second run.
+     */
+    private CommandLineRun compareWithAndWithout(String archs, String option, String key, Path out) throws Exception {
+        Path bb = ExperimentRunsTest.backbones(dir.resolve("bb"));
+        List<String> words = new java.util.ArrayList<>(List.of("experiment", "compare", "--backbones", bb.toString(), "--archs", archs,
+                "--seeds", "1", "--stage1-steps", "1", "--stage2-steps", "1", "--samples", "1", "--text-samples", "1", "--split",
+                "validation", "--out", out.toString(), "--progress", "off", "--json"));
+        CommandLineRun plain = CommandLineRun.of(words.toArray(String[]::new)).expect(0);
+        assertEquals(false, Json.parseObject(plain.out().strip()).get(key));
+        words.add(option);
+        CommandLineRun with = CommandLineRun.of(words.toArray(String[]::new)).expect(0);
+        assertEquals(true, Json.parseObject(with.out().strip()).get(key));
+        return with;
     }
 
     @Test
