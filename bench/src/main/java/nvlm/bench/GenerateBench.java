@@ -70,6 +70,13 @@ final class GenerateBench implements Callable<Integer> {
     List<String> peers = List.of("torch", "jlama");
     @Option(names = "--python", paramLabel = "P", description = "the interpreter with torch (default ${DEFAULT-VALUE})")
     String python = "/usr/bin/python3";
+    @Option(names = "--torch-dtype", paramLabel = "T", description = "bf16 (default: the checkpoint's, as users run it) or float32:"
+            + " the PyTorch peer's weights and activations; float32 takes away its bf16 dot-product instructions, which the"
+            + " Java side has no equivalent of")
+    TorchDtype torchDtype = TorchDtype.bf16;
+
+    /** The PyTorch peer's dtypes, spelled as {@code bench_generate.py --dtype} takes them. */
+    enum TorchDtype { bf16, float32 }
     @Option(names = "--work", paramLabel = "DIR", description = "where the model folder for the peers is written"
             + " (default: a temporary folder, removed at the end)")
     Path work;
@@ -161,6 +168,7 @@ final class GenerateBench implements Callable<Integer> {
                     json.put("java_tokens_per_s", pick(javaTimings.get(c), prefill));
                     json.put("jlama_tokens_per_s", c.equals("text") ? pick(jl, prefill) : null);
                     json.put("torch_tokens_per_s", pick(torchTimings.get(c), prefill));
+                    json.put("torch_dtype", torch ? torchDtype.name() : null);
                     json.put("roofline_tokens_per_s", prefill ? null : roofline);
                     json.put("read_roofline_tokens_per_s", prefill ? null : readRoofline);
                     json.put("threads", (long) Parallel.threads());
@@ -232,7 +240,7 @@ final class GenerateBench implements Callable<Integer> {
         Path script = Path.of(System.getProperty("nvlm.root", "."), "tests", "reference", "bench_generate.py");
         List<String> command = new ArrayList<>(List.of(python, script.toString(), "--model", modelDir.toString(),
                 "--new-tokens", Integer.toString(newTokens), "--repeats", Integer.toString(repeats), "--threads",
-                Integer.toString(Parallel.threads())));
+                Integer.toString(Parallel.threads()), "--dtype", torchDtype.name()));
         batchFiles.forEach((c, f) -> command.addAll(List.of("--batch", c + "=" + f)));
         Process process;
         try {

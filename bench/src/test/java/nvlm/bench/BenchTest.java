@@ -35,6 +35,7 @@ class BenchTest {
         assertEquals(16L, prefill.get("prompt_tokens"));
         assertTrue(((Number) prefill.get("java_tokens_per_s")).doubleValue() > 0, lines.get(0));
         assertNull(prefill.get("torch_tokens_per_s"));
+        assertNull(prefill.get("torch_dtype"), "no torch peer ran");
         assertNull(prefill.get("roofline_tokens_per_s"), "the roofline is a decode figure");
         Map<String, Object> decode = Json.parseObject(lines.get(1));
         assertEquals("decode", decode.get("phase"));
@@ -115,6 +116,7 @@ class BenchTest {
         assertUsageError("Unknown option: '--bogus'", "gemm", "--bogus");
         assertUsageError("unknown architecture 'q'", "train", "--arch", "q");
         assertUsageError("must be >= 1, got 0", "train", "--rows", "0");
+        assertUsageError("expected bf16 or float32, got 'f16'", "generate", "--torch-dtype", "f16");
     }
 
     private static void assertUsageError(String message, String... words) {
