@@ -17,8 +17,8 @@ import nvlm.tensor.io.JsonFile;
  * has no vision part: {@code vision} and {@code projector} are null and no image-context id is set.
  * {@code taggedMemory} (X and H only, a project decision beyond the paper, docs/model.md §7 "Tagged
  * memory") adds each regular tile's tag embedding to its cross-attention memory rows;
- * {@code tagsInSequence} (H only, likewise a project decision, docs/model.md §7 "Tags in the
- * sequence") puts every regular tile's tag into NVLM-H's decoder sequence, each tag's positions
+ * {@code tagsInSequence} (H only, likewise a project decision, docs/model.md §7 "Tags in
+ * NVLM-H's sequence") puts every regular tile's tag into NVLM-H's decoder sequence, each tag's positions
  * seeing only its own tile, as in NVLM-X. Both are false in every published model.
  */
 public record NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
@@ -45,17 +45,10 @@ public record NvlmConfig(Architecture architecture, String preset, VisionConfig 
         }
     }
 
-    /** A config with the paper's cross-attention memory (no tagged memory). */
+    /** A config of the paper's architectures (no tagged memory, no tags in H's sequence). */
     public NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
                       ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling, SpecialTokens tokens) {
         this(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, false, false);
-    }
-
-    /** A config with the paper's NVLM-H sequence (no tags of regular tiles in it). */
-    public NvlmConfig(Architecture architecture, String preset, VisionConfig vision, double downsampleRatio,
-                      ProjectorConfig projector, LlmConfig llm, int xattnEvery, TilingConfig tiling, SpecialTokens tokens,
-                      boolean taggedMemory) {
-        this(architecture, preset, vision, downsampleRatio, projector, llm, xattnEvery, tiling, tokens, taggedMemory, false);
     }
 
     public NvlmConfig {

@@ -102,7 +102,7 @@ public final class PromptBuilder {
 
     /**
      * NVLM-H with every regular tile's tag in its decoder sequence, before the thumbnail's
-     * (docs/model.md §7 "Tags in the sequence", a project decision beyond the paper; the model's
+     * (docs/model.md §7 "Tags in NVLM-H's sequence", a project decision beyond the paper; the model's
      * {@code NvlmConfig.tagsInSequence}). NVLM-D and NVLM-X have them there already.
      */
     public PromptBuilder withTagsInSequence(boolean on) {
