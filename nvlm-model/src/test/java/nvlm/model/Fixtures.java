@@ -55,9 +55,7 @@ final class Fixtures {
     }
 
     static PromptBuilder builder(NvlmConfig config) {
-        return new PromptBuilder(config.architecture(), config.vision().imageSize(), config.tokensPerTile(),
-                config.tokens(), ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem())
-                .withTagsInSequence(config.tagsInSequence());
+        return PromptBuilder.forModel(config, ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem());
     }
 
     static PromptImage image(NvlmConfig config, RgbImage image) {

@@ -30,8 +30,7 @@ public final class Batches {
     public static Batch of(NvlmConfig config, long seed, int[]... grids) {
         SplittableRandom rng = new SplittableRandom(seed);
         int tile = config.vision().imageSize();
-        PromptBuilder builder = new PromptBuilder(config.architecture(), tile, config.tokensPerTile(), config.tokens(),
-                ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem()).withTagsInSequence(config.tagsInSequence());
+        PromptBuilder builder = PromptBuilder.forModel(config, ProjectTokenizer.instance(), ChatTemplate.withoutDefaultSystem());
         DynamicTiler tiler = new DynamicTiler(tile, config.tiling().minTiles(), config.tiling().maxTiles(),
                 config.tiling().useThumbnail());
         List<Sample> samples = new ArrayList<>();

@@ -117,8 +117,7 @@ public record ModelFolder(Path dir, NvlmConfig config, Tokenizer tokenizer, Chat
 
     /** The prompt builder for this model: the published folder's own prompt, or the project's (no default system prompt). */
     public PromptBuilder promptBuilder() {
-        return new PromptBuilder(config.architecture(), config.hasVision() ? config.vision().imageSize() : 0, config.tokensPerTile(),
-                config.tokens(), tokenizer, template).withTagsInSequence(config.tagsInSequence());
+        return PromptBuilder.forModel(config, tokenizer, template);
     }
 
     /** The tiler of the config's tiling section; a text-only model has none and refuses images. */

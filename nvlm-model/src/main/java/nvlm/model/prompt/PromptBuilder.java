@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import nvlm.model.config.Architecture;
+import nvlm.model.config.NvlmConfig;
 import nvlm.model.config.SpecialTokens;
 import nvlm.model.tokenizer.Encoding;
 import nvlm.model.tokenizer.Tokenizer;
@@ -74,6 +75,16 @@ public final class PromptBuilder {
         }
         requireSingleToken(ChatTemplate.IM_END, tokens.imEnd(), "im_end");
         tokenizer.idToToken(tokens.pad());
+    }
+
+    /**
+     * The prompt builder of a model: its architecture, tile size (0 for a text-only decoder),
+     * tokens per tile and special tokens, and for NVLM-H whether its tags are in the sequence
+     * ({@link #withTagsInSequence}).
+     */
+    public static PromptBuilder forModel(NvlmConfig config, Tokenizer tokenizer, ChatTemplate template) {
+        return new PromptBuilder(config.architecture(), config.hasVision() ? config.vision().imageSize() : 0,
+                config.tokensPerTile(), config.tokens(), tokenizer, template).withTagsInSequence(config.tagsInSequence());
     }
 
     private void requireSingleToken(String text, int id, String what) {

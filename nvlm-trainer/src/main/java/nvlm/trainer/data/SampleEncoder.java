@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import nvlm.model.config.Architecture;
 import nvlm.model.config.NvlmConfig;
-import nvlm.model.config.SpecialTokens;
 import nvlm.model.prompt.ChatTemplate;
 import nvlm.model.prompt.Message;
 import nvlm.model.prompt.PromptBuilder;
@@ -74,11 +73,8 @@ public final class SampleEncoder {
         DynamicTiler tiler = options.lowResolution() ? DynamicTiler.lowResolution(s)
                 : new DynamicTiler(s, t.minTiles(), t.maxTiles(), t.useThumbnail());
         TagMode mode = options.tagMode() != null ? options.tagMode() : TagMode.parse(t.tagMode());
-        SpecialTokens tokens = config.tokens();
-        ChatTemplate template = new ChatTemplate(options.systemPrompt());
-        PromptBuilder builder = new PromptBuilder(config.architecture(), s, config.tokensPerTile(), tokens, tokenizer, template)
-                .withTagsInSequence(config.tagsInSequence());
-        return new SampleEncoder(tiler, mode, builder, tokenizer, tokens.pad());
+        PromptBuilder builder = PromptBuilder.forModel(config, tokenizer, new ChatTemplate(options.systemPrompt()));
+        return new SampleEncoder(tiler, mode, builder, tokenizer, config.tokens().pad());
     }
 
     public Architecture architecture() {
